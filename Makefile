@@ -1,0 +1,33 @@
+# geo_grid: `make run` serves the API on an embedded PostGIS; `make test` runs the whole suite.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: setup run test lint bench clean-db
+
+setup: $(STAMP)
+	@bash scripts/setup_system.sh
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+run: setup
+	$(VENV)/bin/geo-grid up
+
+test: setup
+	$(VENV)/bin/pytest
+
+lint: setup
+	$(VENV)/bin/ruff check geo_grid tests
+	$(VENV)/bin/ruff format --check geo_grid tests
+	$(VENV)/bin/mypy
+
+bench: setup
+	$(PY) benchmarks/lookup.py
+
+clean-db:
+	rm -rf .geo_grid

@@ -1,0 +1,5 @@
+"""Every router of the API; create_app includes them in this order."""
+
+from geo_grid.api.routers import communities, grids, health
+
+ROUTERS = [health.router, communities.router, grids.router]

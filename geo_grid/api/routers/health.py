@@ -1,0 +1,30 @@
+"""GET /health: is the database reachable, which generation is live, how much is loaded."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health", summary="Service health (503 with the reason while the database is unreachable)")
+def health(request: Request) -> JSONResponse:
+    directory = request.app.state.directory.current
+    body: dict[str, Any] = {
+        "status": "ok",
+        "database": "ok",
+        "active_generation": directory.generation_id if directory else None,
+        "counts": directory.counts() if directory else {},
+        "lookup_index": "ready" if directory else "empty",
+    }
+    try:
+        with request.app.state.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:  # any failure to reach the database is reported, not raised
+        body.update(status="degraded", database="unreachable", reason=str(exc).splitlines()[0][:300])
+        return JSONResponse(body, status_code=503)
+    return JSONResponse(body)

@@ -1,0 +1,19 @@
+"""The `geo-grid` command line (typer). Each command family lives in its own module."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    help="geo_grid — 未来路街道网格化基层治理: grids, lookups, reports and maps on PostGIS.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+def _register() -> None:
+    # Imported for their side effect of adding commands to `app`.
+    from geo_grid.cli import database, server, tokens  # noqa: F401
+
+
+_register()

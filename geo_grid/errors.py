@@ -1,0 +1,140 @@
+"""Domain errors and the one table that maps them to HTTP status codes and stable error codes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class GeoGridError(Exception):
+    """Base of every error the service reports to a client: a stable `code`, a human message, detail."""
+
+    code = "error"
+    status = 400
+
+    def __init__(self, message: str, detail: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.detail = detail
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.detail is not None:
+            body["detail"] = self.detail
+        return body
+
+
+# The table: each domain error with its stable code and HTTP status. Add new ones here only.
+
+
+class NotAuthenticated(GeoGridError):
+    """No or unknown bearer token."""
+
+    code, status = "not_authenticated", 401
+
+
+class Forbidden(GeoGridError):
+    """The token's role may not do this."""
+
+    code, status = "forbidden", 403
+
+
+class NotFound(GeoGridError):
+    """A resource does not exist."""
+
+    code, status = "not_found", 404
+
+
+class GridNotFound(GeoGridError):
+    """No grid has this code."""
+
+    code, status = "grid_not_found", 404
+
+
+class GenerationNotFound(GeoGridError):
+    """No such generation."""
+
+    code, status = "generation_not_found", 404
+
+
+class ReportNotFound(GeoGridError):
+    """No such report."""
+
+    code, status = "report_not_found", 404
+
+
+class FacilityNotFound(GeoGridError):
+    """No such facility."""
+
+    code, status = "facility_not_found", 404
+
+
+class AddressNotFound(GeoGridError):
+    """No standard address matches."""
+
+    code, status = "address_not_found", 404
+
+
+class InvalidInput(GeoGridError):
+    """Input that parses but makes no sense."""
+
+    code, status = "invalid_input", 422
+
+
+class InvalidCoordinates(GeoGridError):
+    """NaN, infinite or out of range."""
+
+    code, status = "invalid_coordinates", 422
+
+
+class InvalidBoundary(GeoGridError):
+    """A geometry that may not be stored."""
+
+    code, status = "invalid_boundary", 422
+
+
+class ImportFailed(GeoGridError):
+    """A file could not be imported; nothing changed."""
+
+    code, status = "import_failed", 422
+
+
+class Conflict(GeoGridError):
+    """The request conflicts with the current state."""
+
+    code, status = "conflict", 409
+
+
+class InvalidTransition(GeoGridError):
+    """Not an allowed next state."""
+
+    code, status = "invalid_transition", 409
+
+
+class ValidationFailed(GeoGridError):
+    """Errors block activation."""
+
+    code, status = "validation_failed", 409
+
+
+class PreconditionFailed(GeoGridError):
+    """Stale If-Match ETag."""
+
+    code, status = "precondition_failed", 412
+
+
+class PreconditionRequired(GeoGridError):
+    """If-Match is required."""
+
+    code, status = "precondition_required", 428
+
+
+class PayloadTooLarge(GeoGridError):
+    """Too many items in one request."""
+
+    code, status = "payload_too_large", 413
+
+
+class ServiceUnavailable(GeoGridError):
+    """A dependency is down."""
+
+    code, status = "service_unavailable", 503

@@ -1,0 +1,91 @@
+"""SQL for grids: GeoJSON-ready reads with areas computed in EPSG:4547, and index snapshots."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from geo_grid.models import METRIC_SRID
+
+# Every read returns plain dicts shaped like GeoJSON feature properties, plus `geometry` (parsed JSON).
+_SELECT = f"""
+SELECT g.code, g.name, g.level, g.parent_code, g.community_code, g.version, g.generation_id,
+       round(ST_Area(ST_Transform(g.geom, {METRIC_SRID}))::numeric, 1)::float AS area_m2,
+       ST_AsGeoJSON(g.geom, 7)::json AS geometry
+FROM grids g
+"""
+
+
+def _rows(session: Session, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    return [dict(r._mapping) for r in session.execute(text(sql), params)]
+
+
+def list_grids(
+    session: Session,
+    generation_id: int,
+    level: str | None = None,
+    community: str | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    where = ["g.generation_id = :gen"]
+    params: dict[str, Any] = {"gen": generation_id, "offset": offset}
+    if level:
+        where.append("g.level = :level")
+        params["level"] = level
+    if community:
+        where.append("g.community_code = :community")
+        params["community"] = community
+    if bbox:
+        where.append("g.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)")
+        params.update(x0=bbox[0], y0=bbox[1], x1=bbox[2], y1=bbox[3])
+    sql = _SELECT + " WHERE " + " AND ".join(where) + " ORDER BY g.level DESC, g.code OFFSET :offset"
+    if limit is not None:
+        sql += " LIMIT :limit"
+        params["limit"] = limit
+    return _rows(session, sql, params)
+
+
+def get_grid(session: Session, generation_id: int, code: str) -> dict[str, Any] | None:
+    rows = _rows(session, _SELECT + " WHERE g.generation_id = :gen AND g.code = :code", {"gen": generation_id, "code": code})
+    return rows[0] if rows else None
+
+
+def children(session: Session, generation_id: int, code: str) -> list[dict[str, Any]]:
+    sql = "SELECT code, name, level FROM grids WHERE generation_id = :gen AND parent_code = :code ORDER BY code"
+    return _rows(session, sql, {"gen": generation_id, "code": code})
+
+
+def names(session: Session, generation_id: int, codes: list[str]) -> dict[str, str]:
+    sql = "SELECT code, name FROM grids WHERE generation_id = :gen AND code = ANY(:codes)"
+    return {r["code"]: r["name"] for r in _rows(session, sql, {"gen": generation_id, "codes": codes})}
+
+
+def counts(session: Session, generation_id: int) -> dict[str, int]:
+    sql = "SELECT level, count(*) AS n FROM grids WHERE generation_id = :gen GROUP BY level"
+    return {r["level"]: r["n"] for r in _rows(session, sql, {"gen": generation_id})}
+
+
+@dataclass(frozen=True)
+class GridRecord:
+    """One grid as the in-memory lookup needs it: metadata and WKB geometry."""
+
+    code: str
+    name: str
+    level: str
+    parent_code: str
+    community_code: str
+    wkb: bytes
+
+
+def records(session: Session, generation_id: int) -> list[GridRecord]:
+    sql = """SELECT code, name, level, parent_code, community_code, ST_AsBinary(geom) AS wkb
+             FROM grids WHERE generation_id = :gen ORDER BY code"""
+    return [
+        GridRecord(r.code, r.name, r.level, r.parent_code, r.community_code, bytes(r.wkb))
+        for r in session.execute(text(sql), {"gen": generation_id})
+    ]

@@ -1,0 +1,60 @@
+"""Bearer tokens and roles: public (no token), dispatcher, planner, admin (may do everything)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from geo_grid.errors import Forbidden, InvalidInput, NotAuthenticated
+from geo_grid.models import TOKEN_ROLES
+from geo_grid.repository import tokens as token_repo
+
+# Roles that see personal data (unmasked phones, reporter contacts): dispatcher or higher.
+PERSONAL_DATA_ROLES = frozenset({"dispatcher", "planner", "admin"})
+
+
+@dataclass(frozen=True)
+class Principal:
+    role: str
+    name: str
+
+    @property
+    def sees_personal_data(self) -> bool:
+        return self.role in PERSONAL_DATA_ROLES
+
+    def require(self, *roles: str) -> None:
+        """Refuse unless the principal has one of `roles` (admin always may)."""
+        if self.role == "admin" or self.role in roles:
+            return
+        if self.role == "public":
+            raise NotAuthenticated(f"this needs a bearer token of role {' or '.join(roles)}")
+        raise Forbidden(f"role {self.role!r} may not do this; it needs {' or '.join(roles)}")
+
+
+PUBLIC = Principal("public", "public")
+
+
+def hash_token(token: str) -> str:
+    # Tokens are 256-bit random secrets, so a plain SHA-256 is enough (no password stretching needed).
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(session: Session, role: str, name: str) -> str:
+    """Store a new token's hash and return the token itself (shown once, never stored)."""
+    if role not in TOKEN_ROLES:
+        raise InvalidInput(f"unknown role {role!r}; choose one of {', '.join(TOKEN_ROLES)}")
+    if not name.strip():
+        raise InvalidInput("a token needs a name (who uses it)")
+    token = "gg_" + secrets.token_urlsafe(32)
+    token_repo.add(session, name.strip(), role, hash_token(token))
+    return token
+
+
+def authenticate(session: Session, token: str) -> Principal:
+    row = token_repo.by_hash(session, hash_token(token))
+    if row is None:
+        raise NotAuthenticated("unknown or revoked token")
+    return Principal(row.role, row.name)

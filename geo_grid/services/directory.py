@@ -1,0 +1,108 @@
+"""The in-memory snapshot of the active generation: grids, people per grid and the point→grid index.
+
+Built once at start-up and after each activation, never edited: a new snapshot is built aside and swapped
+in with one reference assignment, so a lookup sees either the old or the new generation, never a mix.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import shapely
+from sqlalchemy.orm import Session, sessionmaker
+
+from geo_grid.lookup import GridIndex
+from geo_grid.repository import communities as community_repo
+from geo_grid.repository import generations as generation_repo
+from geo_grid.repository import grids as grid_repo
+from geo_grid.repository import people as people_repo
+
+
+@dataclass(frozen=True)
+class GridInfo:
+    code: str
+    name: str
+    level: str
+    parent_code: str
+    community_code: str
+
+
+@dataclass(frozen=True)
+class PersonRole:
+    person_id: str
+    name: str
+    phone: str | None
+    role: str
+    duty: str | None
+    target_id: str | None
+
+
+@dataclass(frozen=True)
+class GridDirectory:
+    generation_id: int
+    grids: Mapping[str, GridInfo]
+    communities: Mapping[str, str]
+    people: Mapping[str, tuple[PersonRole, ...]]
+    index: GridIndex  # over the micro-grids only
+    built_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def chain(self, micro_code: str) -> tuple[GridInfo, GridInfo | None]:
+        micro = self.grids[micro_code]
+        return micro, self.grids.get(micro.parent_code)
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = defaultdict(int)
+        for g in self.grids.values():
+            out[g.level] += 1
+        out["communities"] = len(self.communities)
+        return dict(out)
+
+
+def build(session: Session, generation_id: int) -> GridDirectory:
+    records = grid_repo.records(session, generation_id)
+    grids = {r.code: GridInfo(r.code, r.name, r.level, r.parent_code, r.community_code) for r in records}
+    micro = [r for r in records if r.level == "micro"]
+    index = GridIndex.build(
+        [r.code for r in micro], list(shapely.from_wkb([r.wkb for r in micro])), [r.name for r in micro]
+    )
+    people: dict[str, list[PersonRole]] = defaultdict(list)
+    for p in people_repo.all_grid_roles(session):
+        people[p["grid_code"]].append(
+            PersonRole(p["person_id"], p["name"], p["phone"], p["role"], p["duty"], p["target_id"])
+        )
+    return GridDirectory(
+        generation_id=generation_id,
+        grids=grids,
+        communities=community_repo.names(session),
+        people={k: tuple(v) for k, v in people.items()},
+        index=index,
+    )
+
+
+class DirectoryHolder:
+    """Holds the current snapshot; `swap` replaces it atomically (readers never lock)."""
+
+    def __init__(self, directory: GridDirectory | None) -> None:
+        self._current = directory
+        self._lock = threading.Lock()  # serialises rebuilds, not reads
+
+    @property
+    def current(self) -> GridDirectory | None:
+        return self._current
+
+    def swap(self, directory: GridDirectory | None) -> None:
+        self._current = directory
+
+    def reload(self, factory: sessionmaker[Session], generation_id: int | None = None) -> GridDirectory | None:
+        """Rebuild from the database (the active generation unless one is named) and swap it in."""
+        with self._lock, factory() as session:
+            if generation_id is None:
+                gen = generation_repo.active(session)
+                generation_id = gen.id if gen else None
+            new = build(session, generation_id) if generation_id is not None else None
+            self.swap(new)
+            return new

@@ -1,0 +1,222 @@
+"""Loads the generated sample data of sample_boundaries/ into an empty database, in one transaction."""
+
+from __future__ import annotations
+
+import csv
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+from geoalchemy2.shape import from_shape
+from shapely.geometry import MultiPolygon, Polygon
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from geo_grid import SUBDISTRICT_CODE
+from geo_grid.errors import Conflict, ImportFailed
+from geo_grid.models import (
+    SRID,
+    Address,
+    Community,
+    Courtyard,
+    Facility,
+    Generation,
+    Grid,
+    Person,
+    Report,
+    Role,
+    RoadSegment,
+)
+from geo_grid.repository import assignment
+
+# The sample boundaries are the first generation, valid since this moment (before every sample report).
+SAMPLE_VALID_FROM = datetime.fromisoformat("2025-01-01T00:00:00+08:00")
+
+
+def _multi(geom: Any) -> MultiPolygon:
+    return geom if isinstance(geom, MultiPolygon) else MultiPolygon([geom]) if isinstance(geom, Polygon) else geom
+
+
+def _read(sample_dir: Path, name: str) -> gpd.GeoDataFrame:
+    path = sample_dir / name
+    if not path.exists():
+        raise ImportFailed(f"sample file missing: {path}")
+    return gpd.read_file(path)
+
+
+def _csv(sample_dir: Path, name: str) -> list[dict[str, str]]:
+    with open(sample_dir / name, encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _opt(value: Any) -> Any:
+    return None if value in ("", None) or value != value else value  # NaN != NaN
+
+
+def load_sample(session: Session, sample_dir: Path) -> dict[str, int]:
+    """Insert the sample into an empty database; returns the row counts. Caller commits."""
+    if session.query(Generation).count():
+        raise Conflict("the database already holds data; the sample is only loaded into an empty one")
+
+    gen = Generation(
+        subdistrict_code=SUBDISTRICT_CODE,
+        status="active",
+        note="生成的示例网格（非真实边界）",
+        created_by="sample",
+        created_at=SAMPLE_VALID_FROM,
+        activated_by="sample",
+        activated_at=SAMPLE_VALID_FROM,
+    )
+    session.add(gen)
+    session.flush()
+
+    communities = _read(sample_dir, "communities.geojson")
+    session.execute(
+        insert(Community),
+        [
+            {"code": r.code, "name": r.name, "geom": from_shape(_multi(r.geometry), srid=SRID)}
+            for r in communities.itertuples()
+        ],
+    )
+    grid_rows = []
+    for name in ("tertiary_grids.geojson", "micro_grids.geojson"):
+        for r in _read(sample_dir, name).itertuples():
+            grid_rows.append(
+                {
+                    "generation_id": gen.id,
+                    "code": r.code,
+                    "level": r.level,
+                    "name": r.name,
+                    "parent_code": r.parent_code,
+                    "community_code": r.community_code,
+                    "geom": from_shape(_multi(r.geometry), srid=SRID),
+                    "updated_by": "sample",
+                }
+            )
+    session.execute(insert(Grid), grid_rows)
+
+    segments = _read(sample_dir, "road_segments.geojson")
+    session.execute(
+        insert(RoadSegment),
+        [
+            {
+                "segment_id": r.segment_id,
+                "road_name": r.road_name,
+                "tertiary_code": r.tertiary_code,
+                "community_code": r.community_code,
+                "geom": from_shape(r.geometry, srid=SRID),
+            }
+            for r in segments.itertuples()
+        ],
+    )
+    courtyards = _read(sample_dir, "courtyards.geojson")
+    session.execute(
+        insert(Courtyard),
+        [
+            {
+                "courtyard_id": r.courtyard_id,
+                "name": r.name,
+                "micro_code": r.micro_code,
+                "tertiary_code": r.tertiary_code,
+                "community_code": r.community_code,
+                "geom": from_shape(r.geometry, srid=SRID),
+            }
+            for r in courtyards.itertuples()
+        ],
+    )
+
+    people = _csv(sample_dir, "people.csv")
+    ids = session.execute(
+        insert(Person).returning(Person.id, Person.person_id, sort_by_parameter_order=True),
+        [{"person_id": p["person_id"], "name": p["name"], "phone": _opt(p["phone"])} for p in people],
+    ).all()
+    pk = {person_id: id_ for id_, person_id in ids}
+    session.execute(
+        insert(Role),
+        [
+            {
+                "person_id": pk[p["person_id"]],
+                "role": p["role"],
+                "duty": _opt(p["duty"]),
+                "grid_code": _opt(p["grid_code"]),
+                "community_code": _opt(p["community_code"]),
+                "target_id": _opt(p["target_id"]),
+            }
+            for p in people
+        ],
+    )
+
+    facilities = _read(sample_dir, "facilities.geojson")
+    fixed = {"facility_id", "kind", "name", "geometry"}
+    session.execute(
+        insert(Facility),
+        [
+            {
+                "facility_id": row["facility_id"],
+                "kind": row["kind"],
+                "name": row["name"],
+                "geom": from_shape(row["geometry"], srid=SRID),
+                "attributes": {k: v for k, v in row.items() if k not in fixed and _opt(v) is not None},
+            }
+            for row in facilities.to_dict("records")
+        ],
+    )
+
+    addresses = _csv(sample_dir, "addresses.csv")
+    session.execute(
+        insert(Address),
+        [
+            {
+                "address_id": a["address_id"],
+                "address": a["address"],
+                "road": _opt(a["road"]),
+                "number": _opt(a["number"]),
+                "courtyard": _opt(a["courtyard"]),
+                "building": _opt(a["building"]),
+                "unit": _opt(a["unit"]),
+                "community_code": _opt(a["community_code"]),
+                "geom": f"SRID={SRID};POINT({a['lon']} {a['lat']})",
+            }
+            for a in addresses
+        ],
+    )
+
+    reports = _csv(sample_dir, "reports.csv")
+    session.execute(
+        insert(Report),
+        [
+            {
+                "external_id": r["report_id"],
+                "category": r["category"],
+                "description": r["description"],
+                "channel": r["channel"],
+                "status": r["status"],
+                "input_crs": "wgs84",
+                "input_lon": float(r["lon"]),
+                "input_lat": float(r["lat"]),
+                "geom": f"SRID={SRID};POINT({r['lon']} {r['lat']})",
+                "created_at": r["created_at"],
+                "updated_at": _opt(r["closed_at"]) or _opt(r["accepted_at"]) or r["created_at"],
+                "accepted_at": _opt(r["accepted_at"]),
+                "closed_at": _opt(r["closed_at"]),
+                "solved": None if _opt(r["solved"]) is None else r["solved"].lower() in ("1", "true", "yes"),
+                "rating": int(r["rating"]) if _opt(r["rating"]) else None,
+            }
+            for r in reports
+        ],
+    )
+    session.flush()
+    assignment.assign_addresses(session, gen.id)
+    assignment.assign_reports(session, gen.id)
+    assignment.assign_point_facilities(session, gen.id)
+    return {
+        "communities": len(communities),
+        "grids": len(grid_rows),
+        "people": len(people),
+        "road_segments": len(segments),
+        "courtyards": len(courtyards),
+        "facilities": len(facilities),
+        "addresses": len(addresses),
+        "reports": len(reports),
+    }

@@ -1,0 +1,49 @@
+"""Runtime settings, read from the environment (prefix GEO_GRID_) only when Settings() is built."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_DIR = PROJECT_ROOT / "sample_boundaries"
+
+
+class Settings(BaseSettings):
+    """Everything configurable about a geo_grid process.
+
+    Without GEO_GRID_DATABASE_URL the service runs an embedded PostgreSQL + PostGIS cluster in
+    `data_dir` (zero configuration); with it, it serves that database and starts nothing.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="GEO_GRID_", env_file=None, extra="ignore")
+
+    database_url: str | None = Field(
+        default=None, description="postgresql+psycopg2://… of an existing PostGIS; unset = embedded cluster"
+    )
+    data_dir: Path = Field(default=PROJECT_ROOT / ".geo_grid", description="home of the embedded cluster")
+    pg_bin_dir: Path | None = Field(default=None, description="PostgreSQL binaries; default: pg_config --bindir")
+    pg_port: int = Field(default=55432, description="port of the embedded cluster (loopback only)")
+    pg_user: str = Field(default="postgres", description="OS user that runs the embedded cluster when root")
+    database_name: str = "geo_grid"
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    sample_dir: Path = SAMPLE_DIR
+    load_sample: bool = Field(default=True, description="load the sample data when the database is empty")
+
+    db_pool_size: int = 10
+    db_connect_timeout_s: int = 3
+    max_batch_points: int = 100_000
+
+    # Report intake rules (issue 5); distances in metres, computed in EPSG:4547.
+    near_boundary_m: float = 10.0
+    duplicate_radius_m: float = 50.0
+    duplicate_window_h: float = 72.0
+
+    # Maps: "none" (plain background, always works), "xyz", "tianditu" or "gaode" (a GCJ-02 basemap).
+    basemap: str = "none"
+    basemap_url: str | None = None
+    tianditu_key: str | None = None

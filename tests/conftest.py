@@ -1,0 +1,127 @@
+"""Test fixtures: a real PostgreSQL + PostGIS cluster started in a temp dir for the whole run.
+
+The schema is created by the Alembic migrations and the sample loaded once into a template database;
+each test that writes gets its own copy (CREATE DATABASE … TEMPLATE, a fraction of a second), read-only
+tests share one. If PostGIS cannot start, every database test fails and says why: none is skipped.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from geo_grid import db
+from geo_grid.embedded import EmbeddedCluster, EmbeddedError, find_pg_bin_dir, free_port
+from geo_grid.settings import SAMPLE_DIR, Settings
+
+TEMPLATE_DB = "geo_grid_template"
+_counter = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[EmbeddedCluster]:
+    data_dir = Path(tempfile.mkdtemp(prefix="geo_grid_test_", dir=os.environ.get("GEO_GRID_TEST_TMP", "/tmp")))
+    try:
+        cluster = EmbeddedCluster(data_dir, free_port(), find_pg_bin_dir())
+        cluster.start()
+    except EmbeddedError as exc:
+        pytest.fail(f"the test PostGIS server could not start (run `make setup` first): {exc}", pytrace=False)
+    yield cluster
+    cluster.stop("immediate")
+    shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def empty_db_factory(pg_cluster: EmbeddedCluster) -> Callable[[], str]:
+    """Makes a new empty database (no schema) and returns its URL."""
+
+    def make() -> str:
+        return pg_cluster.ensure_database(f"geo_grid_empty_{next(_counter)}")
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def template_db_url(pg_cluster: EmbeddedCluster) -> str:
+    """Migrated to head with the sample loaded; never used directly (it is the template of the others)."""
+    from geo_grid.services.sample import load_sample
+
+    url = pg_cluster.ensure_database(TEMPLATE_DB)
+    db.upgrade(url)
+    engine = db.make_engine(url, pool_size=1)
+    with db.transaction(db.make_session_factory(engine)) as session:
+        load_sample(session, SAMPLE_DIR)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def db_factory(pg_cluster: EmbeddedCluster, template_db_url: str) -> Callable[[], str]:
+    """Makes a fresh copy of the sample database and returns its URL."""
+
+    def make() -> str:
+        return pg_cluster.ensure_database(f"geo_grid_test_{next(_counter)}", template=TEMPLATE_DB)
+
+    return make
+
+
+@pytest.fixture
+def db_url(db_factory: Callable[[], str]) -> str:
+    """A private copy of the sample database for a test that writes."""
+    return db_factory()
+
+
+@pytest.fixture(scope="session")
+def ro_db_url(db_factory: Callable[[], str]) -> str:
+    """One sample database shared by tests that only read."""
+    return db_factory()
+
+
+@pytest.fixture(scope="session")
+def make_client() -> Callable[..., Any]:
+    """`with make_client(url, **settings) as client:` builds an app (lifespan included) on that database."""
+
+    @contextmanager
+    def make(url: str, **overrides: Any) -> Iterator[TestClient]:
+        from geo_grid.api.app import create_app
+
+        settings = Settings(database_url=url, **overrides)
+        with TestClient(create_app(settings)) as client:
+            yield client
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def client(make_client: Callable[..., Any], ro_db_url: str) -> Iterator[TestClient]:
+    with make_client(ro_db_url) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def tokens(ro_db_url: str) -> dict[str, str]:
+    """A token of each role in the shared read-only database."""
+    return create_tokens(ro_db_url)
+
+
+def create_tokens(url: str) -> dict[str, str]:
+    from geo_grid.services.auth import create_token
+
+    engine = db.make_engine(url, pool_size=1)
+    with db.transaction(db.make_session_factory(engine)) as session:
+        out = {role: create_token(session, role, f"test-{role}") for role in ("dispatcher", "planner", "admin")}
+    engine.dispose()
+    return out
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
