@@ -1,0 +1,441 @@
+"""Address matching against the standard door-plate table (门牌地址): exact dict hits, fuzzy only in small blocks.
+
+How a query is answered:
+
+1. It is normalised and parsed (:mod:`geo_grid.geocoding.normalize`) into road / number / courtyard /
+   building / unit.
+2. *Blocking*: the road is resolved first (exact; a unique suffix variant such as 民航 → 民航路 or
+   未来大道 → 未来路; else rapidfuzz ``ratio`` over the few dozen road names). Inside the resolved roads the
+   door number is an exact key; the courtyard (estate) name is compared with rapidfuzz only against the
+   courtyards of those roads/numbers. Without a road, global indexes by courtyard name, door number or
+   building are used. Buildings and units are exact keys below a courtyard.
+3. Every candidate group gets a *confidence*: the length-weighted mean similarity of the parts the query
+   gave (road and courtyard by rapidfuzz ratio; number, building and unit exact), times 0.85 when a part
+   the query gave does not exist there. A one-character typo in a full address thus costs ≈ 0.05, while
+   the same typo in a bare road name costs ≈ 0.33. Parts the query omits cost nothing; they only make the
+   answer coarser (level ``building`` instead of ``unit`` …).
+4. Status: ``matched`` when the best confidence ≥ ``confident_at`` (0.75) *and* the runner-up is more
+   than ``margin`` (0.05) behind; ``not_found`` when there is no candidate or the best is below
+   ``not_found_below`` (0.5) — candidates are then suggestions; otherwise ``ambiguous``. Nothing is guessed
+   silently: only ``matched`` carries a ``best`` answer.
+
+Coarser groups (road, number, courtyard, building) are answered with the centroid (mean lon/lat) of the
+group's address points, ``address_id=None`` and ``representative_id`` = the group's address nearest to that
+centroid (useful to reach a micro-grid through a real door plate).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+from rapidfuzz import fuzz, process
+
+from .normalize import (
+    DEFAULT_PREFIXES,
+    DEFAULT_ROAD_ALIASES,
+    ROAD_SUFFIXES,
+    ParsedAddress,
+    apply_aliases,
+    normalize_address,
+    normalize_part,
+    parse_normalized,
+)
+
+Level = Literal["road", "number", "courtyard", "building", "unit"]
+Status = Literal["matched", "ambiguous", "not_found"]
+LEVELS: tuple[Level, ...] = ("road", "number", "courtyard", "building", "unit")
+Key = tuple[str, ...]
+
+CONFIDENT_AT = 0.75
+MARGIN = 0.05
+NOT_FOUND_BELOW = 0.5
+MAX_CANDIDATES = 5
+MISSING_PART_FACTOR = 0.85
+_COURT_SUFFIXES = ("家属院", "小区", "社区", "院")
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One ranked answer. Part fields are in canonical spelling; absent parts are ''."""
+
+    level: Level
+    confidence: float
+    address: str  # the standard address text (unit level) or the group's canonical label
+    lon: float
+    lat: float
+    address_id: str | None  # only at unit level
+    representative_id: str  # the group's address nearest to the centroid (= address_id at unit level)
+    n_addresses: int
+    road: str
+    number: str = ""
+    courtyard: str = ""
+    building: str = ""
+    unit: str = ""
+    community_code: str | None = None  # None when the group spans several communities
+    unmatched: tuple[str, ...] = ()  # parts the query gave that do not exist in this group
+
+
+@dataclass(frozen=True, slots=True)
+class MatchResult:
+    query: str
+    normalized: str
+    parsed: ParsedAddress
+    status: Status
+    candidates: tuple[Candidate, ...] = ()
+
+    @property
+    def best(self) -> Candidate | None:
+        """The answer, only when ``status == 'matched'``."""
+        return self.candidates[0] if self.status == "matched" and self.candidates else None
+
+    @property
+    def confidence(self) -> float:
+        return self.candidates[0].confidence if self.candidates else 0.0
+
+    @property
+    def level(self) -> Level | None:
+        return self.best.level if self.best else None
+
+    @property
+    def address_id(self) -> str | None:
+        return self.best.address_id if self.best else None
+
+
+@dataclass(slots=True)
+class _Row:
+    address_id: str
+    address: str
+    parts: Key  # (road, number, courtyard, building, unit), normalised
+    lon: float
+    lat: float
+    community_code: str
+
+
+@dataclass(slots=True)
+class _Group:
+    level: Level
+    key: Key
+    rows: list[int] = field(default_factory=list)
+
+
+def _with_word(value: str, word: str) -> str:
+    return f"{value}{word}" if value.isdigit() else value
+
+
+def _core(name: str) -> str:
+    for suffix in _COURT_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix) + 1:
+            return name[: -len(suffix)]
+    return name
+
+
+def _court_sim(query: str, name: str) -> float:
+    if query == name:
+        return 1.0
+    score = fuzz.ratio(query, name) / 100.0
+    return max(score, fuzz.ratio(_core(query), _core(name)) / 100.0)
+
+
+def _label(key: Key) -> str:
+    road, number, court, building, unit = (*key, "", "", "", "", "")[:5]
+    head = court if road + number and court.startswith(road + number) else road + number + court
+    return head + building + unit
+
+
+class AddressMatcher:
+    """Immutable matcher over the standard address table; build once, call :meth:`match` many times."""
+
+    def __init__(
+        self,
+        rows: Iterable[Mapping[str, str]],
+        *,
+        aliases: Mapping[str, str] = DEFAULT_ROAD_ALIASES,
+        prefixes: Iterable[str] = DEFAULT_PREFIXES,
+        confident_at: float = CONFIDENT_AT,
+        margin: float = MARGIN,
+        not_found_below: float = NOT_FOUND_BELOW,
+    ) -> None:
+        self.aliases = dict(aliases)
+        self.prefixes = tuple(prefixes)
+        self.confident_at = confident_at
+        self.margin = margin
+        self.not_found_below = not_found_below
+        self._rows: list[_Row] = []
+        self._groups: dict[Level, dict[Key, _Group]] = {lv: {} for lv in LEVELS}
+        courts_by_road: dict[str, list[Key]] = defaultdict(list)
+        courts_by_rn: dict[Key, list[Key]] = defaultdict(list)
+        courts_by_number: dict[str, list[Key]] = defaultdict(list)
+        courts_by_name: dict[str, list[Key]] = defaultdict(list)
+        courts_by_building: dict[str, list[Key]] = defaultdict(list)
+        for raw in rows:
+            parts = (
+                apply_aliases(normalize_part(raw.get("road")), self.aliases),
+                _with_word(normalize_part(raw.get("number")), "号"),
+                normalize_part(raw.get("courtyard")),
+                _with_word(normalize_part(raw.get("building")), "号楼"),
+                _with_word(normalize_part(raw.get("unit")), "单元"),
+            )
+            index = len(self._rows)
+            self._rows.append(
+                _Row(
+                    address_id=str(raw.get("address_id", index)),
+                    address=str(raw.get("address") or _label(parts)),
+                    parts=parts,
+                    lon=float(raw.get("lon") or "nan"),
+                    lat=float(raw.get("lat") or "nan"),
+                    community_code=str(raw.get("community_code") or ""),
+                )
+            )
+            for depth, level in enumerate(LEVELS, start=1):
+                key = parts[:depth]
+                group = self._groups[level].get(key)
+                if group is None:
+                    group = self._groups[level][key] = _Group(level, key)
+                    if level == "courtyard":
+                        courts_by_road[key[0]].append(key)
+                        courts_by_rn[key[:2]].append(key)
+                        courts_by_number[key[1]].append(key)
+                        courts_by_name[key[2]].append(key)
+                    elif level == "building":
+                        courts_by_building[key[3]].append(key[:3])
+                group.rows.append(index)
+        self._courts_by_road = dict(courts_by_road)
+        self._courts_by_rn = dict(courts_by_rn)
+        self._courts_by_number = dict(courts_by_number)
+        self._courts_by_name = dict(courts_by_name)
+        self._courts_by_building = dict(courts_by_building)
+        self._road_names = sorted(k[0] for k in self._groups["road"])
+        self._road_set = set(self._road_names)
+        self._court_names = sorted(n for n in self._courts_by_name if n)
+        self._candidate_cache: dict[tuple[Level, Key], Candidate] = {}
+
+    # -- construction helpers -------------------------------------------------------------------
+    @classmethod
+    def from_rows(cls, rows: Iterable[Mapping[str, str]], **options: object) -> AddressMatcher:
+        return cls(rows, **options)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_csv(cls, path: str | Path, **options: object) -> AddressMatcher:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            return cls.from_rows(list(csv.DictReader(fh)), **options)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    # -- matching -------------------------------------------------------------------------------
+    def match(self, query: str) -> MatchResult:
+        norm = normalize_address(query, prefixes=self.prefixes, aliases=self.aliases)
+        parsed = parse_normalized(norm)
+        if parsed.is_empty():
+            return MatchResult(query, norm, parsed, "not_found", self._suggest(norm))
+        scored = self._score_candidates(parsed)
+        if not scored:
+            return MatchResult(query, norm, parsed, "not_found", self._suggest(norm))
+        ranked = sorted(scored.items(), key=lambda kv: (-kv[1][0], -LEVELS.index(kv[0][0]), kv[0][1]))
+        candidates = tuple(
+            self._candidate(level, key, conf, unmatched)
+            for (level, key), (conf, unmatched) in ranked[:MAX_CANDIDATES]
+        )
+        best = candidates[0].confidence
+        if best < self.not_found_below:
+            status: Status = "not_found"
+        elif best < self.confident_at or (
+            len(candidates) > 1 and best - candidates[1].confidence <= self.margin
+        ):
+            status = "ambiguous"
+        else:
+            status = "matched"
+        return MatchResult(query, norm, parsed, status, candidates)
+
+    def _resolve_road(self, text: str) -> dict[str, float]:
+        """Road name → {table road: similarity}; exact, unique suffix variant, else fuzzy."""
+        if text in self._road_set:
+            return {text: 1.0}
+        base = text
+        for suffix in ROAD_SUFFIXES:
+            if text.endswith(suffix) and len(text) > len(suffix):
+                base = text[: -len(suffix)]
+                break
+        variants = [base + s for s in ("路", "大道", "街", "大街") if base + s in self._road_set]
+        if len(variants) == 1:
+            return {variants[0]: 0.97}
+        if variants:
+            return dict.fromkeys(variants, 0.9)
+        found = process.extract(text, self._road_names, scorer=fuzz.ratio, limit=4, score_cutoff=50)
+        return {name: score / 100.0 for name, score, _ in found}
+
+    def _court_pool(
+        self, parsed: ParsedAddress, roads: dict[str, float] | None, court_text: str | None
+    ) -> list[Key]:
+        number = parsed.number
+        if roads:
+            pool: list[Key] = []
+            for road in roads:
+                if number and (road, number) in self._courts_by_rn and not court_text:
+                    pool += self._courts_by_rn[(road, number)]
+                else:
+                    pool += self._courts_by_road.get(road, [])
+            return pool
+        if court_text:
+            found = process.extract(
+                court_text, self._court_names, scorer=_court_sim_scorer, limit=8, score_cutoff=50
+            )
+            return [k for name, _, _ in found for k in self._courts_by_name[name]]
+        if number:
+            return list(self._courts_by_number.get(number, []))
+        if parsed.building:
+            return list(self._courts_by_building.get(parsed.building, []))
+        return []
+
+    def _score_candidates(self, p: ParsedAddress) -> dict[tuple[Level, Key], tuple[float, tuple[str, ...]]]:
+        court_text = None if p.numbered_courtyard else p.courtyard
+        road_text = p.road
+        roads: dict[str, float] | None = None
+        if road_text:
+            roads = self._resolve_road(road_text)
+            if (not roads or max(roads.values()) < 0.6) and p.number is None:
+                # The "road" was probably an estate name that happens to contain 街/路 …
+                court_text, road_text, roads = road_text + (court_text or ""), None, None
+        pool = self._court_pool(p, roads, court_text)
+        if p.numbered_courtyard:
+            # 民航路23号院: prefer the courtyard literally named so when the door number has several.
+            named = {k for k in pool if k[2] == f"{k[0]}{k[1]}院"}
+            if named:
+                pool = [k for k in pool if k in named or (k[0], k[1], f"{k[0]}{k[1]}院") not in named]
+        out: dict[tuple[Level, Key], tuple[float, tuple[str, ...]]] = {}
+        if roads and not pool:
+            for road, sim in roads.items():
+                unmatched = tuple(n for n, v in (("number", p.number), ("building", p.building)) if v)
+                self._add(out, p, road_text, sim, court_text, ("road", (road,)), None, unmatched)
+        court_sims: dict[str, float] = {}
+        buildings = self._groups["building"]
+        units = self._groups["unit"]
+        for key in pool:
+            road_sim = 1.0
+            if road_text:
+                road_sim = roads.get(key[0], 0.0) if roads else fuzz.ratio(road_text, key[0]) / 100.0
+            court_sim = None
+            if court_text:
+                court_sim = court_sims.get(key[2])
+                if court_sim is None:
+                    court_sim = court_sims[key[2]] = _court_sim(court_text, key[2])
+            unmatched: list[str] = []
+            if p.number and key[1] != p.number:
+                unmatched.append("number")
+            level: Level
+            if p.building:
+                bkey = (*key, p.building)
+                if bkey in buildings:
+                    ukey = (*bkey, p.unit) if p.unit else None
+                    if ukey is not None and ukey in units:
+                        level, gkey = "unit", ukey
+                    else:
+                        level, gkey = "building", bkey
+                        if p.unit:
+                            unmatched.append("unit")
+                else:
+                    level, gkey = "courtyard", key
+                    unmatched += ["building"] + (["unit"] if p.unit else [])
+            elif court_text or p.numbered_courtyard:
+                level, gkey = "courtyard", key
+            elif p.number and not unmatched:
+                level, gkey = "number", key[:2]
+            else:
+                level, gkey = "road", key[:1]
+            if p.unit and not p.building:
+                unmatched.append("unit")
+            self._add(out, p, road_text, road_sim, court_text, (level, gkey), court_sim, tuple(unmatched))
+        return out
+
+    @staticmethod
+    def _add(
+        out: dict[tuple[Level, Key], tuple[float, tuple[str, ...]]],
+        p: ParsedAddress,
+        road_text: str | None,
+        road_sim: float,
+        court_text: str | None,
+        target: tuple[Level, Key],
+        court_sim: float | None,
+        unmatched: tuple[str, ...],
+    ) -> None:
+        total = hit = 0.0
+        if road_text:
+            total += len(road_text)
+            hit += len(road_text) * road_sim
+        if court_text:
+            total += len(court_text)
+            hit += len(court_text) * (court_sim or 0.0)
+        for name, value in (("number", p.number), ("building", p.building), ("unit", p.unit)):
+            if value:
+                total += len(value)
+                hit += 0.0 if name in unmatched else len(value)
+        conf = hit / total if total else 0.0
+        if unmatched:
+            conf *= MISSING_PART_FACTOR
+        conf = round(min(1.0, max(0.0, conf)), 4)
+        previous = out.get(target)
+        if previous is None or conf > previous[0]:
+            out[target] = (conf, unmatched)
+
+    def _candidate(self, level: Level, key: Key, conf: float, unmatched: tuple[str, ...]) -> Candidate:
+        base = self._candidate_cache.get((level, key))
+        if base is None:
+            base = self._candidate_cache[(level, key)] = self._make_candidate(level, key)
+        return replace(base, confidence=conf, unmatched=unmatched)
+
+    def _make_candidate(self, level: Level, key: Key) -> Candidate:
+        group = self._groups[level][key]
+        rows = [self._rows[i] for i in group.rows]
+        lon = sum(r.lon for r in rows) / len(rows)
+        lat = sum(r.lat for r in rows) / len(rows)
+        rep = min(rows, key=lambda r: ((r.lon - lon) ** 2 + (r.lat - lat) ** 2, r.address_id))
+        codes = {r.community_code for r in rows}
+        parts = (*key, "", "", "", "")[:5]
+        is_unit = level == "unit"
+        return Candidate(
+            level=level,
+            confidence=0.0,
+            address=rep.address if is_unit else _label(key),
+            lon=rep.lon if is_unit else lon,
+            lat=rep.lat if is_unit else lat,
+            address_id=rep.address_id if is_unit else None,
+            representative_id=rep.address_id,
+            n_addresses=len(rows),
+            road=parts[0],
+            number=parts[1],
+            courtyard=parts[2],
+            building=parts[3],
+            unit=parts[4],
+            community_code=codes.pop() if len(codes) == 1 else None,
+        )
+
+    def _suggest(self, norm: str) -> tuple[Candidate, ...]:
+        """Closest roads and courtyards to an unknown query (for ``not_found``).
+
+        Their confidence is the rapidfuzz ``partial_ratio`` halved, so a suggestion never reaches the
+        ``not_found_below`` bar and cannot be mistaken for an answer.
+        """
+        if not norm:
+            return ()
+        found: list[tuple[float, Level, Key]] = []
+        for name, score, _ in process.extract(
+            norm, self._road_names, scorer=fuzz.partial_ratio, limit=3, score_cutoff=1
+        ):
+            found.append((score / 100.0, "road", (name,)))
+        for name, score, _ in process.extract(
+            norm, self._court_names, scorer=fuzz.partial_ratio, limit=3, score_cutoff=1
+        ):
+            for key in self._courts_by_name[name][:1]:
+                found.append((score / 100.0, "courtyard", key))
+        found.sort(key=lambda t: (-t[0], t[2]))
+        return tuple(self._candidate(lv, key, round(s * 0.5, 4), ()) for s, lv, key in found[:MAX_CANDIDATES])
+
+
+def _court_sim_scorer(query: str, name: str, *, score_cutoff: float | None = None, **_: object) -> float:
+    score = _court_sim(query, name) * 100.0
+    return score if score_cutoff is None or score >= score_cutoff else 0.0
