@@ -1,4 +1,4 @@
-"""Address matching against the standard door-plate table (门牌地址): exact dict hits, fuzzy only in small blocks.
+"""Address matching against the standard door-plate table (门牌地址): exact keys first, fuzzy in small blocks.
 
 How a query is answered:
 
@@ -310,8 +310,8 @@ class AddressMatcher:
         out: dict[tuple[Level, Key], tuple[float, tuple[str, ...]]] = {}
         if roads and not pool:
             for road, sim in roads.items():
-                unmatched = tuple(n for n, v in (("number", p.number), ("building", p.building)) if v)
-                self._add(out, p, road_text, sim, court_text, ("road", (road,)), None, unmatched)
+                missing = tuple(n for n, v in (("number", p.number), ("building", p.building)) if v)
+                self._add(out, p, road_text, sim, court_text, ("road", (road,)), None, missing)
         court_sims: dict[str, float] = {}
         buildings = self._groups["building"]
         units = self._groups["unit"]
