@@ -1,0 +1,426 @@
+"""The in-memory point -> micro-grid index (immutable; rebuilt and swapped when a generation goes live).
+
+Lookup semantics, defined here once:
+
+* A point belongs to the grid whose polygon COVERS it (boundary included, as PostGIS ``ST_Covers``).
+* When several polygons cover it (a shared edge or vertex, or an overlap in bad data) the tie goes to
+  the SMALLEST CODE by string comparison (codes are equal-length digit strings, so this is also the
+  numeric order). Positions returned by the index are positions in ``GridIndex.codes`` (input order).
+* A point outside every polygon has no grid: position -1 / code None; ``nearest`` gives the closest
+  grid and its distance in metres (EPSG:4547). NaN coordinates are "outside".
+* Invalid input polygons are repaired at build with ``shapely.make_valid`` (PostGIS ``ST_MakeValid``
+  default "linework" method) keeping only the polygonal part; ``GridIndex.polygons`` holds exactly
+  the geometries that were indexed, so references and the database must use the same repaired shapes.
+
+How it is fast and still exact. A raster of ≈ 1 m cells covers the bbox. Each cell is one of:
+
+* plain: no polygon edge comes near the (slightly enlarged) cell, so every point in it has the same
+  answer, stored directly (-1 or a position) and returned by one array index;
+* single-edge: exactly one boundary segment crosses it; the two sides each have a constant answer,
+  decided by the sign of an orientation determinant. The determinant is evaluated with Shewchuk's
+  static error bound: if its sign is not certain (points on or within ~1e-16 of the edge) the point
+  goes to the exact test below, so floating point never decides a boundary case;
+* multi-edge (near vertices): a short list of candidate polygons, tested exactly with shapely
+  ``intersects_xy`` (equal to "covers" for points; GEOS uses robust predicates) in code order.
+
+Cells are enlarged by 1e-3 of a cell when classifying, which absorbs the rounding of the point->cell
+index computation (~1e-9 cell), so a point that rounds into a neighbouring cell is still answered right.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import shapely
+from numpy.typing import ArrayLike, NDArray
+
+from geo_grid.crs import lonlat_to_metric, to_metric
+
+# Enlargement of each cell (in cells) for point assignment (_DELTA) and segment search (2 * _DELTA).
+_DELTA = 1e-3
+# Shewchuk's ccwerrboundA is (3 + 16 eps) eps ≈ 3.3e-16; 1e-15 leaves a 3x safety factor.
+_ORIENT_ERR = 1e-15
+# Points per chunk in locate_many: keeps the temporaries in L2 cache (≈ 2x faster than whole arrays).
+_CHUNK = 1 << 15
+
+IntArray = NDArray[np.int32]
+
+
+def clean_polygon(geom: Any) -> Any:
+    """Return a valid Polygon/MultiPolygon for `geom` (make_valid, polygonal part) or raise ValueError."""
+    if geom is None or shapely.is_empty(geom):
+        raise ValueError("empty or missing grid geometry")
+    if not shapely.is_valid(geom):
+        geom = shapely.make_valid(geom)
+    if geom.geom_type not in ("Polygon", "MultiPolygon"):
+        parts = [p for p in shapely.get_parts(geom) if p.geom_type in ("Polygon", "MultiPolygon")]
+        geom = shapely.union_all(parts) if parts else shapely.Polygon()
+    if geom.is_empty or geom.geom_type not in ("Polygon", "MultiPolygon"):
+        raise ValueError("grid geometry has no polygonal part")
+    return geom
+
+
+def _orient_sign(ax: Any, ay: Any, bx: Any, by: Any, px: Any, py: Any) -> Any:
+    """+1 if p is certainly left of a->b, -1 certainly right, 0 if floating point cannot tell."""
+    dl = (ax - px) * (by - py)
+    dr = (ay - py) * (bx - px)
+    det = dl - dr
+    bound = _ORIENT_ERR * (np.abs(dl) + np.abs(dr))
+    return np.where(det > bound, 1, np.where(det < -bound, -1, 0))
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class GridIndex:
+    """Immutable point -> grid index. Build with `GridIndex.build`; see the module docstring."""
+
+    codes: tuple[str, ...]
+    names: tuple[str, ...]
+    polygons: tuple[Any, ...]  # the (repaired) WGS84 polygons actually indexed
+    size: int
+    cell_deg: tuple[float, float]  # raster cell size (lon, lat) in degrees
+    _geoms: NDArray[np.object_]  # prepared polygons for intersects_xy
+    _rank: IntArray  # rank[pos] = order of codes[pos] among sorted codes
+    _tree: Any  # STRtree of WGS84 polygons (candidates)
+    _metric_tree: Any  # STRtree of EPSG:4547 polygons (nearest)
+    _x0: float
+    _y0: float
+    _inv_x: float
+    _inv_y: float
+    _nx: int
+    _ny: int
+    _raster: IntArray  # flat; >= 0 position, -1 outside, <= -2 special cell k = -2 - value
+    _seg: NDArray[np.float64]  # (U + 1, 4) unique segments ax, ay, bx, by; last row NaN
+    _sp_seg: IntArray  # special cell -> segment row (U for multi-edge cells)
+    _sp_left: IntArray  # answer where orientation > 0
+    _sp_right: IntArray  # answer where orientation < 0
+    _sp_ptr: IntArray  # CSR of exact candidates per special cell, in code order
+    _sp_cand: IntArray
+    # memoryviews of the arrays above: indexing one gives a Python int/float fast (numpy scalars are slow)
+    _mv: tuple[Any, ...]
+
+    # ------------------------------------------------------------------------------------ build
+
+    @classmethod
+    def build(
+        cls,
+        codes: Sequence[str],
+        polygons: Sequence[Any],
+        names: Sequence[str] | None = None,
+        *,
+        cell_m: float = 1.0,
+        max_cells: int = 4_000_000,
+    ) -> GridIndex:
+        """Build the index. `cell_m` is the target raster cell in metres; `max_cells` caps its memory."""
+        codes_t = tuple(str(c) for c in codes)
+        n = len(codes_t)
+        if len(polygons) != n or (names is not None and len(names) != n):
+            raise ValueError("codes, polygons and names must have the same length")
+        if n == 0:
+            raise ValueError("cannot build a GridIndex without polygons")
+        if len(set(codes_t)) != n:
+            raise ValueError("grid codes must be unique")
+        names_t = tuple(names) if names is not None else ("",) * n
+        polys = tuple(clean_polygon(g) for g in polygons)
+        geoms = np.array(polys, dtype=object)
+        shapely.prepare(geoms)
+        by_rank = np.array(sorted(range(n), key=codes_t.__getitem__), dtype=np.int32)
+        rank = np.empty(n, dtype=np.int32)
+        rank[by_rank] = np.arange(n, dtype=np.int32)
+        tree = shapely.STRtree(geoms)
+
+        # Raster geometry: cells of ≈ cell_m metres, 2 empty cells of margin on every side.
+        minx, miny, maxx, maxy = shapely.total_bounds(geoms)
+        coslat = max(np.cos(np.radians((miny + maxy) / 2.0)), 0.01)
+        cx, cy = cell_m / (111_320.0 * coslat), cell_m / 110_574.0
+        scale = max(1.0, float(np.sqrt((maxx - minx) / cx * (maxy - miny) / cy / max_cells)))
+        cx, cy = cx * scale, cy * scale
+        nx = int(np.ceil((maxx - minx) / cx)) + 5
+        ny = int(np.ceil((maxy - miny) / cy)) + 5
+        x0, y0 = minx - 2 * cx, miny - 2 * cy
+        inv_x, inv_y = 1.0 / cx, 1.0 / cy
+
+        def reference(px: Any, py: Any) -> IntArray:
+            """Exact answer (smallest-code covering position or -1) at points, via the STRtree."""
+            pt, g = tree.query(shapely.points(px, py))
+            hit = shapely.intersects_xy(geoms[g], px[pt], py[pt])
+            best = np.full(len(px), n, dtype=np.int32)
+            np.minimum.at(best, pt[hit], rank[g[hit]])
+            return np.where(best == n, -1, by_rank[np.minimum(best, n - 1)]).astype(np.int32)
+
+        seg = _unique_segments(geoms)
+        pair_seg, pair_cell = _segment_cells(seg, x0, y0, inv_x, inv_y, nx, ny)
+        order = np.argsort(pair_cell, kind="stable")
+        pair_seg, pair_cell = pair_seg[order], pair_cell[order]
+        sp_cells, first, counts = np.unique(pair_cell, return_index=True, return_counts=True)
+        n_sp = len(sp_cells)
+        sp_seg = np.where(counts == 1, pair_seg[first], len(seg)).astype(np.int32)
+
+        # Single-edge cells: find an enlarged-cell corner certainly on each side, answer there.
+        ci = (sp_cells % nx).astype(np.float64)
+        cj = (sp_cells // nx).astype(np.float64)
+        single = np.flatnonzero(sp_seg < len(seg))
+        s = seg[sp_seg[single]]
+        side_pt = np.full((2, len(single), 2), np.nan)
+        for dx, dy in ((-_DELTA, -_DELTA), (1 + _DELTA, -_DELTA), (1 + _DELTA, 1 + _DELTA), (-_DELTA, 1 + _DELTA)):
+            qx = x0 + (ci[single] + dx) * cx
+            qy = y0 + (cj[single] + dy) * cy
+            sign = _orient_sign(s[:, 0], s[:, 1], s[:, 2], s[:, 3], qx, qy)
+            for side, want in ((0, 1), (1, -1)):
+                take = (sign == want) & np.isnan(side_pt[side, :, 0])
+                side_pt[side, take, 0], side_pt[side, take, 1] = qx[take], qy[take]
+        ok = ~np.isnan(side_pt[:, :, 0]).any(axis=0)
+        sp_seg[single[~ok]] = len(seg)  # no certain corner on one side: exact test for the whole cell
+        single = single[ok]
+        sp_left = np.full(n_sp, -1, dtype=np.int32)
+        sp_right = np.full(n_sp, -1, dtype=np.int32)
+        sp_left[single] = reference(side_pt[0, ok, 0], side_pt[0, ok, 1])
+        sp_right[single] = reference(side_pt[1, ok, 0], side_pt[1, ok, 1])
+
+        # Exact candidates: {left, right} for single-edge cells, polygons meeting the enlarged cell else.
+        multi = np.flatnonzero(sp_seg == len(seg))
+        boxes = shapely.box(
+            x0 + (ci[multi] - _DELTA) * cx,
+            y0 + (cj[multi] - _DELTA) * cy,
+            x0 + (ci[multi] + 1 + _DELTA) * cx,
+            y0 + (cj[multi] + 1 + _DELTA) * cy,
+        )
+        mb, mg = tree.query(boxes, predicate="intersects")
+        cell_of = np.concatenate([single, single, multi[mb]])
+        cand = np.concatenate([sp_left[single], sp_right[single], mg.astype(np.int32)])
+        keep = cand >= 0
+        cell_of, cand = cell_of[keep], cand[keep]
+        key = np.unique(cell_of.astype(np.int64) * (n + 1) + rank[cand])  # dedupe, sort by cell, rank
+        cell_of, cand = key // (n + 1), by_rank[key % (n + 1)]
+        sp_ptr = np.zeros(n_sp + 1, dtype=np.int32)
+        np.cumsum(np.bincount(cell_of, minlength=n_sp), out=sp_ptr[1:])
+
+        # Plain cells: each horizontal run of plain cells is edge-free, hence has one answer.
+        plain = np.ones(nx * ny, dtype=bool)
+        plain[sp_cells] = False
+        prev = np.empty_like(plain)
+        prev[0] = False
+        prev[1:] = plain[:-1]
+        prev[::nx] = False  # a run never continues across rows
+        start = np.flatnonzero(plain & ~prev)
+        run_val = reference(x0 + (start % nx + 0.5) * cx, y0 + (start // nx + 0.5) * cy)
+        run_id = np.cumsum(plain & ~prev) - 1
+        raster = np.empty(nx * ny, dtype=np.int32)
+        raster[plain] = run_val[run_id[plain]]
+        raster[sp_cells] = -2 - np.arange(n_sp, dtype=np.int32)
+
+        seg_t = np.vstack([seg, np.full((1, 4), np.nan)])
+        metric = to_metric(geoms)
+        arrays = [raster, seg_t, sp_seg, sp_left, sp_right, sp_ptr, cand.astype(np.int32), rank]
+        for a in arrays:
+            a.flags.writeable = False
+        mv = (memoryview(raster), memoryview(seg_t.ravel()), *(memoryview(a) for a in arrays[2:7]))
+        return cls(
+            codes=codes_t,
+            names=names_t,
+            polygons=polys,
+            size=n,
+            cell_deg=(cx, cy),
+            _geoms=geoms,
+            _rank=rank,
+            _tree=tree,
+            _metric_tree=shapely.STRtree(metric),
+            _x0=float(x0),
+            _y0=float(y0),
+            _inv_x=float(inv_x),
+            _inv_y=float(inv_y),
+            _nx=nx,
+            _ny=ny,
+            _raster=raster,
+            _seg=seg_t,
+            _sp_seg=sp_seg,
+            _sp_left=sp_left,
+            _sp_right=sp_right,
+            _sp_ptr=sp_ptr,
+            _sp_cand=arrays[6],
+            _mv=mv,
+        )
+
+    # ----------------------------------------------------------------------------------- lookup
+
+    def locate_pos(self, lon: float, lat: float) -> int:
+        """Position of the grid covering (lon, lat) (smallest code on ties), -1 outside or NaN."""
+        fx = (lon - self._x0) * self._inv_x
+        fy = (lat - self._y0) * self._inv_y
+        if 0.0 <= fx < self._nx and 0.0 <= fy < self._ny:  # False for NaN
+            v: int = self._mv[0][int(fy) * self._nx + int(fx)]
+            if v >= -1:
+                return v
+            return self._locate_special(-2 - v, float(lon), float(lat))
+        return -1
+
+    def locate(self, lon: float, lat: float) -> str | None:
+        """Code of the grid covering (lon, lat), None outside every grid."""
+        pos = self.locate_pos(lon, lat)
+        return self.codes[pos] if pos >= 0 else None
+
+    def _locate_special(self, k: int, lon: float, lat: float) -> int:
+        _, seg, sp_seg, left, right, ptr, cand = self._mv
+        s = 4 * sp_seg[k]
+        ax, ay, bx, by = seg[s], seg[s + 1], seg[s + 2], seg[s + 3]
+        dl = (ax - lon) * (by - lat)
+        dr = (ay - lat) * (bx - lon)
+        bound = _ORIENT_ERR * (abs(dl) + abs(dr))
+        if dl - dr > bound:  # NaN segment (multi-edge cell) fails both tests
+            return int(left[k])
+        if dl - dr < -bound:
+            return int(right[k])
+        for c in cand[ptr[k] : ptr[k + 1]]:
+            if shapely.intersects_xy(self._geoms[c], lon, lat):
+                return int(c)
+        return -1
+
+    def locate_many(self, lon: ArrayLike, lat: ArrayLike) -> IntArray:
+        """Vectorised `locate_pos`: int32 positions, -1 outside or NaN; same shape as the input."""
+        x = np.asarray(lon, dtype=np.float64)
+        y = np.asarray(lat, dtype=np.float64)
+        if x.shape != y.shape:
+            raise ValueError(f"lon and lat shapes differ: {x.shape} != {y.shape}")
+        xf, yf = x.ravel(), y.ravel()
+        out = np.empty(xf.shape, dtype=np.int32)
+        for i in range(0, len(xf), _CHUNK):
+            self._locate_chunk(xf[i : i + _CHUNK], yf[i : i + _CHUNK], out[i : i + _CHUNK])
+        return out.reshape(x.shape)
+
+    def _locate_chunk(self, x: NDArray[np.float64], y: NDArray[np.float64], out: IntArray) -> None:
+        with np.errstate(invalid="ignore"):  # NaN/inf -> arbitrary int, clipped onto the empty margin
+            fx = x - self._x0
+            fx *= self._inv_x
+            ix = fx.astype(np.int32)
+            fy = y - self._y0
+            fy *= self._inv_y
+            iy = fy.astype(np.int32)
+        # Truncation maps (-1, 0) to 0 and clipping maps everything beyond to the margin, all -1 cells.
+        np.clip(ix, 0, self._nx - 1, out=ix)
+        np.clip(iy, 0, self._ny - 1, out=iy)
+        iy *= self._nx
+        iy += ix
+        np.take(self._raster, iy, out=out)
+        sp = np.flatnonzero(out < -1)
+        if len(sp):
+            out[sp] = self._resolve_special(-2 - out[sp], x[sp], y[sp])
+
+    def _resolve_special(self, k: IntArray, x: NDArray[np.float64], y: NDArray[np.float64]) -> IntArray:
+        s = self._seg[self._sp_seg[k]]
+        sign = _orient_sign(s[:, 0], s[:, 1], s[:, 2], s[:, 3], x, y)
+        res = np.where(sign > 0, self._sp_left[k], self._sp_right[k]).astype(np.int32)
+        amb = np.flatnonzero(sign == 0)
+        if len(amb):
+            res[amb] = self._exact(k[amb], x[amb], y[amb])
+        return res
+
+    def _exact(self, k: IntArray, x: NDArray[np.float64], y: NDArray[np.float64]) -> IntArray:
+        """Exact covers test against each candidate of the points' cells; first hit in code order."""
+        lo, hi = self._sp_ptr[k], self._sp_ptr[k + 1]
+        cnt = hi - lo
+        pt = np.repeat(np.arange(len(k)), cnt)
+        idx = np.repeat(lo - np.cumsum(cnt) + cnt, cnt) + np.arange(int(cnt.sum()))
+        cand = self._sp_cand[idx]
+        hit = shapely.intersects_xy(self._geoms[cand], x[pt], y[pt])
+        res = np.full(len(k), -1, dtype=np.int32)
+        # candidates of a point are in code order: the first hit per point is the winner
+        hp, first = np.unique(pt[hit], return_index=True)
+        res[hp] = cand[hit][first]
+        return res
+
+    def candidates(self, lon: float, lat: float) -> list[int]:
+        """All positions whose polygon covers (lon, lat), in code order (len > 1: on a shared boundary)."""
+        if not (np.isfinite(lon) and np.isfinite(lat)):
+            return []
+        hits = self._tree.query(shapely.Point(lon, lat), predicate="intersects")
+        return sorted((int(h) for h in hits), key=self._rank.__getitem__)
+
+    def nearest(self, lon: float, lat: float) -> tuple[int, float]:
+        """(position, distance in metres in EPSG:4547) of the closest grid; (pos, 0.0) when covered.
+
+        Ties in distance go to the smallest code, like everything else.
+        """
+        pos = self.locate_pos(lon, lat)
+        if pos >= 0:
+            return pos, 0.0
+        if not (np.isfinite(lon) and np.isfinite(lat)):
+            raise ValueError("nearest() needs finite coordinates")
+        mx, my = lonlat_to_metric(lon, lat)
+        idx, dist = self._metric_tree.query_nearest(shapely.Point(mx, my), return_distance=True, all_matches=True)
+        best = min((int(i) for i in idx[1]), key=self._rank.__getitem__)
+        return best, float(dist[0])
+
+    # ------------------------------------------------------------------------------- reporting
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held in the index's own arrays (the raster dominates; shapely trees not included)."""
+        arrays = (self._raster, self._seg, self._sp_seg, self._sp_left, self._sp_right, self._sp_ptr)
+        return sum(a.nbytes for a in arrays) + self._sp_cand.nbytes + self._rank.nbytes
+
+    def stats(self) -> dict[str, float]:
+        """Raster figures for benchmarks and logs."""
+        n_sp = len(self._sp_seg)
+        multi = int(np.count_nonzero(self._sp_seg == len(self._seg) - 1))
+        return {
+            "cells": self._nx * self._ny,
+            "cell_m": self.cell_deg[1] * 110_574.0,
+            "special_cells": n_sp,
+            "multi_edge_cells": multi,
+            "segments": len(self._seg) - 1,
+            "nbytes": self.nbytes,
+        }
+
+    def __repr__(self) -> str:
+        return f"GridIndex(size={self.size}, cells={self._nx}x{self._ny})"
+
+
+def _unique_segments(geoms: NDArray[np.object_]) -> NDArray[np.float64]:
+    """All ring segments of all polygons, shared edges once, endpoints in lexicographic order."""
+    rings = shapely.get_rings(shapely.get_parts(geoms))
+    coords, ring = shapely.get_coordinates(rings, return_index=True)
+    same = ring[:-1] == ring[1:]
+    a, b = coords[:-1][same], coords[1:][same]
+    swap = (a[:, 0] > b[:, 0]) | ((a[:, 0] == b[:, 0]) & (a[:, 1] > b[:, 1]))
+    a[swap], b[swap] = b[swap], a[swap].copy()
+    seg = np.hstack([a, b])
+    seg = seg[(seg[:, 0] != seg[:, 2]) | (seg[:, 1] != seg[:, 3])]  # zero-length segments bound nothing
+    return np.unique(seg, axis=0)
+
+
+def _segment_cells(
+    seg: NDArray[np.float64], x0: float, y0: float, inv_x: float, inv_y: float, nx: int, ny: int
+) -> tuple[IntArray, NDArray[np.int64]]:
+    """(segment, flat cell) pairs: a superset of the cells, enlarged by 2*_DELTA, that a segment meets.
+
+    Walks each segment column by column; in each column the segment's y-range gives the rows.
+    """
+    m = 2 * _DELTA
+    ua, va = (seg[:, 0] - x0) * inv_x, (seg[:, 1] - y0) * inv_y
+    ub, vb = (seg[:, 2] - x0) * inv_x, (seg[:, 3] - y0) * inv_y  # ua <= ub by construction
+    c0 = np.floor(ua - m).astype(np.int64)
+    ncol = np.floor(ub + m).astype(np.int64) - c0 + 1
+    sid = np.repeat(np.arange(len(seg)), ncol)
+    col = c0[sid] + np.arange(int(ncol.sum())) - np.repeat(np.cumsum(ncol) - ncol, ncol)
+    du = ub - ua
+    # x-extent of the segment inside the enlarged column, then the segment's y at both ends
+    lo = np.maximum(col - m, ua[sid])
+    hi = np.minimum(col + 1 + m, ub[sid])
+    # Near-vertical segments take their whole y-range in each (of at most 2) columns: interpolating
+    # with a huge slope would amplify rounding beyond the margin.
+    steep = du <= 1e-6 * (1.0 + np.abs(vb - va))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = np.where(steep, 0.0, (vb - va) / du)[sid]
+    flat = steep[sid]
+    y_lo = np.where(flat, va[sid], va[sid] + (lo - ua[sid]) * slope)
+    y_hi = np.where(flat, vb[sid], va[sid] + (hi - ua[sid]) * slope)
+    r0 = np.floor(np.minimum(y_lo, y_hi) - m).astype(np.int64)
+    nrow = np.floor(np.maximum(y_lo, y_hi) + m).astype(np.int64) - r0 + 1
+    pid = np.repeat(np.arange(len(col)), nrow)
+    row = r0[pid] + np.arange(int(nrow.sum())) - np.repeat(np.cumsum(nrow) - nrow, nrow)
+    col = col[pid]
+    if (col.min() < 0) or (row.min() < 0) or (col.max() >= nx) or (row.max() >= ny):
+        raise AssertionError("segment outside the raster margin")  # cannot happen: 2-cell margin
+    return sid[pid].astype(np.int32), row * nx + col
