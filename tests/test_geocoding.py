@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import csv
-import os
 import random
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +14,7 @@ from geo_grid.geocoding import (
     normalize_address,
     parse_address,
 )
+from tests.realdata import realdata_path
 
 # -- a small standard table built here (the generated sample table is not needed) -------------------
 
@@ -337,20 +338,29 @@ def test_from_csv_round_trip(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert m.match(ROWS[0]["address"]).address_id == ROWS[0]["address_id"]
 
 
+SAMPLE_TABLE = Path(__file__).resolve().parents[1] / "sample_boundaries" / "addresses.csv"
+
+
+def test_generated_sample_table_addresses_match_themselves() -> None:
+    """Every 17th address of the generated table, written as in the table, is matched to itself."""
+    if not SAMPLE_TABLE.is_file():
+        pytest.skip(f"{SAMPLE_TABLE} not generated yet (python sample_boundaries/generate.py)")
+    m = AddressMatcher.from_csv(SAMPLE_TABLE)
+    assert len(m) >= 5000
+    with SAMPLE_TABLE.open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))[::17]
+    for row in rows:
+        r = m.match(row["address"])
+        assert (r.status, r.address_id) == ("matched", row["address_id"]), row["address"]
+
+
 # -- real-world input (only with GEO_GRID_REALDATA_DIR) ---------------------------------------------------
 
 _HENAN_PREFIXES = ("河南省", "河南", "郑州市", "郑州", "金水区")
 
 
-def _realdata(name: str):  # type: ignore[no-untyped-def]
-    from tests.realdata import realdata_path
-
-    return realdata_path(name)
-
-
-@pytest.mark.skipif(not os.environ.get("GEO_GRID_REALDATA_DIR"), reason="GEO_GRID_REALDATA_DIR is not set")
 def test_realdata_company_addresses_never_crash_and_lose_henan_prefixes() -> None:
-    path = _realdata("cpca_raw_company_addresses.csv")
+    path = realdata_path("cpca_raw_company_addresses.csv")
     with path.open(encoding="utf-8-sig", newline="") as fh:
         addresses = [row["原始地址"] for row in csv.DictReader(fh)]
     assert len(addresses) == 18367
@@ -367,10 +377,9 @@ def test_realdata_company_addresses_never_crash_and_lose_henan_prefixes() -> Non
     assert henan >= 50  # 112 rows mention 郑州; most start with it
 
 
-@pytest.mark.skipif(not os.environ.get("GEO_GRID_REALDATA_DIR"), reason="GEO_GRID_REALDATA_DIR is not set")
 def test_realdata_company_addresses_sample_parses_building_parts() -> None:
     """On the Zhengzhou rows, 号楼/单元/室 written in real addresses come out as parts."""
-    path = _realdata("cpca_raw_company_addresses.csv")
+    path = realdata_path("cpca_raw_company_addresses.csv")
     with path.open(encoding="utf-8-sig", newline="") as fh:
         rows = [row["原始地址"] for row in csv.DictReader(fh) if "郑州" in row["原始地址"]]
     p = parse_address("郑州金水区红专路姚寨路交叉口金成东苑4号楼5单元1楼东户")
@@ -380,11 +389,10 @@ def test_realdata_company_addresses_sample_parses_building_parts() -> None:
     assert with_building and all(parse_address(r).building for r in with_building)
 
 
-@pytest.mark.skipif(not os.environ.get("GEO_GRID_REALDATA_DIR"), reason="GEO_GRID_REALDATA_DIR is not set")
 def test_realdata_cpca_parse_cases_normalise_without_crash() -> None:
     """cpca's own cases are from other provinces: we only strip Henan prefixes, so we assert no crash and
     that the street part (remainder) survives normalisation unchanged apart from our spelling rules."""
-    path = _realdata("cpca_address_parse_cases.csv")
+    path = realdata_path("cpca_address_parse_cases.csv")
     with path.open(encoding="utf-8-sig", newline="") as fh:
         cases = list(csv.DictReader(fh))
     assert len(cases) == 12
