@@ -164,7 +164,12 @@ class GridIndex:
         single = np.flatnonzero(sp_seg < len(seg))
         s = seg[sp_seg[single]]
         side_pt = np.full((2, len(single), 2), np.nan)
-        for dx, dy in ((-_DELTA, -_DELTA), (1 + _DELTA, -_DELTA), (1 + _DELTA, 1 + _DELTA), (-_DELTA, 1 + _DELTA)):
+        for dx, dy in (
+            (-_DELTA, -_DELTA),
+            (1 + _DELTA, -_DELTA),
+            (1 + _DELTA, 1 + _DELTA),
+            (-_DELTA, 1 + _DELTA),
+        ):
             qx = x0 + (ci[single] + dx) * cx
             qy = y0 + (cj[single] + dy) * cy
             sign = _orient_sign(s[:, 0], s[:, 1], s[:, 2], s[:, 3], qx, qy)
@@ -348,7 +353,9 @@ class GridIndex:
         if not (np.isfinite(lon) and np.isfinite(lat)):
             raise ValueError("nearest() needs finite coordinates")
         mx, my = lonlat_to_metric(lon, lat)
-        idx, dist = self._metric_tree.query_nearest(shapely.Point(mx, my), return_distance=True, all_matches=True)
+        # an array of one point so that the result is always (2, k): [input index, tree index]
+        pt = np.array([shapely.Point(mx, my)], dtype=object)
+        idx, dist = self._metric_tree.query_nearest(pt, return_distance=True, all_matches=True)
         best = min((int(i) for i in idx[1]), key=self._rank.__getitem__)
         return best, float(dist[0])
 
