@@ -80,7 +80,7 @@ def from_metric(geom: Any) -> Any:
 
 def lonlat_to_metric(lon: ArrayLike, lat: ArrayLike) -> tuple[Any, Any]:
     """Vectorised WGS84 lon/lat -> EPSG:4547 (x, y) metres."""
-    return metric_transformer().transform(lon, lat)  # type: ignore[no-any-return]
+    return metric_transformer().transform(lon, lat)
 
 
 # ------------------------------------------------------------------------------ GCJ-02 and BD-09

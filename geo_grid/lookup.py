@@ -221,7 +221,7 @@ class GridIndex:
         arrays = [raster, seg_t, sp_seg, sp_left, sp_right, sp_ptr, cand.astype(np.int32), rank]
         for a in arrays:
             a.flags.writeable = False
-        mv = (memoryview(raster), memoryview(seg_t.ravel()), *(memoryview(a) for a in arrays[2:7]))
+        mv = (raster.data, seg_t.ravel().data, *(a.data for a in arrays[2:7]))
         return cls(
             codes=codes_t,
             names=names_t,

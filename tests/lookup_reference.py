@@ -37,13 +37,13 @@ def voronoi_tiling(
     side_m = np.sqrt(area_km2) * 1000.0
     dlon = side_m / (111_320.0 * np.cos(np.radians(center[1])))
     dlat = side_m / 110_574.0
-    frame = shapely.box(center[0] - dlon / 2, center[1] - dlat / 2, center[0] + dlon / 2, center[1] + dlat / 2)
+    frame = shapely.box(
+        center[0] - dlon / 2, center[1] - dlat / 2, center[0] + dlon / 2, center[1] + dlat / 2
+    )
     k = int(np.ceil(np.sqrt(n)))
     gx, gy = np.meshgrid((np.arange(k) + 0.5) / k, (np.arange(k) + 0.5) / k)
     seeds = np.column_stack([gx.ravel(), gy.ravel()])[:n] + rng.normal(0, 0.25 / k, (min(n, k * k), 2))
-    seeds = np.column_stack(
-        [frame.bounds[0] + seeds[:, 0] * dlon, frame.bounds[1] + seeds[:, 1] * dlat]
-    )
+    seeds = np.column_stack([frame.bounds[0] + seeds[:, 0] * dlon, frame.bounds[1] + seeds[:, 1] * dlat])
     cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(seeds), extend_to=frame))
     # Clip to the frame and rebuild the tiling from its linework so that shared edges are identical.
     lines = shapely.union_all(shapely.boundary(shapely.intersection(cells, frame)))

@@ -14,7 +14,9 @@ def realdata_path(name: str) -> Path:
     """Path of real-data file `name`; skips the calling test when it is not available."""
     root = os.environ.get(ENV_VAR)
     if not root:
-        pytest.skip(f"real-data test: set {ENV_VAR} to the real-data directory (CI uses /work/shared/realdata)")
+        pytest.skip(
+            f"real-data test: set {ENV_VAR} to the real-data directory (CI uses /work/shared/realdata)"
+        )
     path = Path(root) / name
     if not path.is_file():
         pytest.skip(f"real-data file {name} not found in {ENV_VAR}={root}")

@@ -55,7 +55,9 @@ def test_voronoi_vertices_edges_and_near_edges(voronoi: GridIndex) -> None:
     x, y = edge_probe_points(voronoi.polygons, eps=1e-9)
     ref = assert_agrees(voronoi, x, y)
     # the probes really exercise ties: many vertices and midpoints lie on 2-3 polygons
-    on_boundary = sum(len(voronoi.candidates(float(a), float(b))) > 1 for a, b in zip(x[:3000], y[:3000]))
+    on_boundary = sum(
+        len(voronoi.candidates(float(a), float(b))) > 1 for a, b in zip(x[:3000], y[:3000], strict=True)
+    )
     assert on_boundary > 1000
     assert (ref >= 0).all() or (ref == -1).sum() < len(ref) // 4
 
@@ -90,7 +92,9 @@ def test_multipolygons_holes_islands_and_overlaps() -> None:
         holes=[[(113.703, 34.763), (113.707, 34.763), (113.707, 34.767), (113.703, 34.767)]],
     )
     island = shapely.box(113.703, 34.763, 113.707, 34.767)  # fills the hole exactly: shares its ring
-    multi = shapely.MultiPolygon([shapely.box(113.71, 34.76, 113.712, 34.762), shapely.box(113.712, 34.765, 113.715, 34.77)])
+    multi = shapely.MultiPolygon(
+        [shapely.box(113.71, 34.76, 113.712, 34.762), shapely.box(113.712, 34.765, 113.715, 34.77)]
+    )
     overlap = shapely.Polygon([(113.709, 34.769), (113.713, 34.769), (113.713, 34.772), (113.709, 34.772)])
     triangle = shapely.Polygon([(113.6995, 34.7595), (113.7005, 34.7595), (113.7, 34.7605)])
     codes = ["0005", "0003", "0004", "0001", "0002"]
@@ -122,7 +126,7 @@ def test_outside_nan_and_inf(voronoi: GridIndex) -> None:
 
 def test_candidates_on_shared_edge(voronoi: GridIndex) -> None:
     x, y = edge_probe_points(voronoi.polygons[:40], eps=1e-9)
-    for a, b in zip(x, y):
+    for a, b in zip(x, y, strict=True):
         cands = voronoi.candidates(float(a), float(b))
         assert cands == sorted(cands, key=lambda c: voronoi.codes[c])
         assert (cands[0] if cands else -1) == voronoi.locate_pos(float(a), float(b))
@@ -132,7 +136,9 @@ def test_nearest_distance_matches_shapely_in_epsg4547(voronoi: GridIndex) -> Non
     metric = to_metric(np.asarray(voronoi.polygons, dtype=object))
     rng = np.random.default_rng(9)
     minx, miny, maxx, maxy = shapely.total_bounds(np.asarray(voronoi.polygons, dtype=object))
-    for lon, lat in zip(rng.uniform(minx - 0.01, maxx + 0.01, 200), rng.uniform(miny - 0.01, maxy + 0.01, 200)):
+    for lon, lat in zip(
+        rng.uniform(minx - 0.01, maxx + 0.01, 200), rng.uniform(miny - 0.01, maxy + 0.01, 200), strict=True
+    ):
         pos, dist = voronoi.nearest(float(lon), float(lat))
         if voronoi.locate_pos(float(lon), float(lat)) >= 0:
             assert dist == 0.0
@@ -212,7 +218,7 @@ def test_la_neighborhoods_with_myla311_points(la_index: GridIndex) -> None:
     x, y = np.array(lon), np.array(lat)
     ref = assert_agrees(la_index, x, y)
     # SOURCES.md: 9986 points in exactly one neighbourhood, 2 in two, 1 in none
-    counts = np.array([len(la_index.candidates(a, b)) for a, b in zip(lon, lat)])
+    counts = np.array([len(la_index.candidates(a, b)) for a, b in zip(lon, lat, strict=True)])
     assert (counts == 1).sum() == 9986 and (counts == 2).sum() == 2 and (counts == 0).sum() == 1
     assert (ref == -1).sum() == 1
 
