@@ -70,7 +70,7 @@ class EmbeddedCluster:
     def _as_owner(self) -> bool:
         return os.geteuid() == 0
 
-    def _run(self, args: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
+    def _run(self, args: list[str | Path], check: bool = True) -> subprocess.CompletedProcess[str]:
         cmd = [str(a) for a in args]
         if self._as_owner():
             cmd = ["runuser", "-u", self.os_user, "--", *cmd]
@@ -131,12 +131,26 @@ class EmbeddedCluster:
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         )
         proc = self._run(
-            [self.bin_dir / "pg_ctl", "start", "-w", "-t", "60", "-D", self.pgdata, "-l", self.logfile, "-o", opts],
+            [
+                self.bin_dir / "pg_ctl",
+                "start",
+                "-w",
+                "-t",
+                "60",
+                "-D",
+                self.pgdata,
+                "-l",
+                self.logfile,
+                "-o",
+                opts,
+            ],
             check=False,
         )
         if proc.returncode != 0:
             tail = self.logfile.read_text(errors="replace")[-2000:] if self.logfile.exists() else ""
-            raise EmbeddedError(f"PostgreSQL did not start on port {self.port}: {proc.stderr.strip()}\n{tail}")
+            raise EmbeddedError(
+                f"PostgreSQL did not start on port {self.port}: {proc.stderr.strip()}\n{tail}"
+            )
 
     def stop(self, mode: str = "fast") -> None:
         if self.initialised() and self.running():
@@ -149,7 +163,9 @@ class EmbeddedCluster:
         deadline = time.monotonic() + 30
         while True:
             try:
-                conn = psycopg2.connect(host="127.0.0.1", port=self.port, user=DB_SUPERUSER, dbname="postgres")
+                conn = psycopg2.connect(
+                    host="127.0.0.1", port=self.port, user=DB_SUPERUSER, dbname="postgres"
+                )
                 break
             except psycopg2.OperationalError:
                 if time.monotonic() > deadline:

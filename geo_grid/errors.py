@@ -138,3 +138,9 @@ class ServiceUnavailable(GeoGridError):
     """A dependency is down."""
 
     code, status = "service_unavailable", 503
+
+
+class MapAssetsMissing(GeoGridError):
+    """The maps' local JavaScript/CSS is not installed (`make setup` runs npm ci in maps/)."""
+
+    code, status = "map_assets_missing", 503

@@ -24,7 +24,9 @@ class Settings(BaseSettings):
         default=None, description="postgresql+psycopg2://… of an existing PostGIS; unset = embedded cluster"
     )
     data_dir: Path = Field(default=PROJECT_ROOT / ".geo_grid", description="home of the embedded cluster")
-    pg_bin_dir: Path | None = Field(default=None, description="PostgreSQL binaries; default: pg_config --bindir")
+    pg_bin_dir: Path | None = Field(
+        default=None, description="PostgreSQL binaries; default: pg_config --bindir"
+    )
     pg_port: int = Field(default=55432, description="port of the embedded cluster (loopback only)")
     pg_user: str = Field(default="postgres", description="OS user that runs the embedded cluster when root")
     database_name: str = "geo_grid"

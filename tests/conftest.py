@@ -29,7 +29,9 @@ _counter = itertools.count(1)
 
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[EmbeddedCluster]:
-    data_dir = Path(tempfile.mkdtemp(prefix="geo_grid_test_", dir=os.environ.get("GEO_GRID_TEST_TMP", "/tmp")))
+    data_dir = Path(
+        tempfile.mkdtemp(prefix="geo_grid_test_", dir=os.environ.get("GEO_GRID_TEST_TMP", "/tmp"))
+    )
     try:
         cluster = EmbeddedCluster(data_dir, free_port(), find_pg_bin_dir())
         cluster.start()
@@ -118,7 +120,9 @@ def create_tokens(url: str) -> dict[str, str]:
 
     engine = db.make_engine(url, pool_size=1)
     with db.transaction(db.make_session_factory(engine)) as session:
-        out = {role: create_token(session, role, f"test-{role}") for role in ("dispatcher", "planner", "admin")}
+        out = {
+            role: create_token(session, role, f"test-{role}") for role in ("dispatcher", "planner", "admin")
+        }
     engine.dispose()
     return out
 

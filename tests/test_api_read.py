@@ -39,11 +39,15 @@ def test_grids_filters_level_community_bbox_limit(client) -> None:
     assert len(micro) == 652
     community = micro[0]["properties"]["community_code"]
     in_community = client.get("/grids", params={"level": "micro", "community": community}).json()["features"]
-    assert 0 < len(in_community) < 652 and all(f["properties"]["community_code"] == community for f in in_community)
+    assert 0 < len(in_community) < 652 and all(
+        f["properties"]["community_code"] == community for f in in_community
+    )
     assert len(client.get("/grids", params={"limit": 5}).json()["features"]) == 5
     far = client.get("/grids", params={"bbox": "100,20,100.1,20.1"}).json()["features"]
     assert far == []
-    near = client.get("/grids", params={"bbox": "113.69,34.75,113.71,34.77", "level": "micro"}).json()["features"]
+    near = client.get("/grids", params={"bbox": "113.69,34.75,113.71,34.77", "level": "micro"}).json()[
+        "features"
+    ]
     assert 0 < len(near) <= 652
 
 
@@ -88,7 +92,14 @@ def test_unknown_grid_and_bad_input_are_clear_json_errors(client) -> None:
 
 
 def test_grids_at_a_past_moment_and_by_generation(client) -> None:
-    assert len(client.get("/grids", params={"at": "2026-03-01T00:00:00+08:00", "level": "tertiary"}).json()["features"]) == 73
+    assert (
+        len(
+            client.get("/grids", params={"at": "2026-03-01T00:00:00+08:00", "level": "tertiary"}).json()[
+                "features"
+            ]
+        )
+        == 73
+    )
     r = client.get("/grids", params={"at": "2020-01-01T00:00:00+08:00"})
     assert r.status_code == 404 and r.json()["code"] == "generation_not_found"
     assert client.get("/grids", params={"generation": 1, "limit": 1}).json()["generation"] == 1

@@ -24,9 +24,14 @@ def migrated_empty(empty_db_factory) -> str:
 def test_upgrade_from_empty_creates_every_table_with_postgis(migrated_empty: str) -> None:
     engine = create_engine(migrated_empty)
     with engine.connect() as conn:
-        tables = set(conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).scalars())
-        assert EXPECTED_TABLES <= tables
-        assert conn.execute(text("SELECT extname FROM pg_extension WHERE extname = 'postgis'")).scalar() == "postgis"
+        tables = set(
+            conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).scalars()
+        )
+        assert tables >= EXPECTED_TABLES
+        assert (
+            conn.execute(text("SELECT extname FROM pg_extension WHERE extname = 'postgis'")).scalar()
+            == "postgis"
+        )
         head = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
     engine.dispose()
     from alembic.script import ScriptDirectory
@@ -38,24 +43,34 @@ def test_every_geometry_column_has_a_gist_index_and_declared_srid(migrated_empty
     engine = create_engine(migrated_empty)
     with engine.connect() as conn:
         cols = conn.execute(
-            text("SELECT f_table_name, f_geometry_column, srid FROM geometry_columns WHERE f_table_schema='public'")
+            text(
+                "SELECT f_table_name, f_geometry_column, srid FROM geometry_columns WHERE f_table_schema='public'"
+            )
         ).all()
         indexes = conn.execute(
-            text("SELECT tablename, indexdef FROM pg_indexes WHERE schemaname = 'public' AND indexdef ILIKE '%gist%'")
+            text(
+                "SELECT tablename, indexdef FROM pg_indexes WHERE schemaname = 'public' AND indexdef ILIKE '%gist%'"
+            )
         ).all()
     engine.dispose()
     assert len(cols) >= 7
     for table, column, srid in cols:
         assert srid == 4326, (table, column)
-        assert any(t == table and f"({column})" in d for t, d in indexes), f"no GiST index on {table}.{column}"
+        assert any(t == table and f"({column})" in d for t, d in indexes), (
+            f"no GiST index on {table}.{column}"
+        )
 
 
 def test_database_refuses_invalid_grid_geometry_outside_drafts(migrated_empty: str) -> None:
-    bowtie = "SRID=4326;MULTIPOLYGON(((113.70 34.76, 113.71 34.77, 113.71 34.76, 113.70 34.77, 113.70 34.76)))"
+    bowtie = (
+        "SRID=4326;MULTIPOLYGON(((113.70 34.76, 113.71 34.77, 113.71 34.76, 113.70 34.77, 113.70 34.76)))"
+    )
     engine = create_engine(migrated_empty)
     with engine.begin() as conn:
         gen = conn.execute(
-            text("INSERT INTO generations (subdistrict_code, status, created_by) VALUES ('410105012','draft','t') RETURNING id")
+            text(
+                "INSERT INTO generations (subdistrict_code, status, created_by) VALUES ('410105012','draft','t') RETURNING id"
+            )
         ).scalar()
     insert = text(
         "INSERT INTO grids (generation_id, code, level, name, parent_code, community_code, geom, in_draft) "
@@ -72,7 +87,9 @@ def test_database_refuses_invalid_grid_geometry_outside_drafts(migrated_empty: s
 
 def test_only_one_active_generation_per_subdistrict(migrated_empty: str) -> None:
     engine = create_engine(migrated_empty)
-    add = text("INSERT INTO generations (subdistrict_code, status, created_by) VALUES ('410105012', 'active', 't')")
+    add = text(
+        "INSERT INTO generations (subdistrict_code, status, created_by) VALUES ('410105012', 'active', 't')"
+    )
     with engine.begin() as conn:
         conn.execute(add)
     with pytest.raises(IntegrityError), engine.begin() as conn:

@@ -21,5 +21,7 @@ def test_no_server_errors(case, client) -> None:
     kwargs.pop("verify", None)
     kwargs.pop("allow_redirects", None)
     response = client.request(**kwargs)
-    assert response.status_code < 500, f"{case.method} {case.formatted_path}: {response.status_code} {response.text[:300]}"
+    assert response.status_code < 500, (
+        f"{case.method} {case.formatted_path}: {response.status_code} {response.text[:300]}"
+    )
     case.validate_response(response, checks=[not_a_server_error])

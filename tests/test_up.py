@@ -25,7 +25,11 @@ def test_up_serves_sample_on_embedded_cluster_and_stops_cleanly_on_ctrl_c() -> N
     env.update(GEO_GRID_DATA_DIR=str(data_dir), GEO_GRID_PG_PORT=str(pg_port))
     geo_grid = Path(sys.executable).parent / "geo-grid"
     proc = subprocess.Popen(
-        [str(geo_grid), "up", "--port", str(api_port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        [str(geo_grid), "up", "--port", str(api_port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 120
@@ -39,7 +43,9 @@ def test_up_serves_sample_on_embedded_cluster_and_stops_cleanly_on_ctrl_c() -> N
             except httpx.HTTPError:
                 pass
             time.sleep(0.5)
-        assert body is not None, f"API never became healthy: {proc.stdout.read() if proc.poll() is not None else ''}"
+        assert body is not None, (
+            f"API never became healthy: {proc.stdout.read() if proc.poll() is not None else ''}"
+        )
         assert body["counts"]["micro"] == 652
         assert httpx.get(f"http://127.0.0.1:{api_port}/docs", timeout=5).status_code == 200
         proc.send_signal(signal.SIGINT)  # what Ctrl-C does

@@ -26,11 +26,15 @@ Errors are JSON `{"code": "...", "message": "..."}`.
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     if not settings.database_url:
-        raise RuntimeError("create_app needs settings.database_url (geo-grid up sets it for the embedded cluster)")
+        raise RuntimeError(
+            "create_app needs settings.database_url (geo-grid up sets it for the embedded cluster)"
+        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings.database_url or "", settings.db_pool_size, settings.db_connect_timeout_s)
+        engine = make_engine(
+            settings.database_url or "", settings.db_pool_size, settings.db_connect_timeout_s
+        )
         app.state.engine = engine
         app.state.session_factory = make_session_factory(engine)
         app.state.token_cache = {}
@@ -41,7 +45,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             engine.dispose()
 
-    app = FastAPI(title="geo_grid 网格化治理服务", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="geo_grid 网格化治理服务", version=__version__, description=DESCRIPTION, lifespan=lifespan
+    )
     app.state.settings = settings
     errors.install(app)
     for router in ROUTERS:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -29,11 +30,12 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def get_principal(
+async def get_principal(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> auth.Principal:
     """No token → public. Known tokens are cached briefly, so in-memory answers (lookups) keep
-    working for token holders while PostgreSQL restarts."""
+    working for token holders while PostgreSQL restarts. Async, so that in-memory endpoints never
+    pay for a thread-pool hop; the database is only asked on a cache miss, in the thread pool."""
     if credentials is None or not credentials.credentials:
         return auth.PUBLIC
     key = auth.hash_token(credentials.credentials)
@@ -42,10 +44,14 @@ def get_principal(
     now = time.monotonic()
     if hit and hit[1] > now:
         return hit[0]
-    with transaction(request.app.state.session_factory) as session:
-        principal = auth.authenticate(session, credentials.credentials)
+    principal = await run_in_threadpool(_authenticate, request, credentials.credentials)
     cache[key] = (principal, now + TOKEN_CACHE_TTL_S)
     return principal
+
+
+def _authenticate(request: Request, token: str) -> auth.Principal:
+    with transaction(request.app.state.session_factory) as session:
+        return auth.authenticate(session, token)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

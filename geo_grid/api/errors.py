@@ -56,7 +56,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     async def database_down(_: Request, exc: OperationalError) -> JSONResponse:
-        return _json(503, "database_unavailable", "the database is not reachable right now; try again shortly")
+        return _json(
+            503, "database_unavailable", "the database is not reachable right now; try again shortly"
+        )
 
     @app.exception_handler(DBAPIError)
     async def database_error(_: Request, exc: DBAPIError) -> JSONResponse:

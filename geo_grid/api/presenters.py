@@ -14,7 +14,9 @@ def feature_collection(rows: Iterable[Mapping[str, Any]], id_key: str = "code") 
     features = []
     for row in rows:
         props = {k: v for k, v in row.items() if k != "geometry"}
-        features.append({"type": "Feature", "id": row.get(id_key), "properties": props, "geometry": row["geometry"]})
+        features.append(
+            {"type": "Feature", "id": row.get(id_key), "properties": props, "geometry": row["geometry"]}
+        )
     return {"type": "FeatureCollection", "features": features}
 
 
@@ -22,11 +24,12 @@ def person(p: Mapping[str, Any] | Any, principal: Principal) -> dict[str, Any]:
     """One person in a role; the phone is masked unless the caller may see personal data."""
     get = p.get if isinstance(p, Mapping) else lambda k: getattr(p, k)
     phone = get("phone")
+    role = str(get("role"))
     return {
         "person_id": get("person_id"),
         "name": get("name"),
-        "role": get("role"),
-        "role_label": ROLE_LABELS.get(get("role"), get("role")),
+        "role": role,
+        "role_label": ROLE_LABELS.get(role, role),
         "duty": get("duty"),
         "target_id": get("target_id"),
         "phone": phone if principal.sees_personal_data else mask_phone(phone),

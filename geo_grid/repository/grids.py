@@ -51,12 +51,18 @@ def list_grids(
 
 
 def get_grid(session: Session, generation_id: int, code: str) -> dict[str, Any] | None:
-    rows = _rows(session, _SELECT + " WHERE g.generation_id = :gen AND g.code = :code", {"gen": generation_id, "code": code})
+    rows = _rows(
+        session,
+        _SELECT + " WHERE g.generation_id = :gen AND g.code = :code",
+        {"gen": generation_id, "code": code},
+    )
     return rows[0] if rows else None
 
 
 def children(session: Session, generation_id: int, code: str) -> list[dict[str, Any]]:
-    sql = "SELECT code, name, level FROM grids WHERE generation_id = :gen AND parent_code = :code ORDER BY code"
+    sql = (
+        "SELECT code, name, level FROM grids WHERE generation_id = :gen AND parent_code = :code ORDER BY code"
+    )
     return _rows(session, sql, {"gen": generation_id, "code": code})
 
 

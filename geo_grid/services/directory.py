@@ -97,7 +97,9 @@ class DirectoryHolder:
     def swap(self, directory: GridDirectory | None) -> None:
         self._current = directory
 
-    def reload(self, factory: sessionmaker[Session], generation_id: int | None = None) -> GridDirectory | None:
+    def reload(
+        self, factory: sessionmaker[Session], generation_id: int | None = None
+    ) -> GridDirectory | None:
         """Rebuild from the database (the active generation unless one is named) and swap it in."""
         with self._lock, factory() as session:
             if generation_id is None:

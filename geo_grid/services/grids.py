@@ -14,7 +14,9 @@ from geo_grid.repository import grids as grid_repo
 from geo_grid.repository import people as people_repo
 
 
-def resolve_generation(session: Session, at: datetime | None = None, generation: int | None = None) -> Generation:
+def resolve_generation(
+    session: Session, at: datetime | None = None, generation: int | None = None
+) -> Generation:
     """The generation a read refers to: an explicit id, the one active at `at`, or the active one."""
     if at is not None and generation is not None:
         raise InvalidInput("give either `at` or `generation`, not both")
@@ -42,7 +44,9 @@ def parse_bbox(bbox: str | None) -> tuple[float, float, float, float] | None:
     except ValueError as exc:
         raise InvalidInput("bbox must be 'min_lon,min_lat,max_lon,max_lat' (four numbers)") from exc
     if not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
-        raise InvalidInput("bbox must satisfy -180 <= min_lon <= max_lon <= 180 and -90 <= min_lat <= max_lat <= 90")
+        raise InvalidInput(
+            "bbox must satisfy -180 <= min_lon <= max_lon <= 180 and -90 <= min_lat <= max_lat <= 90"
+        )
     return x0, y0, x1, y1
 
 
@@ -53,7 +57,9 @@ def grid_detail(session: Session, gen: Generation, code: str) -> dict[str, Any]:
         raise GridNotFound(f"no grid with code {code!r} in generation {gen.id}")
     parent = grid_repo.get_grid(session, gen.id, grid["parent_code"]) if grid["level"] == "micro" else None
     codes = [code] + ([parent["code"]] if parent else [])
-    grid["parent"] = {"code": parent["code"], "name": parent["name"], "level": parent["level"]} if parent else None
+    grid["parent"] = (
+        {"code": parent["code"], "name": parent["name"], "level": parent["level"]} if parent else None
+    )
     grid["children"] = grid_repo.children(session, gen.id, code)
     grid["people"] = people_repo.for_grids(session, codes)
     return grid

@@ -9,6 +9,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+from numpy.typing import NDArray
+
 from geo_grid import crs
 from geo_grid.errors import InvalidCoordinates, InvalidInput, ServiceUnavailable
 from geo_grid.services.directory import GridDirectory, GridInfo, PersonRole
@@ -70,6 +73,20 @@ def place(directory: GridDirectory, lon: float, lat: float) -> Placement:
         outside=False,
         on_boundary=len(candidates) > 1,
     )
+
+
+def place_many(
+    directory: GridDirectory, lon: NDArray[np.float64], lat: NDArray[np.float64]
+) -> list[Placement]:
+    """Place many WGS84 points: the bulk index answers first, then each point gets its full placement
+    (NaN points come back outside with no nearest grid)."""
+    out: list[Placement] = []
+    for x, y in zip(lon.tolist(), lat.tolist(), strict=True):
+        if math.isnan(x) or math.isnan(y):
+            out.append(Placement(x, y, None, None, None, None, True, False))
+        else:
+            out.append(place(directory, x, y))
+    return out
 
 
 def responsible_people(directory: GridDirectory, placement: Placement) -> list[PersonRole]:

@@ -25,8 +25,8 @@ from geo_grid.models import (
     Grid,
     Person,
     Report,
-    Role,
     RoadSegment,
+    Role,
 )
 from geo_grid.repository import assignment
 
@@ -35,7 +35,13 @@ SAMPLE_VALID_FROM = datetime.fromisoformat("2025-01-01T00:00:00+08:00")
 
 
 def _multi(geom: Any) -> MultiPolygon:
-    return geom if isinstance(geom, MultiPolygon) else MultiPolygon([geom]) if isinstance(geom, Polygon) else geom
+    return (
+        geom
+        if isinstance(geom, MultiPolygon)
+        else MultiPolygon([geom])
+        if isinstance(geom, Polygon)
+        else geom
+    )
 
 
 def _read(sample_dir: Path, name: str) -> gpd.GeoDataFrame:

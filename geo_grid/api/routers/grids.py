@@ -31,7 +31,9 @@ def list_grids(
     generation: GenerationQuery = None,
 ) -> dict[str, Any]:
     gen = grid_service.resolve_generation(session, at, generation)
-    rows = grid_repo.list_grids(session, gen.id, level, community, grid_service.parse_bbox(bbox), limit, offset)
+    rows = grid_repo.list_grids(
+        session, gen.id, level, community, grid_service.parse_bbox(bbox), limit, offset
+    )
     fc = feature_collection(rows)
     fc["generation"] = gen.id
     return fc
@@ -52,5 +54,9 @@ def get_grid(
         "code": grid["community_code"],
         "name": community_repo.names(session).get(grid["community_code"]),
     }
-    return {"type": "Feature", "id": grid["code"], "properties": {k: v for k, v in grid.items() if k != "geometry"},
-            "geometry": grid["geometry"]}
+    return {
+        "type": "Feature",
+        "id": grid["code"],
+        "properties": {k: v for k, v in grid.items() if k != "geometry"},
+        "geometry": grid["geometry"],
+    }

@@ -1,0 +1,107 @@
+"""GET /lookup and POST /lookup/batch: a coordinate in, the grid chain and its people out (from memory)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from geo_grid import crs
+from geo_grid.api.deps import PrincipalDep
+from geo_grid.api.presenters import person
+from geo_grid.errors import PayloadTooLarge
+from geo_grid.services import lookup as lookup_service
+from geo_grid.services.directory import GridDirectory, GridInfo
+
+router = APIRouter(tags=["lookup"])
+
+CrsName = Literal["wgs84", "cgcs2000", "gcj02", "bd09"]
+
+
+def _ref(grid: GridInfo | None) -> dict[str, str] | None:
+    return {"code": grid.code, "name": grid.name} if grid else None
+
+
+def placement_body(directory: GridDirectory, p: lookup_service.Placement) -> dict[str, Any]:
+    community = {"code": p.community_code, "name": p.community_name} if p.community_code else None
+    nearest = None
+    if p.outside and p.nearest is not None:
+        nearest = {
+            "code": p.nearest.code,
+            "name": p.nearest.name,
+            "distance_m": round(p.distance_m or 0.0, 2),
+        }
+    return {
+        "wgs84": {"lon": p.lon, "lat": p.lat},
+        "outside": p.outside,
+        "on_boundary": p.on_boundary,
+        "micro": _ref(p.micro),
+        "tertiary": _ref(p.tertiary),
+        "community": community,
+        "nearest": nearest,
+        "generation": directory.generation_id,
+    }
+
+
+@router.get("/lookup", summary="Which micro-grid, tertiary grid and community a point is in, and who answers")
+async def lookup(
+    request: Request,
+    principal: PrincipalDep,
+    lon: Annotated[float, Query(description="longitude in the given crs")],
+    lat: Annotated[float, Query(description="latitude in the given crs")],
+    crs_name: Annotated[CrsName, Query(alias="crs", description="input coordinate system")] = "wgs84",
+) -> dict[str, Any]:
+    directory = lookup_service.require(request.app.state.directory.current)
+    x, y = lookup_service.to_wgs84(lon, lat, crs_name)
+    placement = lookup_service.place(directory, x, y)
+    body = placement_body(directory, placement)
+    body["query"] = {"lon": lon, "lat": lat, "crs": crs_name}
+    body["people"] = [person(p, principal) for p in lookup_service.responsible_people(directory, placement)]
+    return body
+
+
+class BatchRequest(BaseModel):
+    crs: CrsName = "wgs84"
+    points: list[Any] = Field(description="[[lon, lat], ...], at most 100,000 points")
+
+
+@router.post("/lookup/batch", summary="Look up many points at once; one result per point, in order")
+async def lookup_batch(request: Request, body: BatchRequest) -> JSONResponse:
+    settings = request.app.state.settings
+    if len(body.points) > settings.max_batch_points:
+        raise PayloadTooLarge(
+            f"{len(body.points)} points in one request; at most {settings.max_batch_points} — split the batch"
+        )
+    directory = lookup_service.require(request.app.state.directory.current)
+    n = len(body.points)
+    lon = np.full(n, np.nan)
+    lat = np.full(n, np.nan)
+    errors: dict[int, str] = {}
+    for i, pt in enumerate(body.points):
+        try:
+            x, y = float(pt[0]), float(pt[1])
+            if len(pt) != 2:
+                raise ValueError
+        except (TypeError, ValueError, IndexError):
+            errors[i] = "a point is [lon, lat] with two numbers"
+            continue
+        if not (np.isfinite(x) and np.isfinite(y)):
+            errors[i] = "lon and lat must be finite numbers"
+        elif not (-180 <= x <= 180 and -90 <= y <= 90):
+            errors[i] = "out of range: lon must be in [-180, 180], lat in [-90, 90]"
+        else:
+            lon[i], lat[i] = x, y
+    wlon, wlat = crs.to_wgs84(lon, lat, body.crs)
+    placements = lookup_service.place_many(directory, wlon, wlat)
+    results: list[dict[str, Any]] = []
+    for i, p in enumerate(placements):
+        if i in errors:
+            results.append({"index": i, "error": {"code": "invalid_coordinates", "message": errors[i]}})
+        else:
+            results.append({"index": i, **placement_body(directory, p)})
+    return JSONResponse(
+        {"crs": body.crs, "generation": directory.generation_id, "count": n, "results": results}
+    )
