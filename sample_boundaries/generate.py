@@ -34,8 +34,17 @@ SEED = 20251101
 SUBDISTRICT_CODE = "410105012"
 SUBDISTRICT_NAME = "未来路街道"
 COMMUNITY_NAMES = [
-    "康复", "新鑫花园", "名门世家", "民航路", "金色港湾", "燕庄花园",
-    "升龙", "金水锦江", "银基花园", "金林", "协和城邦",
+    "康复",
+    "新鑫花园",
+    "名门世家",
+    "民航路",
+    "金色港湾",
+    "燕庄花园",
+    "升龙",
+    "金水锦江",
+    "银基花园",
+    "金林",
+    "协和城邦",
 ]
 N_TERTIARY = 73
 N_MICRO = 652
@@ -100,7 +109,7 @@ def random_points_in(poly, n: int, rng: np.random.Generator) -> np.ndarray:
         xs = rng.uniform(minx, maxx, 4 * n)
         ys = rng.uniform(miny, maxy, 4 * n)
         ok = shapely.contains_xy(poly, xs, ys)
-        out.extend(zip(xs[ok].tolist(), ys[ok].tolist()))
+        out.extend(zip(xs[ok].tolist(), ys[ok].tolist(), strict=True))
     return np.array(out[:n])
 
 
@@ -140,10 +149,7 @@ def jitter_edge(line: LineString, rng: np.random.Generator, max_off: float) -> L
         return LineString([a, b])
     d = (b - a) / length
     nrm = np.array([-d[1], d[0]])
-    if length < 160.0:
-        ts = [rng.uniform(0.35, 0.65)]
-    else:
-        ts = [rng.uniform(0.2, 0.4), rng.uniform(0.6, 0.8)]
+    ts = [rng.uniform(0.35, 0.65)] if length < 160.0 else [rng.uniform(0.2, 0.4), rng.uniform(0.6, 0.8)]
     pts = [a]
     for t in ts:
         off = min(max_off, rng.uniform(0.015, 0.05) * length) * rng.choice([-1.0, 1.0])
@@ -152,8 +158,9 @@ def jitter_edge(line: LineString, rng: np.random.Generator, max_off: float) -> L
     return LineString(pts)
 
 
-def split_parent(poly, k: int, keys: tuple[int, ...], iters: int, max_off: float,
-                 min_area: float, min_pp: float):
+def split_parent(
+    poly, k: int, keys: tuple[int, ...], iters: int, max_off: float, min_area: float, min_pp: float
+):
     """Split poly into k faces; returns (faces, jittered internal edges, not snapped)."""
     for attempt in range(200):
         rng = rng_for(*keys, attempt)
@@ -186,11 +193,24 @@ def allocate(total: int, weights, minimum: int) -> list[int]:
 def make_outline() -> Polygon:
     """Irregular street-like subdistrict outline (metric), area exactly TARGET_AREA_M2."""
     rng = rng_for(1)
-    corners = np.array([
-        (-1300, -900), (-160, -980), (-140, -1060), (1100, -1000), (1170, -220),
-        (1250, 240), (1150, 1000), (320, 1080), (300, 950), (-600, 1010),
-        (-1280, 900), (-1210, 100), (-1350, -300),
-    ], float)
+    corners = np.array(
+        [
+            (-1300, -900),
+            (-160, -980),
+            (-140, -1060),
+            (1100, -1000),
+            (1170, -220),
+            (1250, 240),
+            (1150, 1000),
+            (320, 1080),
+            (300, 950),
+            (-600, 1010),
+            (-1280, 900),
+            (-1210, 100),
+            (-1350, -300),
+        ],
+        float,
+    )
     pts = []
     for i in range(len(corners)):
         a, b = corners[i], corners[(i + 1) % len(corners)]
@@ -249,7 +269,7 @@ def build_grids():
     n_tert = allocate(N_TERTIARY, [f.area for f in comm], MIN_TERTIARY_PER_COMMUNITY)
 
     new_edges = []
-    for ci, (cf, k) in enumerate(zip(comm, n_tert)):
+    for ci, (cf, k) in enumerate(zip(comm, n_tert, strict=True)):
         new_edges += split_parent(cf, k, (3, ci), 8, 18.0, 2.5e4, 0.45)[1]
     net = shapely.unary_union([net, *new_edges], grid_size=SNAP_GRID_M)
     tert = polygonize_net(net)
@@ -258,14 +278,14 @@ def build_grids():
     n_micro = allocate(N_MICRO, [f.area for f in tert], MIN_MICRO_PER_TERTIARY)
 
     new_edges = []
-    for ti, (tf, k) in enumerate(zip(tert, n_micro)):
+    for ti, (tf, k) in enumerate(zip(tert, n_micro, strict=True)):
         new_edges += split_parent(tf, k, (4, ti), 12, 6.0, 3000.0, 0.5)[1]
     net = shapely.unary_union([net, *new_edges], grid_size=SNAP_GRID_M)
     net = shapely.segmentize(net, DENSIFY_M)
     faces = polygonize_net(net)
     assert len(faces) == N_MICRO, len(faces)
     micro_tert = assign(faces, tert)
-    micro = [(tert_comm[ti], ti, f) for ti, f in zip(micro_tert, faces)]
+    micro = [(tert_comm[ti], ti, f) for ti, f in zip(micro_tert, faces, strict=True)]
     return outline, n_outline_vertices, micro
 
 
@@ -300,8 +320,10 @@ def number_hierarchy(micro):
     tert_geom = {ti: shapely.coverage_union_all([p for _, t, p in micro_ll if t == ti]) for ti in tert_ids}
     tert_comm = {ti: ci for ci, ti, _ in micro_ll}
     comm_ids = sorted(set(tert_comm.values()))
-    comm_geom = {ci: shapely.coverage_union_all([tert_geom[t] for t in tert_ids if tert_comm[t] == ci])
-                 for ci in comm_ids}
+    comm_geom = {
+        ci: shapely.coverage_union_all([tert_geom[t] for t in tert_ids if tert_comm[t] == ci])
+        for ci in comm_ids
+    }
     sub_geom = shapely.coverage_union_all(list(comm_geom.values()))
     assert isinstance(sub_geom, Polygon) and sub_geom.is_valid
 
@@ -318,14 +340,29 @@ def number_hierarchy(micro):
             ti = tlist[tidx]
             tcode = f"{ccode}{tn:03d}"
             tname = f"{cname}第{tn}网格"
-            tertiaries.append({"code": tcode, "name": tname, "level": "tertiary", "parent_code": ccode,
-                               "community_code": ccode, "geom": as_multi(tert_geom[ti])})
+            tertiaries.append(
+                {
+                    "code": tcode,
+                    "name": tname,
+                    "level": "tertiary",
+                    "parent_code": ccode,
+                    "community_code": ccode,
+                    "geom": as_multi(tert_geom[ti]),
+                }
+            )
             mlist = [p for _, t, p in micro_ll if t == ti]
             morder = band_order(mlist, tert_geom[ti], ROW_BAND_M["micro"])
             for mn, midx in enumerate(morder, start=1):
-                micros.append({"code": f"{tcode}{mn:03d}", "name": f"{tname}第{mn}微网格", "level": "micro",
-                               "parent_code": tcode, "community_code": ccode,
-                               "geom": as_multi(mlist[midx])})
+                micros.append(
+                    {
+                        "code": f"{tcode}{mn:03d}",
+                        "name": f"{tname}第{mn}微网格",
+                        "level": "micro",
+                        "parent_code": tcode,
+                        "community_code": ccode,
+                        "geom": as_multi(mlist[midx]),
+                    }
+                )
     subdistrict = {"code": SUBDISTRICT_CODE, "name": SUBDISTRICT_NAME, "geom": as_multi(sub_geom)}
     for m in micros:
         m["metric"] = to_metric_geom(m["geom"].geoms[0])
@@ -339,8 +376,8 @@ def number_hierarchy(micro):
 
 # --------------------------------------------------------------------------- roads
 
-ROADS_EW = ["农业路", "红专路", "东风路", "纬五路", "丰产路", "金水路", "燕庄路"]
-ROADS_NS = ["未来路", "民航路", "经三路", "玉凤路", "鑫苑路", "姚寨路"]
+ROADS_EW = ["东风路", "农业路", "红专路", "纬五路", "丰产路", "燕庄路", "金水路"]  # north -> south
+ROADS_NS = ["经三路", "未来路", "民航路", "玉凤路", "鑫苑路", "姚寨路"]  # west -> east
 
 
 def build_roads(subdistrict, tertiaries):
@@ -350,7 +387,7 @@ def build_roads(subdistrict, tertiaries):
     minx, miny, maxx, maxy = area.bounds
     roads = {}
     for i, name in enumerate(ROADS_EW):
-        y = miny + (i + 0.5) * (maxy - miny) / len(ROADS_EW) + rng.uniform(-40, 40)
+        y = maxy - (i + 0.5) * (maxy - miny) / len(ROADS_EW) + rng.uniform(-40, 40)
         xs = np.linspace(minx - 100, maxx + 100, 6)
         ys = y + np.cumsum(rng.uniform(-12, 12, 6)) + rng.uniform(-0.03, 0.03) * (xs - minx)
         roads[name] = LineString(np.column_stack([xs, ys]))
@@ -376,7 +413,7 @@ def build_roads(subdistrict, tertiaries):
         L = line.length
         a = shapely.ops.substring(line, 0, L / 2)
         b = shapely.ops.substring(line, L / 2, L)
-        pieces[j:j + 1] = [[name, ti, a], [name, ti, b]]
+        pieces[j : j + 1] = [[name, ti, a], [name, ti, b]]
     while len(pieces) > N_ROAD_SEGMENTS:
         j = min(range(len(pieces)), key=lambda k: (pieces[k][2].length, k))
         del pieces[j]
@@ -393,20 +430,82 @@ def build_roads(subdistrict, tertiaries):
     for k, (name, ti, line) in enumerate(pieces, start=1):
         ll = to_lonlat_geom(line)
         t = tertiaries[ti]
-        segments.append({"segment_id": f"RS{k:03d}", "road_name": name, "tertiary_code": t["code"],
-                         "community_code": t["community_code"], "geom": ll, "metric": line})
+        segments.append(
+            {
+                "segment_id": f"RS{k:03d}",
+                "road_name": name,
+                "tertiary_code": t["code"],
+                "community_code": t["community_code"],
+                "geom": ll,
+                "metric": line,
+            }
+        )
     return roads, segments
 
 
 # --------------------------------------------------------------------------- addresses, courtyards
 
 ESTATE_PREFIXES = [
-    "金色港湾", "燕庄花园", "新鑫", "名门世家", "银基", "协和城邦", "金林", "升龙", "锦江", "民航",
-    "康复", "未来", "凤凰", "紫荆", "翠竹", "丽景", "阳光", "和平", "温馨", "书香",
-    "玉兰", "春晖", "怡和", "瑞祥", "天鹅", "嘉和", "东方", "祥和", "锦绣", "馨苑",
-    "宏达", "金桥", "银河", "华庭", "秀水", "丰华", "博雅", "润园", "清华", "兰亭",
-    "华府", "水岸", "盛世", "御景", "望湖", "福寿", "长青", "金都", "雅居", "安居",
-    "康宁", "和谐", "晨光", "明珠", "颐和", "绿茵", "青年", "电力", "邮电", "纺织",
+    "金色港湾",
+    "燕庄花园",
+    "新鑫",
+    "名门世家",
+    "银基",
+    "协和城邦",
+    "金林",
+    "升龙",
+    "锦江",
+    "民航",
+    "康复",
+    "未来",
+    "凤凰",
+    "紫荆",
+    "翠竹",
+    "丽景",
+    "阳光",
+    "和平",
+    "温馨",
+    "书香",
+    "玉兰",
+    "春晖",
+    "怡和",
+    "瑞祥",
+    "天鹅",
+    "嘉和",
+    "东方",
+    "祥和",
+    "锦绣",
+    "馨苑",
+    "宏达",
+    "金桥",
+    "银河",
+    "华庭",
+    "秀水",
+    "丰华",
+    "博雅",
+    "润园",
+    "清华",
+    "兰亭",
+    "华府",
+    "水岸",
+    "盛世",
+    "御景",
+    "望湖",
+    "福寿",
+    "长青",
+    "金都",
+    "雅居",
+    "安居",
+    "康宁",
+    "和谐",
+    "晨光",
+    "明珠",
+    "颐和",
+    "绿茵",
+    "青年",
+    "电力",
+    "邮电",
+    "纺织",
 ]
 ESTATE_SUFFIXES = ["小区", "家园", "花园", "公寓", "苑"]
 
@@ -444,17 +543,22 @@ def road_angle(road: LineString, pt: Point) -> float:
     return math.degrees(math.atan2(b.y - a.y, b.x - a.x))
 
 
-def build_addresses(micros, roads):
+def build_addresses(micros, roads, parking: Polygon):
+    """Door plates (road + number -> one courtyard), buildings, units; none inside the parking lot."""
     rng = rng_for(20)
+    blocked = parking.buffer(3.0)
     pool = [p + s for s in ESTATE_SUFFIXES for p in ESTATE_PREFIXES]
     pool = [pool[i] for i in rng.permutation(len(pool))]
     used_numbers: dict[str, set[int]] = {n: set() for n in roads}
-    courtyard_micros = set(rng.choice(len(micros), N_COURTYARDS, replace=False).tolist())
+    free_micros = [i for i, m in enumerate(micros) if not m["metric"].intersects(blocked)]
+    courtyard_micros = set(rng.choice(free_micros, N_COURTYARDS, replace=False).tolist())
 
     courtyards, plates, addresses = [], [], []
     for mi, m in enumerate(micros):
         poly = m["metric"]
-        interior = poly.buffer(-4.0)
+        interior = poly.buffer(-4.0).difference(blocked)
+        if interior.area < 300.0:
+            continue  # (almost) entirely parking lot: no door plate
         n_plates = 2 if rng.random() < 0.3 else 1
         cy_poly = None
         for j in range(n_plates):
@@ -482,11 +586,8 @@ def build_addresses(micros, roads):
                 courtyards.append({"micro": mi, "name": courtyard, "metric": cyp})
                 region = cyp.buffer(-1.5)
             else:
-                if pool and rng.random() < 0.35:
-                    courtyard = pool.pop()
-                else:
-                    courtyard = f"{plate_text}院"
-                region = poly.buffer(-2.0)
+                courtyard = pool.pop() if pool and rng.random() < 0.35 else f"{plate_text}院"
+                region = poly.buffer(-2.0).difference(blocked)
             plates.append({"road": road, "number": f"{number}号", "courtyard": courtyard, "micro": mi})
             n_buildings = int(rng.integers(2, 7))
             for bn in range(1, n_buildings + 1):
@@ -503,33 +604,60 @@ def build_addresses(micros, roads):
                         upt = Point(bpt.x + 0.3 * un, bpt.y)
                         if not region.contains(upt):
                             upt = bpt
-                    rest = courtyard[len(plate_text):] if courtyard.startswith(plate_text) else courtyard
+                    rest = courtyard[len(plate_text) :] if courtyard.startswith(plate_text) else courtyard
                     building, unit = f"{bn}号楼", f"{un}单元"
                     lon, lat = TO_LONLAT.transform(upt.x, upt.y)
-                    addresses.append({
-                        "address": f"{plate_text}{rest}{building}{unit}", "road": road, "number": f"{number}号",
-                        "courtyard": courtyard, "building": building, "unit": unit,
-                        "lon": round(lon, DECIMALS), "lat": round(lat, DECIMALS),
-                        "community_code": m["community_code"], "micro": mi,
-                    })
+                    addresses.append(
+                        {
+                            "address": f"{plate_text}{rest}{building}{unit}",
+                            "road": road,
+                            "number": f"{number}号",
+                            "courtyard": courtyard,
+                            "building": building,
+                            "unit": unit,
+                            "lon": round(lon, DECIMALS),
+                            "lat": round(lat, DECIMALS),
+                            "community_code": m["community_code"],
+                            "micro": mi,
+                        }
+                    )
     for k, a in enumerate(addresses, start=1):
         a["address_id"] = f"A{k:05d}"
     # courtyard ids in micro code order (micros are already in code order)
     courtyards.sort(key=lambda c: c["micro"])
     for k, c in enumerate(courtyards, start=1):
         m = micros[c["micro"]]
-        c.update({"courtyard_id": f"CY{k:03d}", "micro_code": m["code"], "tertiary_code": m["parent_code"],
-                  "community_code": m["community_code"],
-                  "geom": orient(to_lonlat_geom(c["metric"]), 1.0)})
+        c.update(
+            {
+                "courtyard_id": f"CY{k:03d}",
+                "micro_code": m["code"],
+                "tertiary_code": m["parent_code"],
+                "community_code": m["community_code"],
+                "geom": orient(to_lonlat_geom(c["metric"]), 1.0),
+            }
+        )
     return courtyards, plates, addresses
 
 
 # --------------------------------------------------------------------------- people
 
-SURNAMES = list("王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段雷钱汤尹黎易常武乔贺赖龚文")
-GIVEN = list("伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂华建国红玲志新春梅亮鹏飞宇浩晨欣怡婷雪琳辉斌健波宁凯丹璐彬瑞博文晓卫东海峰燕萍慧颖佳琪子涵思雨俊鑫淑珍玉凤桂荣")
-DUTIES = ["党建指导员", "文明宣讲员", "民情信息员", "政策宣传员", "矛盾调解员",
-          "安全巡查员", "环境监督员", "便民服务员", "志愿服务员"]
+SURNAMES = list(
+    "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段雷钱汤尹黎易常武乔贺赖龚文"
+)
+GIVEN = list(
+    "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂华建国红玲志新春梅亮鹏飞宇浩晨欣怡婷雪琳辉斌健波宁凯丹璐彬瑞博文晓卫东海峰燕萍慧颖佳琪子涵思雨俊鑫淑珍玉凤桂荣"
+)
+DUTIES = [
+    "党建指导员",
+    "文明宣讲员",
+    "民情信息员",
+    "政策宣传员",
+    "矛盾调解员",
+    "安全巡查员",
+    "环境监督员",
+    "便民服务员",
+    "志愿服务员",
+]
 PHONE_PREFIXES = ["13800", "13900", "15000", "15800", "18600"]
 N_VOLUNTEERS = 3002
 
@@ -539,8 +667,15 @@ def build_people(communities, tertiaries, micros, segments, courtyards):
     rows = []
 
     def add(role, duty, grid_code, community_code, target_id=""):
-        rows.append({"role": role, "duty": duty, "grid_code": grid_code,
-                     "community_code": community_code, "target_id": target_id})
+        rows.append(
+            {
+                "role": role,
+                "duty": duty,
+                "grid_code": grid_code,
+                "community_code": community_code,
+                "target_id": target_id,
+            }
+        )
 
     for t in tertiaries:
         add("grid_leader", "网格长", t["code"], t["community_code"])
@@ -556,7 +691,7 @@ def build_people(communities, tertiaries, micros, segments, courtyards):
         for d in DUTIES:
             add("officer", d, t["code"], t["community_code"])
     vols = allocate(N_VOLUNTEERS, [c["metric"].area for c in communities], 1)
-    for c, n in zip(communities, vols):
+    for c, n in zip(communities, vols, strict=True):
         for _ in range(n):
             add("volunteer", "双报到党员", "", c["code"])
     for i, r in enumerate(rows):
@@ -570,9 +705,7 @@ def build_people(communities, tertiaries, micros, segments, courtyards):
 # --------------------------------------------------------------------------- facilities
 
 
-def build_facilities(subdistrict, communities, micros):
-    rng = rng_for(40)
-    feats = []
+def build_parking(communities, micros) -> Polygon:
     minhang = next(c for c in communities if c["name"] == "民航路社区")
     inner = minhang["metric"].buffer(-3.0)
     # Parking lot: two or three adjacent micro-grids of 民航路社区, shrunk inwards (mitred) until the area
@@ -596,35 +729,77 @@ def build_facilities(subdistrict, communities, micros):
             area = u.buffer(-mid, join_style="mitre").area
             lo, hi = (mid, hi) if area > PARKING_AREA_M2 else (lo, mid)
         r = shapely.set_precision(u.buffer(-lo, join_style="mitre"), 0.01)
-        if isinstance(r, Polygon) and r.is_valid and inner.contains(r) and len(r.exterior.coords) <= 80 \
-                and abs(r.area - PARKING_AREA_M2) < 1.0 and polsby_popper(r) > 0.5:
+        if (
+            isinstance(r, Polygon)
+            and r.is_valid
+            and inner.contains(r)
+            and len(r.exterior.coords) <= 80
+            and abs(r.area - PARKING_AREA_M2) < 1.0
+            and polsby_popper(r) > 0.5
+        ):
             best = r
             break
-    feats.append({"facility_id": "", "kind": "parking", "name": "民航路社区智慧停车场",
-                  "community_code": minhang["code"], "capacity": 262, "car_spaces": 262,
-                  "non_motor_spaces": 500, "charging_piles": 100,
-                  "geom": orient(to_lonlat_geom(best), 1.0)})
+    assert best is not None
+    return best
+
+
+def build_facilities(communities, parking: Polygon):
+    rng = rng_for(40)
+    feats = []
+    minhang = next(c for c in communities if c["name"] == "民航路社区")
+    blocked = parking.buffer(10.0)
+    feats.append(
+        {
+            "facility_id": "",
+            "kind": "parking",
+            "name": "民航路社区智慧停车场",
+            "community_code": minhang["code"],
+            "capacity": 262,
+            "car_spaces": 262,
+            "non_motor_spaces": 500,
+            "charging_piles": 100,
+            "geom": orient(to_lonlat_geom(parking), 1.0),
+        }
+    )
 
     def point_in(comm):
-        p = sample_in(comm["metric"].buffer(-20), rng)[0]
+        p = sample_in(comm["metric"].buffer(-20).difference(blocked), rng)[0]
         return to_lonlat_geom(p)
 
     for c in communities:
-        feats.append({"facility_id": "", "kind": "service_center", "name": f"{c['name']}党群服务中心",
-                      "community_code": c["code"], "capacity": int(rng.integers(4, 9)) * 10,
-                      "geom": point_in(c)})
+        feats.append(
+            {
+                "facility_id": "",
+                "kind": "service_center",
+                "name": f"{c['name']}党群服务中心",
+                "community_code": c["code"],
+                "capacity": int(rng.integers(4, 9)) * 10,
+                "geom": point_in(c),
+            }
+        )
     extra = [
-        ("charging_station", "民航路充电站", 3, 24), ("charging_station", "金色港湾充电站", 4, 16),
-        ("charging_station", "燕庄充电站", 5, 12), ("charging_station", "协和城邦充电站", 10, 20),
-        ("school", "未来路小学", 0, 1800), ("school", "燕庄中学", 5, 1500),
+        ("charging_station", "民航路充电站", 3, 24),
+        ("charging_station", "金色港湾充电站", 4, 16),
+        ("charging_station", "燕庄充电站", 5, 12),
+        ("charging_station", "协和城邦充电站", 10, 20),
+        ("school", "未来路小学", 0, 1800),
+        ("school", "燕庄中学", 5, 1500),
         ("health_center", "未来路街道社区卫生服务中心", 1, 60),
         ("health_center", "金林社区卫生服务站", 9, 20),
         ("police_station", "未来路派出所", 6, None),
     ]
     for kind, name, ci, cap in extra:
         c = communities[ci]
-        feats.append({"facility_id": "", "kind": kind, "name": name, "community_code": c["code"],
-                      "capacity": cap, "geom": point_in(c)})
+        feats.append(
+            {
+                "facility_id": "",
+                "kind": kind,
+                "name": name,
+                "community_code": c["code"],
+                "capacity": cap,
+                "geom": point_in(c),
+            }
+        )
     for k, f in enumerate(feats, start=1):
         f["facility_id"] = f"F{k:03d}"
     return feats
@@ -633,34 +808,57 @@ def build_facilities(subdistrict, communities, micros):
 # --------------------------------------------------------------------------- reports
 
 CATEGORIES = {
-    "parking": (0.18, ["{p}附近车辆乱停放，堵塞消防通道", "{p}门口停车难，夜间车位严重不足",
-                       "{p}有僵尸车长期占用车位", "{p}电动车乱停放影响通行"]),
-    "elderly_fraud": (0.04, ["{p}有人以保健品讲座名义向老人推销高价产品", "{p}老人反映接到冒充社保的诈骗电话",
-                             "{p}有不明人员以养老投资为名吸收老人资金"]),
-    "illegal_construction": (0.06, ["{p}一楼住户私自扩建院墙", "{p}楼顶疑似违法搭建彩钢房",
-                                    "{p}有住户占用绿地搭建棚屋"]),
+    "parking": (
+        0.18,
+        [
+            "{p}附近车辆乱停放，堵塞消防通道",
+            "{p}门口停车难，夜间车位严重不足",
+            "{p}有僵尸车长期占用车位",
+            "{p}电动车乱停放影响通行",
+        ],
+    ),
+    "elderly_fraud": (
+        0.04,
+        [
+            "{p}有人以保健品讲座名义向老人推销高价产品",
+            "{p}老人反映接到冒充社保的诈骗电话",
+            "{p}有不明人员以养老投资为名吸收老人资金",
+        ],
+    ),
+    "illegal_construction": (
+        0.06,
+        ["{p}一楼住户私自扩建院墙", "{p}楼顶疑似违法搭建彩钢房", "{p}有住户占用绿地搭建棚屋"],
+    ),
     "road_occupation": (0.12, ["{p}路边商户占道经营", "{p}流动摊贩占用人行道", "{p}门店出店经营堆放货物"]),
     "littering": (0.14, ["{p}垃圾桶满溢无人清运", "{p}楼道内堆放杂物和生活垃圾", "{p}绿化带内有人乱扔垃圾"]),
-    "illegal_advertising": (0.08, ["{p}电线杆上乱贴小广告", "{p}单元门口张贴大量开锁广告",
-                                   "{p}墙面被喷涂办证小广告"]),
+    "illegal_advertising": (
+        0.08,
+        ["{p}电线杆上乱贴小广告", "{p}单元门口张贴大量开锁广告", "{p}墙面被喷涂办证小广告"],
+    ),
     "night_street_order": (0.08, ["{p}夜间烧烤摊油烟扰民", "{p}深夜有人聚集喧哗", "{p}夜市收摊后秩序混乱"]),
     "noise": (0.10, ["{p}装修施工超时噪音扰民", "{p}广场舞音响声音过大", "{p}商铺外放音乐噪音大"]),
-    "childcare": (0.06, ["{p}居民咨询附近普惠托育名额", "{p}双职工家庭希望开设午托服务",
-                         "{p}居民反映托育机构收费问题"]),
-    "facility_repair": (0.14, ["{p}楼道灯损坏需维修", "{p}井盖松动存在安全隐患", "{p}健身器材损坏",
-                               "{p}单元门禁故障"]),
+    "childcare": (
+        0.06,
+        ["{p}居民咨询附近普惠托育名额", "{p}双职工家庭希望开设午托服务", "{p}居民反映托育机构收费问题"],
+    ),
+    "facility_repair": (
+        0.14,
+        ["{p}楼道灯损坏需维修", "{p}井盖松动存在安全隐患", "{p}健身器材损坏", "{p}单元门禁故障"],
+    ),
 }
 CHANNELS = (["public_account", "grid_phone", "community_pc", "hotline"], [0.40, 0.35, 0.15, 0.10])
-SEASON = {"night_street_order": [0.4, 0.3, 0.3, 0.4, 0.6, 1.0, 1.6, 1.8, 1.8, 1.4, 0.9, 0.5],
-          "noise": [0.8, 0.8, 0.7, 0.9, 1.0, 1.1, 1.4, 1.4, 1.2, 1.0, 0.9, 0.8],
-          "littering": [1.0, 1.5, 1.2, 1.0, 1.0, 1.0, 1.1, 1.1, 1.0, 1.1, 1.0, 1.0]}
+SEASON = {
+    "night_street_order": [0.4, 0.3, 0.3, 0.4, 0.6, 1.0, 1.6, 1.8, 1.8, 1.4, 0.9, 0.5],
+    "noise": [0.8, 0.8, 0.7, 0.9, 1.0, 1.1, 1.4, 1.4, 1.2, 1.0, 0.9, 0.8],
+    "littering": [1.0, 1.5, 1.2, 1.0, 1.0, 1.0, 1.1, 1.1, 1.0, 1.1, 1.0, 1.0],
+}
 
 
 def fmt_ts(t: datetime | None) -> str:
     return "" if t is None else t.isoformat(timespec="seconds")
 
 
-def build_reports(subdistrict, micros, plates, roads):
+def build_reports(subdistrict, micros, plates, roads, parking: Polygon):
     rng = rng_for(50)
     cats = list(CATEGORIES)
     base_w = np.array([CATEGORIES[c][0] for c in cats])
@@ -690,9 +888,15 @@ def build_reports(subdistrict, micros, plates, roads):
             hw = hot[cat]
             mi = int(rng.choice(len(micros), p=hw / hw.sum()))
             pt = sample_in(micros[mi]["metric"].buffer(-1.0), rng)[0]
-            pl = plates_by_micro[mi][int(rng.integers(len(plates_by_micro[mi])))]
-            place = f"{pl['road']}{pl['number']}" + (pl["courtyard"] if not pl["courtyard"].startswith(
-                pl["road"] + pl["number"]) else "院")
+            if parking.contains(pt) or mi not in plates_by_micro:
+                place = (
+                    "民航路社区智慧停车场" if parking.contains(pt) else nearest_roads(pt, roads)[0] + "附近"
+                )
+            else:
+                pl = plates_by_micro[mi][int(rng.integers(len(plates_by_micro[mi])))]
+                place = f"{pl['road']}{pl['number']}" + (
+                    pl["courtyard"] if not pl["courtyard"].startswith(pl["road"] + pl["number"]) else "院"
+                )
         tmpl = CATEGORIES[cat][1]
         desc = tmpl[int(rng.integers(len(tmpl)))].format(p=place)
         channel = str(rng.choice(CHANNELS[0], p=CHANNELS[1]))
@@ -703,8 +907,8 @@ def build_reports(subdistrict, micros, plates, roads):
             status, acc, clo = "rejected", None, t0 + timedelta(hours=float(rng.uniform(1, 24)))
             if clo > REPORT_END:
                 status, clo = "reported", None
-        elif rng.random() < 0.01 and closed < REPORT_END:
-            status, acc, clo = "in_progress", accepted, None
+        elif rng.random() < 0.02 and closed < REPORT_END:
+            status, acc, clo = str(rng.choice(["accepted", "dispatched", "in_progress"])), accepted, None
         elif closed <= REPORT_END:
             status, acc, clo = "closed", accepted, closed
             solved = "true" if rng.random() < 0.92 else "false"
@@ -717,27 +921,44 @@ def build_reports(subdistrict, micros, plates, roads):
             status = "accepted" if frac < 0.2 else ("dispatched" if frac < 0.5 else "in_progress")
             acc, clo = accepted, None
         lon, lat = TO_LONLAT.transform(pt.x, pt.y)
-        rows.append({"category": cat, "description": desc, "channel": channel, "created_at": fmt_ts(t0),
-                     "lon": round(lon, DECIMALS), "lat": round(lat, DECIMALS), "status": status,
-                     "accepted_at": fmt_ts(acc), "closed_at": fmt_ts(clo), "solved": solved, "rating": rating})
+        rows.append(
+            {
+                "category": cat,
+                "description": desc,
+                "channel": channel,
+                "created_at": fmt_ts(t0),
+                "lon": round(lon, DECIMALS),
+                "lat": round(lat, DECIMALS),
+                "status": status,
+                "accepted_at": fmt_ts(acc),
+                "closed_at": fmt_ts(clo),
+                "solved": solved,
+                "rating": rating,
+            }
+        )
     rows.sort(key=lambda r: r["created_at"])
     for k, r in enumerate(rows, start=1):
         r["report_id"] = f"R{k:05d}"
     return rows
 
 
-
 # --------------------------------------------------------------------------- writers
 
 
 def geojson_feature(props: dict, geom) -> str:
-    return json.dumps({"type": "Feature", "properties": props, "geometry": mapping(geom)},
-                      ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(
+        {"type": "Feature", "properties": props, "geometry": mapping(geom)},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
 
 
 def write_fc(path: Path, name: str, features: list[str]) -> None:
-    head = json.dumps({"type": "FeatureCollection", "name": name, "description": NOTE},
-                      ensure_ascii=False, separators=(",", ":"))[:-1]
+    head = json.dumps(
+        {"type": "FeatureCollection", "name": name, "description": NOTE},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )[:-1]
     with path.open("w", encoding="utf-8", newline="\n") as fh:
         fh.write(head + ',"features":[\n' + ",\n".join(features) + "\n]}\n")
 
@@ -761,45 +982,114 @@ def main(argv: list[str] | None = None) -> int:
     outline, n_outline_vertices, micro = build_grids()
     subdistrict, communities, tertiaries, micros = number_hierarchy(micro)
     roads, segments = build_roads(subdistrict, tertiaries)
-    courtyards, plates, addresses = build_addresses(micros, roads)
+    parking = build_parking(communities, micros)
+    courtyards, plates, addresses = build_addresses(micros, roads, parking)
     people = build_people(communities, tertiaries, micros, segments, courtyards)
-    facilities = build_facilities(subdistrict, communities, micros)
-    reports = build_reports(subdistrict, micros, plates, roads)
+    facilities = build_facilities(communities, parking)
+    reports = build_reports(subdistrict, micros, plates, roads, parking)
 
-    write_fc(out / "subdistrict.geojson", "subdistrict",
-             [geojson_feature({"code": subdistrict["code"], "name": subdistrict["name"]}, subdistrict["geom"])])
-    write_fc(out / "communities.geojson", "communities",
-             [geojson_feature({"code": c["code"], "name": c["name"]}, c["geom"]) for c in communities])
+    write_fc(
+        out / "subdistrict.geojson",
+        "subdistrict",
+        [geojson_feature({"code": subdistrict["code"], "name": subdistrict["name"]}, subdistrict["geom"])],
+    )
+    write_fc(
+        out / "communities.geojson",
+        "communities",
+        [geojson_feature({"code": c["code"], "name": c["name"]}, c["geom"]) for c in communities],
+    )
     grid_keys = ["code", "name", "level", "parent_code", "community_code"]
-    write_fc(out / "tertiary_grids.geojson", "tertiary_grids",
-             [geojson_feature({k: t[k] for k in grid_keys}, t["geom"]) for t in tertiaries])
-    write_fc(out / "micro_grids.geojson", "micro_grids",
-             [geojson_feature({k: m[k] for k in grid_keys}, m["geom"]) for m in micros])
+    write_fc(
+        out / "tertiary_grids.geojson",
+        "tertiary_grids",
+        [geojson_feature({k: t[k] for k in grid_keys}, t["geom"]) for t in tertiaries],
+    )
+    write_fc(
+        out / "micro_grids.geojson",
+        "micro_grids",
+        [geojson_feature({k: m[k] for k in grid_keys}, m["geom"]) for m in micros],
+    )
     seg_keys = ["segment_id", "road_name", "tertiary_code", "community_code"]
-    write_fc(out / "road_segments.geojson", "road_segments",
-             [geojson_feature({k: s[k] for k in seg_keys}, s["geom"]) for s in segments])
+    write_fc(
+        out / "road_segments.geojson",
+        "road_segments",
+        [geojson_feature({k: s[k] for k in seg_keys}, s["geom"]) for s in segments],
+    )
     cy_keys = ["courtyard_id", "name", "micro_code", "tertiary_code", "community_code"]
-    write_fc(out / "courtyards.geojson", "courtyards",
-             [geojson_feature({k: c[k] for k in cy_keys}, c["geom"]) for c in courtyards])
-    fac_keys = ["facility_id", "kind", "name", "community_code", "capacity", "car_spaces",
-                "non_motor_spaces", "charging_piles"]
-    write_fc(out / "facilities.geojson", "facilities",
-             [geojson_feature({k: f.get(k) for k in fac_keys}, f["geom"]) for f in facilities])
-    write_csv(out / "people.csv", ["person_id", "name", "phone", "role", "duty", "grid_code",
-                                   "community_code", "target_id"], people)
-    write_csv(out / "addresses.csv", ["address_id", "address", "road", "number", "courtyard", "building",
-                                      "unit", "lon", "lat", "community_code"], addresses)
-    write_csv(out / "reports.csv", ["report_id", "category", "description", "channel", "created_at", "lon",
-                                    "lat", "status", "accepted_at", "closed_at", "solved", "rating"], reports)
+    write_fc(
+        out / "courtyards.geojson",
+        "courtyards",
+        [geojson_feature({k: c[k] for k in cy_keys}, c["geom"]) for c in courtyards],
+    )
+    fac_keys = [
+        "facility_id",
+        "kind",
+        "name",
+        "community_code",
+        "capacity",
+        "car_spaces",
+        "non_motor_spaces",
+        "charging_piles",
+    ]
+    write_fc(
+        out / "facilities.geojson",
+        "facilities",
+        [geojson_feature({k: f.get(k) for k in fac_keys}, f["geom"]) for f in facilities],
+    )
+    write_csv(
+        out / "people.csv",
+        ["person_id", "name", "phone", "role", "duty", "grid_code", "community_code", "target_id"],
+        people,
+    )
+    write_csv(
+        out / "addresses.csv",
+        [
+            "address_id",
+            "address",
+            "road",
+            "number",
+            "courtyard",
+            "building",
+            "unit",
+            "lon",
+            "lat",
+            "community_code",
+        ],
+        addresses,
+    )
+    write_csv(
+        out / "reports.csv",
+        [
+            "report_id",
+            "category",
+            "description",
+            "channel",
+            "created_at",
+            "lon",
+            "lat",
+            "status",
+            "accepted_at",
+            "closed_at",
+            "solved",
+            "rating",
+        ],
+        reports,
+    )
 
     mv = [vertex_count(m["geom"].geoms[0]) for m in micros]
     ma = [m["metric"].area for m in micros]
-    print(f"outline design vertices: {n_outline_vertices}; stored subdistrict vertices: "
-          f"{vertex_count(subdistrict['geom'].geoms[0])}; area {subdistrict['metric'].area / 1e6:.4f} km²")
-    print(f"communities {len(communities)}, tertiary {len(tertiaries)}, micro {len(micros)} "
-          f"(area {min(ma):.0f}..{max(ma):.0f} m², vertices {min(mv)}..{max(mv)})")
-    print(f"road segments {len(segments)}, courtyards {len(courtyards)}, people {len(people)}, "
-          f"facilities {len(facilities)}, addresses {len(addresses)}, reports {len(reports)}")
+    print(
+        f"outline design vertices: {n_outline_vertices}; stored subdistrict vertices: "
+        f"{vertex_count(subdistrict['geom'].geoms[0])}; area {subdistrict['metric'].area / 1e6:.4f} km²"
+    )
+    print(
+        f"communities {len(communities)}, tertiary {len(tertiaries)}, micro {len(micros)} "
+        f"(area {min(ma):.0f}..{max(ma):.0f} m², vertices {min(mv)}..{max(mv)})"
+    )
+    print(
+        f"road segments {len(segments)}, courtyards {len(courtyards)}, people {len(people)}, "
+        f"facilities {len(facilities)}, addresses {len(addresses)}, reports {len(reports)}"
+    )
     print(f"done in {time.perf_counter() - t_start:.1f} s")
     return 0
 

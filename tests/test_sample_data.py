@@ -24,7 +24,10 @@ TOL_M2 = 1.0  # gaps and overlaps must be below 1 m² (EPSG:4547)
 
 GRID_FILES = ["subdistrict", "communities", "tertiary_grids", "micro_grids"]
 ALL_FILES = [f"{n}.geojson" for n in GRID_FILES + ["road_segments", "courtyards", "facilities"]] + [
-    "people.csv", "addresses.csv", "reports.csv"]
+    "people.csv",
+    "addresses.csv",
+    "reports.csv",
+]
 
 
 @cache
@@ -57,7 +60,7 @@ def rows(name: str) -> tuple:
 
 
 def by_code(name: str) -> dict:
-    return {p["code"]: (g, m) for p, g, m in zip(props(name), geoms(name), metric(name))}
+    return {p["code"]: (g, m) for p, g, m in zip(props(name), geoms(name), metric(name), strict=True)}
 
 
 # ------------------------------------------------------------------------------------ grids
@@ -67,9 +70,22 @@ def test_counts_and_names():
     assert len(fc("subdistrict")["features"]) == 1
     assert props("subdistrict")[0] == {"code": "410105012", "name": "未来路街道"}
     comms = props("communities")
-    assert [c["name"] for c in comms] == [f"{n}社区" for n in [
-        "康复", "新鑫花园", "名门世家", "民航路", "金色港湾", "燕庄花园", "升龙", "金水锦江", "银基花园", "金林",
-        "协和城邦"]]
+    assert [c["name"] for c in comms] == [
+        f"{n}社区"
+        for n in [
+            "康复",
+            "新鑫花园",
+            "名门世家",
+            "民航路",
+            "金色港湾",
+            "燕庄花园",
+            "升龙",
+            "金水锦江",
+            "银基花园",
+            "金林",
+            "协和城邦",
+        ]
+    ]
     assert len(props("tertiary_grids")) == 73
     assert len(props("micro_grids")) == 652
 
@@ -113,7 +129,7 @@ def test_grid_geometries_valid_rfc7946(name):
 
 
 def test_micro_grid_shape():
-    for p, m in zip(props("micro_grids"), metric("micro_grids")):
+    for p, m in zip(props("micro_grids"), metric("micro_grids"), strict=True):
         poly = m.geoms[0]
         n = len(poly.exterior.coords) - 1
         assert 10 <= n <= 60, (p["code"], n)
@@ -190,7 +206,7 @@ def test_road_segments():
     assert len(segs) == 202
     assert [s["segment_id"] for s in segs] == [f"RS{i:03d}" for i in range(1, 203)]
     tert = by_code("tertiary_grids")
-    for s, g in zip(segs, geoms("road_segments")):
+    for s, g in zip(segs, geoms("road_segments"), strict=True):
         assert g.geom_type == "LineString" and g.is_valid and g.length > 0
         assert tert[s["tertiary_code"]][0].covers(g), s["segment_id"]
         assert s["community_code"] == s["tertiary_code"][:12] and s["road_name"].endswith("路")
@@ -201,7 +217,7 @@ def test_courtyards_inside_one_micro_grid():
     assert len(cys) == 157
     assert [c["courtyard_id"] for c in cys] == [f"CY{i:03d}" for i in range(1, 158)]
     micro = by_code("micro_grids")
-    for c, g in zip(cys, geoms("courtyards")):
+    for c, g in zip(cys, geoms("courtyards"), strict=True):
         assert g.geom_type == "Polygon" and g.is_valid and g.exterior.is_ccw
         assert micro[c["micro_code"]][0].contains(g), c["courtyard_id"]
         assert c["tertiary_code"] == c["micro_code"][:15] and c["community_code"] == c["micro_code"][:12]
@@ -210,11 +226,25 @@ def test_courtyards_inside_one_micro_grid():
 
 def test_people_roles():
     people = rows("people.csv")
-    assert list(people[0]) == ["person_id", "name", "phone", "role", "duty", "grid_code", "community_code",
-                               "target_id"]
+    assert list(people[0]) == [
+        "person_id",
+        "name",
+        "phone",
+        "role",
+        "duty",
+        "grid_code",
+        "community_code",
+        "target_id",
+    ]
     assert Counter(p["role"] for p in people) == {
-        "grid_leader": 73, "party_secretary": 73, "micro_grid_leader": 652, "road_section_chief": 202,
-        "courtyard_chief": 157, "officer": 657, "volunteer": 3002}
+        "grid_leader": 73,
+        "party_secretary": 73,
+        "micro_grid_leader": 652,
+        "road_section_chief": 202,
+        "courtyard_chief": 157,
+        "officer": 657,
+        "volunteer": 3002,
+    }
     assert len({p["person_id"] for p in people}) == len(people) == 4816
     assert len({p["phone"] for p in people}) == len(people)
     assert all(re.fullmatch(r"1[3-9]\d{9}", p["phone"]) for p in people)
@@ -248,20 +278,42 @@ def test_parking_lot():
     assert (p["car_spaces"], p["non_motor_spaces"], p["charging_piles"]) == (262, 500, 100)
     lot = metric("facilities")[i]
     assert lot.geom_type == "Polygon" and abs(lot.area - 14667) <= 0.01 * 14667
-    minhang = next(m for c, (_, m) in by_code("communities").items()
-                   if c == next(q["code"] for q in props("communities") if q["name"] == "民航路社区"))
+    minhang = next(
+        m
+        for c, (_, m) in by_code("communities").items()
+        if c == next(q["code"] for q in props("communities") if q["name"] == "民航路社区")
+    )
     assert minhang.contains(lot)
     overlapped = [m for m in metric("micro_grids") if m.intersection(lot).area > 1]
     assert 2 <= len(overlapped) <= 3
+    lot_ll = geoms("facilities")[i]
+    assert not any(lot_ll.intersects(c) for c in geoms("courtyards"))
+    xs = np.array([float(a["lon"]) for a in rows("addresses.csv")])
+    ys = np.array([float(a["lat"]) for a in rows("addresses.csv")])
+    assert not shapely.intersects_xy(lot_ll, xs, ys).any()
     kinds = Counter(f["kind"] for f in fac)
-    assert kinds["service_center"] == 11 and {"charging_station", "school", "health_center",
-                                               "police_station"} <= set(kinds)
+    assert kinds["service_center"] == 11 and {
+        "charging_station",
+        "school",
+        "health_center",
+        "police_station",
+    } <= set(kinds)
 
 
 def test_addresses():
     addrs = rows("addresses.csv")
-    assert list(addrs[0]) == ["address_id", "address", "road", "number", "courtyard", "building", "unit",
-                              "lon", "lat", "community_code"]
+    assert list(addrs[0]) == [
+        "address_id",
+        "address",
+        "road",
+        "number",
+        "courtyard",
+        "building",
+        "unit",
+        "lon",
+        "lat",
+        "community_code",
+    ]
     assert len(addrs) >= 5000
     assert len({a["address"] for a in addrs}) == len(addrs)
     assert len({a["address_id"] for a in addrs}) == len(addrs)
@@ -270,9 +322,11 @@ def test_addresses():
     for a in addrs:
         assert plates.setdefault((a["road"], a["number"]), a["courtyard"]) == a["courtyard"]
         plate = a["road"] + a["number"]
-        rest = a["courtyard"][len(plate):] if a["courtyard"].startswith(plate) else a["courtyard"]
+        rest = a["courtyard"][len(plate) :] if a["courtyard"].startswith(plate) else a["courtyard"]
         assert a["address"] == plate + rest + a["building"] + a["unit"]
-    micro = [(p["community_code"], g) for p, g in zip(props("micro_grids"), geoms("micro_grids"))]
+    micro = [
+        (p["community_code"], g) for p, g in zip(props("micro_grids"), geoms("micro_grids"), strict=True)
+    ]
     tree = shapely.STRtree([g for _, g in micro])
     for a in addrs:
         pt = Point(float(a["lon"]), float(a["lat"]))
@@ -283,18 +337,41 @@ def test_addresses():
 
 def test_reports():
     reps = rows("reports.csv")
-    assert list(reps[0]) == ["report_id", "category", "description", "channel", "created_at", "lon", "lat",
-                             "status", "accepted_at", "closed_at", "solved", "rating"]
+    assert list(reps[0]) == [
+        "report_id",
+        "category",
+        "description",
+        "channel",
+        "created_at",
+        "lon",
+        "lat",
+        "status",
+        "accepted_at",
+        "closed_at",
+        "solved",
+        "rating",
+    ]
     assert len(reps) >= 10000
     assert {r["category"] for r in reps} == {
-        "parking", "elderly_fraud", "illegal_construction", "road_occupation", "littering",
-        "illegal_advertising", "night_street_order", "noise", "childcare", "facility_repair"}
+        "parking",
+        "elderly_fraud",
+        "illegal_construction",
+        "road_occupation",
+        "littering",
+        "illegal_advertising",
+        "night_street_order",
+        "noise",
+        "childcare",
+        "facility_repair",
+    }
     assert {r["channel"] for r in reps} == {"public_account", "grid_phone", "community_pc", "hotline"}
     status = Counter(r["status"] for r in reps)
     assert status["closed"] > 0.8 * len(reps)
     assert set(status) <= {"reported", "accepted", "dispatched", "in_progress", "closed", "rejected"}
-    lo, hi = datetime.fromisoformat("2025-11-01T00:00:00+08:00"), datetime.fromisoformat(
-        "2026-10-31T23:59:59+08:00")
+    lo, hi = (
+        datetime.fromisoformat("2025-11-01T00:00:00+08:00"),
+        datetime.fromisoformat("2026-10-31T23:59:59+08:00"),
+    )
     for r in reps:
         t = datetime.fromisoformat(r["created_at"])
         assert r["created_at"].endswith("+08:00") and lo <= t <= hi
