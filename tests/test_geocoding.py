@@ -295,9 +295,12 @@ def test_ambiguous_two_roads_equally_close(matcher: AddressMatcher) -> None:
 
 
 def test_low_confidence_is_not_a_match(matcher: AddressMatcher) -> None:
-    r = matcher.match("民行路")  # one wrong character in a 3-character query: confidence ≈ 0.67
-    assert r.status == "ambiguous" and r.best is None
+    r = matcher.match("民行路")  # one wrong character of a 2-character road core: similarity 0.5
+    assert r.status in {"ambiguous", "not_found"} and r.best is None
+    assert {c.road for c in r.candidates[:2]} == {"民航路", "民主路"}  # equally close
     assert r.candidates[0].confidence < 0.75
+    r = matcher.match("金林东路6号")  # 东 inserted: a different real road, not a typo of 金林路
+    assert r.status != "matched"
 
 
 def test_missing_building_is_reported_not_guessed(matcher: AddressMatcher) -> None:

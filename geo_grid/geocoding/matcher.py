@@ -57,6 +57,10 @@ NOT_FOUND_BELOW = 0.5
 MAX_CANDIDATES = 5
 MISSING_PART_FACTOR = 0.85
 _COURT_SUFFIXES = ("家属院", "小区", "社区", "院")
+_DISTINCT_INSERTS = "东西南北中一二三四五六七八九"
+# Door number, building and unit are exact keys that exist under almost every road, so they are weak
+# evidence: each weighs as much as 1.5 characters of a road or estate name in the confidence.
+_KEY_PART_WEIGHT = 1.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +134,13 @@ def _with_word(value: str, word: str) -> str:
 def _core(name: str) -> str:
     for suffix in _COURT_SUFFIXES:
         if name.endswith(suffix) and len(name) > len(suffix) + 1:
+            return name[: -len(suffix)]
+    return name
+
+
+def _road_core(name: str) -> str:
+    for suffix in ROAD_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
             return name[: -len(suffix)]
     return name
 
@@ -212,6 +223,14 @@ class AddressMatcher:
         self._road_names = sorted(k[0] for k in self._groups["road"])
         self._road_set = set(self._road_names)
         self._court_names = sorted(n for n in self._courts_by_name if n)
+        self._courts_by_core: dict[str, list[str]] = defaultdict(list)
+        for name in self._court_names:
+            self._courts_by_core[_core(name)].append(name)
+        self._court_cores = sorted(self._courts_by_core)
+        self._roads_by_core: dict[str, list[str]] = defaultdict(list)
+        for road in self._road_names:
+            self._roads_by_core[_road_core(road)].append(road)
+        self._road_cores = sorted(self._roads_by_core)
         self._candidate_cache: dict[tuple[Level, Key], Candidate] = {}
 
     # -- construction helpers -------------------------------------------------------------------
@@ -253,21 +272,31 @@ class AddressMatcher:
         return MatchResult(query, norm, parsed, status, candidates)
 
     def _resolve_road(self, text: str) -> dict[str, float]:
-        """Road name → {table road: similarity}; exact, unique suffix variant, else fuzzy."""
+        """Road name → {table road: similarity}; exact, unique suffix variant, else fuzzy on the cores.
+
+        Fuzzy similarity compares names without their generic suffix (民行 vs 民航), since 路 is shared by
+        every road and would inflate it. A direction or ordinal inserted into a table name (金水东路 vs
+        金水路) names a different real road, not a typo: such a pair scores at most 0.5.
+        """
         if text in self._road_set:
             return {text: 1.0}
-        base = text
-        for suffix in ROAD_SUFFIXES:
-            if text.endswith(suffix) and len(text) > len(suffix):
-                base = text[: -len(suffix)]
-                break
+        base = _road_core(text)
         variants = [base + s for s in ("路", "大道", "街", "大街") if base + s in self._road_set]
         if len(variants) == 1:
             return {variants[0]: 0.97}
         if variants:
             return dict.fromkeys(variants, 0.9)
-        found = process.extract(text, self._road_names, scorer=fuzz.ratio, limit=4, score_cutoff=50)
-        return {name: score / 100.0 for name, score, _ in found}
+        found = process.extract(base, self._road_cores, scorer=fuzz.ratio, limit=4, score_cutoff=50)
+        out: dict[str, float] = {}
+        for core, score, _ in found:
+            sim = score / 100.0
+            if len(base) == len(core) + 1 and any(
+                base[:i] + base[i + 1 :] == core for i, ch in enumerate(base) if ch in _DISTINCT_INSERTS
+            ):
+                sim = min(sim, 0.5)
+            for road in self._roads_by_core[core]:
+                out[road] = max(out.get(road, 0.0), sim)
+        return out
 
     def _court_pool(
         self, parsed: ParsedAddress, roads: dict[str, float] | None, court_text: str | None
@@ -282,10 +311,18 @@ class AddressMatcher:
                     pool += self._courts_by_road.get(road, [])
             return pool
         if court_text:
-            found = process.extract(
-                court_text, self._court_names, scorer=_court_sim_scorer, limit=8, score_cutoff=50
-            )
-            return [k for name, _, _ in found for k in self._courts_by_name[name]]
+            names = {
+                n
+                for n, _, _ in process.extract(
+                    court_text, self._court_names, scorer=fuzz.ratio, limit=8, score_cutoff=50
+                )
+            }
+            core = _core(court_text)
+            for c, _, _ in process.extract(
+                core, self._court_cores, scorer=fuzz.ratio, limit=8, score_cutoff=50
+            ):
+                names.update(self._courts_by_core[c])
+            return [k for name in sorted(names) for k in self._courts_by_name[name]]
         if number:
             return list(self._courts_by_number.get(number, []))
         if parsed.building:
@@ -298,7 +335,7 @@ class AddressMatcher:
         roads: dict[str, float] | None = None
         if road_text:
             roads = self._resolve_road(road_text)
-            if (not roads or max(roads.values()) < 0.6) and p.number is None:
+            if (not roads or max(roads.values()) < 0.6) and p.number is None and p.courtyard:
                 # The "road" was probably an estate name that happens to contain 街/路 …
                 court_text, road_text, roads = road_text + (court_text or ""), None, None
         pool = self._court_pool(p, roads, court_text)
@@ -318,7 +355,11 @@ class AddressMatcher:
         for key in pool:
             road_sim = 1.0
             if road_text:
-                road_sim = roads.get(key[0], 0.0) if roads else fuzz.ratio(road_text, key[0]) / 100.0
+                road_sim = (
+                    roads.get(key[0], 0.0)
+                    if roads
+                    else fuzz.ratio(_road_core(road_text), _road_core(key[0])) / 100.0
+                )
             court_sim = None
             if court_text:
                 court_sim = court_sims.get(key[2])
@@ -372,8 +413,8 @@ class AddressMatcher:
             hit += len(court_text) * (court_sim or 0.0)
         for name, value in (("number", p.number), ("building", p.building), ("unit", p.unit)):
             if value:
-                total += len(value)
-                hit += 0.0 if name in unmatched else len(value)
+                total += _KEY_PART_WEIGHT
+                hit += 0.0 if name in unmatched else _KEY_PART_WEIGHT
         conf = hit / total if total else 0.0
         if unmatched:
             conf *= MISSING_PART_FACTOR
@@ -434,8 +475,3 @@ class AddressMatcher:
                 found.append((score / 100.0, "courtyard", key))
         found.sort(key=lambda t: (-t[0], t[2]))
         return tuple(self._candidate(lv, key, round(s * 0.5, 4), ()) for s, lv, key in found[:MAX_CANDIDATES])
-
-
-def _court_sim_scorer(query: str, name: str, *, score_cutoff: float | None = None, **_: object) -> float:
-    score = _court_sim(query, name) * 100.0
-    return score if score_cutoff is None or score >= score_cutoff else 0.0
