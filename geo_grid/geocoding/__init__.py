@@ -1,16 +1,6 @@
 """Pure address normalisation and matching against the standard door-plate table (no DB, no web)."""
 
-from .matcher import (
-    CONFIDENT_AT,
-    LEVELS,
-    MARGIN,
-    NOT_FOUND_BELOW,
-    AddressMatcher,
-    Candidate,
-    Level,
-    MatchResult,
-    Status,
-)
+from .matcher import CONFIDENT_AT, MARGIN, NOT_FOUND_BELOW, AddressMatcher
 from .normalize import (
     COMMUNITY_NAMES,
     DEFAULT_PREFIXES,
@@ -22,6 +12,7 @@ from .normalize import (
     parse_normalized,
     strip_prefixes,
 )
+from .results import LEVELS, Candidate, Level, MatchResult, Status
 
 __all__ = [
     "CONFIDENT_AT",

@@ -31,7 +31,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
 
 from rapidfuzz import fuzz, process
 
@@ -45,10 +44,8 @@ from .normalize import (
     normalize_part,
     parse_normalized,
 )
+from .results import LEVELS, Candidate, Level, MatchResult, Status
 
-Level = Literal["road", "number", "courtyard", "building", "unit"]
-Status = Literal["matched", "ambiguous", "not_found"]
-LEVELS: tuple[Level, ...] = ("road", "number", "courtyard", "building", "unit")
 Key = tuple[str, ...]
 
 CONFIDENT_AT = 0.75
@@ -61,53 +58,6 @@ _DISTINCT_INSERTS = "东西南北中一二三四五六七八九"
 # Door number, building and unit are exact keys that exist under almost every road, so they are weak
 # evidence: each weighs as much as 1.5 characters of a road or estate name in the confidence.
 _KEY_PART_WEIGHT = 1.5
-
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """One ranked answer. Part fields are in canonical spelling; absent parts are ''."""
-
-    level: Level
-    confidence: float
-    address: str  # the standard address text (unit level) or the group's canonical label
-    lon: float
-    lat: float
-    address_id: str | None  # only at unit level
-    representative_id: str  # the group's address nearest to the centroid (= address_id at unit level)
-    n_addresses: int
-    road: str
-    number: str = ""
-    courtyard: str = ""
-    building: str = ""
-    unit: str = ""
-    community_code: str | None = None  # None when the group spans several communities
-    unmatched: tuple[str, ...] = ()  # parts the query gave that do not exist in this group
-
-
-@dataclass(frozen=True, slots=True)
-class MatchResult:
-    query: str
-    normalized: str
-    parsed: ParsedAddress
-    status: Status
-    candidates: tuple[Candidate, ...] = ()
-
-    @property
-    def best(self) -> Candidate | None:
-        """The answer, only when ``status == 'matched'``."""
-        return self.candidates[0] if self.status == "matched" and self.candidates else None
-
-    @property
-    def confidence(self) -> float:
-        return self.candidates[0].confidence if self.candidates else 0.0
-
-    @property
-    def level(self) -> Level | None:
-        return self.best.level if self.best else None
-
-    @property
-    def address_id(self) -> str | None:
-        return self.best.address_id if self.best else None
 
 
 @dataclass(slots=True)
