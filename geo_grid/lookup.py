@@ -25,6 +25,8 @@ How it is fast and still exact. A raster of ≈ 1 m cells covers the bbox. Each 
 
 Cells are enlarged by 1e-3 of a cell when classifying, which absorbs the rounding of the point->cell
 index computation (~1e-9 cell), so a point that rounds into a neighbouring cell is still answered right.
+The raster is int16 (special cells numbered relative to their row), which halves memory traffic; the
+bulk path is ~100 M points/s on 652 micro-grids, the scalar path ~0.4 µs (see benchmarks/lookup.py).
 """
 
 from __future__ import annotations
