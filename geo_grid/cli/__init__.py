@@ -10,10 +10,16 @@ app = typer.Typer(
     add_completion=False,
 )
 
+# `geo-grid import …` (boundaries, reports, addresses): each command family adds its own command here.
+import_app = typer.Typer(
+    help="Import data files; each import commits whole or changes nothing.", no_args_is_help=True
+)
+app.add_typer(import_app, name="import")
+
 
 def _register() -> None:
     # Imported for their side effect of adding commands to `app`.
-    from geo_grid.cli import database, server, tokens  # noqa: F401
+    from geo_grid.cli import addresses, database, server, tokens  # noqa: F401
 
 
 _register()
