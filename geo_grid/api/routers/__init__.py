@@ -1,5 +1,13 @@
 """Every router of the API; create_app includes them in this order."""
 
-from geo_grid.api.routers import communities, grids, health, lookup
+from geo_grid.api.routers import communities, facilities, grids, health, lookup, reports, stats
 
-ROUTERS = [health.router, communities.router, grids.router, lookup.router]
+ROUTERS = [
+    health.router,
+    communities.router,
+    grids.router,
+    lookup.router,
+    reports.router,
+    stats.router,
+    facilities.router,
+]

@@ -1,0 +1,93 @@
+"""/facilities CRUD (writes: planner) and GET /grids/{code}/facilities."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from geo_grid.api.deps import PrincipalDep, SessionDep
+from geo_grid.repository import facilities as facility_repo
+from geo_grid.services import facilities as facility_service
+from geo_grid.services.directory import GridDirectory
+from geo_grid.services.stats import check_grid_code
+
+router = APIRouter(tags=["facilities"])
+
+FacilityRef = Annotated[str, Path(max_length=20, description="numeric id or facility_id (F001 …)")]
+PLANNER = "planner"
+
+
+class FacilityIn(BaseModel):
+    kind: str = Field(max_length=40, description="parking, charging_pile, service_centre …")
+    name: str = Field(max_length=200)
+    geometry: dict[str, Any] = Field(description="GeoJSON Point, Polygon or MultiPolygon in WGS84")
+    attributes: dict[str, Any] = Field(default_factory=dict, description="capacity, opening hours …")
+    facility_id: str | None = Field(default=None, max_length=20, pattern=r"^[A-Za-z0-9_-]+$")
+
+
+class FacilityPatch(BaseModel):
+    kind: str | None = Field(default=None, max_length=40)
+    name: str | None = Field(default=None, max_length=200)
+    geometry: dict[str, Any] | None = None
+    attributes: dict[str, Any] | None = None
+
+
+def _directory(request: Request) -> GridDirectory | None:
+    directory: GridDirectory | None = request.app.state.directory.current
+    return directory
+
+
+def _feature(row: dict[str, Any]) -> dict[str, Any]:
+    props = {k: v for k, v in row.items() if k != "geometry"}
+    return {"type": "Feature", "id": row["id"], "properties": props, "geometry": row["geometry"]}
+
+
+def _collection(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"type": "FeatureCollection", "features": [_feature(r) for r in rows]}
+
+
+@router.get("/facilities", summary="Facilities as a GeoJSON FeatureCollection")
+def list_facilities(
+    session: SessionDep, kind: Annotated[str | None, Query(max_length=40)] = None
+) -> dict[str, Any]:
+    return _collection(facility_repo.list_facilities(session, kind))
+
+
+@router.get("/facilities/{ref}", summary="One facility; a polygon lists the grids it overlaps (m², share)")
+def get_facility(ref: FacilityRef, request: Request, session: SessionDep) -> dict[str, Any]:
+    return _feature(facility_service.get(session, _directory(request), ref))
+
+
+@router.post("/facilities", status_code=201, summary="Create a facility (planner)")
+def create_facility(
+    body: FacilityIn, request: Request, session: SessionDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    principal.require(PLANNER)
+    return _feature(facility_service.create(session, _directory(request), body.model_dump(), principal.name))
+
+
+@router.patch("/facilities/{ref}", summary="Change a facility (planner)")
+def update_facility(
+    ref: FacilityRef, body: FacilityPatch, request: Request, session: SessionDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    principal.require(PLANNER)
+    patch = body.model_dump(exclude_unset=True)
+    return _feature(facility_service.update(session, _directory(request), ref, patch, principal.name))
+
+
+@router.delete("/facilities/{ref}", status_code=204, summary="Delete a facility (planner)")
+def delete_facility(ref: FacilityRef, session: SessionDep, principal: PrincipalDep) -> Response:
+    principal.require(PLANNER)
+    facility_service.delete(session, ref, principal.name)
+    return Response(status_code=204)
+
+
+@router.get("/grids/{code}/facilities", summary="Facilities in a grid at any level (GeoJSON)")
+def grid_facilities(
+    code: Annotated[str, Path(max_length=18)], request: Request, session: SessionDep
+) -> dict[str, Any]:
+    directory = _directory(request)
+    check_grid_code(directory, code)
+    return _collection(facility_service.in_grid(session, directory, code))

@@ -1,0 +1,27 @@
+"""GET /grids/{code}/stats: report statistics of a grid at any level, rolled up from its children."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request
+
+from geo_grid.api.deps import SessionDep
+from geo_grid.services import stats as stats_service
+
+router = APIRouter(tags=["reports"])
+
+
+@router.get(
+    "/grids/{code}/stats",
+    summary="Counts by status/category, median time to close, overdue, 响应率/解决率/满意率 (with children)",
+)
+def grid_stats(
+    code: Annotated[str, Path(max_length=18)],
+    request: Request,
+    session: SessionDep,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> dict[str, Any]:
+    return stats_service.grid_stats(session, request.app.state.directory.current, code, since, until)

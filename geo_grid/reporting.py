@@ -1,0 +1,143 @@
+"""The report domain tables in one place: workflow transitions, SLA, department routing, channels, labels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# 街道中心: where a report outside every grid (or with no point) goes, so that it is not lost.
+SUBDISTRICT_CENTRE = "街道中心"
+
+STATUS_LABELS = {
+    "reported": "上报",
+    "accepted": "受理",
+    "registered": "立案",
+    "dispatched": "派遣",
+    "in_progress": "处置",
+    "feedback": "反馈",
+    "verified": "核查",
+    "closed": "结案",
+    "rejected": "不予受理",
+    "duplicate": "重复",
+}
+STATUSES = tuple(STATUS_LABELS)
+
+# The workflow: status → the statuses it may move to. Nothing else may change a report's status.
+# feedback → in_progress: verification found the problem not solved, so the handler goes back to work.
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "reported": ("accepted", "rejected", "duplicate"),
+    "accepted": ("registered", "rejected", "duplicate"),
+    "registered": ("dispatched",),
+    "dispatched": ("in_progress",),
+    "in_progress": ("feedback",),
+    "feedback": ("verified", "in_progress"),
+    "verified": ("closed",),
+    "closed": (),
+    "rejected": (),
+    "duplicate": (),
+}
+# Terminal statuses: a report in one of them is no longer open (never overdue, never a duplicate target).
+TERMINAL = frozenset(s for s, nxt in TRANSITIONS.items() if not nxt)
+OPEN_STATUSES = tuple(s for s in STATUSES if s not in TERMINAL)
+
+CHANNEL_LABELS = {
+    "public_account": "公众号群众端",
+    "grid_phone": "网格手机终端",
+    "community_pc": "社区PC端",
+    "hotline": "热线",
+}
+CHANNELS = tuple(CHANNEL_LABELS)
+
+CATEGORY_LABELS = {
+    "parking": "停车难",
+    "elderly_fraud": "养老诈骗",
+    "illegal_construction": "违法建设",
+    "road_occupation": "占道经营",
+    "littering": "乱扔垃圾",
+    "illegal_advertising": "乱贴广告",
+    "night_street_order": "夜间街面秩序",
+    "noise": "噪音扰民",
+    "childcare": "托育需求",
+    "facility_repair": "设施维修",
+}
+CATEGORIES = tuple(CATEGORY_LABELS)
+
+# 应急处突队: the departments a report can be dispatched to.
+DEPARTMENTS = ("城市管理", "平安建设", "综合执法", "执法中队", "派出所", "市场监管", "社区卫生服务中心")
+
+# Category → the department that handles it when a dispatcher sends it to the emergency team.
+ROUTING = {
+    "parking": "执法中队",
+    "elderly_fraud": "派出所",
+    "illegal_construction": "综合执法",
+    "road_occupation": "城市管理",
+    "littering": "城市管理",
+    "illegal_advertising": "城市管理",
+    "night_street_order": "平安建设",
+    "noise": "综合执法",
+    "childcare": "社区卫生服务中心",
+    "facility_repair": "城市管理",
+}
+
+DISPATCH_KIND_LABELS = {
+    "grid_team": "网格队伍",
+    "department": "应急处突队",
+    "volunteer": "双报到党员认领",
+    "centre": SUBDISTRICT_CENTRE,
+}
+DISPATCH_KINDS = tuple(DISPATCH_KIND_LABELS)
+
+
+@dataclass(frozen=True)
+class Sla:
+    """Deadlines counted from the report's creation: accept within `response_h`, close within `resolution_h`."""
+
+    response_h: float
+    resolution_h: float
+
+
+# Urgent safety matters get the shortest deadlines; needs such as childcare get a week to arrange.
+SLA = {
+    "parking": Sla(1, 24),
+    "elderly_fraud": Sla(1, 48),
+    "illegal_construction": Sla(4, 168),
+    "road_occupation": Sla(2, 24),
+    "littering": Sla(2, 24),
+    "illegal_advertising": Sla(4, 72),
+    "night_street_order": Sla(1, 12),
+    "noise": Sla(1, 24),
+    "childcare": Sla(24, 168),
+    "facility_repair": Sla(4, 72),
+}
+
+RATING_MIN, RATING_MAX = 1, 5
+SATISFIED_FROM = 4  # 满意率: a rating of 4 or 5 counts as satisfied
+MAX_DESCRIPTION = 4000
+
+
+def allowed_next(status: str) -> tuple[str, ...]:
+    return TRANSITIONS.get(status, ())
+
+
+def is_allowed(current: str, target: str) -> bool:
+    return target in allowed_next(current)
+
+
+def status_label(status: str | None) -> str | None:
+    return STATUS_LABELS.get(status, status) if status else status
+
+
+def department_for(category: str) -> str:
+    return ROUTING.get(category, SUBDISTRICT_CENTRE)
+
+
+def level_of_code(code: str) -> str | None:
+    """The level a grid code names: 9 digits subdistrict, 12 community, 15 tertiary, 18 micro."""
+    return (
+        {9: "subdistrict", 12: "community", 15: "tertiary", 18: "micro"}.get(len(code))
+        if code.isdigit()
+        else None
+    )
+
+
+assert set(SLA) == set(CATEGORIES) == set(ROUTING), "every category needs an SLA and a department"
+assert set(ROUTING.values()) <= set(DEPARTMENTS)

@@ -1,0 +1,245 @@
+"""SQL for reports and their events: reads with SLA-derived deadlines, filters, duplicates, stats."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Session
+
+from geo_grid import reporting
+from geo_grid.models import SRID
+
+
+def _sla_values() -> str:
+    # Built from the constant table in geo_grid.reporting (never from input), so the SLA lives in one
+    # place and deadlines can be computed in SQL for every row, including imported ones without due_at.
+    rows = ", ".join(
+        f"('{cat}', {s.response_h}::float8, {s.resolution_h}::float8)" for cat, s in reporting.SLA.items()
+    )
+    return f"(VALUES {rows}) AS sla(category, response_h, resolution_h)"
+
+
+_TERMINAL = ", ".join(f"'{s}'" for s in sorted(reporting.TERMINAL))
+# Effective deadlines: an explicit due_at wins; else created_at + the category's SLA.
+DUE = "coalesce(r.due_at, r.created_at + make_interval(secs => coalesce(sla.resolution_h, 72) * 3600))"
+RESPONSE_DUE = "r.created_at + make_interval(secs => coalesce(sla.response_h, 24) * 3600)"
+OVERDUE = f"(r.status NOT IN ({_TERMINAL}) AND {DUE} < :now)"
+
+_FROM = f"""FROM reports r LEFT JOIN {_sla_values()} ON sla.category = r.category
+LEFT JOIN people cp ON cp.id = r.claimed_by"""
+
+_COLUMNS = f"""r.id, r.external_id, r.category, r.description, r.channel, r.status, r.reporter_contact,
+r.photo_urls, r.address_text, r.input_crs, r.input_lon, r.input_lat,
+ST_X(r.geom) AS lon, ST_Y(r.geom) AS lat, r.micro_code, r.tertiary_code, r.community_code,
+r.outside, r.near_boundary, r.possible_duplicate_of, r.duplicate_of, r.dispatch_kind, r.dispatch_target,
+cp.person_id AS claimed_by, cp.name AS claimed_by_name, r.created_at, r.updated_at,
+{DUE} AS due_at, {RESPONSE_DUE} AS response_due_at, r.accepted_at, r.closed_at, r.solved, r.rating,
+r.rating_comment, {OVERDUE} AS overdue"""
+
+
+@dataclass(frozen=True)
+class ReportFilter:
+    status: list[str] | None = None
+    category: list[str] | None = None
+    channel: list[str] | None = None
+    grid: str | None = None  # any level: 9, 12, 15 or 18 digits
+    since: datetime | None = None
+    until: datetime | None = None
+    bbox: tuple[float, float, float, float] | None = None
+    overdue: bool | None = None
+    near_boundary: bool | None = None
+    outside: bool | None = None
+    dispatch_kind: str | None = None
+    claimable: bool | None = None
+
+
+def _scope(code: str | None, params: dict[str, Any], where: list[str]) -> None:
+    """Restrict to a grid code at any level (the code's length says which)."""
+    level = reporting.level_of_code(code) if code else None
+    column = {"community": "community_code", "tertiary": "tertiary_code", "micro": "micro_code"}.get(
+        level or ""
+    )
+    if column:
+        where.append(f"r.{column} = :scope")
+        params["scope"] = code
+
+
+def _where(f: ReportFilter, now: datetime) -> tuple[str, dict[str, Any]]:
+    where: list[str] = ["true"]
+    params: dict[str, Any] = {"now": now}
+    for name in ("status", "category", "channel"):
+        values = getattr(f, name)
+        if values:
+            where.append(f"r.{name} = ANY(:{name})")
+            params[name] = list(values)
+    _scope(f.grid, params, where)
+    if f.since:
+        where.append("r.created_at >= :since")
+        params["since"] = f.since
+    if f.until:
+        where.append("r.created_at < :until")
+        params["until"] = f.until
+    if f.bbox:
+        where.append(f"r.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, {SRID})")
+        params.update(x0=f.bbox[0], y0=f.bbox[1], x1=f.bbox[2], y1=f.bbox[3])
+    if f.overdue is not None:
+        where.append(OVERDUE if f.overdue else f"NOT {OVERDUE}")
+    for name in ("near_boundary", "outside"):
+        value = getattr(f, name)
+        if value is not None:
+            where.append(f"r.{name} = :{name}")
+            params[name] = value
+    if f.dispatch_kind:
+        where.append("r.dispatch_kind = :dispatch_kind")
+        params["dispatch_kind"] = f.dispatch_kind
+    if f.claimable is not None:
+        cond = "(r.dispatch_kind = 'volunteer' AND r.status = 'dispatched' AND r.claimed_by IS NULL)"
+        where.append(cond if f.claimable else f"NOT {cond}")
+    return " AND ".join(where), params
+
+
+def list_reports(
+    session: Session, f: ReportFilter, now: datetime, limit: int | None, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    where, params = _where(f, now)
+    total = session.execute(text(f"SELECT count(*) {_FROM} WHERE {where}"), params).scalar_one()
+    sql = f"SELECT {_COLUMNS} {_FROM} WHERE {where} ORDER BY r.created_at DESC, r.id DESC OFFSET :offset"
+    params["offset"] = offset
+    if limit is not None:
+        sql += " LIMIT :limit"
+        params["limit"] = limit
+    return [dict(r._mapping) for r in session.execute(text(sql), params)], int(total)
+
+
+def get(session: Session, report_id: int, now: datetime, lock: bool = False) -> dict[str, Any] | None:
+    if lock:  # serialise concurrent transitions of one report
+        session.execute(text("SELECT id FROM reports WHERE id = :id FOR UPDATE"), {"id": report_id})
+    row = session.execute(
+        text(f"SELECT {_COLUMNS} {_FROM} WHERE r.id = :id"), {"id": report_id, "now": now}
+    ).first()
+    return dict(row._mapping) if row else None
+
+
+_INSERT_COLUMNS = (
+    "external_id", "category", "description", "channel", "status", "reporter_contact", "photo_urls",
+    "address_text", "input_crs", "input_lon", "input_lat", "micro_code", "tertiary_code", "community_code",
+    "outside", "near_boundary", "dispatch_kind", "dispatch_target", "created_at", "updated_at", "due_at",
+    "accepted_at", "closed_at", "solved", "rating",
+)  # fmt: skip
+
+
+def insert_many(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert reports (each dict has _INSERT_COLUMNS plus lon/lat, which may be None); returns their ids."""
+    cols = ", ".join(_INSERT_COLUMNS)
+    vals = ", ".join(f":{c}" for c in _INSERT_COLUMNS)
+    geom = f"CASE WHEN :lon IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(:lon, :lat), {SRID}) END"
+    stmt = text(f"INSERT INTO reports ({cols}, geom) VALUES ({vals}, {geom}) RETURNING id").bindparams(
+        bindparam("photo_urls", type_=JSONB)
+    )
+    ids = []
+    for row in rows:  # executemany with RETURNING is not portable; one round trip per row is fine here
+        ids.append(int(session.execute(stmt, row).scalar_one()))
+    return ids
+
+
+def update(session: Session, report_id: int, **fields: Any) -> None:
+    sets = ", ".join(f"{k} = :{k}" for k in fields)
+    session.execute(
+        text(f"UPDATE reports SET {sets}, updated_at = now() WHERE id = :id"), {"id": report_id, **fields}
+    )
+
+
+def set_point(session: Session, report_id: int, lon: float, lat: float, **fields: Any) -> None:
+    sets = "".join(f", {k} = :{k}" for k in fields)
+    session.execute(
+        text(
+            f"UPDATE reports SET geom = ST_SetSRID(ST_MakePoint(:lon, :lat), {SRID}){sets}, updated_at = now() "
+            "WHERE id = :id"
+        ),
+        {"id": report_id, "lon": lon, "lat": lat, **fields},
+    )
+
+
+def add_event(
+    session: Session,
+    report_id: int,
+    kind: str,
+    actor: str,
+    note: str | None = None,
+    from_status: str | None = None,
+    to_status: str | None = None,
+    data: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> None:
+    stmt = text(
+        """INSERT INTO report_events (report_id, kind, from_status, to_status, actor, note, data, at)
+           VALUES (:report_id, :kind, :from_status, :to_status, :actor, :note, :data, coalesce(:at, now()))"""
+    ).bindparams(bindparam("data", type_=JSONB))
+    session.execute(
+        stmt,
+        {
+            "report_id": report_id,
+            "kind": kind,
+            "from_status": from_status,
+            "to_status": to_status,
+            "actor": actor,
+            "note": note,
+            "data": data or {},
+            "at": at,
+        },
+    )
+
+
+def events(session: Session, report_id: int) -> list[dict[str, Any]]:
+    sql = """SELECT kind, from_status, to_status, actor, note, data, at FROM report_events
+             WHERE report_id = :id ORDER BY at, id"""
+    return [dict(r._mapping) for r in session.execute(text(sql), {"id": report_id})]
+
+
+# Duplicates: distances on the geography type (metres on the ellipsoid): it equals the EPSG:4547 distance
+# within millimetres at 50 m here, and stays defined for points far outside the projection's zone.
+_DUPLICATE = f"""
+SELECT o.id FROM reports o
+WHERE o.category = :category AND o.id <> :id AND o.geom IS NOT NULL
+  AND o.status NOT IN ({_TERMINAL})
+  AND o.created_at BETWEEN :created_at - make_interval(secs => :window_h * 3600) AND :created_at
+  AND ST_DWithin(o.geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), {SRID})::geography, :radius_m)
+ORDER BY ST_Distance(o.geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), {SRID})::geography), o.id
+LIMIT 1
+"""
+
+
+def duplicate_candidate(
+    session: Session,
+    report_id: int,
+    category: str,
+    lon: float,
+    lat: float,
+    created_at: datetime,
+    radius_m: float,
+    window_h: float,
+) -> int | None:
+    """The nearest open report of the same category within radius_m and the window_h hours before."""
+    params = {"id": report_id, "category": category, "lon": lon, "lat": lat, "created_at": created_at,
+              "radius_m": radius_m, "window_h": window_h}  # fmt: skip
+    value = session.execute(text(_DUPLICATE), params).scalar_one_or_none()
+    return int(value) if value is not None else None
+
+
+def volunteer(session: Session, person_id: str) -> dict[str, Any] | None:
+    """A 双报到 volunteer (role `volunteer`) and the community they registered in."""
+    sql = """SELECT p.id, p.person_id, p.name, r.community_code FROM people p
+             JOIN roles r ON r.person_id = p.id AND r.role = 'volunteer' WHERE p.person_id = :pid LIMIT 1"""
+    row = session.execute(text(sql), {"pid": person_id}).first()
+    return dict(row._mapping) if row else None
+
+
+def address_rows(session: Session) -> list[dict[str, Any]]:
+    """The standard address table as the address matcher reads it (for address intake)."""
+    sql = """SELECT address_id, address, road, number, courtyard, building, unit, community_code,
+                    ST_X(geom)::text AS lon, ST_Y(geom)::text AS lat FROM addresses"""
+    return [dict(r._mapping) for r in session.execute(text(sql))]

@@ -1,0 +1,134 @@
+"""Facility use cases: CRUD, a point's micro-grid, a polygon's overlapping grids with areas and shares."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import shapely
+from shapely.geometry import shape
+from sqlalchemy.orm import Session
+
+from geo_grid.errors import FacilityNotFound, InvalidInput
+from geo_grid.repository import facilities as facility_repo
+from geo_grid.services.directory import GridDirectory
+from geo_grid.services.lookup import check_coordinates, place, require
+
+GEOMETRY_TYPES = ("Point", "Polygon", "MultiPolygon")
+
+
+def check_geometry(geometry: dict[str, Any]) -> Any:
+    """A GeoJSON Point/Polygon/MultiPolygon in WGS84 that PostGIS will accept (valid, finite, in range)."""
+    if not isinstance(geometry, dict) or geometry.get("type") not in GEOMETRY_TYPES:
+        raise InvalidInput(f"geometry must be a GeoJSON {', '.join(GEOMETRY_TYPES)}")
+    try:
+        geom = shape(geometry)
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+        raise InvalidInput(f"unreadable geometry: {exc}") from exc
+    if geom.is_empty:
+        raise InvalidInput("empty geometry")
+    coords = shapely.get_coordinates(geom)
+    for lon, lat in coords:
+        check_coordinates(float(lon), float(lat))
+    if not geom.is_valid:
+        raise InvalidInput(f"invalid geometry: {shapely.is_valid_reason(geom)}")
+    return geom
+
+
+def _primary_micro(session: Session, directory: GridDirectory, facility_pk: int, geom: Any) -> str | None:
+    if geom.geom_type == "Point":
+        p = place(directory, geom.x, geom.y)
+        return p.micro.code if p.micro else None
+    shares = facility_repo.overlaps(session, directory.generation_id, facility_pk)
+    return shares[0]["code"] if shares else None
+
+
+def get(session: Session, directory: GridDirectory | None, ref: str) -> dict[str, Any]:
+    row = facility_repo.get(session, ref)
+    if row is None:
+        raise FacilityNotFound(f"no facility {ref!r}")
+    if row["geometry_type"] != "POINT" and directory is not None:
+        row["grids"] = grid_shares(session, directory, row["id"])
+    return row
+
+
+def grid_shares(session: Session, directory: GridDirectory, facility_pk: int) -> dict[str, Any]:
+    """Micro-grids overlapped (area m², share), the tertiary grids they roll up to, and the primary grid."""
+    micro = facility_repo.overlaps(session, directory.generation_id, facility_pk)
+    tertiary: dict[str, dict[str, Any]] = defaultdict(lambda: {"area_m2": 0.0, "share": 0.0})
+    for m in micro:
+        t = tertiary[m["parent_code"]]
+        t["area_m2"] += m["area_m2"]
+        t["share"] += m["share"] or 0.0
+    for m in micro:
+        m["share"] = round(m["share"], 6) if m["share"] is not None else None
+    tertiary_list = [
+        {"code": code, "name": getattr(directory.grids.get(code), "name", None),
+         "area_m2": round(v["area_m2"], 1), "share": round(v["share"], 6)}
+        for code, v in sorted(tertiary.items(), key=lambda kv: -kv[1]["area_m2"])
+    ]  # fmt: skip
+    return {
+        "primary": micro[0]["code"] if micro else None,
+        "micro": micro,
+        "tertiary": tertiary_list,
+        # The share of the facility outside every grid (0 when the grids cover it whole).
+        "outside_share": round(max(0.0, 1.0 - sum(m["share"] or 0.0 for m in micro)), 6),
+    }
+
+
+def create(
+    session: Session, directory: GridDirectory | None, body: dict[str, Any], actor: str
+) -> dict[str, Any]:
+    directory = require(directory)
+    kind, name = (body.get("kind") or "").strip(), (body.get("name") or "").strip()
+    if not kind or not name:
+        raise InvalidInput("a facility needs a kind and a name")
+    geom = check_geometry(body.get("geometry"))  # type: ignore[arg-type]
+    facility_id = body.get("facility_id")
+    if facility_id and facility_repo.facility_id_taken(session, facility_id):
+        raise InvalidInput(f"facility_id {facility_id!r} is taken")
+    pk = facility_repo.insert(
+        session, facility_id, kind, name, body["geometry"], body.get("attributes") or {}
+    )
+    facility_repo.update(session, pk, {"micro_code": _primary_micro(session, directory, pk, geom)})
+    facility_repo.audit(session, actor, "facility_create", {"id": pk, "kind": kind, "name": name})
+    return get(session, directory, str(pk))
+
+
+def update(session: Session, directory: GridDirectory | None, ref: str, body: dict[str, Any],
+           actor: str) -> dict[str, Any]:  # fmt: skip
+    directory = require(directory)
+    row = get(session, directory, ref)
+    fields: dict[str, Any] = {}
+    for key in ("kind", "name"):
+        if key in body and body[key] is not None:
+            if not str(body[key]).strip():
+                raise InvalidInput(f"{key} may not be empty")
+            fields[key] = str(body[key]).strip()
+    if body.get("attributes") is not None:
+        fields["attributes"] = body["attributes"]
+    geom = None
+    if body.get("geometry") is not None:
+        geom = check_geometry(body["geometry"])
+        fields["geometry"] = body["geometry"]
+    if fields:
+        facility_repo.update(session, row["id"], fields)
+    if geom is not None:  # a new shape: its grid(s) again
+        facility_repo.update(
+            session, row["id"], {"micro_code": _primary_micro(session, directory, row["id"], geom)}
+        )
+    facility_repo.audit(session, actor, "facility_update", {"id": row["id"], "fields": sorted(fields)})
+    return get(session, directory, str(row["id"]))
+
+
+def delete(session: Session, ref: str, actor: str) -> None:
+    row = facility_repo.get(session, ref)
+    if row is None:
+        raise FacilityNotFound(f"no facility {ref!r}")
+    facility_repo.delete(session, row["id"])
+    facility_repo.audit(session, actor, "facility_delete", {"id": row["id"], "name": row["name"]})
+
+
+def in_grid(session: Session, directory: GridDirectory | None, code: str) -> list[dict[str, Any]]:
+    directory = require(directory)
+    return facility_repo.in_grid(session, directory.generation_id, code)

@@ -1,0 +1,229 @@
+"""Report intake: place the point (or address), flag near-boundary/outside, suggest a duplicate, store."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import shapely
+from sqlalchemy.orm import Session
+
+from geo_grid import crs, reporting
+from geo_grid.errors import InvalidInput, ReportNotFound
+from geo_grid.repository import reports as report_repo
+from geo_grid.services.directory import GridDirectory
+from geo_grid.services.lookup import Placement, place, to_wgs84
+from geo_grid.settings import Settings
+
+# Resolves an address text to a WGS84 point, or None when it does not match (see address_resolver).
+AddressResolver = Callable[[str], tuple[float, float] | None]
+
+
+@dataclass
+class NewReport:
+    """What a caller hands in; either lon/lat (in `crs`) or `address`."""
+
+    category: str
+    channel: str
+    description: str = ""
+    lon: float | None = None
+    lat: float | None = None
+    crs: str = "wgs84"
+    address: str | None = None
+    reporter_contact: str | None = None
+    photo_urls: list[str] = field(default_factory=list)
+    external_id: str | None = None
+    created_at: datetime | None = None
+    # Only imports of historical data set these; live intake always starts at `reported`.
+    status: str = "reported"
+    accepted_at: datetime | None = None
+    closed_at: datetime | None = None
+    solved: bool | None = None
+    rating: int | None = None
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def validate(new: NewReport) -> None:
+    if new.category not in reporting.CATEGORIES:
+        raise InvalidInput(f"unknown category {new.category!r}", {"allowed": list(reporting.CATEGORIES)})
+    if new.channel not in reporting.CHANNELS:
+        raise InvalidInput(f"unknown channel {new.channel!r}", {"allowed": list(reporting.CHANNELS)})
+    if new.status not in reporting.STATUSES:
+        raise InvalidInput(f"unknown status {new.status!r}", {"allowed": list(reporting.STATUSES)})
+    if len(new.description) > reporting.MAX_DESCRIPTION:
+        raise InvalidInput(
+            f"description has {len(new.description)} characters; at most {reporting.MAX_DESCRIPTION}"
+        )
+    if new.rating is not None and not reporting.RATING_MIN <= new.rating <= reporting.RATING_MAX:
+        raise InvalidInput(f"rating must be {reporting.RATING_MIN}–{reporting.RATING_MAX}")
+
+
+def distance_to_edge_m(directory: GridDirectory, code: str, lon: float, lat: float) -> float:
+    """Distance in metres (EPSG:4547) from a point to the boundary of micro-grid `code`."""
+    pos = directory.index.codes.index(code)
+    boundary = crs.to_metric(directory.index.polygons[pos]).boundary
+    x, y = crs.lonlat_to_metric(lon, lat)
+    return float(shapely.distance(boundary, shapely.Point(float(x), float(y))))
+
+
+@dataclass(frozen=True)
+class Placed:
+    lon: float | None
+    lat: float | None
+    placement: Placement | None
+    near_boundary: bool
+
+    @property
+    def outside(self) -> bool:
+        return self.placement is None or self.placement.outside
+
+
+def locate(directory: GridDirectory, lon: float | None, lat: float | None, near_m: float) -> Placed:
+    """Placement of a WGS84 point through the one lookup rule; no point → outside (routed to the centre)."""
+    if lon is None or lat is None:
+        return Placed(None, None, None, False)
+    p = place(directory, lon, lat)
+    near = False
+    if p.micro is not None:
+        near = p.on_boundary or distance_to_edge_m(directory, p.micro.code, lon, lat) <= near_m
+    return Placed(lon, lat, p, near)
+
+
+def grid_fields(placed: Placed) -> dict[str, Any]:
+    p = placed.placement
+    inside = p is not None and not p.outside and p.micro is not None
+    return {
+        "micro_code": p.micro.code if inside and p and p.micro else None,
+        "tertiary_code": p.tertiary.code if inside and p and p.tertiary else None,
+        "community_code": p.community_code if inside and p else None,
+        "outside": not inside,
+        "near_boundary": placed.near_boundary,
+        # A report outside every grid is still taken: the subdistrict centre handles it.
+        "dispatch_kind": None if inside else "centre",
+        "dispatch_target": None if inside else reporting.SUBDISTRICT_CENTRE,
+    }
+
+
+def row_for(new: NewReport, placed: Placed) -> dict[str, Any]:
+    created = new.created_at or now()
+    sla = reporting.SLA[new.category]
+    return {
+        "external_id": new.external_id,
+        "category": new.category,
+        "description": new.description,
+        "channel": new.channel,
+        "status": new.status,
+        "reporter_contact": new.reporter_contact,
+        "photo_urls": list(new.photo_urls),
+        "address_text": new.address,
+        "input_crs": new.crs,
+        "input_lon": new.lon,
+        "input_lat": new.lat,
+        "lon": placed.lon,
+        "lat": placed.lat,
+        "created_at": created,
+        "updated_at": created,
+        "due_at": created + timedelta(hours=sla.resolution_h),
+        "accepted_at": new.accepted_at,
+        "closed_at": new.closed_at,
+        "solved": new.solved,
+        "rating": new.rating,
+        **grid_fields(placed),
+    }
+
+
+def resolve_point(new: NewReport, resolve_address: AddressResolver | None) -> tuple[float, float]:
+    if new.lon is not None and new.lat is not None:
+        return to_wgs84(new.lon, new.lat, new.crs)
+    if new.lon is not None or new.lat is not None:
+        raise InvalidInput("give both lon and lat (or an address)")
+    if not new.address:
+        raise InvalidInput("a report needs a point (lon, lat, crs) or an address")
+    if resolve_address is None:
+        raise InvalidInput("address intake needs a point until the address service exists; send lon/lat")
+    point = resolve_address(new.address)
+    if point is None:
+        raise InvalidInput(f"the address {new.address!r} matches no standard address; send lon/lat instead")
+    return point
+
+
+def suggest_duplicate(
+    session: Session, settings: Settings, report_id: int, row: dict[str, Any]
+) -> int | None:
+    if row["lon"] is None or row["status"] in reporting.TERMINAL:
+        return None
+    dup = report_repo.duplicate_candidate(
+        session, report_id, row["category"], row["lon"], row["lat"], row["created_at"],
+        settings.duplicate_radius_m, settings.duplicate_window_h,
+    )  # fmt: skip
+    if dup is not None:
+        report_repo.update(session, report_id, possible_duplicate_of=dup)
+    return dup
+
+
+def create(
+    session: Session,
+    directory: GridDirectory,
+    settings: Settings,
+    new: NewReport,
+    actor: str,
+    resolve_address: AddressResolver | None = None,
+) -> int:
+    """Intake one report; returns its id. Caller commits (one transaction per request)."""
+    validate(new)
+    lon, lat = resolve_point(new, resolve_address)
+    row = row_for(new, locate(directory, lon, lat, settings.near_boundary_m))
+    (report_id,) = report_repo.insert_many(session, [row])
+    report_repo.add_event(
+        session, report_id, "reported", actor, note=None, to_status=row["status"],
+        data={"channel": new.channel, "micro_code": row["micro_code"], "outside": row["outside"],
+              "near_boundary": row["near_boundary"]},
+    )  # fmt: skip
+    dup = suggest_duplicate(session, settings, report_id, row)
+    if dup is not None:
+        report_repo.add_event(session, report_id, "duplicate_suggested", "system", data={"of": dup})
+    return report_id
+
+
+def get(session: Session, report_id: int, lock: bool = False) -> dict[str, Any]:
+    row = report_repo.get(session, report_id, now(), lock=lock)
+    if row is None:
+        raise ReportNotFound(f"no report {report_id}")
+    return row
+
+
+def detail(session: Session, directory: GridDirectory | None, report_id: int) -> dict[str, Any]:
+    """A report with its history and the people responsible for its grid."""
+    row = get(session, report_id)
+    row["history"] = report_repo.events(session, report_id)
+    row["people"] = people_for(directory, row)
+    return row
+
+
+def people_for(directory: GridDirectory | None, row: dict[str, Any]) -> list[Any]:
+    if directory is None:
+        return []
+    out: list[Any] = []
+    for code in (row.get("micro_code"), row.get("tertiary_code")):
+        if code:
+            out.extend(directory.people.get(code, ()))
+    return out
+
+
+def address_resolver(session: Session, matcher: Any = None) -> AddressResolver:
+    """Address → point through geo_grid.geocoding's matcher (built from the address table if not given)."""
+    from geo_grid.geocoding import AddressMatcher
+
+    m = matcher or AddressMatcher.from_rows(report_repo.address_rows(session))
+
+    def resolve(address: str) -> tuple[float, float] | None:
+        best = m.match(address).best
+        return (best.lon, best.lat) if best is not None else None
+
+    resolve.matcher = m  # type: ignore[attr-defined]  # so a caller can cache it
+    return resolve
