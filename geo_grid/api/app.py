@@ -12,6 +12,7 @@ from geo_grid import __version__
 from geo_grid.api import errors
 from geo_grid.api.routers import ROUTERS
 from geo_grid.db import make_engine, make_session_factory
+from geo_grid.services.addresses import AddressBookHolder
 from geo_grid.services.directory import DirectoryHolder
 from geo_grid.settings import Settings
 
@@ -40,6 +41,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.token_cache = {}
         app.state.directory = DirectoryHolder(None)
         app.state.directory.reload(app.state.session_factory)
+        app.state.address_book = AddressBookHolder()  # the one AddressMatcher (services/addresses.py)
+        app.state.address_book.reload(app.state.session_factory)
         try:
             yield
         finally:

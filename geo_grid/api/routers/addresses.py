@@ -1,0 +1,142 @@
+"""GET /lookup/address and POST /lookup/address/batch: an address text in, the standard address, its grid
+chain and its people (微网格长, 网格长, 楼院长, 路段长) out — from memory, no SQL per lookup.
+
+Statuses: `matched` → 200 with the single answer; `ambiguous` → 200 with `status: "ambiguous"`, the
+ranked `candidates` and no `address`/`grid`/`people` (a 200, not 300/409: the request itself succeeded and
+the caller must pick — nothing is guessed); `not_found` → 404 `address_not_found` whose `detail` holds the
+closest `suggestions`. In a batch every query gets its result object in order, not found included.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+
+from geo_grid.api.deps import PrincipalDep
+from geo_grid.api.presenters import person
+from geo_grid.errors import AddressNotFound, PayloadTooLarge
+from geo_grid.geocoding import Candidate
+from geo_grid.services import addresses as address_service
+from geo_grid.services import lookup as lookup_service
+from geo_grid.services.auth import Principal
+from geo_grid.services.directory import GridInfo
+
+router = APIRouter(tags=["addresses"])
+
+
+def _candidate(c: Candidate) -> dict[str, Any]:
+    return {
+        "level": c.level,
+        "confidence": round(c.confidence, 4),
+        "address": c.address,
+        "address_id": c.address_id,
+        "representative_id": c.representative_id,
+        "n_addresses": c.n_addresses,
+        "road": c.road or None,
+        "number": c.number or None,
+        "courtyard": c.courtyard or None,
+        "building": c.building or None,
+        "unit": c.unit or None,
+        "point": {"lon": c.lon, "lat": c.lat},
+        "unmatched": list(c.unmatched),
+    }
+
+
+def _ref(grid: GridInfo | None) -> dict[str, str] | None:
+    return {"code": grid.code, "name": grid.name} if grid else None
+
+
+def resolution_body(res: address_service.Resolution, principal: Principal) -> dict[str, Any]:
+    r = res.result
+    body: dict[str, Any] = {"query": r.query, "normalized": r.normalized, "status": r.status}
+    if res.best is None or res.point is None or res.placement is None:
+        body["confidence"] = round(r.confidence, 4)
+        key = "suggestions" if r.status == "not_found" else "candidates"
+        body[key] = [_candidate(c) for c in r.candidates]
+        return body
+    best, point, p = res.best, res.point, res.placement
+    body |= {
+        "level": best.level,
+        "confidence": round(best.confidence, 4),
+        "address": _candidate(best),
+        # The grid and the people are those of this door plate: the address itself at unit level, the
+        # group's address nearest to its centroid at coarser levels.
+        "located_by": {
+            "address_id": point.address_id,
+            "address": point.address,
+            "lon": point.lon,
+            "lat": point.lat,
+        },
+        "grid": {
+            "micro": _ref(p.micro),
+            "tertiary": _ref(p.tertiary),
+            "community": {"code": p.community_code, "name": p.community_name} if p.community_code else None,
+            "outside": p.outside,
+        },
+        "courtyard": {"courtyard_id": point.courtyard[0], "name": point.courtyard[1]}
+        if point.courtyard
+        else None,
+        "road_segment": (
+            {
+                "segment_id": point.segment[0],
+                "road_name": point.segment[1],
+                "distance_m": round(point.segment[2], 1),
+            }
+            if point.segment
+            else None
+        ),
+        "people": {
+            role: [person(x, principal) for x in res.people.get(role, ())]
+            for role in address_service.ANSWER_ROLES
+        },
+        "candidates": [_candidate(c) for c in r.candidates],
+    }
+    return body
+
+
+def _resolve(request: Request, query: str) -> address_service.Resolution:
+    book = address_service.require(request.app.state.address_book.current)
+    directory = lookup_service.require(request.app.state.directory.current)
+    return address_service.resolve(book, directory, query)
+
+
+@router.get("/lookup/address", summary="Who answers for this address: standard address, grid chain, people")
+async def lookup_address(
+    request: Request,
+    principal: PrincipalDep,
+    q: Annotated[
+        str,
+        Query(min_length=1, max_length=300, description="the address as typed, e.g. 经三路151号院1号楼1单元"),
+    ],
+) -> dict[str, Any]:
+    res = _resolve(request, q)
+    body = resolution_body(res, principal)
+    if res.result.status == "not_found":
+        raise AddressNotFound(
+            f"no standard address matches {q!r}",
+            {"query": q, "normalized": body["normalized"], "suggestions": body["suggestions"]},
+        )
+    return body
+
+
+class AddressBatch(BaseModel):
+    queries: list[str] = Field(description=f"address texts, at most {address_service.MAX_BATCH_QUERIES:,}")
+
+
+# A plain `def`: 10,000 matches take about a second, so they run in the thread pool, not the event loop.
+@router.post("/lookup/address/batch", summary="Look up many addresses; one result per query, in order")
+def lookup_address_batch(request: Request, principal: PrincipalDep, body: AddressBatch) -> dict[str, Any]:
+    n = len(body.queries)
+    if n > address_service.MAX_BATCH_QUERIES:
+        raise PayloadTooLarge(
+            f"{n} queries in one request; at most {address_service.MAX_BATCH_QUERIES} — split the batch"
+        )
+    results = [
+        {"index": i, **resolution_body(_resolve(request, q), principal)} for i, q in enumerate(body.queries)
+    ]
+    counts = {s: 0 for s in ("matched", "ambiguous", "not_found")}
+    for r in results:
+        counts[r["status"]] += 1
+    return {"count": n, **counts, "results": results}
