@@ -3,7 +3,7 @@ the micro-grid whose polygon covers the point (ST_Covers, boundary included), ti
 
 from __future__ import annotations
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
 COVERING_MICRO = """
@@ -34,4 +34,50 @@ def assign_point_facilities(session: Session, generation_id: int) -> int:
     sql = f"""UPDATE facilities f SET micro_code = m.code
               FROM facilities f2 LEFT JOIN LATERAL ({COVERING_MICRO.format(point="f2.geom")}) m ON true
               WHERE f.id = f2.id AND GeometryType(f2.geom) = 'POINT'"""
+    return session.execute(text(sql), {"gen": generation_id}).rowcount  # type: ignore[attr-defined]
+
+
+# On activation only what moved is rewritten, so the counts say how much a boundary change touched.
+# Closed, rejected and duplicate reports keep the grid that handled them.
+CLOSED_REPORT_STATUSES = ("closed", "rejected", "duplicate")
+
+
+def reassign_open_reports(session: Session, generation_id: int, actor: str) -> int:
+    """Move open reports to the grid of `generation_id`, recording a `reassign` event per moved report."""
+    sql = f"""
+    WITH moved AS (
+        SELECT r.id, r.micro_code AS old_micro, r.tertiary_code AS old_tertiary,
+               m.code, m.parent_code, m.community_code
+        FROM reports r LEFT JOIN LATERAL ({COVERING_MICRO.format(point="r.geom")}) m ON true
+        WHERE r.geom IS NOT NULL AND r.status NOT IN :closed
+          AND (r.micro_code IS DISTINCT FROM m.code OR r.tertiary_code IS DISTINCT FROM m.parent_code)
+    ), upd AS (
+        UPDATE reports r SET micro_code = moved.code, tertiary_code = moved.parent_code,
+               community_code = coalesce(moved.community_code, r.community_code),
+               outside = (moved.code IS NULL), updated_at = now()
+        FROM moved WHERE r.id = moved.id RETURNING r.id
+    )
+    INSERT INTO report_events (report_id, kind, actor, note, data)
+    SELECT moved.id, 'reassign', :actor, :note,
+           jsonb_build_object('from_micro', old_micro, 'to_micro', code, 'from_tertiary', old_tertiary,
+                              'to_tertiary', parent_code, 'generation', :gen)
+    FROM moved JOIN upd ON upd.id = moved.id"""
+    params = {"gen": generation_id, "actor": actor, "note": f"boundary generation {generation_id} activated"}
+    stmt = text(sql).bindparams(bindparam("closed", expanding=True))
+    return session.execute(stmt, {**params, "closed": list(CLOSED_REPORT_STATUSES)}).rowcount  # type: ignore[attr-defined]
+
+
+def reassign_addresses(session: Session, generation_id: int) -> int:
+    """Point every address at its micro-grid in `generation_id`; returns how many moved."""
+    sql = f"""UPDATE addresses a SET micro_code = m.code
+              FROM addresses a2 LEFT JOIN LATERAL ({COVERING_MICRO.format(point="a2.geom")}) m ON true
+              WHERE a.id = a2.id AND a2.micro_code IS DISTINCT FROM m.code"""
+    return session.execute(text(sql), {"gen": generation_id}).rowcount  # type: ignore[attr-defined]
+
+
+def reassign_point_facilities(session: Session, generation_id: int) -> int:
+    """Point every point facility at its micro-grid in `generation_id`; returns how many moved."""
+    sql = f"""UPDATE facilities f SET micro_code = m.code, updated_at = now()
+              FROM facilities f2 LEFT JOIN LATERAL ({COVERING_MICRO.format(point="f2.geom")}) m ON true
+              WHERE f.id = f2.id AND GeometryType(f2.geom) = 'POINT' AND f2.micro_code IS DISTINCT FROM m.code"""
     return session.execute(text(sql), {"gen": generation_id}).rowcount  # type: ignore[attr-defined]

@@ -1,6 +1,18 @@
 """Every router of the API; create_app includes them in this order."""
 
-from geo_grid.api.routers import addresses, communities, facilities, grids, health, lookup, reports, stats
+from geo_grid.api.routers import (
+    addresses,
+    boundary_edits,
+    communities,
+    facilities,
+    generations,
+    grids,
+    health,
+    lookup,
+    maps,
+    reports,
+    stats,
+)
 
 ROUTERS = [
     health.router,
@@ -11,4 +23,7 @@ ROUTERS = [
     reports.router,
     stats.router,
     facilities.router,
+    generations.router,
+    boundary_edits.router,
+    maps.router,
 ]

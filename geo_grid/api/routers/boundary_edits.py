@@ -1,0 +1,194 @@
+"""Edits on a draft's grids (planner tokens, If-Match ETags) and a grid's history across generations."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Path, Response
+from pydantic import BaseModel, Field
+
+from geo_grid.api.deps import PrincipalDep, SessionDep
+from geo_grid.errors import GridNotFound
+from geo_grid.repository import boundaries as boundary_repo
+from geo_grid.services import boundary_edits as edits
+from geo_grid.services import generations as generation_service
+
+router = APIRouter(tags=["boundary edits"])
+
+GenId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+Code = Annotated[str, Path(max_length=32)]
+IfMatch = Annotated[str | None, Header(alias="If-Match", description="the grid's ETag (several for a merge)")]
+GeoJSON = dict[str, Any]
+
+
+class GeometryBody(BaseModel):
+    geometry: GeoJSON = Field(description="GeoJSON Polygon or MultiPolygon, WGS84 lon/lat")
+
+
+class MoveBody(GeometryBody):
+    release_to: str | None = Field(
+        default=None,
+        max_length=32,
+        description="neighbour that takes the area the grid gives up (else a gap)",
+    )
+
+
+class CreateBody(GeometryBody):
+    level: Literal["micro", "tertiary"]
+    parent_code: str = Field(max_length=32)
+    name: str | None = Field(default=None, max_length=200)
+    code: str | None = Field(default=None, max_length=32, pattern=r"^\d+$")
+
+
+class ReparentBody(BaseModel):
+    parent_code: str = Field(max_length=32)
+
+
+class SplitBody(BaseModel):
+    line: GeoJSON = Field(description="GeoJSON LineString crossing the grid from edge to edge")
+    name: str | None = Field(default=None, max_length=200, description="name of the new part")
+
+
+class MergeBody(BaseModel):
+    codes: list[str] = Field(min_length=2, max_length=50)
+    name: str | None = Field(default=None, max_length=200)
+
+
+def _with_etag(response: Response, result: dict[str, Any]) -> dict[str, Any]:
+    if len(result.get("grids", [])) >= 1:
+        response.headers["ETag"] = result["grids"][0]["etag"]
+    return result
+
+
+@router.get("/generations/{generation_id}/grids/{code}", summary="A grid of any generation, with its ETag")
+def get_grid(session: SessionDep, response: Response, generation_id: GenId, code: Code) -> dict[str, Any]:
+    generation_service.get(session, generation_id)
+    grid = boundary_repo.grid_feature(session, generation_id, code)
+    if grid is None:
+        raise GridNotFound(f"no grid {code} in generation {generation_id}")
+    tag = edits.etag(generation_id, code, grid["version"])
+    response.headers["ETag"] = tag
+    props = {k: v for k, v in grid.items() if k != "geometry"} | {"etag": tag}
+    return {"type": "Feature", "id": code, "properties": props, "geometry": grid["geometry"]}
+
+
+@router.put(
+    "/generations/{generation_id}/grids/{code}", summary="Replace a grid's geometry (planner, If-Match)"
+)
+def replace(
+    session: SessionDep,
+    principal: PrincipalDep,
+    response: Response,
+    generation_id: GenId,
+    code: Code,
+    body: GeometryBody,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:
+    principal.require("planner")
+    return _with_etag(
+        response,
+        edits.replace_geometry(session, generation_id, code, body.geometry, principal.name, if_match),
+    )
+
+
+@router.post(
+    "/generations/{generation_id}/grids/{code}/move-boundary",
+    summary="Redraw a grid; neighbours give up exactly what it gains (planner, If-Match)",
+)
+def move_boundary(
+    session: SessionDep,
+    principal: PrincipalDep,
+    response: Response,
+    generation_id: GenId,
+    code: Code,
+    body: MoveBody,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:
+    principal.require("planner")
+    return _with_etag(
+        response,
+        edits.move_boundary(
+            session, generation_id, code, body.geometry, principal.name, if_match, body.release_to
+        ),
+    )
+
+
+@router.post(
+    "/generations/{generation_id}/grids", status_code=201, summary="Create a grid in a draft (planner)"
+)
+def create(
+    session: SessionDep, principal: PrincipalDep, response: Response, generation_id: GenId, body: CreateBody
+) -> dict[str, Any]:
+    principal.require("planner")
+    return _with_etag(response, edits.create_grid(session, generation_id, body.model_dump(), principal.name))
+
+
+@router.delete(
+    "/generations/{generation_id}/grids/{code}", summary="Retire a grid from a draft (planner, If-Match)"
+)
+def retire(
+    session: SessionDep, principal: PrincipalDep, generation_id: GenId, code: Code, if_match: IfMatch = None
+) -> dict[str, Any]:
+    principal.require("planner")
+    return edits.retire_grid(session, generation_id, code, principal.name, if_match)
+
+
+@router.post(
+    "/generations/{generation_id}/grids/{code}/reparent",
+    summary="Move a micro-grid under another tertiary grid (planner, If-Match)",
+)
+def reparent(
+    session: SessionDep,
+    principal: PrincipalDep,
+    response: Response,
+    generation_id: GenId,
+    code: Code,
+    body: ReparentBody,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:
+    principal.require("planner")
+    return _with_etag(
+        response, edits.reparent(session, generation_id, code, body.parent_code, principal.name, if_match)
+    )
+
+
+@router.post(
+    "/generations/{generation_id}/grids/{code}/split",
+    summary="Split a micro-grid in two along a line (planner, If-Match)",
+)
+def split(
+    session: SessionDep,
+    principal: PrincipalDep,
+    response: Response,
+    generation_id: GenId,
+    code: Code,
+    body: SplitBody,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:
+    principal.require("planner")
+    return _with_etag(
+        response, edits.split(session, generation_id, code, body.line, principal.name, if_match, body.name)
+    )
+
+
+@router.post(
+    "/generations/{generation_id}/merge",
+    summary="Merge adjacent micro-grids of one tertiary grid (planner, If-Match with every ETag)",
+)
+def merge(
+    session: SessionDep,
+    principal: PrincipalDep,
+    response: Response,
+    generation_id: GenId,
+    body: MergeBody,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:
+    principal.require("planner")
+    return _with_etag(
+        response, edits.merge(session, generation_id, body.codes, principal.name, if_match, body.name)
+    )
+
+
+@router.get("/grids/{code}/history", summary="Every generation's version of a grid, and its audit entries")
+def history(session: SessionDep, code: Code) -> dict[str, Any]:
+    return generation_service.history(session, code)

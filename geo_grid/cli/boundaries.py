@@ -1,0 +1,175 @@
+"""`geo-grid import boundaries`, `geo-grid export` and `geo-grid generations …`: boundary files and drafts."""
+
+from __future__ import annotations
+
+import getpass
+import json
+from pathlib import Path
+
+import typer
+
+from geo_grid.cli import app, import_app
+from geo_grid.cli.common import database, session_for
+from geo_grid.errors import GeoGridError
+from geo_grid.io import boundaries as boundary_io
+from geo_grid.services import generations as generation_service
+from geo_grid.services import validation
+from geo_grid.settings import Settings
+
+generations_app = typer.Typer(
+    help="Boundary generations: list, open a draft, validate, activate.", no_args_is_help=True
+)
+app.add_typer(generations_app, name="generations")
+
+
+def _actor(actor: str | None) -> str:
+    return actor or f"cli:{getpass.getuser()}"
+
+
+def _fail(exc: GeoGridError) -> typer.Exit:
+    typer.secho(f"error: {exc.message}", fg=typer.colors.RED, err=True)
+    if exc.detail:
+        typer.echo(json.dumps(exc.detail, ensure_ascii=False, default=str)[:4000], err=True)
+    return typer.Exit(2)
+
+
+class _DryRun(Exception):
+    """Raised inside the transaction to roll a dry run back after it has done everything."""
+
+
+@import_app.command("boundaries")
+def import_boundaries(
+    file: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, help="GeoJSON, GeoPackage or zipped Shapefile"
+    ),
+    level: str = typer.Option(..., help="micro | tertiary: the level the file replaces in the draft"),
+    code_field: str = typer.Option("code", help="field holding the grid code"),
+    name_field: str = typer.Option("name", help="field holding the grid name"),
+    parent_field: str | None = typer.Option(
+        None, help="field holding the parent code (default: parent_code)"
+    ),
+    parent_code: str | None = typer.Option(
+        None, help="one parent code for every feature without a parent field"
+    ),
+    crs: str | None = typer.Option(
+        None, help="gcj02 | bd09 (map-app offsets), or EPSG:<n> for an undeclared CRS"
+    ),
+    generation: int | None = typer.Option(
+        None, help="import into this open draft instead of opening a new one"
+    ),
+    commit: bool = typer.Option(False, "--commit", help="store the draft; without it nothing is changed"),
+    actor: str | None = typer.Option(None, help="name recorded in the audit log (default cli:<user>)"),
+) -> None:
+    """Read a boundary layer into a draft (the active boundaries with this level replaced).
+
+    Without --commit it is a dry run: everything is read, checked and stored in a transaction that is then
+    rolled back, and the command says what it would do and what the validation report would show."""
+    try:
+        layer = boundary_io.read_layer(file, level, code_field, name_field, parent_field, parent_code, crs)
+    except GeoGridError as exc:
+        raise _fail(exc) from exc
+    with database(Settings()) as (url, _):
+        outcome: dict[str, object] = {}
+        try:
+            with session_for(url) as session:
+                result = generation_service.import_layer(session, layer, _actor(actor), generation, file.name)
+                report = validation.report(session, int(result["generation"]))
+                outcome = {**result, "validation": report["counts"], "by_kind": report["by_kind"]}
+                if not commit:
+                    raise _DryRun
+        except _DryRun:
+            pass
+        except GeoGridError as exc:
+            raise _fail(exc) from exc
+    verb = "imported" if commit else "would import (dry run, nothing changed; add --commit)"
+    typer.echo(
+        f"{verb}: {outcome['features']} {level} grids from {file.name} into draft "
+        f"{outcome['generation'] if commit else '(new)' if generation is None else generation}, "
+        f"replacing {outcome['replaced']}"
+    )
+    if layer.shifted_from:
+        typer.echo(f"coordinates shifted from {layer.shifted_from} to WGS84")
+    typer.echo(f"validation: {json.dumps(outcome['validation'])} {json.dumps(outcome['by_kind'])}")
+
+
+@app.command("export")
+def export(
+    generation: int = typer.Option(..., help="generation id (geo-grid generations list)"),
+    format: str = typer.Option("geojson", "--format", help="geojson | gpkg | shp (a zip)"),
+    output: Path = typer.Option(..., "-o", "--output", help="file to write"),
+    level: str | None = typer.Option(None, help="only micro or only tertiary grids"),
+) -> None:
+    """Write a generation's grids with code, name, level, parent_code (and community_code)."""
+    with database(Settings()) as (url, _):
+        try:
+            with session_for(url) as session:
+                generation_service.export(session, generation, format, output, level)
+        except GeoGridError as exc:
+            raise _fail(exc) from exc
+    typer.echo(f"wrote {output}")
+
+
+@generations_app.command("list")
+def list_generations() -> None:
+    """Every generation: id, status, who opened and activated it, when."""
+    with database(Settings()) as (url, _), session_for(url) as session:
+        rows = generation_service.list_generations(session)
+    for g in rows:
+        typer.echo(
+            f"{g['id']:>4}  {g['status']:<8} created {g['created_at']:%Y-%m-%d %H:%M} by {g['created_by']}"
+            f"  activated {g['activated_at'] or '-'}  retired {g['retired_at'] or '-'}  {g['counts']}"
+        )
+
+
+@generations_app.command("open")
+def open_draft(note: str | None = typer.Option(None), actor: str | None = typer.Option(None)) -> None:
+    """Open a draft: a copy of the active boundaries."""
+    with database(Settings()) as (url, _):
+        try:
+            with session_for(url) as session:
+                gen = generation_service.open_draft(session, _actor(actor), note)
+        except GeoGridError as exc:
+            raise _fail(exc) from exc
+    typer.echo(f"opened draft {gen.id}")
+
+
+@generations_app.command("validate")
+def validate(generation: int = typer.Argument(...), output: Path | None = typer.Option(None, "-o")) -> None:
+    """Print the validation counts; -o writes the problems as GeoJSON."""
+    with database(Settings()) as (url, _):
+        try:
+            with session_for(url) as session:
+                report = validation.report(session, generation)
+        except GeoGridError as exc:
+            raise _fail(exc) from exc
+    for p in report["problems"][:50]:
+        typer.echo(f"{p['severity']:<7} {p['kind']:<20} {p['message']}")
+    typer.echo(json.dumps({"counts": report["counts"], "by_kind": report["by_kind"]}))
+    if output:
+        output.write_text(json.dumps(report["geojson"], ensure_ascii=False, default=str), encoding="utf-8")
+
+
+@generations_app.command("activate")
+def activate(
+    generation: int = typer.Argument(...),
+    commit: bool = typer.Option(
+        False, "--commit", help="activate; without it only validate and say what would move"
+    ),
+    actor: str | None = typer.Option(None),
+) -> None:
+    """Validate a draft and make it the active generation (a running API picks it up on its next reload)."""
+    with database(Settings()) as (url, _):
+        try:
+            with session_for(url) as session:
+                if commit:
+                    result = generation_service.activate(session, generation, _actor(actor))
+                else:
+                    active = generation_service.generation_repo.active(session)
+                    report = validation.report(session, generation)
+                    moves = (
+                        generation_service.diff(session, active.id, generation)["counts"] if active else {}
+                    )
+                    result = {"would_activate": generation, "validation": report["counts"], "changes": moves}
+        except GeoGridError as exc:
+            raise _fail(exc) from exc
+    typer.echo(json.dumps(result, ensure_ascii=False, default=str))

@@ -1,0 +1,1 @@
+"""File formats in and out (boundary layers: geo_grid.io.boundaries)."""

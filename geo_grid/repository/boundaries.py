@@ -1,0 +1,309 @@
+"""SQL for boundary editing: drafts, grid edits with versions, the audit log, grid history and diffs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from geo_grid.models import METRIC_SRID
+
+_GRID_COLUMNS = """g.code, g.level, g.name, g.parent_code, g.community_code, g.version, g.in_draft,
+                   g.updated_by, g.updated_at, ST_AsBinary(g.geom) AS wkb"""
+
+
+def _rows(session: Session, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    return [dict(r._mapping) for r in session.execute(text(sql), params)]
+
+
+def _wkb(row: dict[str, Any]) -> dict[str, Any]:
+    row["wkb"] = bytes(row["wkb"])
+    return row
+
+
+# ------------------------------------------------------------------------------------ generations
+
+
+def lock_generation(session: Session, generation_id: int, exclusive: bool = False) -> dict[str, Any] | None:
+    """The generation row, locked: edits take a share lock, activation an exclusive one, so an edit
+    never lands in a draft while it is being activated."""
+    mode = "UPDATE" if exclusive else "SHARE"
+    rows = _rows(session, f"SELECT * FROM generations WHERE id = :id FOR {mode}", {"id": generation_id})
+    return rows[0] if rows else None
+
+
+def open_draft(session: Session, subdistrict: str, based_on: int, actor: str, note: str | None) -> int:
+    """A new draft generation holding a copy of `based_on`'s grids (versions kept, in_draft set)."""
+    gen_id: int = session.execute(
+        text("""INSERT INTO generations (subdistrict_code, status, based_on, note, created_by)
+                VALUES (:sub, 'draft', :based_on, :note, :actor) RETURNING id"""),
+        {"sub": subdistrict, "based_on": based_on, "note": note, "actor": actor},
+    ).scalar_one()
+    session.execute(
+        text("""INSERT INTO grids (generation_id, code, level, name, parent_code, community_code, geom, version,
+                                   in_draft, updated_by, updated_at)
+                SELECT :gen, code, level, name, parent_code, community_code, geom, version, true, updated_by,
+                       updated_at
+                FROM grids WHERE generation_id = :based_on"""),
+        {"gen": gen_id, "based_on": based_on},
+    )
+    return gen_id
+
+
+def activate(session: Session, draft_id: int, previous_id: int | None, actor: str) -> None:
+    """Retire the previous generation and activate the draft at the same instant (transaction time), so
+    every moment belongs to exactly one generation. Clearing in_draft re-checks ST_IsValid in the database."""
+    if previous_id is not None:
+        session.execute(
+            text("UPDATE generations SET status = 'retired', retired_at = now() WHERE id = :id"),
+            {"id": previous_id},
+        )
+    session.execute(
+        text("""UPDATE generations SET status = 'active', activated_at = now(), activated_by = :actor
+                WHERE id = :id"""),
+        {"id": draft_id, "actor": actor},
+    )
+    session.execute(text("UPDATE grids SET in_draft = false WHERE generation_id = :id"), {"id": draft_id})
+
+
+def discard_draft(session: Session, draft_id: int) -> None:
+    """A discarded draft is kept (its audit log refers to it) as retired without ever being active."""
+    session.execute(
+        text("UPDATE generations SET status = 'retired', retired_at = now() WHERE id = :id"), {"id": draft_id}
+    )
+
+
+def summary(session: Session, generation_id: int) -> dict[str, int]:
+    sql = "SELECT level, count(*) AS n FROM grids WHERE generation_id = :gen GROUP BY level"
+    return {r["level"]: r["n"] for r in _rows(session, sql, {"gen": generation_id})}
+
+
+# ------------------------------------------------------------------------------------------ grids
+
+
+def load_grids(session: Session, generation_id: int, level: str | None = None) -> list[dict[str, Any]]:
+    """Every grid of a generation with its WKB geometry (for validation, export, edits)."""
+    where = " AND g.level = :level" if level else ""
+    sql = f"SELECT {_GRID_COLUMNS} FROM grids g WHERE g.generation_id = :gen{where} ORDER BY g.code"
+    return [_wkb(r) for r in _rows(session, sql, {"gen": generation_id, "level": level})]
+
+
+def grid_feature(session: Session, generation_id: int, code: str) -> dict[str, Any] | None:
+    """One grid with its geometry at full precision (an editor must get shared vertices back exactly)."""
+    sql = f"""SELECT g.code, g.name, g.level, g.parent_code, g.community_code, g.version, g.generation_id,
+                     g.updated_by, g.updated_at,
+                     round(ST_Area(ST_Transform(g.geom, {METRIC_SRID}))::numeric, 1)::float AS area_m2,
+                     ST_AsGeoJSON(g.geom, 15)::json AS geometry
+              FROM grids g WHERE g.generation_id = :gen AND g.code = :code"""
+    rows = _rows(session, sql, {"gen": generation_id, "code": code})
+    return rows[0] if rows else None
+
+
+def lock_grids(session: Session, generation_id: int, codes: list[str]) -> dict[str, dict[str, Any]]:
+    """The named grids of a generation, row-locked until the transaction ends (in code order: no deadlock)."""
+    sql = f"""SELECT {_GRID_COLUMNS} FROM grids g WHERE g.generation_id = :gen AND g.code = ANY(:codes)
+              ORDER BY g.code FOR UPDATE"""
+    return {r["code"]: _wkb(r) for r in _rows(session, sql, {"gen": generation_id, "codes": codes})}
+
+
+def neighbours(session: Session, generation_id: int, code: str, level: str, wkb: bytes) -> list[str]:
+    """Codes of same-level grids whose geometry touches or intersects `wkb`."""
+    sql = """SELECT code FROM grids WHERE generation_id = :gen AND level = :level AND code <> :code
+             AND geom && ST_Expand(ST_GeomFromWKB(:wkb, 4326), 1e-7) ORDER BY code"""
+    params = {"gen": generation_id, "level": level, "code": code, "wkb": wkb}
+    return [r["code"] for r in _rows(session, sql, params)]
+
+
+def update_geometry(session: Session, generation_id: int, code: str, wkb: bytes, actor: str) -> int:
+    sql = """UPDATE grids SET geom = ST_Multi(ST_GeomFromWKB(:wkb, 4326)), version = version + 1,
+                              updated_by = :actor, updated_at = now()
+             WHERE generation_id = :gen AND code = :code RETURNING version"""
+    version: int = session.execute(
+        text(sql), {"gen": generation_id, "code": code, "wkb": wkb, "actor": actor}
+    ).scalar_one()
+    return version
+
+
+def update_parent(
+    session: Session, generation_id: int, code: str, parent_code: str, community_code: str, actor: str
+) -> int:
+    sql = """UPDATE grids SET parent_code = :parent, community_code = :community, version = version + 1,
+                              updated_by = :actor, updated_at = now()
+             WHERE generation_id = :gen AND code = :code RETURNING version"""
+    params = {
+        "gen": generation_id,
+        "code": code,
+        "parent": parent_code,
+        "community": community_code,
+        "actor": actor,
+    }
+    version: int = session.execute(text(sql), params).scalar_one()
+    return version
+
+
+def rename(session: Session, generation_id: int, code: str, name: str) -> None:
+    sql = "UPDATE grids SET name = :name WHERE generation_id = :gen AND code = :code"
+    session.execute(text(sql), {"gen": generation_id, "code": code, "name": name})
+
+
+def insert_grid(
+    session: Session, generation_id: int, grid: dict[str, Any], actor: str, version: int = 1
+) -> None:
+    """Insert one grid (keys code, level, name, parent_code, community_code, wkb) into a draft."""
+    insert_grids(session, generation_id, [grid], actor, version)
+
+
+def insert_grids(
+    session: Session, generation_id: int, grids: list[dict[str, Any]], actor: str, version: int = 1
+) -> None:
+    if not grids:
+        return
+    sql = """INSERT INTO grids (generation_id, code, level, name, parent_code, community_code, geom, version,
+                                in_draft, updated_by)
+             VALUES (:gen, :code, :level, :name, :parent_code, :community_code,
+                     ST_Multi(ST_GeomFromWKB(:wkb, 4326)), :version, true, :actor)"""
+    session.execute(
+        text(sql),
+        [
+            {
+                "gen": generation_id,
+                "actor": actor,
+                "version": g.get("version", version),
+                **{k: g[k] for k in ("code", "level", "name", "parent_code", "community_code", "wkb")},
+            }
+            for g in grids
+        ],
+    )
+
+
+def delete_grids(session: Session, generation_id: int, codes: list[str]) -> None:
+    sql = "DELETE FROM grids WHERE generation_id = :gen AND code = ANY(:codes)"
+    session.execute(text(sql), {"gen": generation_id, "codes": codes})
+
+
+def delete_level(session: Session, generation_id: int, level: str) -> int:
+    sql = "DELETE FROM grids WHERE generation_id = :gen AND level = :level"
+    return session.execute(text(sql), {"gen": generation_id, "level": level}).rowcount  # type: ignore[attr-defined]
+
+
+def codes_ever_used(session: Session, prefix: str) -> set[str]:
+    """Every code starting with `prefix` in any generation or the audit log (a grid created and retired
+    within a draft): a code once given out is never given out again."""
+    sql = """SELECT code FROM grids WHERE code LIKE :prefix
+             UNION SELECT grid_code FROM audit_log WHERE grid_code LIKE :prefix
+             UNION SELECT jsonb_array_elements_text(detail -> 'codes') FROM audit_log
+                   WHERE jsonb_typeof(detail -> 'codes') = 'array'"""
+    prefix = prefix.replace("%", "")
+    return {r["code"] for r in _rows(session, sql, {"prefix": prefix + "%"}) if r["code"].startswith(prefix)}
+
+
+def last_known(session: Session, code: str) -> dict[str, Any] | None:
+    """The newest stored row of a code in any generation (to version a grid that is re-created)."""
+    sql = "SELECT max(version) AS version FROM grids WHERE code = :code"
+    rows = _rows(session, sql, {"code": code})
+    return rows[0] if rows and rows[0]["version"] is not None else None
+
+
+def community_geometries(session: Session) -> dict[str, bytes | None]:
+    sql = "SELECT code, ST_AsBinary(geom) AS wkb FROM communities ORDER BY code"
+    return {r["code"]: (bytes(r["wkb"]) if r["wkb"] is not None else None) for r in _rows(session, sql, {})}
+
+
+def leaders(session: Session) -> dict[str, set[str]]:
+    """grid code → the roles held on it (to find grids without a 网格长 / 微网格长)."""
+    out: dict[str, set[str]] = {}
+    for r in _rows(session, "SELECT DISTINCT grid_code, role FROM roles WHERE grid_code IS NOT NULL", {}):
+        out.setdefault(r["grid_code"], set()).add(r["role"])
+    return out
+
+
+# -------------------------------------------------------------------------------------- audit log
+
+
+def audit(
+    session: Session,
+    actor: str,
+    action: str,
+    generation_id: int | None,
+    grid_code: str | None,
+    detail: dict[str, Any],
+) -> None:
+    sql = """INSERT INTO audit_log (actor, action, generation_id, grid_code, detail)
+             VALUES (:actor, :action, :gen, :code, CAST(:detail AS jsonb))"""
+    params = {"actor": actor, "action": action, "gen": generation_id, "code": grid_code}
+    session.execute(text(sql), {**params, "detail": json.dumps(detail, ensure_ascii=False, default=str)})
+
+
+def audit_entries(
+    session: Session, generation_id: int | None = None, grid_code: str | None = None
+) -> list[dict[str, Any]]:
+    where, params = [], {}
+    if generation_id is not None:
+        where.append("generation_id = :gen")
+        params["gen"] = generation_id
+    if grid_code is not None:
+        where.append("(grid_code = :code OR detail -> 'codes' ? :code)")
+        params["code"] = grid_code  # type: ignore[assignment]
+    sql = "SELECT id, at, actor, action, generation_id, grid_code, detail FROM audit_log"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    return _rows(session, sql + " ORDER BY id", params)
+
+
+# ---------------------------------------------------------------------------------- history, diff
+
+
+def history(session: Session, code: str) -> list[dict[str, Any]]:
+    """Every stored version of a grid: one row per generation that holds the code, oldest first."""
+    sql = f"""SELECT ge.id AS generation, ge.status, ge.activated_at AS valid_from, ge.retired_at AS valid_to,
+                     g.name, g.level, g.parent_code, g.community_code, g.version, g.updated_by, g.updated_at,
+                     round(ST_Area(ST_Transform(g.geom, {METRIC_SRID}))::numeric, 1)::float AS area_m2,
+                     md5(ST_AsBinary(g.geom)) AS geom_hash, ST_AsGeoJSON(g.geom, 7)::json AS geometry
+              FROM grids g JOIN generations ge ON ge.id = g.generation_id
+              WHERE g.code = :code ORDER BY ge.id"""
+    return _rows(session, sql, {"code": code})
+
+
+def diff_grids(session: Session, a: int, b: int) -> list[dict[str, Any]]:
+    """Grids only in a (retired), only in b (added), or in both with another shape/parent/name."""
+    sql = f"""SELECT coalesce(ga.code, gb.code) AS code, coalesce(gb.level, ga.level) AS level,
+                     ga.code IS NOT NULL AS in_a, gb.code IS NOT NULL AS in_b,
+                     ga.parent_code AS parent_a, gb.parent_code AS parent_b, ga.name AS name_a, gb.name AS name_b,
+                     ST_AsBinary(ga.geom) IS NOT DISTINCT FROM ST_AsBinary(gb.geom) AS same_shape,
+                     ST_Area(ST_Transform(ga.geom, {METRIC_SRID})) AS area_a,
+                     ST_Area(ST_Transform(gb.geom, {METRIC_SRID})) AS area_b
+              FROM (SELECT * FROM grids WHERE generation_id = :a) ga
+              FULL OUTER JOIN (SELECT * FROM grids WHERE generation_id = :b) gb ON ga.code = gb.code
+              ORDER BY 1"""
+    return _rows(session, sql, {"a": a, "b": b})
+
+
+# The lookup rule of repository/assignment.py (covering micro-grid, ties → smallest code); invalid
+# draft geometries are skipped because GEOS cannot answer covers() on them.
+_COVER = """SELECT g.code FROM grids g WHERE g.generation_id = :{gen} AND g.level = 'micro'
+            AND ST_Covers(g.geom, {point}) AND (NOT g.in_draft OR ST_IsValid(g.geom)) ORDER BY g.code LIMIT 1"""
+
+_OPEN_REPORT = "r.status NOT IN ('closed', 'rejected', 'duplicate')"
+
+
+def moves(session: Session, a: int, b: int) -> dict[str, list[dict[str, Any]]]:
+    """Open reports, point facilities and addresses whose micro-grid under `a` differs from under `b`."""
+    specs = {
+        "reports": (
+            "reports r",
+            "r.id::text AS id, r.external_id AS ref",
+            f"r.geom IS NOT NULL AND {_OPEN_REPORT}",
+        ),
+        "facilities": ("facilities r", "r.id::text AS id, r.name AS ref", "GeometryType(r.geom) = 'POINT'"),
+        "addresses": ("addresses r", "r.address_id AS id, r.address AS ref", "true"),
+    }
+    out: dict[str, list[dict[str, Any]]] = {}
+    for key, (table, cols, cond) in specs.items():
+        sql = f"""SELECT {cols}, ma.code AS from_code, mb.code AS to_code FROM {table}
+                  LEFT JOIN LATERAL ({_COVER.format(gen="a", point="r.geom")}) ma ON true
+                  LEFT JOIN LATERAL ({_COVER.format(gen="b", point="r.geom")}) mb ON true
+                  WHERE {cond} AND ma.code IS DISTINCT FROM mb.code ORDER BY 1"""
+        out[key] = _rows(session, sql, {"a": a, "b": b})
+    return out

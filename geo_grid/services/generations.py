@@ -1,0 +1,235 @@
+"""Generation use cases: open a draft, import a layer into it, activate it (validation, retirement and
+reassignment in one transaction), discard it, list, diff, export and a grid's history.
+
+After an activation commits, the caller swaps the in-memory directory (app.state.directory.reload).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import shapely
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from geo_grid import SUBDISTRICT_CODE
+from geo_grid.errors import Conflict, GenerationNotFound, GridNotFound, InvalidTransition, ValidationFailed
+from geo_grid.io.boundaries import ImportedLayer, write_layer
+from geo_grid.models import Generation
+from geo_grid.repository import assignment
+from geo_grid.repository import boundaries as repo
+from geo_grid.repository import generations as generation_repo
+from geo_grid.services import validation
+
+
+def describe(session: Session, gen: Generation) -> dict[str, Any]:
+    return {
+        "id": gen.id,
+        "status": gen.status,
+        "based_on": gen.based_on,
+        "note": gen.note,
+        "created_by": gen.created_by,
+        "created_at": gen.created_at,
+        "activated_by": gen.activated_by,
+        "activated_at": gen.activated_at,
+        "retired_at": gen.retired_at,
+        "counts": repo.summary(session, gen.id),
+    }
+
+
+def list_generations(session: Session) -> list[dict[str, Any]]:
+    return [describe(session, g) for g in generation_repo.list_all(session)]
+
+
+def get(session: Session, generation_id: int) -> Generation:
+    gen = generation_repo.get(session, generation_id)
+    if gen is None:
+        raise GenerationNotFound(f"no generation {generation_id}")
+    return gen
+
+
+def require_draft(session: Session, generation_id: int, exclusive: bool = False) -> dict[str, Any]:
+    """The draft, locked (share lock for edits, exclusive for activation); 404/409 otherwise."""
+    gen = repo.lock_generation(session, generation_id, exclusive)
+    if gen is None:
+        raise GenerationNotFound(f"no generation {generation_id}")
+    if gen["status"] != "draft":
+        raise InvalidTransition(f"generation {generation_id} is {gen['status']}; only a draft can be changed")
+    return gen
+
+
+def open_draft(session: Session, actor: str, note: str | None = None) -> Generation:
+    """A new draft holding a copy of the active boundaries; one draft at a time per subdistrict."""
+    active = generation_repo.active(session)
+    if active is None:
+        raise Conflict("there is no active generation to copy: load boundaries first")
+    existing = [g for g in generation_repo.list_all(session) if g.status == "draft"]
+    if existing:
+        raise Conflict(
+            f"generation {existing[0].id} is already an open draft (by {existing[0].created_by}); "
+            "edit it, activate it or discard it first",
+            {"draft": existing[0].id},
+        )
+    try:
+        gen_id = repo.open_draft(session, SUBDISTRICT_CODE, active.id, actor, note)
+    except IntegrityError as exc:  # another planner opened one at the same moment (ux_generations_one_draft)
+        raise Conflict(
+            "another draft was opened at the same moment; list the generations and use it"
+        ) from exc
+    repo.audit(session, actor, "open_draft", gen_id, None, {"based_on": active.id, "note": note})
+    return get(session, gen_id)
+
+
+def discard(session: Session, generation_id: int, actor: str) -> None:
+    require_draft(session, generation_id, exclusive=True)
+    repo.discard_draft(session, generation_id)
+    repo.audit(session, actor, "discard_draft", generation_id, None, {})
+
+
+def activate(session: Session, generation_id: int, actor: str) -> dict[str, Any]:
+    """Validate the draft and make it the active generation, all in the caller's one transaction:
+    the old generation is retired at the same instant, open reports, point facilities and addresses are
+    reassigned (each report move is a `reassign` event). Errors in the report → ValidationFailed (409)."""
+    require_draft(session, generation_id, exclusive=True)
+    checked = validation.report(session, generation_id)
+    errors = validation.errors_of(checked)
+    if errors:
+        raise ValidationFailed(
+            f"generation {generation_id} has {len(errors)} validation error(s); fix them before activating",
+            {"errors": errors[:500], "counts": checked["counts"]},
+        )
+    previous = generation_repo.active(session)
+    if previous is not None:
+        repo.lock_generation(session, previous.id, exclusive=True)
+    repo.activate(session, generation_id, previous.id if previous else None, actor)
+    moved = {
+        "reports": assignment.reassign_open_reports(session, generation_id, actor),
+        "facilities": assignment.reassign_point_facilities(session, generation_id),
+        "addresses": assignment.reassign_addresses(session, generation_id),
+    }
+    detail = {
+        "previous": previous.id if previous else None,
+        "moved": moved,
+        "warnings": checked["counts"]["warning"],
+    }
+    repo.audit(session, actor, "activate", generation_id, None, detail)
+    session.expire_all()
+    return {"generation": generation_id, **detail}
+
+
+def diff(session: Session, a: int, b: int) -> dict[str, Any]:
+    """What changes from generation `a` to `b`: grids added, retired, reshaped (area change m²),
+    reparented or renamed, and the open reports, point facilities and addresses that would move."""
+    get(session, a), get(session, b)
+    added, retired, reshaped, other = [], [], [], []
+    for r in repo.diff_grids(session, a, b):
+        if not r["in_a"]:
+            added.append({"code": r["code"], "level": r["level"], "area_m2": round(r["area_b"], 1)})
+        elif not r["in_b"]:
+            retired.append({"code": r["code"], "level": r["level"], "area_m2": round(r["area_a"], 1)})
+        else:
+            if not r["same_shape"]:
+                reshaped.append(
+                    {
+                        "code": r["code"],
+                        "level": r["level"],
+                        "area_a_m2": round(r["area_a"], 1),
+                        "area_b_m2": round(r["area_b"], 1),
+                        "area_change_m2": round(r["area_b"] - r["area_a"], 1),
+                    }
+                )
+            if r["parent_a"] != r["parent_b"] or r["name_a"] != r["name_b"]:
+                other.append(
+                    {
+                        "code": r["code"],
+                        "parent_a": r["parent_a"],
+                        "parent_b": r["parent_b"],
+                        "name_a": r["name_a"],
+                        "name_b": r["name_b"],
+                    }
+                )
+    moves = repo.moves(session, a, b)
+    return {
+        "a": a,
+        "b": b,
+        "added": added,
+        "retired": retired,
+        "reshaped": reshaped,
+        "reparented_or_renamed": other,
+        "moves": moves,
+        "counts": {
+            "added": len(added),
+            "retired": len(retired),
+            "reshaped": len(reshaped),
+            **{k: len(v) for k, v in moves.items()},
+        },
+    }
+
+
+def import_layer(
+    session: Session, layer: ImportedLayer, actor: str, generation_id: int | None = None, source: str = ""
+) -> dict[str, Any]:
+    """Replace one level of a draft (a new one copied from the active generation unless one is named)
+    with the imported grids. All or nothing: the caller's transaction holds every change."""
+    gen_id = generation_id if generation_id is not None else open_draft(session, actor, f"import {source}").id
+    require_draft(session, gen_id)
+    before = {g["code"]: g for g in repo.load_grids(session, gen_id)}
+    tertiary_community = {c: g["community_code"] for c, g in before.items() if g["level"] == "tertiary"}
+    if layer.level == "tertiary":
+        tertiary_community = {}
+    rows = []
+    for g in layer.grids:
+        if layer.level == "micro":
+            community = tertiary_community.get(g["parent_code"]) or g["parent_code"][:12]
+        else:
+            community = g["parent_code"][:12]
+        old = before.get(g["code"])
+        if old is not None and old["level"] != layer.level:
+            raise Conflict(
+                f"code {g['code']} is a {old['level']} grid in the draft; it cannot be a {layer.level}"
+            )
+        rows.append(
+            {
+                "code": g["code"],
+                "level": layer.level,
+                "name": g["name"],
+                "parent_code": g["parent_code"],
+                "community_code": community,
+                "wkb": shapely.to_wkb(g["geom"]),
+                # A re-imported grid gets a new version, so an ETag taken before the import is stale.
+                "version": (old["version"] + 1) if old else 1,
+            }
+        )
+    removed = repo.delete_level(session, gen_id, layer.level)
+    repo.insert_grids(session, gen_id, rows, actor)
+    detail = {
+        "source": source,
+        "level": layer.level,
+        "features": len(rows),
+        "replaced": removed,
+        "source_crs": layer.source_crs,
+        "shifted_from": layer.shifted_from,
+    }
+    repo.audit(session, actor, "import", gen_id, None, detail)
+    return {"generation": gen_id, **detail}
+
+
+def export(session: Session, generation_id: int, fmt: str, path: Path, level: str | None = None) -> Path:
+    get(session, generation_id)
+    rows = repo.load_grids(session, generation_id, level)
+    grids = [{**r, "geom": shapely.from_wkb(r["wkb"])} for r in rows]
+    return write_layer(grids, fmt, path)
+
+
+def history(session: Session, code: str) -> dict[str, Any]:
+    """Every generation's version of a grid (valid_from/valid_to from activation and retirement) and
+    the audit entries about it; `changed` says whether the shape differs from the previous version."""
+    versions = repo.history(session, code)
+    if not versions:
+        raise GridNotFound(f"no grid with code {code!r} in any generation")
+    previous_hash = None
+    for v in versions:
+        v["shape_changed"] = previous_hash is not None and v["geom_hash"] != previous_hash
+        previous_hash = v.pop("geom_hash")
+    return {"code": code, "versions": versions, "audit": repo.audit_entries(session, grid_code=code)}

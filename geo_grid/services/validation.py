@@ -1,0 +1,225 @@
+"""The validation report of a generation: every problem with its severity, area (m², EPSG:4547) and place.
+
+Errors block activation, warnings do not:
+- error   invalid_geometry   GEOS reason and [lon, lat] location (e.g. Ring Self-intersection)
+- error   missing_parent     a micro-grid whose tertiary grid (or a tertiary grid whose community) is absent
+- error   outside_parent     a micro-grid not within its tertiary grid, a tertiary grid not within its community
+- error   overlap            two micro-grids (or two tertiary grids) overlapping, with the overlap's area
+- error   gap                part of a tertiary grid covered by none of its micro-grids, or part of a community
+                             covered by none of its tertiary grids (the community outline from the
+                             communities table, or the active generation's tertiary grids where it has none)
+- warning sliver             a grid, or a fragment of one, smaller than SLIVER_M2
+- warning no_micro_grid_leader / no_grid_leader   nobody holds 微网格长 / 网格长 on the grid
+
+Overlaps, gaps and overhangs below geo_grid.geometry.NOISE_M2 (1 m²) are floating-point noise of the
+overlay arithmetic and ignored; a planner's real mistake is orders of magnitude larger.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import shapely
+from shapely.geometry import mapping
+from sqlalchemy.orm import Session
+
+from geo_grid import crs
+from geo_grid import geometry as geo
+from geo_grid.errors import GenerationNotFound
+from geo_grid.repository import boundaries as repo
+from geo_grid.repository import generations as generation_repo
+
+LEADER_ROLE = {
+    "micro": ("micro_grid_leader", "no_micro_grid_leader", "微网格长"),
+    "tertiary": ("grid_leader", "no_grid_leader", "网格长"),
+}
+
+
+def _problem(
+    kind: str, severity: str, codes: list[str], message: str, geom: Any = None, **extra: Any
+) -> dict[str, Any]:
+    return {"kind": kind, "severity": severity, "codes": codes, "message": message, "geom": geom, **extra}
+
+
+def check(
+    grids: list[dict[str, Any]],
+    communities: dict[str, Any],
+    leaders: dict[str, set[str]],
+    sliver_m2: float = geo.SLIVER_M2,
+    noise_m2: float = geo.NOISE_M2,
+) -> list[dict[str, Any]]:
+    """Every problem of a set of grids (dicts with code, level, parent_code, community_code and a WGS84
+    shapely `geom`); `communities` maps a community code to its WGS84 outline. Problem geometries are
+    returned in EPSG:4547 under "geom"."""
+    out: list[dict[str, Any]] = []
+    metric = dict(zip([g["code"] for g in grids], crs.to_metric([g["geom"] for g in grids]), strict=True))
+    by_level: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for g in grids:
+        by_level[g["level"]].append(g)
+        v = geo.validity(g["geom"])
+        if not v.valid:
+            point = shapely.Point(crs.lonlat_to_metric(*v.location)) if v.location else metric[g["code"]]
+            msg = f"{g['code']}: invalid geometry: {v.reason}" + (
+                f" at {v.location[0]:.7f}, {v.location[1]:.7f}" if v.location else ""
+            )
+            out.append(
+                _problem(
+                    "invalid_geometry",
+                    "error",
+                    [g["code"]],
+                    msg,
+                    point,
+                    reason=v.reason,
+                    location=list(v.location) if v.location else None,
+                )
+            )
+    parents: dict[str, dict[str, Any]] = {
+        "micro": {g["code"]: metric[g["code"]] for g in by_level["tertiary"]},
+        "tertiary": {c: crs.to_metric(geom) for c, geom in communities.items() if geom is not None},
+    }
+    for level, parent_name in (("micro", "tertiary grid"), ("tertiary", "community")):
+        grids_l = by_level[level]
+        children: dict[str, list[Any]] = defaultdict(list)
+        for g in grids_l:
+            m = metric[g["code"]]
+            children[g["parent_code"]].append(m)
+            parent = parents[level].get(g["parent_code"])
+            if parent is None:
+                out.append(
+                    _problem(
+                        "missing_parent",
+                        "error",
+                        [g["code"]],
+                        f"{g['code']}: its {parent_name} {g['parent_code']} is not in this generation",
+                        m,
+                    )
+                )
+                continue
+            over = geo.outside(m, parent, noise_m2)
+            if over:
+                out.append(
+                    _problem(
+                        "outside_parent",
+                        "error",
+                        [g["code"], g["parent_code"]],
+                        f"{g['code']}: {over.area_m2:.1f} m² lie outside its {parent_name} "
+                        f"{g['parent_code']}",
+                        over.geom,
+                        area_m2=round(over.area_m2, 1),
+                    )
+                )
+        codes = [g["code"] for g in grids_l]
+        for piece in geo.overlaps(codes, [metric[c] for c in codes], noise_m2):
+            a, b = piece.codes
+            out.append(
+                _problem(
+                    "overlap",
+                    "error",
+                    [a, b],
+                    f"{a} and {b} overlap by {piece.area_m2:.1f} m²",
+                    piece.geom,
+                    area_m2=round(piece.area_m2, 1),
+                )
+            )
+        for parent_code, parent in parents[level].items():
+            for piece in geo.gaps(parent, children.get(parent_code, []), noise_m2):
+                out.append(
+                    _problem(
+                        "gap",
+                        "error",
+                        [parent_code],
+                        f"{piece.area_m2:.1f} m² of {parent_name} {parent_code} belong to no {level} grid",
+                        piece.geom,
+                        area_m2=round(piece.area_m2, 1),
+                    )
+                )
+        role, kind, label = LEADER_ROLE[level]
+        for g in grids_l:
+            for piece in geo.slivers(metric[g["code"]], sliver_m2):
+                out.append(
+                    _problem(
+                        "sliver",
+                        "warning",
+                        [g["code"]],
+                        f"{g['code']}: a sliver of {piece.area_m2:.1f} m² (under {sliver_m2:g} m²)",
+                        piece.geom,
+                        area_m2=round(piece.area_m2, 2),
+                    )
+                )
+            if role not in leaders.get(g["code"], set()):
+                out.append(
+                    _problem(
+                        kind,
+                        "warning",
+                        [g["code"]],
+                        f"{g['code']}: no {label} ({role})",
+                        metric[g["code"]].representative_point(),
+                    )
+                )
+    out.sort(key=lambda p: (p["severity"] != "error", p["kind"], p["codes"]))
+    return out
+
+
+def community_outlines(session: Session, grids_of_active: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """Each community's outline: the communities table, or the union of the active generation's tertiary
+    grids for a community without one."""
+    out: dict[str, Any] = {}
+    for code, wkb in repo.community_geometries(session).items():
+        out[code] = shapely.from_wkb(wkb) if wkb is not None else None
+    missing = [c for c, g in out.items() if g is None]
+    if missing and grids_of_active:
+        for code in missing:
+            geoms = [
+                shapely.from_wkb(g["wkb"])
+                for g in grids_of_active
+                if g["level"] == "tertiary" and g["community_code"] == code
+            ]
+            out[code] = shapely.union_all(geoms) if geoms else None
+    return out
+
+
+def report(session: Session, generation_id: int, sliver_m2: float = geo.SLIVER_M2) -> dict[str, Any]:
+    """The validation report of a generation as JSON, with a GeoJSON FeatureCollection of the problems."""
+    gen = generation_repo.get(session, generation_id)
+    if gen is None:
+        raise GenerationNotFound(f"no generation {generation_id}")
+    rows = repo.load_grids(session, generation_id)
+    grids = [{**r, "geom": shapely.from_wkb(r["wkb"])} for r in rows]
+    active = generation_repo.active(session)
+    active_rows = repo.load_grids(session, active.id, "tertiary") if active else None
+    problems = check(grids, community_outlines(session, active_rows), repo.leaders(session), sliver_m2)
+    features = []
+    for i, p in enumerate(problems):
+        geom = p.pop("geom")
+        features.append(
+            {
+                "type": "Feature",
+                "id": i,
+                "properties": {k: v for k, v in p.items()},
+                "geometry": mapping(crs.from_metric(geom)) if geom is not None else None,
+            }
+        )
+    counts = {"error": sum(p["severity"] == "error" for p in problems)}
+    counts["warning"] = len(problems) - counts["error"]
+    by_kind: dict[str, int] = defaultdict(int)
+    for p in problems:
+        by_kind[p["kind"]] += 1
+    return {
+        "generation": generation_id,
+        "status": gen.status,
+        "valid": counts["error"] == 0,
+        "counts": counts,
+        "by_kind": dict(by_kind),
+        "thresholds": {
+            "noise_m2": geo.NOISE_M2,
+            "sliver_m2": sliver_m2,
+            "area_crs": f"EPSG:{crs.METRIC_EPSG}",
+        },
+        "problems": problems,
+        "geojson": {"type": "FeatureCollection", "features": features},
+    }
+
+
+def errors_of(report_: dict[str, Any]) -> list[dict[str, Any]]:
+    return [p for p in report_["problems"] if p["severity"] == "error"]
