@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 # 街道中心: where a report outside every grid (or with no point) goes, so that it is not lost.
 SUBDISTRICT_CENTRE = "街道中心"
@@ -112,6 +113,29 @@ SLA = {
 RATING_MIN, RATING_MAX = 1, 5
 SATISFIED_FROM = 4  # 满意率: a rating of 4 or 5 counts as satisfied
 MAX_DESCRIPTION = 4000
+
+
+@dataclass
+class NewReport:
+    """What a caller hands in; either lon/lat (in `crs`) or `address`."""
+
+    category: str
+    channel: str
+    description: str = ""
+    lon: float | None = None
+    lat: float | None = None
+    crs: str = "wgs84"
+    address: str | None = None
+    reporter_contact: str | None = None
+    photo_urls: list[str] = field(default_factory=list)
+    external_id: str | None = None
+    created_at: datetime | None = None
+    # Only imports of historical data set these; live intake always starts at `reported`.
+    status: str = "reported"
+    accepted_at: datetime | None = None
+    closed_at: datetime | None = None
+    solved: bool | None = None
+    rating: int | None = None
 
 
 def allowed_next(status: str) -> tuple[str, ...]:

@@ -112,10 +112,3 @@ def in_grid(session: Session, generation_id: int, code: str) -> list[dict[str, A
         ORDER BY f.id"""
     )
     return _rows(session, sql, {"gen": generation_id, "prefix": code + "%"})
-
-
-def audit(session: Session, actor: str, action: str, detail: dict[str, Any]) -> None:
-    stmt = text("INSERT INTO audit_log (actor, action, detail) VALUES (:actor, :action, :detail)").bindparams(
-        bindparam("detail", type_=JSONB)
-    )
-    session.execute(stmt, {"actor": actor, "action": action, "detail": detail})

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import bindparam, insert, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from geo_grid import reporting
-from geo_grid.models import SRID
+from geo_grid.models import SRID, Report, ReportEvent
 
 
 def _sla_values() -> str:
@@ -133,17 +133,48 @@ _INSERT_COLUMNS = (
 
 
 def insert_many(session: Session, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert reports (each dict has _INSERT_COLUMNS plus lon/lat, which may be None); returns their ids."""
-    cols = ", ".join(_INSERT_COLUMNS)
-    vals = ", ".join(f":{c}" for c in _INSERT_COLUMNS)
-    geom = f"CASE WHEN :lon IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(:lon, :lat), {SRID}) END"
-    stmt = text(f"INSERT INTO reports ({cols}, geom) VALUES ({vals}, {geom}) RETURNING id").bindparams(
-        bindparam("photo_urls", type_=JSONB)
-    )
-    ids = []
-    for row in rows:  # executemany with RETURNING is not portable; one round trip per row is fine here
-        ids.append(int(session.execute(stmt, row).scalar_one()))
-    return ids
+    """Insert reports (each dict has _INSERT_COLUMNS plus lon/lat, which may be None); returns their ids
+    in input order (one batched INSERT … RETURNING)."""
+    values = [
+        {**{c: row[c] for c in _INSERT_COLUMNS},
+         "geom": None if row["lon"] is None else f"SRID={SRID};POINT({row['lon']!r} {row['lat']!r})"}
+        for row in rows
+    ]  # fmt: skip
+    stmt = insert(Report).returning(Report.id, sort_by_parameter_order=True)
+    return [int(i) for i in session.scalars(stmt, values)]
+
+
+def add_events(session: Session, events: list[dict[str, Any]]) -> None:
+    """Many events at once (report_id, kind, actor, to_status, data, at)."""
+    if events:
+        session.execute(insert(ReportEvent), events)
+
+
+def existing_external_ids(session: Session, external_ids: list[str]) -> set[str]:
+    sql = "SELECT external_id FROM reports WHERE external_id = ANY(:ids)"
+    return {r.external_id for r in session.execute(text(sql), {"ids": external_ids})}
+
+
+# A box in degrees that holds every point within :radius_m (a degree of longitude shrinks with cos(lat)),
+# so that the GiST index on reports.geom narrows the candidates before the exact geography distance.
+_DEGREES = "(:radius_m / (110000.0 * greatest(cos(radians(ST_Y({point}))), 0.01)))"
+
+
+def suggest_duplicates(session: Session, report_ids: list[int], radius_m: float, window_h: float) -> int:
+    """Set-based duplicate suggestion for a batch (the rule of duplicate_candidate, for each open report)."""
+    sql = f"""
+    UPDATE reports r SET possible_duplicate_of = d.id
+    FROM reports n CROSS JOIN LATERAL (
+        SELECT o.id FROM reports o
+        WHERE o.category = n.category AND o.id <> n.id AND o.geom IS NOT NULL AND o.status NOT IN ({_TERMINAL})
+          AND o.created_at BETWEEN n.created_at - make_interval(secs => :window_h * 3600) AND n.created_at
+          AND (o.created_at < n.created_at OR o.id < n.id)
+          AND o.geom && ST_Expand(n.geom, {_DEGREES.format(point="n.geom")})
+          AND ST_DWithin(o.geom::geography, n.geom::geography, :radius_m)
+        ORDER BY ST_Distance(o.geom::geography, n.geom::geography), o.id LIMIT 1) d
+    WHERE r.id = n.id AND n.id = ANY(:ids) AND n.geom IS NOT NULL AND n.status NOT IN ({_TERMINAL})"""
+    params = {"ids": report_ids, "radius_m": radius_m, "window_h": window_h}
+    return int(session.execute(text(sql), params).rowcount)  # type: ignore[attr-defined]
 
 
 def update(session: Session, report_id: int, **fields: Any) -> None:
@@ -202,13 +233,15 @@ def events(session: Session, report_id: int) -> list[dict[str, Any]]:
 
 # Duplicates: distances on the geography type (metres on the ellipsoid): it equals the EPSG:4547 distance
 # within millimetres at 50 m here, and stays defined for points far outside the projection's zone.
+_POINT = f"ST_SetSRID(ST_MakePoint(:lon, :lat), {SRID})"
 _DUPLICATE = f"""
 SELECT o.id FROM reports o
 WHERE o.category = :category AND o.id <> :id AND o.geom IS NOT NULL
   AND o.status NOT IN ({_TERMINAL})
   AND o.created_at BETWEEN :created_at - make_interval(secs => :window_h * 3600) AND :created_at
-  AND ST_DWithin(o.geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), {SRID})::geography, :radius_m)
-ORDER BY ST_Distance(o.geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), {SRID})::geography), o.id
+  AND o.geom && ST_Expand({_POINT}, {_DEGREES.format(point=_POINT)})
+  AND ST_DWithin(o.geom::geography, {_POINT}::geography, :radius_m)
+ORDER BY ST_Distance(o.geom::geography, {_POINT}::geography), o.id
 LIMIT 1
 """
 

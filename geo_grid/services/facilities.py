@@ -10,6 +10,7 @@ from shapely.geometry import shape
 from sqlalchemy.orm import Session
 
 from geo_grid.errors import FacilityNotFound, InvalidInput
+from geo_grid.repository import audit as audit_repo
 from geo_grid.repository import facilities as facility_repo
 from geo_grid.services.directory import GridDirectory
 from geo_grid.services.lookup import check_coordinates, place, require
@@ -91,7 +92,7 @@ def create(
         session, facility_id, kind, name, body["geometry"], body.get("attributes") or {}
     )
     facility_repo.update(session, pk, {"micro_code": _primary_micro(session, directory, pk, geom)})
-    facility_repo.audit(session, actor, "facility_create", {"id": pk, "kind": kind, "name": name})
+    audit_repo.add(session, actor, "facility_create", {"id": pk, "kind": kind, "name": name})
     return get(session, directory, str(pk))
 
 
@@ -117,7 +118,7 @@ def update(session: Session, directory: GridDirectory | None, ref: str, body: di
         facility_repo.update(
             session, row["id"], {"micro_code": _primary_micro(session, directory, row["id"], geom)}
         )
-    facility_repo.audit(session, actor, "facility_update", {"id": row["id"], "fields": sorted(fields)})
+    audit_repo.add(session, actor, "facility_update", {"id": row["id"], "fields": sorted(fields)})
     return get(session, directory, str(row["id"]))
 
 
@@ -126,7 +127,7 @@ def delete(session: Session, ref: str, actor: str) -> None:
     if row is None:
         raise FacilityNotFound(f"no facility {ref!r}")
     facility_repo.delete(session, row["id"])
-    facility_repo.audit(session, actor, "facility_delete", {"id": row["id"], "name": row["name"]})
+    audit_repo.add(session, actor, "facility_delete", {"id": row["id"], "name": row["name"]})
 
 
 def in_grid(session: Session, directory: GridDirectory | None, code: str) -> list[dict[str, Any]]:

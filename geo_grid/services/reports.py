@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from geo_grid import crs, reporting
 from geo_grid.errors import InvalidInput, ReportNotFound
+from geo_grid.reporting import NewReport
 from geo_grid.repository import reports as report_repo
 from geo_grid.services.directory import GridDirectory
 from geo_grid.services.lookup import Placement, place, to_wgs84
@@ -19,29 +20,6 @@ from geo_grid.settings import Settings
 
 # Resolves an address text to a WGS84 point, or None when it does not match (see address_resolver).
 AddressResolver = Callable[[str], tuple[float, float] | None]
-
-
-@dataclass
-class NewReport:
-    """What a caller hands in; either lon/lat (in `crs`) or `address`."""
-
-    category: str
-    channel: str
-    description: str = ""
-    lon: float | None = None
-    lat: float | None = None
-    crs: str = "wgs84"
-    address: str | None = None
-    reporter_contact: str | None = None
-    photo_urls: list[str] = field(default_factory=list)
-    external_id: str | None = None
-    created_at: datetime | None = None
-    # Only imports of historical data set these; live intake always starts at `reported`.
-    status: str = "reported"
-    accepted_at: datetime | None = None
-    closed_at: datetime | None = None
-    solved: bool | None = None
-    rating: int | None = None
 
 
 def now() -> datetime:
