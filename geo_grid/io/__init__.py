@@ -1,1 +1,1 @@
-"""File formats in and out (boundary layers: geo_grid.io.boundaries)."""
+"""File formats in and out: boundary layers (boundaries.py), report files (reports.py)."""
