@@ -140,3 +140,14 @@ def lookup_address_batch(request: Request, principal: PrincipalDep, body: Addres
     for r in results:
         counts[r["status"]] += 1
     return {"count": n, **counts, "results": results}
+
+
+@router.post(
+    "/lookup/address/reload", summary="Rebuild the in-memory address matcher from the database (planner)"
+)
+def reload_addresses(request: Request, principal: PrincipalDep) -> dict[str, Any]:
+    """After `geo-grid import addresses … --commit` on a running server: build the new matcher aside and
+    swap it in (lookups keep answering from the old one meanwhile)."""
+    principal.require("planner")
+    book = request.app.state.address_book.reload(request.app.state.session_factory)
+    return {"addresses": len(book.points), "built_at": book.built_at.isoformat()}
