@@ -6,8 +6,14 @@ STAMP := $(VENV)/.installed
 
 .PHONY: setup run test lint bench clean-db
 
-setup: $(STAMP)
+setup: $(STAMP) maps/node_modules/.installed
 	@bash scripts/setup_system.sh
+
+# The maps' JavaScript/CSS (Leaflet and plugins), served by geo_grid itself: no CDN at run time.
+maps/node_modules/.installed: maps/package.json maps/package-lock.json
+	@bash scripts/setup_system.sh
+	cd maps && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)

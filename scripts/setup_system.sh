@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Installs the Debian packages geo_grid needs (PostgreSQL 15 + PostGIS 3, chromium for browser tests).
+# Installs the Debian packages geo_grid needs (PostgreSQL 15 + PostGIS 3, chromium for browser tests,
+# a CJK font so that chromium draws the maps' Chinese text, nodejs/npm when npm is missing: the maps'
+# JS/CSS is installed from the npm registry into maps/node_modules).
 # Idempotent: does nothing when everything is already there.
 set -euo pipefail
-pkgs=(postgresql-15 postgresql-15-postgis-3 chromium chromium-driver wrk)
+pkgs=(postgresql-15 postgresql-15-postgis-3 chromium chromium-driver wrk fonts-wqy-microhei)
+command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,0 +1,106 @@
+"""GET /maps/…: the coverage, grid, incident and editor pages (HTML), and their vendored JS/CSS."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import FileResponse, HTMLResponse
+
+from geo_grid.api.deps import PrincipalDep, SessionDep, SettingsDep
+from geo_grid.errors import NotFound
+from geo_grid.render import assets
+from geo_grid.services import maps as map_service
+
+router = APIRouter(prefix="/maps", tags=["maps"])
+
+GenerationQuery = Annotated[
+    int | None, Query(ge=1, le=2**31 - 1, description="a generation id (a draft shows its problems)")
+]
+ListQuery = Annotated[
+    list[str] | None, Query(max_length=200, description="one or more values, repeated or comma-separated")
+]
+
+
+def _html(fmap: object) -> HTMLResponse:
+    # Pages are built per request from the database; never cache them (phones depend on the token).
+    return HTMLResponse(assets.html_of(fmap), headers={"Cache-Control": "no-store"})
+
+
+def _split(values: list[str] | None) -> list[str] | None:
+    out = [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
+    return out or None
+
+
+@router.get(
+    "/coverage",
+    response_class=HTMLResponse,
+    summary="Coverage map: grids, people, facilities, draft problems",
+)
+def coverage(
+    session: SessionDep, principal: PrincipalDep, settings: SettingsDep, generation: GenerationQuery = None
+) -> HTMLResponse:
+    assets.check_installed()
+    fmap = map_service.coverage_map(
+        session, map_service.basemap_of(settings), principal.sees_personal_data, generation
+    )
+    return _html(fmap)
+
+
+@router.get(
+    "/grids/{code}", response_class=HTMLResponse, summary="The coverage map opened zoomed on one grid"
+)
+def grid(
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    code: Annotated[str, Path(max_length=32, pattern=r"^\d{1,32}$")],
+    generation: GenerationQuery = None,
+) -> HTMLResponse:
+    assets.check_installed()
+    fmap = map_service.coverage_map(
+        session, map_service.basemap_of(settings), principal.sees_personal_data, generation, focus=code
+    )
+    return _html(fmap)
+
+
+@router.get(
+    "/incidents", response_class=HTMLResponse, summary="Incident map: reports by state, heat map, choropleth"
+)
+def incidents(
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    status: ListQuery = None,
+    category: ListQuery = None,
+    since: Annotated[datetime | None, Query(description="reports created at or after (ISO 8601)")] = None,
+    until: Annotated[datetime | None, Query(description="reports created before (ISO 8601)")] = None,
+    grid: Annotated[
+        str | None, Query(max_length=32, pattern=r"^\d{9,18}$", description="a grid code, any level")
+    ] = None,
+    include_closed: Annotated[
+        bool, Query(description="also show reports closed more than 30 days ago")
+    ] = False,
+) -> HTMLResponse:
+    assets.check_installed()
+    f = map_service.IncidentFilter(_split(status), _split(category), since, until, grid, include_closed)
+    fmap = map_service.incident_map(
+        session, map_service.basemap_of(settings), principal.sees_personal_data, f, datetime.now(UTC)
+    )
+    return _html(fmap)
+
+
+@router.get("/editor", response_class=HTMLResponse, summary="Planner's editor page for a draft generation")
+def editor(session: SessionDep, settings: SettingsDep, generation: GenerationQuery = None) -> HTMLResponse:
+    assets.check_installed()
+    return _html(map_service.editor_map(session, map_service.basemap_of(settings), generation))
+
+
+@router.get("/static/{path:path}", include_in_schema=False)
+def static(path: str) -> FileResponse:
+    """The pages' JavaScript/CSS/images, from maps/node_modules (installed by `make setup`)."""
+    found = assets.resolve(path)
+    if found is None:
+        raise NotFound(f"no map asset {path!r}")
+    return FileResponse(found, headers={"Cache-Control": "public, max-age=86400"})

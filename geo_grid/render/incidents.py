@@ -1,0 +1,210 @@
+"""The incident map: reports as clustered markers coloured by state (overdue marked), a heat map, and a
+choropleth of open reports per micro-grid (classes by mapclassify)."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import folium
+import mapclassify
+import numpy as np
+from branca.element import Element
+from folium.plugins import FastMarkerCluster, HeatMap
+
+from geo_grid.render.assets import DEFAULT_ASSETS_URL
+from geo_grid.render.basemap import Basemap
+from geo_grid.render.common import (
+    Legend,
+    Registry,
+    bounds_of,
+    collection,
+    feature,
+    finish,
+    geojson_layer,
+    new_map,
+    popup_table,
+    simplify_coverage,
+)
+
+STATUS_COLOURS = {
+    "reported": "#d7191c",
+    "accepted": "#fdae61",
+    "registered": "#fee08b",
+    "dispatched": "#abd9e9",
+    "in_progress": "#2c7bb6",
+    "feedback": "#5e3c99",
+    "verified": "#1a9850",
+    "closed": "#9e9e9e",
+    "rejected": "#616161",
+    "duplicate": "#d0d0d0",
+}
+CLASS_COLOURS = ("#ffffcc", "#fed976", "#fd8d3c", "#e31a1c", "#800026")
+ZERO_COLOUR = "#f7f7f7"
+OVERDUE_COLOUR = "#b2182b"
+
+_CSS = """
+<style>
+  .gg-report { width: 14px; height: 14px; border-radius: 50%; border: 2px solid #fff; box-shadow: 0 0 2px #000; }
+  .gg-report.overdue { border: 3px solid #b2182b; width: 16px; height: 16px; position: relative; }
+  .gg-report.overdue::after { content: '!'; position: absolute; top: -14px; left: 4px; color: #b2182b;
+    font-weight: 900; font-size: 13px; text-shadow: 0 0 2px #fff; }
+</style>
+"""
+
+# Markers are created in the browser from compact rows [lat, lon, status, overdue, popup]: thousands of
+# folium.Marker objects would each cost ~0.5 kB of generated JavaScript.
+_MARKER_CALLBACK = """function (row) {
+  var icon = L.divIcon({className: '', iconSize: [16, 16], iconAnchor: [8, 8],
+    html: '<div class="gg-report s-' + row[2] + (row[3] ? ' overdue' : '') + '" style="background:' + row[5] + '"></div>'});
+  var marker = L.marker(new L.LatLng(row[0], row[1]), {icon: icon, title: row[6]});
+  marker.bindPopup(row[4], {maxWidth: 360});
+  return marker;
+}"""
+
+
+@dataclass
+class IncidentData:
+    title: str
+    reports: list[
+        dict[str, Any]
+    ]  # id, category, status, created_at, micro_code, lon, lat, overdue, responsible
+    micro: list[dict[str, Any]]  # code, name, geom: the micro-grids for the choropleth
+    open_counts: dict[str, int] = field(default_factory=dict)  # micro code → open reports
+    status_labels: dict[str, str] = field(default_factory=dict)
+    category_labels: dict[str, str] = field(default_factory=dict)
+    report_url: str = "/reports/{id}"  # link in the popup to the report in the API
+    note: str = ""  # e.g. "已隐藏30天前结案的上报"
+
+
+def classify(counts: Sequence[int], k: int = 5) -> tuple[list[int], list[float]]:
+    """Class (0 = no open report, 1..k) per value and the classes' upper bounds.
+
+    Fisher–Jenks natural breaks (mapclassify) over the non-zero counts; with fewer distinct values
+    than classes, one class per value.
+    """
+    values = np.asarray(counts, dtype=float)
+    positive = values[values > 0]
+    if positive.size == 0:
+        return [0] * len(values), []
+    k = min(k, len(np.unique(positive)))
+    bins = list(mapclassify.NaturalBreaks(positive, k=k).bins) if k > 1 else [float(positive.max())]
+    classes = [0 if v <= 0 else int(np.searchsorted(bins, v)) + 1 for v in values]
+    return classes, [float(b) for b in bins]
+
+
+def _choropleth(basemap: Basemap, data: IncidentData) -> tuple[folium.GeoJson, list[tuple[str, str, str]]]:
+    geoms = basemap.shift(np.asarray(simplify_coverage([m["geom"] for m in data.micro]), dtype=object))
+    counts = [data.open_counts.get(m["code"], 0) for m in data.micro]
+    classes, bins = classify(counts)
+    feats = []
+    for m, geom, n, c in zip(data.micro, geoms, counts, classes, strict=True):
+        colour = ZERO_COLOUR if c == 0 else CLASS_COLOURS[min(c - 1, len(CLASS_COLOURS) - 1)]
+        popup = popup_table(m["name"], [("编码", m["code"]), ("未办结上报", str(n))])
+        feats.append(feature(geom, {"code": m["code"], "fill": colour, "popup": popup}))
+    layer = geojson_layer(
+        collection(feats),
+        "各微网格未办结上报（分级设色）",
+        lambda f: {
+            "color": "#777777",
+            "weight": 0.5,
+            "fillColor": f["properties"]["fill"],
+            "fillOpacity": 0.7,
+            "className": "grid-micro",
+        },
+    )
+    legend = [("swatch", ZERO_COLOUR, "0")]
+    low = 1
+    for i, b in enumerate(bins):
+        hi = int(b)
+        legend.append(
+            ("swatch", CLASS_COLOURS[min(i, len(CLASS_COLOURS) - 1)], f"{low}–{hi}" if hi > low else f"{hi}")
+        )
+        low = hi + 1
+    return layer, legend
+
+
+def _popup(r: dict[str, Any], data: IncidentData) -> str:
+    created = r["created_at"]
+    when = created.strftime("%Y-%m-%d %H:%M") if hasattr(created, "strftime") else str(created)
+    rows = [
+        ("类别", data.category_labels.get(r["category"], r["category"])),
+        ("时间", when),
+        (
+            "状态",
+            data.status_labels.get(r["status"], r["status"]) + ("（已逾期）" if r.get("overdue") else ""),
+        ),
+        ("网格", f"{r.get('grid_name') or ''} {r.get('micro_code') or '网格外'}".strip()),
+        ("责任人", r.get("responsible") or "街道中心"),
+    ]
+    url = html.escape(data.report_url.format(id=r["id"]))
+    link = f'<div><a href="{url}" target="_blank">查看上报详情</a></div>'
+    return popup_table(f"上报 {r.get('external_id') or r['id']}", rows, link)
+
+
+def build_incident_map(
+    data: IncidentData, basemap: Basemap | None = None, assets_url: str = DEFAULT_ASSETS_URL
+) -> folium.Map:
+    """The incident map as a folium.Map (the caller renders or saves it)."""
+    basemap = basemap or Basemap()
+    bounds = bounds_of([m["geom"] for m in data.micro])
+    overdue = sum(1 for r in data.reports if r.get("overdue"))
+    title = f"{data.title}（显示{len(data.reports)}条，逾期{overdue}条）"
+    fmap = new_map(basemap, bounds, title)
+    fmap.get_root().header.add_child(Element(_CSS))  # type: ignore[attr-defined]
+
+    choropleth, class_legend = _choropleth(basemap, data)
+    choropleth.add_to(fmap)
+
+    lon = np.array([float(r["lon"]) for r in data.reports])
+    lat = np.array([float(r["lat"]) for r in data.reports])
+    slon, slat = basemap.shift_lonlat(lon, lat) if len(lon) else (lon, lat)
+    rows = []
+    for r, x, y in zip(data.reports, np.atleast_1d(slon), np.atleast_1d(slat), strict=True):
+        label = data.status_labels.get(r["status"], r["status"])
+        rows.append(
+            [
+                round(float(y), 6),
+                round(float(x), 6),
+                r["status"],
+                bool(r.get("overdue")),
+                _popup(r, data),
+                STATUS_COLOURS.get(r["status"], "#000000"),
+                label,
+            ]
+        )
+    cluster = FastMarkerCluster(
+        rows,
+        callback=_MARKER_CALLBACK,
+        name="上报（聚合）",
+        disableClusteringAtZoom=18,
+        spiderfyOnMaxZoom=True,
+    )
+    cluster.add_to(fmap)
+    heat = HeatMap(
+        [[r[0], r[1]] for r in rows], name="热力图", show=False, radius=18, blur=15, min_opacity=0.3
+    )
+    heat.add_to(fmap)
+    folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
+
+    present = [s for s in STATUS_COLOURS if any(r["status"] == s for r in data.reports)] or list(
+        STATUS_COLOURS
+    )[:7]
+    sections = [
+        (
+            "上报状态",
+            [("dot", STATUS_COLOURS[s], data.status_labels.get(s, s)) for s in present]
+            + [("dot", f"#fff; border:3px solid {OVERDUE_COLOUR}", "逾期（红圈 !）")],
+        ),
+        ("未办结上报数（自然断点分级）", class_legend),
+    ]
+    if data.note:
+        sections.append(("说明", [("swatch", "transparent; border:none", data.note)]))
+    Legend(sections).add_to(fmap)
+    Registry(
+        {"reports": cluster, "choropleth": choropleth, "heat": heat},
+        {"counts": {"reports": len(rows), "overdue": overdue, "micro": len(data.micro)}},
+    ).add_to(fmap)
+    return finish(fmap, assets_url)

@@ -1,0 +1,240 @@
+"""Map use cases: gather a page's layers (grids, people, facilities, reports, a draft's problems) and
+hand them to the pure builders in geo_grid.render; phones are masked here unless the caller may see them."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import folium
+import shapely
+from sqlalchemy.orm import Session
+
+from geo_grid import reporting
+from geo_grid.errors import GenerationNotFound, GridNotFound, InvalidInput
+from geo_grid.labels import ROLE_LABELS
+from geo_grid.masking import mask_phone
+from geo_grid.render import build_coverage_map, build_editor_map, build_incident_map
+from geo_grid.render.assets import DEFAULT_ASSETS_URL
+from geo_grid.render.basemap import Basemap
+from geo_grid.render.basemap import from_settings as basemap_from_settings
+from geo_grid.render.coverage import CoverageData, GridShape
+from geo_grid.render.editor import EditorData
+from geo_grid.render.incidents import IncidentData
+from geo_grid.repository import generations as generation_repo
+from geo_grid.repository import maps as repo
+from geo_grid.repository import people as people_repo
+from geo_grid.services import grids as grid_service
+from geo_grid.settings import Settings
+
+# Closed (and rejected, duplicate) reports older than this are hidden unless asked for.
+CLOSED_SHOWN_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Page:
+    """Where a page's links point: its assets and the API (absolute for a saved file, else relative)."""
+
+    assets_url: str = DEFAULT_ASSETS_URL
+    api_url: str = ""
+
+
+def basemap_of(settings: Settings) -> Basemap:
+    return basemap_from_settings(settings.basemap, settings.basemap_url, settings.tianditu_key)
+
+
+def _phone(phone: str | None, personal: bool) -> str | None:
+    return phone if personal else mask_phone(phone)
+
+
+def _people_by_grid(session: Session, personal: bool) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for p in people_repo.all_grid_roles(session):
+        out[p["grid_code"]].append(
+            {
+                "name": p["name"],
+                "role": p["role"],
+                "role_label": ROLE_LABELS.get(p["role"], p["role"]),
+                "duty": p["duty"],
+                "phone": _phone(p["phone"], personal),
+            }
+        )
+    return out
+
+
+def _geoms(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {
+            **{k: v for k, v in r.items() if k != "wkb"},
+            "geom": shapely.from_wkb(bytes(r["wkb"])) if r["wkb"] else None,
+        }
+        for r in rows
+    ]
+
+
+def _validation(session: Session, generation_id: int) -> dict[str, Any]:
+    # Issue 4's validation report: every problem of the generation as GeoJSON.
+    from geo_grid.services import validation
+
+    report: dict[str, Any] = validation.report(session, generation_id)
+    return dict(report["geojson"])
+
+
+def coverage_map(
+    session: Session,
+    basemap: Basemap,
+    personal: bool,
+    generation: int | None = None,
+    focus: str | None = None,
+    page: Page | None = None,
+) -> folium.Map:
+    """The coverage map of the active generation (or `generation`); a draft also shows its problems."""
+    page = page or Page()
+    gen = grid_service.resolve_generation(session, None, generation)
+    grids = _geoms(repo.grids(session, gen.id))
+    if focus is not None and not any(g["code"] == focus for g in grids):
+        raise GridNotFound(f"no grid with code {focus!r} in generation {gen.id}")
+    people = _people_by_grid(session, personal)
+    shapes = {
+        level: [
+            GridShape(
+                g["code"],
+                g["name"],
+                g["level"],
+                g["parent_code"],
+                g["community_code"],
+                g["geom"],
+                people.get(g["code"], []),
+            )
+            for g in grids
+            if g["level"] == level
+        ]
+        for level in ("tertiary", "micro")
+    }
+    communities = _geoms(repo.communities(session))
+    status = {"draft": "草稿", "active": "现行", "retired": "历史"}.get(gen.status, gen.status)
+    data = CoverageData(
+        title=f"未来路街道网格覆盖图（{status}代次 {gen.id}）",
+        communities=[c for c in communities if c["geom"] is not None],
+        tertiary=shapes["tertiary"],
+        micro=shapes["micro"],
+        facilities=_geoms(repo.facilities(session)),
+        road_segments=_geoms(repo.road_segments(session)),
+        courtyards=_geoms(repo.courtyards(session)),
+        problems=_validation(session, gen.id) if gen.status == "draft" else None,
+        focus=focus,
+        community_names={c["code"]: c["name"] for c in communities},
+    )
+    return build_coverage_map(data, basemap, page.assets_url)
+
+
+@dataclass(frozen=True)
+class IncidentFilter:
+    statuses: list[str] | None = None
+    categories: list[str] | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    grid: str | None = None
+    include_closed: bool = False
+
+
+def _check(values: list[str] | None, allowed: tuple[str, ...], what: str) -> None:
+    bad = sorted(set(values or []) - set(allowed))
+    if bad:
+        raise InvalidInput(f"unknown {what}: {', '.join(bad)}", {"allowed": list(allowed)})
+
+
+def _overdue(r: dict[str, Any], now: datetime) -> bool:
+    """The rule of issue 5 (geo_grid.reporting): open and past its due time (explicit, else created + SLA)."""
+    if r["status"] in reporting.TERMINAL:
+        return False
+    due = r["due_at"]
+    if due is None:
+        sla = reporting.SLA.get(r["category"])
+        due = r["created_at"] + timedelta(hours=sla.resolution_h if sla else 72)
+    return bool(due < now)
+
+
+def incident_map(
+    session: Session,
+    basemap: Basemap,
+    personal: bool,
+    f: IncidentFilter,
+    now: datetime,
+    page: Page | None = None,
+) -> folium.Map:
+    """Reports on the active generation's micro-grids; old closed ones only when `include_closed`."""
+    page = page or Page()
+    _check(f.statuses, reporting.STATUSES, "status")
+    _check(f.categories, reporting.CATEGORIES, "category")
+    if f.since and f.until and f.since >= f.until:
+        raise InvalidInput("since must be before until")
+    gen = grid_service.resolve_generation(session)
+    micro = [g for g in _geoms(repo.grids(session, gen.id)) if g["level"] == "micro"]
+    names = {g["code"]: g["name"] for g in micro}
+    if f.grid and not (f.grid in names or any(code.startswith(f.grid) for code in names)):
+        raise GridNotFound(f"no grid with code {f.grid!r}")
+    query = repo.ReportQuery(
+        statuses=f.statuses,
+        categories=f.categories,
+        since=f.since,
+        until=f.until,
+        grid=f.grid,
+        terminal=tuple(sorted(reporting.TERMINAL)),
+        closed_since=None if f.include_closed else now - timedelta(days=CLOSED_SHOWN_DAYS),
+    )
+    leaders = repo.micro_leaders(session)
+    reports = []
+    for r in repo.reports(session, query):
+        people = leaders.get(r["micro_code"] or "", [])
+        responsible = "、".join(
+            f"微网格长 {p['name']} {_phone(p['phone'], personal) or ''}".strip() for p in people
+        )
+        reports.append(
+            {
+                **r,
+                "overdue": _overdue(r, now),
+                "grid_name": names.get(r["micro_code"] or ""),
+                "responsible": responsible or reporting.SUBDISTRICT_CENTRE,
+            }
+        )
+    note = "" if f.include_closed else f"{CLOSED_SHOWN_DAYS}天前办结的上报已隐藏（include_closed=true 显示）"
+    data = IncidentData(
+        title="未来路街道事件地图",
+        reports=reports,
+        micro=micro,
+        open_counts=repo.open_counts(session, tuple(sorted(reporting.TERMINAL))),
+        status_labels=reporting.STATUS_LABELS,
+        category_labels=reporting.CATEGORY_LABELS,
+        report_url=page.api_url.rstrip("/") + "/reports/{id}",
+        note=note,
+    )
+    return build_incident_map(data, basemap, page.assets_url)
+
+
+def editor_map(
+    session: Session, basemap: Basemap, generation: int | None = None, page: Page | None = None
+) -> folium.Map:
+    """The editor page of a draft (the current draft when `generation` is not given)."""
+    page = page or Page()
+    if generation is None:
+        drafts = [g for g in generation_repo.list_all(session) if g.status == "draft"]
+        if not drafts:
+            raise GenerationNotFound("no draft generation: open one first (POST /generations)")
+        gen = drafts[-1]
+    else:
+        gen = grid_service.resolve_generation(session, None, generation)
+    grids = _geoms(repo.grids(session, gen.id))
+    data = EditorData(
+        title=f"边界编辑（代次 {gen.id}，{'草稿' if gen.status == 'draft' else '只读：非草稿'}）",
+        generation=gen.id,
+        status=gen.status,
+        tertiary=[g for g in grids if g["level"] == "tertiary"],
+        micro=[g for g in grids if g["level"] == "micro"],
+        problems=_validation(session, gen.id),
+        grid_url=page.api_url.rstrip("/") + "/generations/{generation}/grids/{code}",
+        put_url=page.api_url.rstrip("/") + "/generations/{generation}/grids/{code}",
+    )
+    return build_editor_map(data, basemap, page.assets_url)
