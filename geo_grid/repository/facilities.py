@@ -99,6 +99,16 @@ def overlaps(session: Session, generation_id: int, facility_pk: int) -> list[dic
     return _rows(session, sql, {"id": facility_pk, "gen": generation_id})
 
 
+def assign_polygon_primaries(session: Session, generation_id: int) -> int:
+    """Set micro_code of every polygon facility to its primary grid: the micro-grid of the largest overlap."""
+    sql = f"""UPDATE facilities f SET micro_code = (
+                SELECT g.code FROM grids g
+                WHERE g.generation_id = :gen AND g.level = 'micro' AND ST_Intersects(g.geom, f.geom)
+                ORDER BY ST_Area(ST_Transform(ST_Intersection(g.geom, f.geom), {METRIC_SRID})) DESC, g.code LIMIT 1)
+              WHERE GeometryType(f.geom) <> 'POINT'"""
+    return int(session.execute(text(sql), {"gen": generation_id}).rowcount)  # type: ignore[attr-defined]
+
+
 def in_grid(session: Session, generation_id: int, code: str) -> list[dict[str, Any]]:
     """Facilities in a grid at any level: points by their micro-grid (codes are hierarchical, so a prefix
     names every level), polygons by a positive-area overlap with a micro-grid under that code."""

@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from geo_grid import reporting
-from geo_grid.models import SRID, Report, ReportEvent
+from geo_grid.models import METRIC_SRID, SRID, Report, ReportEvent
 
 
 def _sla_values() -> str:
@@ -84,7 +84,8 @@ def _where(f: ReportFilter, now: datetime) -> tuple[str, dict[str, Any]]:
         where.append("r.created_at < :until")
         params["until"] = f.until
     if f.bbox:
-        where.append(f"r.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, {SRID})")
+        # ST_Intersects, not && alone: index boxes are float4, so && is only approximate at the edges.
+        where.append(f"ST_Intersects(r.geom, ST_MakeEnvelope(:x0, :y0, :x1, :y1, {SRID}))")
         params.update(x0=f.bbox[0], y0=f.bbox[1], x1=f.bbox[2], y1=f.bbox[3])
     if f.overdue is not None:
         where.append(OVERDUE if f.overdue else f"NOT {OVERDUE}")
@@ -175,6 +176,14 @@ def suggest_duplicates(session: Session, report_ids: list[int], radius_m: float,
     WHERE r.id = n.id AND n.id = ANY(:ids) AND n.geom IS NOT NULL AND n.status NOT IN ({_TERMINAL})"""
     params = {"ids": report_ids, "radius_m": radius_m, "window_h": window_h}
     return int(session.execute(text(sql), params).rowcount)  # type: ignore[attr-defined]
+
+
+def flag_near_boundary(session: Session, generation_id: int, near_m: float) -> int:
+    """Set near_boundary for every placed report: within near_m metres (EPSG:4547) of its micro-grid's edge."""
+    sql = f"""UPDATE reports r SET near_boundary = ST_Distance(
+                  ST_Transform(ST_Boundary(g.geom), {METRIC_SRID}), ST_Transform(r.geom, {METRIC_SRID})) <= :m
+              FROM grids g WHERE g.generation_id = :gen AND g.code = r.micro_code AND r.geom IS NOT NULL"""
+    return int(session.execute(text(sql), {"gen": generation_id, "m": near_m}).rowcount)  # type: ignore[attr-defined]
 
 
 def update(session: Session, report_id: int, **fields: Any) -> None:
@@ -269,10 +278,3 @@ def volunteer(session: Session, person_id: str) -> dict[str, Any] | None:
              JOIN roles r ON r.person_id = p.id AND r.role = 'volunteer' WHERE p.person_id = :pid LIMIT 1"""
     row = session.execute(text(sql), {"pid": person_id}).first()
     return dict(row._mapping) if row else None
-
-
-def address_rows(session: Session) -> list[dict[str, Any]]:
-    """The standard address table as the address matcher reads it (for address intake)."""
-    sql = """SELECT address_id, address, road, number, courtyard, building, unit, community_code,
-                    ST_X(geom)::text AS lon, ST_Y(geom)::text AS lat FROM addresses"""
-    return [dict(r._mapping) for r in session.execute(text(sql))]

@@ -193,15 +193,13 @@ def people_for(directory: GridDirectory | None, row: dict[str, Any]) -> list[Any
     return out
 
 
-def address_resolver(session: Session, matcher: Any = None) -> AddressResolver:
-    """Address → point through geo_grid.geocoding's matcher (built from the address table if not given)."""
-    from geo_grid.geocoding import AddressMatcher
-
-    m = matcher or AddressMatcher.from_rows(report_repo.address_rows(session))
+def address_resolver(book: Any, directory: GridDirectory) -> AddressResolver:
+    """Address → point through the address service (services/addresses.py): the matched door plate's point,
+    or None when the address is not matched confidently (nothing is guessed)."""
+    from geo_grid.services import addresses as address_service
 
     def resolve(address: str) -> tuple[float, float] | None:
-        best = m.match(address).best
-        return (best.lon, best.lat) if best is not None else None
+        point = address_service.resolve(book, directory, address).point
+        return (point.lon, point.lat) if point is not None else None
 
-    resolve.matcher = m  # type: ignore[attr-defined]  # so a caller can cache it
     return resolve

@@ -29,6 +29,8 @@ from geo_grid.models import (
     Role,
 )
 from geo_grid.repository import assignment
+from geo_grid.repository import facilities as facility_repo
+from geo_grid.repository import reports as report_repo
 
 # The sample boundaries are the first generation, valid since this moment (before every sample report).
 SAMPLE_VALID_FROM = datetime.fromisoformat("2025-01-01T00:00:00+08:00")
@@ -60,7 +62,7 @@ def _opt(value: Any) -> Any:
     return None if value in ("", None) or value != value else value  # NaN != NaN
 
 
-def load_sample(session: Session, sample_dir: Path) -> dict[str, int]:
+def load_sample(session: Session, sample_dir: Path, near_boundary_m: float = 10.0) -> dict[str, int]:
     """Insert the sample into an empty database; returns the row counts. Caller commits."""
     if session.query(Generation).count():
         raise Conflict("the database already holds data; the sample is only loaded into an empty one")
@@ -215,7 +217,9 @@ def load_sample(session: Session, sample_dir: Path) -> dict[str, int]:
     session.flush()
     assignment.assign_addresses(session, gen.id)
     assignment.assign_reports(session, gen.id)
+    report_repo.flag_near_boundary(session, gen.id, near_boundary_m)
     assignment.assign_point_facilities(session, gen.id)
+    facility_repo.assign_polygon_primaries(session, gen.id)
     return {
         "communities": len(communities),
         "grids": len(grid_rows),

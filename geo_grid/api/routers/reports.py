@@ -101,14 +101,10 @@ def _directory(request: Request) -> GridDirectory | None:
     return directory
 
 
-def _resolver(request: Request, session: SessionDep) -> report_service.AddressResolver:
-    # Built once per app from the address table, kept on app.state (rebuilt with the app).
-    matcher = getattr(request.app.state, "address_matcher", None) or getattr(
-        request.app.state, "report_address_matcher", None
-    )
-    resolve = report_service.address_resolver(session, matcher)
-    request.app.state.report_address_matcher = resolve.matcher  # type: ignore[attr-defined]
-    return resolve
+def _resolver(request: Request, directory: GridDirectory) -> report_service.AddressResolver | None:
+    holder = getattr(request.app.state, "address_book", None)
+    book = holder.current if holder is not None else None
+    return report_service.address_resolver(book, directory) if book is not None else None
 
 
 @router.post("/reports", status_code=201, summary="Report a problem or need at a place (public)")
@@ -117,7 +113,7 @@ def create_report(
 ) -> dict[str, Any]:
     directory = require(_directory(request))
     new = report_service.NewReport(**body.model_dump())
-    resolver = _resolver(request, session) if body.address and body.lon is None else None
+    resolver = _resolver(request, directory) if body.address and body.lon is None else None
     report_id = report_service.create(session, directory, settings, new, principal.name, resolver)
     return present(report_service.detail(session, directory, report_id), principal)
 
