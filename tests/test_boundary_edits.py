@@ -11,7 +11,16 @@ import pytest
 import shapely
 from shapely.geometry import mapping, shape
 
-from tests.boundary_support import A, B, PARENT, horizontal_line, metric_area, open_draft, read, shared_edge_box
+from tests.boundary_support import (
+    PARENT,
+    A,
+    B,
+    horizontal_line,
+    metric_area,
+    open_draft,
+    read,
+    shared_edge_box,
+)
 from tests.boundary_support import write_headers as wh
 from tests.conftest import bearer, create_tokens
 
@@ -90,7 +99,10 @@ def test_concurrent_edits_with_the_same_etag_one_wins_one_gets_412(env) -> None:
         r = client.put(f"/generations/{gen}/grids/{A}", json={"geometry": mapping(g)}, headers=wh(token, tag))
         statuses.append(r.status_code)
 
-    threads = [threading.Thread(target=edit, args=(g, t)) for g, t in zip(shapes, (tokens["planner"], tokens["admin"]))]
+    threads = [
+        threading.Thread(target=edit, args=(g, t))
+        for g, t in zip(shapes, (tokens["planner"], tokens["admin"]), strict=True)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -104,7 +116,9 @@ def test_invalid_geometry_is_refused_with_reason_and_location(env) -> None:
     geom, tag = read(client, gen, A)
     x0, y0, x1, y1 = geom.bounds
     bowtie = {"type": "Polygon", "coordinates": [[[x0, y0], [x1, y1], [x1, y0], [x0, y1], [x0, y0]]]}
-    r = client.put(f"/generations/{gen}/grids/{A}", json={"geometry": bowtie}, headers=wh(tokens["planner"], tag))
+    r = client.put(
+        f"/generations/{gen}/grids/{A}", json={"geometry": bowtie}, headers=wh(tokens["planner"], tag)
+    )
     assert r.status_code == 422 and r.json()["code"] == "invalid_boundary"
     detail = r.json()["detail"]
     assert detail["reason"] == "Self-intersection"
@@ -112,15 +126,23 @@ def test_invalid_geometry_is_refused_with_reason_and_location(env) -> None:
     assert lon == pytest.approx((x0 + x1) / 2, abs=1e-7) and lat == pytest.approx((y0 + y1) / 2, abs=1e-7)
     assert "lon" in r.json()["message"] and "Self-intersection" in r.json()["message"]
     assert read(client, gen, A)[1] == tag  # nothing stored
-    r = client.put(f"/generations/{gen}/grids/{A}", json={"geometry": {"type": "Point", "coordinates": [1, 2]}},
-                   headers=wh(tokens["planner"], tag))
+    r = client.put(
+        f"/generations/{gen}/grids/{A}",
+        json={"geometry": {"type": "Point", "coordinates": [1, 2]}},
+        headers=wh(tokens["planner"], tag),
+    )
     assert r.status_code == 422
 
 
 def test_create_and_retire(env) -> None:
     client, tokens, gen = env
     geom, _ = read(client, gen, A)
-    body = {"level": "micro", "parent_code": PARENT, "name": "新微网格", "geometry": mapping(geom.buffer(-0.0001))}
+    body = {
+        "level": "micro",
+        "parent_code": PARENT,
+        "name": "新微网格",
+        "geometry": mapping(geom.buffer(-0.0001)),
+    }
     r = client.post(f"/generations/{gen}/grids", json=body, headers=bearer(tokens["planner"]))
     assert r.status_code == 201, r.text
     code = r.json()["grids"][0]["code"]
@@ -142,8 +164,11 @@ def test_reparent_keeps_the_code(env) -> None:
     client, tokens, gen = env
     _, tag = read(client, gen, A)
     other = "410105012001002"
-    r = client.post(f"/generations/{gen}/grids/{A}/reparent", json={"parent_code": other},
-                    headers=wh(tokens["planner"], tag))
+    r = client.post(
+        f"/generations/{gen}/grids/{A}/reparent",
+        json={"parent_code": other},
+        headers=wh(tokens["planner"], tag),
+    )
     assert r.status_code == 200, r.text
     props = client.get(f"/generations/{gen}/grids/{A}").json()["properties"]
     assert props["parent_code"] == other and props["version"] == 2
@@ -152,8 +177,11 @@ def test_reparent_keeps_the_code(env) -> None:
 def test_split_by_a_line(env) -> None:
     client, tokens, gen = env
     geom, tag = read(client, gen, A)
-    r = client.post(f"/generations/{gen}/grids/{A}/split", json={"line": horizontal_line(geom)},
-                    headers=wh(tokens["planner"], tag))
+    r = client.post(
+        f"/generations/{gen}/grids/{A}/split",
+        json={"line": horizontal_line(geom)},
+        headers=wh(tokens["planner"], tag),
+    )
     assert r.status_code == 200, r.text
     kept, new = r.json()["grids"]
     assert kept["code"] == A and new["code"].startswith(PARENT) and new["code"] not in (A, B)
@@ -164,7 +192,9 @@ def test_split_by_a_line(env) -> None:
     assert g1.intersection(g2).area < 1e-14
     # A line that misses the grid is refused.
     far = {"type": "LineString", "coordinates": [[100, 10], [100.1, 10]]}
-    r = client.post(f"/generations/{gen}/grids/{A}/split", json={"line": far}, headers=wh(tokens["planner"], kept["etag"]))
+    r = client.post(
+        f"/generations/{gen}/grids/{A}/split", json={"line": far}, headers=wh(tokens["planner"], kept["etag"])
+    )
     assert r.status_code == 422 and r.json()["code"] == "invalid_boundary"
 
 
@@ -175,7 +205,9 @@ def test_merge_adjacent_micro_grids(env) -> None:
     url = f"/generations/{gen}/merge"
     r = client.post(url, json={"codes": [A, B]}, headers=wh(tokens["planner"], ta))
     assert r.status_code == 412  # both ETags are needed
-    r = client.post(url, json={"codes": [A, B], "name": "合并微网格"}, headers=wh(tokens["planner"], f"{ta}, {tb}"))
+    r = client.post(
+        url, json={"codes": [A, B], "name": "合并微网格"}, headers=wh(tokens["planner"], f"{ta}, {tb}")
+    )
     assert r.status_code == 200, r.text
     assert r.json()["retired"] == [B]
     merged, _ = read(client, gen, A)
@@ -195,8 +227,11 @@ def test_move_shared_boundary_neighbour_gives_up_exactly_the_gain(env) -> None:
     gb, _ = read(client, gen, B)
     piece = shared_edge_box(ga, gb).intersection(gb)
     new = shapely.union_all([ga, piece])
-    r = client.post(f"/generations/{gen}/grids/{A}/move-boundary", json={"geometry": mapping(new)},
-                    headers=wh(tokens["planner"], ta))
+    r = client.post(
+        f"/generations/{gen}/grids/{A}/move-boundary",
+        json={"geometry": mapping(new)},
+        headers=wh(tokens["planner"], ta),
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert {g["code"] for g in body["grids"]} == {A, B} and body["gap"] is None
@@ -216,8 +251,11 @@ def test_move_shared_boundary_released_area_is_a_gap_or_goes_to_a_named_neighbou
     gb, _ = read(client, gen, B)
     cut = shared_edge_box(ga, gb).intersection(ga)
     smaller = ga.difference(cut)
-    r = client.post(f"/generations/{gen}/grids/{A}/move-boundary", json={"geometry": mapping(smaller)},
-                    headers=wh(tokens["planner"], ta))
+    r = client.post(
+        f"/generations/{gen}/grids/{A}/move-boundary",
+        json={"geometry": mapping(smaller)},
+        headers=wh(tokens["planner"], ta),
+    )
     assert r.status_code == 200
     gap = r.json()["gap"]
     assert gap["area_m2"] == pytest.approx(metric_area(cut), abs=0.1)
@@ -225,11 +263,17 @@ def test_move_shared_boundary_released_area_is_a_gap_or_goes_to_a_named_neighbou
     assert "gap" in kinds
     # Give it back, then release the same area to B by name: the tiling is exact again.
     _, ta = read(client, gen, A)
-    client.post(f"/generations/{gen}/grids/{A}/move-boundary", json={"geometry": mapping(ga)},
-                headers=wh(tokens["planner"], ta))
+    client.post(
+        f"/generations/{gen}/grids/{A}/move-boundary",
+        json={"geometry": mapping(ga)},
+        headers=wh(tokens["planner"], ta),
+    )
     _, ta = read(client, gen, A)
-    r = client.post(f"/generations/{gen}/grids/{A}/move-boundary",
-                    json={"geometry": mapping(smaller), "release_to": B}, headers=wh(tokens["planner"], ta))
+    r = client.post(
+        f"/generations/{gen}/grids/{A}/move-boundary",
+        json={"geometry": mapping(smaller), "release_to": B},
+        headers=wh(tokens["planner"], ta),
+    )
     assert r.status_code == 200, r.text
     assert r.json()["gap"] is None and r.json()["released_to"] == B
     nb, _ = read(client, gen, B)
@@ -240,7 +284,9 @@ def test_move_shared_boundary_released_area_is_a_gap_or_goes_to_a_named_neighbou
 def test_every_change_is_in_the_audit_log_with_the_token_name(env) -> None:
     client, tokens, gen = env
     geom, tag = read(client, gen, A)
-    client.put(f"/generations/{gen}/grids/{A}", json={"geometry": mapping(geom)}, headers=wh(tokens["planner"], tag))
+    client.put(
+        f"/generations/{gen}/grids/{A}", json={"geometry": mapping(geom)}, headers=wh(tokens["planner"], tag)
+    )
     log = client.get(f"/generations/{gen}/audit").json()
     assert [e["action"] for e in log] == ["open_draft", "replace_geometry"]  # this draft's own log
     assert log[1]["actor"] == "test-planner" and log[1]["grid_code"] == A and log[1]["at"]

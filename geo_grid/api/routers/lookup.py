@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import numpy as np
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from geo_grid import crs
 from geo_grid.api.deps import PrincipalDep
@@ -15,6 +17,7 @@ from geo_grid.api.presenters import person
 from geo_grid.errors import PayloadTooLarge
 from geo_grid.services import lookup as lookup_service
 from geo_grid.services.directory import GridDirectory, GridInfo
+from geo_grid.services.past_directories import PastDirectories
 
 router = APIRouter(tags=["lookup"])
 
@@ -53,8 +56,18 @@ async def lookup(
     lon: Annotated[float, Query(description="longitude in the given crs")],
     lat: Annotated[float, Query(description="latitude in the given crs")],
     crs_name: Annotated[CrsName, Query(alias="crs", description="input coordinate system")] = "wgs84",
+    at: Annotated[datetime | None, Query(description="answer with the boundaries active then (ISO 8601)")] = None,
+    generation: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="a generation id")] = None,
 ) -> dict[str, Any]:
     directory = lookup_service.require(request.app.state.directory.current)
+    if at is not None or generation is not None:
+        # A past moment: that generation's directory, built on demand and cached (services/past_directories).
+        state = request.app.state
+        if getattr(state, "past_directories", None) is None:
+            state.past_directories = PastDirectories()
+        directory = await run_in_threadpool(
+            state.past_directories.resolve, state.session_factory, directory, at, generation
+        )
     x, y = lookup_service.to_wgs84(lon, lat, crs_name)
     placement = lookup_service.place(directory, x, y)
     body = placement_body(directory, placement)
