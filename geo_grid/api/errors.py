@@ -54,6 +54,13 @@ def install(app: FastAPI) -> None:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         return _json(exc.status_code, code, str(exc.detail))
 
+    @app.exception_handler(ValueError)
+    async def nul_in_text(_: Request, exc: ValueError) -> JSONResponse:
+        # PostgreSQL text cannot hold NUL characters; psycopg2 refuses them when binding parameters.
+        if "NUL (0x00)" in str(exc):
+            return _json(422, "invalid_input", "text must not contain NUL (\\u0000) characters")
+        raise exc
+
     @app.exception_handler(OperationalError)
     async def database_down(_: Request, exc: OperationalError) -> JSONResponse:
         return _json(
