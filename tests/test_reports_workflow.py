@@ -245,3 +245,20 @@ def test_intake_validation(env: tuple[TestClient, dict[str, str]]) -> None:
     assert client.post("/reports", json={"category": "noise", "channel": "hotline"}).status_code == 422
     assert client.post("/reports", json=base | {"lat": 95}).status_code == 422
     assert client.post("/reports/999999/transitions", json={"to": "accepted"}).status_code == 401
+
+
+def test_address_intake(env: tuple[TestClient, dict[str, str]]) -> None:
+    import csv
+
+    from geo_grid.settings import SAMPLE_DIR
+
+    client, _ = env
+    with open(SAMPLE_DIR / "addresses.csv", encoding="utf-8", newline="") as fh:
+        row = next(csv.DictReader(fh))
+    r = client.post("/reports", json={"category": "noise", "channel": "hotline", "address": row["address"]})
+    assert r.status_code == 201, r.text
+    rep = r.json()
+    assert rep["address_text"] == row["address"] and rep["community_code"] == row["community_code"]
+    assert abs(rep["lon"] - float(row["lon"])) < 1e-7 and abs(rep["lat"] - float(row["lat"])) < 1e-7
+    miss = client.post("/reports", json={"category": "noise", "channel": "hotline", "address": "火星大道1号"})
+    assert miss.status_code == 422 and "matches no standard address" in miss.json()["message"]
