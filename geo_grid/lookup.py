@@ -86,7 +86,11 @@ class GridIndex:
     _geoms: NDArray[np.object_]  # prepared polygons for intersects_xy
     _rank: IntArray  # rank[pos] = order of codes[pos] among sorted codes
     _tree: Any  # STRtree of WGS84 polygons (candidates)
-    _metric_tree: Any  # STRtree of EPSG:4547 polygons (nearest)
+    # nearest: STRtree of every EPSG:4547 ring segment and the position owning it. Distance to the
+    # nearest segment equals distance to the polygon for a point outside it, and segments are much
+    # cheaper to measure than whole polygons (≈ 2x faster for outside points in bulk).
+    _metric_tree: Any
+    _metric_owner: IntArray
     _x0: float
     _y0: float
     _inv_x: float
@@ -147,16 +151,35 @@ class GridIndex:
         x0, y0 = minx - 2 * cx, miny - 2 * cy
         inv_x, inv_y = 1.0 / cx, 1.0 / cy
 
-        def reference(px: Any, py: Any) -> IntArray:
-            """Exact answer (smallest-code covering position or -1) at points, via the STRtree."""
+        def reference(px: Any, py: Any) -> tuple[IntArray, NDArray[np.intp]]:
+            """Exact answer (smallest-code covering position or -1) and number of covering polygons."""
             pt, g = tree.query(shapely.points(px, py))
             hit = shapely.intersects_xy(geoms[g], px[pt], py[pt])
             best = np.full(len(px), n, dtype=np.int32)
             np.minimum.at(best, pt[hit], rank[g[hit]])
-            return np.where(best == n, -1, by_rank[np.minimum(best, n - 1)]).astype(np.int32)
+            val = np.where(best == n, -1, by_rank[np.minimum(best, n - 1)]).astype(np.int32)
+            return val, np.bincount(pt[hit], minlength=len(px))
 
         seg = _unique_segments(geoms)
         pair_seg, pair_cell = _segment_cells(seg, x0, y0, inv_x, inv_y, nx, ny)
+
+        # Plain cells: each horizontal run of edge-free cells has one cover set, so one answer. A run
+        # covered by several polygons (overlapping input) becomes multi-edge cells instead, so that a
+        # plain cell always has at most ONE covering polygon: candidates() can then answer it by index.
+        plain = np.ones(nx * ny, dtype=bool)
+        plain[pair_cell] = False
+        prev = np.empty_like(plain)
+        prev[0] = False
+        prev[1:] = plain[:-1]
+        prev[::nx] = False  # a run never continues across rows
+        start = np.flatnonzero(plain & ~prev)
+        run_val, run_cnt = reference(x0 + (start % nx + 0.5) * cx, y0 + (start // nx + 0.5) * cy)
+        run_id = np.cumsum(plain & ~prev) - 1
+        if (run_cnt > 1).any():
+            overlapped = np.flatnonzero(plain & (run_cnt[run_id] > 1))
+            plain[overlapped] = False
+            pair_cell = np.concatenate([pair_cell, overlapped])
+            pair_seg = np.concatenate([pair_seg, np.full(len(overlapped), len(seg), dtype=np.int32)])
         order = np.argsort(pair_cell, kind="stable")
         pair_seg, pair_cell = pair_seg[order], pair_cell[order]
         sp_cells, first, counts = np.unique(pair_cell, return_index=True, return_counts=True)
@@ -186,8 +209,14 @@ class GridIndex:
         single = single[ok]
         sp_left = np.full(n_sp, -1, dtype=np.int32)
         sp_right = np.full(n_sp, -1, dtype=np.int32)
-        sp_left[single] = reference(side_pt[0, ok, 0], side_pt[0, ok, 1])
-        sp_right[single] = reference(side_pt[1, ok, 0], side_pt[1, ok, 1])
+        left_val, left_cnt = reference(side_pt[0, ok, 0], side_pt[0, ok, 1])
+        right_val, right_cnt = reference(side_pt[1, ok, 0], side_pt[1, ok, 1])
+        sp_left[single], sp_right[single] = left_val, right_val
+        # a side covered by several polygons (overlaps) needs the exact candidate list, like a vertex
+        crowded = (left_cnt > 1) | (right_cnt > 1)
+        sp_seg[single[crowded]] = len(seg)
+        sp_left[single[crowded]] = sp_right[single[crowded]] = -1
+        single = single[~crowded]
 
         # Exact candidates: {left, right} for single-edge cells, polygons meeting the enlarged cell else.
         multi = np.flatnonzero(sp_seg == len(seg))
@@ -207,16 +236,6 @@ class GridIndex:
         sp_ptr = np.zeros(n_sp + 1, dtype=np.int32)
         np.cumsum(np.bincount(cell_of, minlength=n_sp), out=sp_ptr[1:])
 
-        # Plain cells: each horizontal run of plain cells is edge-free, hence has one answer.
-        plain = np.ones(nx * ny, dtype=bool)
-        plain[sp_cells] = False
-        prev = np.empty_like(plain)
-        prev[0] = False
-        prev[1:] = plain[:-1]
-        prev[::nx] = False  # a run never continues across rows
-        start = np.flatnonzero(plain & ~prev)
-        run_val = reference(x0 + (start % nx + 0.5) * cx, y0 + (start // nx + 0.5) * cy)
-        run_id = np.cumsum(plain & ~prev) - 1
         # Special cells are numbered row by row (sp_cells is sorted), relative to their row's first one,
         # so the raster value never exceeds size + nx and int16 suffices for any sensible raster.
         row_base = np.searchsorted(sp_cells, np.arange(ny + 1, dtype=np.int64) * nx).astype(np.int32)
@@ -226,7 +245,7 @@ class GridIndex:
         raster[sp_cells] = n + np.arange(n_sp) - row_base[sp_cells // nx]
 
         seg_t = np.vstack([seg, np.full((1, 4), np.nan)])
-        metric = to_metric(geoms)
+        metric_segments, metric_owner = _ring_segments(to_metric(geoms))
         arrays = [raster, seg_t, sp_seg, sp_left, sp_right, sp_ptr, cand.astype(np.int32), rank, row_base]
         for a in arrays:
             a.flags.writeable = False
@@ -240,7 +259,8 @@ class GridIndex:
             _geoms=geoms,
             _rank=rank,
             _tree=tree,
-            _metric_tree=shapely.STRtree(metric),
+            _metric_tree=shapely.STRtree(metric_segments),
+            _metric_owner=metric_owner,
             _x0=float(x0),
             _y0=float(y0),
             _inv_x=float(inv_x),
@@ -295,19 +315,34 @@ class GridIndex:
 
     def locate_many(self, lon: ArrayLike, lat: ArrayLike) -> IntArray:
         """Vectorised `locate_pos`: int32 positions, -1 outside or NaN; same shape as the input."""
+        return self._locate_many(lon, lat, ties=False)[0]
+
+    def locate_many_with_ties(self, lon: ArrayLike, lat: ArrayLike) -> tuple[IntArray, NDArray[np.bool_]]:
+        """`locate_many` plus a mask of the points covered by more than one grid (the tie rule decided).
+
+        Free where the raster answers: plain cells and certain sides of an edge have one cover by
+        construction, so only points the exact test sees (on an edge or vertex) can be ties.
+        """
+        return self._locate_many(lon, lat, ties=True)
+
+    def _locate_many(self, lon: ArrayLike, lat: ArrayLike, ties: bool) -> tuple[IntArray, NDArray[np.bool_]]:
         x = np.asarray(lon, dtype=np.float64)
         y = np.asarray(lat, dtype=np.float64)
         if x.shape != y.shape:
             raise ValueError(f"lon and lat shapes differ: {x.shape} != {y.shape}")
         xf, yf = x.ravel(), y.ravel()
         out = np.empty(xf.shape, dtype=np.int32)
+        tie = np.zeros(xf.shape if ties else (0,), dtype=bool)
         found: list[tuple[NDArray[np.intp], IntArray]] = []
         for i in range(0, len(xf), _CHUNK):
             self._raster_chunk(xf[i : i + _CHUNK], yf[i : i + _CHUNK], out[i : i + _CHUNK], i, found)
         if found:  # resolve all special cells in one vectorised pass
             sp = np.concatenate([f[0] for f in found])
-            out[sp] = self._resolve_special(np.concatenate([f[1] for f in found]), xf[sp], yf[sp])
-        return out.reshape(x.shape)
+            res, many = self._resolve_special(np.concatenate([f[1] for f in found]), xf[sp], yf[sp])
+            out[sp] = res
+            if ties:
+                tie[sp] = many
+        return out.reshape(x.shape), tie.reshape(x.shape) if ties else tie
 
     def _raster_chunk(
         self,
@@ -337,17 +372,24 @@ class GridIndex:
             k = self._row_base[iy[sp]] + (val[sp].astype(np.int32) - self.size)
             found.append((sp + offset, k))
 
-    def _resolve_special(self, k: IntArray, x: NDArray[np.float64], y: NDArray[np.float64]) -> IntArray:
+    def _resolve_special(
+        self, k: IntArray, x: NDArray[np.float64], y: NDArray[np.float64]
+    ) -> tuple[IntArray, NDArray[np.bool_]]:
+        """Answers in special cells, and which of them are covered by several grids."""
         s = self._seg[self._sp_seg[k]]
         sign = _orient_sign(s[:, 0], s[:, 1], s[:, 2], s[:, 3], x, y)
         res = np.where(sign > 0, self._sp_left[k], self._sp_right[k])
+        many = np.zeros(len(k), dtype=bool)
         amb = np.flatnonzero(sign == 0)
         if len(amb):
-            res[amb] = self._exact(k[amb], x[amb], y[amb])
-        return res
+            res[amb], many[amb] = self._exact(k[amb], x[amb], y[amb])
+        return res, many
 
-    def _exact(self, k: IntArray, x: NDArray[np.float64], y: NDArray[np.float64]) -> IntArray:
-        """Exact covers test against each candidate of the points' cells; first hit in code order."""
+    def _exact(
+        self, k: IntArray, x: NDArray[np.float64], y: NDArray[np.float64]
+    ) -> tuple[IntArray, NDArray[np.bool_]]:
+        """Exact covers test against each candidate of the points' cells; first hit in code order wins.
+        Also says which points more than one candidate covers."""
         lo, hi = self._sp_ptr[k], self._sp_ptr[k + 1]
         cnt = hi - lo
         pt = np.repeat(np.arange(len(k)), cnt)
@@ -356,16 +398,59 @@ class GridIndex:
         hit = shapely.intersects_xy(self._geoms[cand], x[pt], y[pt])
         res = np.full(len(k), -1, dtype=np.int32)
         # candidates of a point are in code order: the first hit per point is the winner
-        hp, first = np.unique(pt[hit], return_index=True)
+        hp, first, nhit = np.unique(pt[hit], return_index=True, return_counts=True)
         res[hp] = cand[hit][first]
-        return res
+        many = np.zeros(len(k), dtype=bool)
+        many[hp[nhit > 1]] = True
+        return res, many
 
     def candidates(self, lon: float, lat: float) -> list[int]:
-        """All positions whose polygon covers (lon, lat), in code order (len > 1: on a shared boundary)."""
+        """All positions whose polygon covers (lon, lat), in code order (len > 1: on a shared boundary).
+
+        Raster fast path: a plain cell, or a point certainly on one side of a single-edge cell, has at
+        most one covering grid by construction (see build), so only points on an edge or near a
+        vertex run the exact test over the cell's candidate list.
+        """
+        fx = (lon - self._x0) * self._inv_x
+        fy = (lat - self._y0) * self._inv_y
+        if not (0.0 <= fx < self._nx and 0.0 <= fy < self._ny):  # outside the raster, or NaN
+            return []
+        row = int(fy)
+        v: int = self._mv[0][row * self._nx + int(fx)]
+        if v < self.size:
+            return [v] if v >= 0 else []
+        k = self._mv[7][row] + v - self.size
+        _, seg, sp_seg, left, right, ptr, cand, _ = self._mv
+        s = 4 * sp_seg[k]
+        ax, ay, bx, by = seg[s], seg[s + 1], seg[s + 2], seg[s + 3]
+        lon, lat = float(lon), float(lat)
+        dl = (ax - lon) * (by - lat)
+        dr = (ay - lat) * (bx - lon)
+        bound = _ORIENT_ERR * (abs(dl) + abs(dr))
+        if dl - dr > bound or dl - dr < -bound:
+            side = int(left[k] if dl - dr > bound else right[k])
+            return [side] if side >= 0 else []
+        return [int(c) for c in cand[ptr[k] : ptr[k + 1]] if shapely.intersects_xy(self._geoms[c], lon, lat)]
+
+    def candidates_slow(self, lon: float, lat: float) -> list[int]:
+        """`candidates` through the STRtree (no raster): the reference the tests compare with."""
         if not (np.isfinite(lon) and np.isfinite(lat)):
             return []
         hits = self._tree.query(shapely.Point(lon, lat), predicate="intersects")
         return sorted((int(h) for h in hits), key=self._rank.__getitem__)
+
+    def nearest_many(self, lon: ArrayLike, lat: ArrayLike) -> tuple[IntArray, NDArray[np.float64]]:
+        """Vectorised `nearest` for finite points: positions and distances in metres (0.0 when covered)."""
+        x = np.asarray(lon, dtype=np.float64).ravel()
+        y = np.asarray(lat, dtype=np.float64).ravel()
+        if not (np.isfinite(x).all() and np.isfinite(y).all()):
+            raise ValueError("nearest_many() needs finite coordinates")
+        pos = self.locate_many(x, y)
+        dist = np.zeros(len(x))
+        out = np.flatnonzero(pos < 0)
+        if len(out):
+            pos[out], dist[out] = self._nearest_outside(x[out], y[out])
+        return pos, dist
 
     def nearest(self, lon: float, lat: float) -> tuple[int, float]:
         """(position, distance in metres in EPSG:4547) of the closest grid; (pos, 0.0) when covered.
@@ -377,12 +462,21 @@ class GridIndex:
             return pos, 0.0
         if not (np.isfinite(lon) and np.isfinite(lat)):
             raise ValueError("nearest() needs finite coordinates")
-        mx, my = lonlat_to_metric(lon, lat)
-        # an array of one point so that the result is always (2, k): [input index, tree index]
-        pt = np.array([shapely.Point(mx, my)], dtype=object)
-        idx, dist = self._metric_tree.query_nearest(pt, return_distance=True, all_matches=True)
-        best = min((int(i) for i in idx[1]), key=self._rank.__getitem__)
-        return best, float(dist[0])
+        p, d = self._nearest_outside(np.array([lon], dtype=np.float64), np.array([lat], dtype=np.float64))
+        return int(p[0]), float(d[0])
+
+    def _nearest_outside(
+        self, x: NDArray[np.float64], y: NDArray[np.float64]
+    ) -> tuple[IntArray, NDArray[np.float64]]:
+        """Nearest grid (smallest code among equally near ones) and distance, for uncovered points."""
+        mx, my = lonlat_to_metric(x, y)
+        pts = shapely.points(mx, my)
+        (pi, si), d = self._metric_tree.query_nearest(pts, all_matches=True, return_distance=True)
+        best = np.full(len(x), self.size, dtype=np.int32)
+        np.minimum.at(best, pi, self._rank[self._metric_owner[si]])
+        dist = np.zeros(len(x))
+        dist[pi] = d
+        return np.argsort(self._rank).astype(np.int32)[best], dist
 
     # ------------------------------------------------------------------------------- reporting
 
@@ -420,6 +514,16 @@ def _unique_segments(geoms: NDArray[np.object_]) -> NDArray[np.float64]:
     seg = np.hstack([a, b])
     seg = seg[(seg[:, 0] != seg[:, 2]) | (seg[:, 1] != seg[:, 3])]  # zero-length segments bound nothing
     return np.unique(seg, axis=0)
+
+
+def _ring_segments(geoms: NDArray[np.object_]) -> tuple[NDArray[np.object_], IntArray]:
+    """Every ring segment of every polygon as a LineString, and the position of its polygon."""
+    parts, part_of = shapely.get_parts(geoms, return_index=True)
+    rings, ring_of = shapely.get_rings(parts, return_index=True)
+    coords, ci = shapely.get_coordinates(rings, return_index=True)
+    same = ci[:-1] == ci[1:]
+    lines = shapely.linestrings(np.stack([coords[:-1][same], coords[1:][same]], axis=1))
+    return lines, part_of[ring_of[ci[:-1][same]]].astype(np.int32)
 
 
 def _segment_cells(

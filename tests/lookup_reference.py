@@ -25,6 +25,17 @@ def brute_force_locate(codes: Sequence[str], polygons: Sequence[Any], lon: Any, 
     return out
 
 
+def brute_force_cover_count(polygons: Sequence[Any], lon: Any, lat: Any) -> np.ndarray:
+    """How many polygons cover each point (> 1: on a shared edge/vertex or in an overlap)."""
+    x = np.asarray(lon, dtype=np.float64).ravel()
+    y = np.asarray(lat, dtype=np.float64).ravel()
+    out = np.zeros(len(x), dtype=np.int32)
+    for poly in polygons:
+        shapely.prepare(poly)
+        out += shapely.intersects_xy(poly, x, y)
+    return out
+
+
 def voronoi_tiling(
     n: int = 652, center: tuple[float, float] = (113.70, 34.76), area_km2: float = 5.2, seed: int = 0
 ) -> tuple[list[str], list[Any]]:

@@ -113,3 +113,19 @@ def test_batch_over_the_limit_is_413(make_client, ro_db_url) -> None:
             r.status_code == 413 and r.json()["code"] == "payload_too_large" and "10" in r.json()["message"]
         )
         assert c.post("/lookup/batch", json={"points": [[113.7, 34.76]] * 10}).status_code == 200
+
+
+def test_batch_equals_single_lookups_on_vertices_edges_and_outside(client, micro) -> None:
+    """The bulk path (vectorised ties and nearest) gives the same answer as GET /lookup, point by point."""
+    from tests.lookup_reference import edge_probe_points
+
+    ex, ey = edge_probe_points(list(micro.geometry.iloc[:12]), eps=1e-9)
+    x0, y0, x1, y1 = (float(v) for v in micro.total_bounds)
+    pts = [[float(a), float(b)] for a, b in zip(ex, ey, strict=True)]
+    pts += [[x0 - 0.003, y0 + 0.001], [x1 + 0.02, y1 + 0.02], [(x0 + x1) / 2, y1 + 0.0005]]
+    results = client.post("/lookup/batch", json={"points": pts}).json()["results"]
+    assert sum(r["on_boundary"] for r in results) > 20 and sum(r["outside"] for r in results) >= 3
+    for (lon, lat), r in zip(pts, results, strict=True):
+        one = client.get("/lookup", params={"lon": repr(lon), "lat": repr(lat)}).json()
+        for key in ("outside", "on_boundary", "micro", "tertiary", "community", "nearest"):
+            assert r[key] == one[key], (lon, lat, key, r[key], one[key])

@@ -13,7 +13,13 @@ from shapely.geometry import shape
 
 from geo_grid.crs import to_metric
 from geo_grid.lookup import GridIndex, clean_polygon
-from tests.lookup_reference import brute_force_locate, checkerboard, edge_probe_points, voronoi_tiling
+from tests.lookup_reference import (
+    brute_force_cover_count,
+    brute_force_locate,
+    checkerboard,
+    edge_probe_points,
+    voronoi_tiling,
+)
 from tests.realdata import realdata_path
 
 
@@ -29,10 +35,21 @@ def assert_agrees(index: GridIndex, x: np.ndarray, y: np.ndarray, scalar_every: 
     got = index.locate_many(x, y)
     bad = np.flatnonzero(got != ref)
     assert len(bad) == 0, f"{len(bad)} disagreements, e.g. {[(x[i], y[i], got[i], ref[i]) for i in bad[:5]]}"
+    # the tie mask (on_boundary of the batch API) equals "covered by more than one polygon"
+    count = brute_force_cover_count(index.polygons, x, y)
+    pos, tie = index.locate_many_with_ties(x, y)
+    assert np.array_equal(pos, ref)
+    bad = np.flatnonzero(tie != (count > 1))
+    assert len(bad) == 0, f"{len(bad)} tie flags wrong, e.g. {[(x[i], y[i], count[i]) for i in bad[:5]]}"
     for i in range(0, len(x), scalar_every):
-        pos = index.locate_pos(float(x[i]), float(y[i]))
-        assert pos == ref[i], (x[i], y[i], pos, ref[i])
-        assert index.locate(float(x[i]), float(y[i])) == (index.codes[pos] if pos >= 0 else None)
+        a, b = float(x[i]), float(y[i])
+        pos = index.locate_pos(a, b)
+        assert pos == ref[i], (a, b, pos, ref[i])
+        assert index.locate(a, b) == (index.codes[pos] if pos >= 0 else None)
+        # candidates (raster fast path) = every covering polygon, in code order, first = the answer
+        cands = index.candidates(a, b)
+        assert len(cands) == count[i] and (cands[0] if cands else -1) == ref[i], (a, b, cands, count[i])
+        assert cands == index.candidates_slow(a, b)
     return ref
 
 
@@ -147,6 +164,13 @@ def test_nearest_distance_matches_shapely_in_epsg4547(voronoi: GridIndex) -> Non
         d = shapely.distance(metric, pt)
         assert dist == pytest.approx(d.min(), abs=1e-6)
         assert pos == min(np.flatnonzero(d == d.min()), key=lambda i: voronoi.codes[i])
+    # the vectorised version gives the same positions and distances
+    lon = rng.uniform(minx - 0.01, maxx + 0.01, 500)
+    lat = rng.uniform(miny - 0.01, maxy + 0.01, 500)
+    pos_many, dist_many = voronoi.nearest_many(lon, lat)
+    one = [voronoi.nearest(float(a), float(b)) for a, b in zip(lon, lat, strict=True)]
+    assert list(pos_many) == [p for p, _ in one] and (pos_many < 0).sum() == 0
+    assert np.allclose(dist_many, [d for _, d in one], atol=1e-6) and (dist_many > 0).sum() > 100
     # a point 1 km west of the tiling is ≈ 1 km away
     pos, dist = voronoi.nearest(minx - 1000 / (111_320 * np.cos(np.radians(34.76))), (miny + maxy) / 2)
     assert 995 < dist < 1005 and pos >= 0

@@ -75,18 +75,34 @@ def place(directory: GridDirectory, lon: float, lat: float) -> Placement:
     )
 
 
-def place_many(
-    directory: GridDirectory, lon: NDArray[np.float64], lat: NDArray[np.float64]
-) -> list[Placement]:
-    """Place many WGS84 points: the bulk index answers first, then each point gets its full placement
-    (NaN points come back outside with no nearest grid)."""
-    out: list[Placement] = []
-    for x, y in zip(lon.tolist(), lat.tolist(), strict=True):
-        if math.isnan(x) or math.isnan(y):
-            out.append(Placement(x, y, None, None, None, None, True, False))
-        else:
-            out.append(place(directory, x, y))
-    return out
+@dataclass(frozen=True)
+class BulkPlacement:
+    """Where many WGS84 points fall, as columns (positions index `directory.index.codes`)."""
+
+    lon: NDArray[np.float64]
+    lat: NDArray[np.float64]
+    pos: NDArray[np.int32]  # covering micro-grid (smallest code on ties), -1 outside or NaN
+    on_boundary: NDArray[np.bool_]  # several grids cover the point: the tie rule decided
+    nearest: NDArray[np.int32]  # nearest micro-grid of a finite outside point, else -1
+    distance_m: NDArray[np.float64]  # its distance in metres (EPSG:4547), NaN where not outside
+
+    def __len__(self) -> int:
+        return len(self.pos)
+
+
+def place_many(directory: GridDirectory, lon: NDArray[np.float64], lat: NDArray[np.float64]) -> BulkPlacement:
+    """Place many WGS84 points in bulk: one vectorised pass for grids and ties, one for the nearest grid
+    of the outside points (NaN points come back outside with no nearest grid)."""
+    lon = np.asarray(lon, dtype=np.float64)
+    lat = np.asarray(lat, dtype=np.float64)
+    index = directory.index
+    pos, tie = index.locate_many_with_ties(lon, lat)
+    away = np.flatnonzero((pos < 0) & np.isfinite(lon) & np.isfinite(lat))
+    nearest = np.full(len(pos), -1, dtype=np.int32)
+    distance = np.full(len(pos), np.nan)
+    if len(away):
+        nearest[away], distance[away] = index.nearest_many(lon[away], lat[away])
+    return BulkPlacement(lon, lat, pos, tie, nearest, distance)
 
 
 def responsible_people(directory: GridDirectory, placement: Placement) -> list[PersonRole]:
