@@ -197,7 +197,10 @@ def write_layer(grids: list[dict[str, Any]], fmt: str, path: Path) -> Path:
     else:
         with tempfile.TemporaryDirectory() as tmp:
             shp = Path(tmp) / "grids.shp"
-            frame.to_file(shp, driver="ESRI Shapefile", engine="pyogrio", encoding="UTF-8")
+            short = {long: short for short, long in SHAPEFILE_ALIASES.items()}
+            frame.rename(columns=short).to_file(
+                shp, driver="ESRI Shapefile", engine="pyogrio", encoding="UTF-8"
+            )
             with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
                 for part in sorted(Path(tmp).iterdir()):
                     zf.write(part, part.name)

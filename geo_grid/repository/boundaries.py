@@ -271,7 +271,11 @@ def diff_grids(session: Session, a: int, b: int) -> list[dict[str, Any]]:
     sql = f"""SELECT coalesce(ga.code, gb.code) AS code, coalesce(gb.level, ga.level) AS level,
                      ga.code IS NOT NULL AS in_a, gb.code IS NOT NULL AS in_b,
                      ga.parent_code AS parent_a, gb.parent_code AS parent_b, ga.name AS name_a, gb.name AS name_b,
-                     ST_AsBinary(ga.geom) IS NOT DISTINCT FROM ST_AsBinary(gb.geom) AS same_shape,
+                     CASE WHEN ga.geom IS NULL OR gb.geom IS NULL THEN false
+                          WHEN ST_AsBinary(ga.geom) = ST_AsBinary(gb.geom) THEN true
+                          -- same point set with rings in another order/orientation (a Shapefile round trip)
+                          WHEN ST_IsValid(ga.geom) AND ST_IsValid(gb.geom) THEN ST_Equals(ga.geom, gb.geom)
+                          ELSE false END AS same_shape,
                      ST_Area(ST_Transform(ga.geom, {METRIC_SRID})) AS area_a,
                      ST_Area(ST_Transform(gb.geom, {METRIC_SRID})) AS area_b
               FROM (SELECT * FROM grids WHERE generation_id = :a) ga
