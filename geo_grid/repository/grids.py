@@ -41,7 +41,7 @@ def list_grids(
         where.append("g.community_code = :community")
         params["community"] = community
     if bbox:
-        where.append("g.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)")
+        where.append("ST_Intersects(g.geom, ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326))")
         params.update(x0=bbox[0], y0=bbox[1], x1=bbox[2], y1=bbox[3])
     sql = _SELECT + " WHERE " + " AND ".join(where) + " ORDER BY g.level DESC, g.code OFFSET :offset"
     if limit is not None:
