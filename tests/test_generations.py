@@ -258,3 +258,26 @@ def test_activation_under_concurrent_lookups_no_error_no_wrong_answer(env) -> No
     assert r.status_code == 200, r.text
     assert errors == [] and wrong == []
     assert seen["direct"] == {1, gen} and seen["http"] == {1, gen}
+
+
+def test_cli_generations_open_validate_activate(db_url, monkeypatch, tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from geo_grid.cli import app as cli_app
+
+    runner = CliRunner()
+    monkeypatch.setenv("GEO_GRID_DATABASE_URL", db_url)
+    assert (
+        runner.invoke(cli_app, ["generations", "open", "--actor", "cli-test"]).output.strip()
+        == "opened draft 2"
+    )
+    out = tmp_path / "problems.geojson"
+    result = runner.invoke(cli_app, ["generations", "validate", "2", "-o", str(out)])
+    assert result.exit_code == 0 and '"error": 0' in result.output and out.exists()
+    dry = runner.invoke(cli_app, ["generations", "activate", "2"])
+    assert dry.exit_code == 0 and '"would_activate": 2' in dry.output
+    assert "draft" in runner.invoke(cli_app, ["generations", "list"]).output
+    done = runner.invoke(cli_app, ["generations", "activate", "2", "--commit", "--actor", "cli-test"])
+    assert done.exit_code == 0, done.output
+    listing = runner.invoke(cli_app, ["generations", "list"]).output.splitlines()
+    assert "retired" in listing[0] and "active" in listing[1]
