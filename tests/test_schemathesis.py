@@ -11,7 +11,9 @@ from geo_grid.settings import Settings
 
 # The schema only; requests go through the session's test client on the real sample database.
 _schema_app = create_app(Settings(database_url="postgresql+psycopg2://unused@127.0.0.1:1/unused"))
-schema = schemathesis.openapi.from_dict(_schema_app.openapi())
+# Multipart uploads (boundary imports) are left out: schemathesis generates file parts httpx cannot encode
+# (e.g. an int); tests/test_boundary_io.py covers those endpoints with real and broken files.
+schema = schemathesis.openapi.from_dict(_schema_app.openapi()).exclude(path_regex=r"/import$")
 
 
 @schema.parametrize()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -26,6 +26,8 @@ def resolve_generation(
             raise GenerationNotFound(f"no generation {generation}")
         return gen
     if at is not None:
+        if at.tzinfo is not None:
+            at = at.astimezone(UTC)  # PostgreSQL refuses offsets beyond ±15:59 that ISO 8601 allows
         gen = generation_repo.at(session, at)
         if gen is None:
             raise GenerationNotFound(f"no boundaries were active at {at.isoformat()}")
