@@ -84,6 +84,10 @@ class Visit:
     def js(self, expression: str, arg: Any = None) -> Any:
         return self.page.evaluate(expression, arg)
 
+    def run(self, statements: str) -> None:
+        """Run statements for their effect (a Leaflet call returns the map, too big to send back)."""
+        self.page.evaluate(f"() => {{ {statements}; }}")
+
     def screenshot(self, name: str) -> Path:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTIFACTS / f"{name}.png"

@@ -56,11 +56,12 @@ def new_map(basemap: Basemap, bounds: Sequence[float], title: str) -> folium.Map
         zoom_start=14,
         tiles=None,
         control_scale=True,
-        max_zoom=20,
-        min_zoom=11,
+        # Map-level limits (not only the tiles'): the heat layer needs map.options.maxZoom.
+        maxZoom=20,
+        minZoom=11,
     )
     basemap.add_to(fmap)
-    fmap.fit_bounds([[float(sy0), float(sx0)], [float(sy1), float(sx1)]])
+    _FitBounds([[float(sy0), float(sx0)], [float(sy1), float(sx1)]]).add_to(fmap)
     root = fmap.get_root()
     # data: favicon: no request for /favicon.ico (a 404 would be a console error on every page).
     root.header.add_child(Element(f'<title>{html.escape(title)}</title><link rel="icon" href="data:,">'))  # type: ignore[attr-defined]
@@ -68,6 +69,19 @@ def new_map(basemap: Basemap, bounds: Sequence[float], title: str) -> folium.Map
     root.header.add_child(Element(_PAGE_CSS.format(font=FONT, background=background)))  # type: ignore[attr-defined]
     root.html.add_child(Element(f'<div class="gg-title">{html.escape(title)}</div>'))  # type: ignore[attr-defined]
     return fmap
+
+
+class _FitBounds(MacroElement):
+    """Open fitted to the overlays without animation, so the page is settled once its scripts have run."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}{{ this._parent.get_name() }}.fitBounds({{ this.bounds|tojson }}, "
+        "{animate: false});{% endmacro %}"
+    )
+
+    def __init__(self, bounds: list[list[float]]) -> None:
+        super().__init__()
+        self.bounds = bounds
 
 
 def finish(fmap: folium.Map, assets_url: str = DEFAULT_ASSETS_URL) -> folium.Map:

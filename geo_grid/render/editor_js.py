@@ -73,12 +73,13 @@ EDITOR_JS = """
   }
   function load(geomWgs84, code) {
     drawn.clearLayers();
-    L.geoJSON({type: 'Feature', properties: {code: code}, geometry: mapCoords(geomWgs84, ggToDisplay)}, {
+    // Leaflet.draw edits simple polygons: a multipolygon is loaded as one polygon per part.
+    var shown = mapCoords(geomWgs84, ggToDisplay);
+    var parts = shown.type === 'MultiPolygon' ? shown.coordinates : [shown.coordinates];
+    L.geoJSON({type: 'FeatureCollection', features: parts.map(function(p) {
+      return {type: 'Feature', properties: {code: code}, geometry: {type: 'Polygon', coordinates: p}}; })}, {
       style: {color: '#d7191c', weight: 3, fillOpacity: 0.15}
-    }).eachLayer(function(l) {
-      // Leaflet.draw edits simple polygons: split a multipolygon into its parts.
-      if (l instanceof L.Polygon) { drawn.addLayer(l); }
-    });
+    }).eachLayer(function(l) { drawn.addLayer(l); });
     if (code) document.getElementById('gg-code').value = code;
   }
   window.geoGrid = window.geoGrid || {layers: {}, data: {}};
