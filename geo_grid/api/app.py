@@ -3,10 +3,12 @@ the in-memory grid directory once."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
 
 from geo_grid import __version__
 from geo_grid.api import errors
@@ -22,6 +24,19 @@ A place in, the grid chain (微网格 → 三级网格 → 社区) and its peopl
 caller holds a dispatcher-or-higher token (`Authorization: Bearer …`, see `geo-grid token create`).
 Errors are JSON `{"code": "...", "message": "..."}`.
 """
+
+
+async def _follow_activations(app: FastAPI, every_s: float) -> None:
+    """Swap in the new generation when another process (e.g. `geo-grid generations activate --commit`)
+    activated one; API activations swap at once. While the database is down, keep serving from memory."""
+    if every_s <= 0:
+        return
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            await run_in_threadpool(app.state.directory.refresh_if_changed, app.state.session_factory)
+        except Exception:  # the database is unreachable or restarting: try again next round
+            continue
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -43,9 +58,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.directory.reload(app.state.session_factory)
         app.state.address_book = AddressBookHolder()  # the one AddressMatcher (services/addresses.py)
         app.state.address_book.reload(app.state.session_factory)
+        watcher = asyncio.create_task(_follow_activations(app, settings.generation_poll_s))
         try:
             yield
         finally:
+            watcher.cancel()
             engine.dispose()
 
     app = FastAPI(

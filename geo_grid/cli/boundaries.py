@@ -157,12 +157,13 @@ def activate(
     ),
     actor: str | None = typer.Option(None),
 ) -> None:
-    """Validate a draft and make it the active generation (a running API picks it up on its next reload)."""
+    """Validate a draft and make it the active generation (a running API swaps to it within GEO_GRID_GENERATION_POLL_S)."""
     with database(Settings()) as (url, _):
         try:
             with session_for(url) as session:
                 if commit:
-                    result = generation_service.activate(session, generation, _actor(actor))
+                    near_m = Settings().near_boundary_m
+                    result = generation_service.activate(session, generation, _actor(actor), near_m)
                 else:
                     active = generation_service.generation_repo.active(session)
                     report = validation.report(session, generation)

@@ -178,11 +178,13 @@ def suggest_duplicates(session: Session, report_ids: list[int], radius_m: float,
     return int(session.execute(text(sql), params).rowcount)  # type: ignore[attr-defined]
 
 
-def flag_near_boundary(session: Session, generation_id: int, near_m: float) -> int:
-    """Set near_boundary for every placed report: within near_m metres (EPSG:4547) of its micro-grid's edge."""
+def flag_near_boundary(session: Session, generation_id: int, near_m: float, only_open: bool = False) -> int:
+    """Set near_boundary for every placed report (or only the open ones, after a boundary change: closed
+    reports keep the grid they were handled by): within near_m metres (EPSG:4547) of its micro-grid's edge."""
+    open_only = f" AND r.status NOT IN ({_TERMINAL})" if only_open else ""
     sql = f"""UPDATE reports r SET near_boundary = ST_Distance(
                   ST_Transform(ST_Boundary(g.geom), {METRIC_SRID}), ST_Transform(r.geom, {METRIC_SRID})) <= :m
-              FROM grids g WHERE g.generation_id = :gen AND g.code = r.micro_code AND r.geom IS NOT NULL"""
+              FROM grids g WHERE g.generation_id = :gen AND g.code = r.micro_code AND r.geom IS NOT NULL{open_only}"""
     return int(session.execute(text(sql), {"gen": generation_id, "m": near_m}).rowcount)  # type: ignore[attr-defined]
 
 

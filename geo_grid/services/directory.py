@@ -97,6 +97,17 @@ class DirectoryHolder:
     def swap(self, directory: GridDirectory | None) -> None:
         self._current = directory
 
+    def refresh_if_changed(self, factory: sessionmaker[Session]) -> bool:
+        """Reload when the active generation in the database is not the one held; True if swapped."""
+        with factory() as session:
+            gen = generation_repo.active(session)
+        active_id = gen.id if gen else None
+        current = self._current.generation_id if self._current else None
+        if active_id == current:
+            return False
+        self.reload(factory, active_id)
+        return True
+
     def reload(
         self, factory: sessionmaker[Session], generation_id: int | None = None
     ) -> GridDirectory | None:

@@ -19,7 +19,9 @@ from geo_grid.io.boundaries import ImportedLayer, write_layer
 from geo_grid.models import Generation
 from geo_grid.repository import assignment
 from geo_grid.repository import boundaries as repo
+from geo_grid.repository import facilities as facility_repo
 from geo_grid.repository import generations as generation_repo
+from geo_grid.repository import reports as report_repo
 from geo_grid.services import validation
 
 
@@ -87,7 +89,9 @@ def discard(session: Session, generation_id: int, actor: str) -> None:
     repo.audit(session, actor, "discard_draft", generation_id, None, {})
 
 
-def activate(session: Session, generation_id: int, actor: str) -> dict[str, Any]:
+def activate(
+    session: Session, generation_id: int, actor: str, near_boundary_m: float = 10.0
+) -> dict[str, Any]:
     """Validate the draft and make it the active generation, all in the caller's one transaction:
     the old generation is retired at the same instant, open reports, point facilities and addresses are
     reassigned (each report move is a `reassign` event). Errors in the report → ValidationFailed (409)."""
@@ -108,6 +112,10 @@ def activate(session: Session, generation_id: int, actor: str) -> dict[str, Any]
         "facilities": assignment.reassign_point_facilities(session, generation_id),
         "addresses": assignment.reassign_addresses(session, generation_id),
     }
+    # Derived from the grids too: the near-edge flag of open reports and the primary grid of polygon
+    # facilities (the parking lot) follow the new boundaries.
+    report_repo.flag_near_boundary(session, generation_id, near_boundary_m, only_open=True)
+    facility_repo.assign_polygon_primaries(session, generation_id)
     detail = {
         "previous": previous.id if previous else None,
         "moved": moved,

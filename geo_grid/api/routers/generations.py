@@ -68,7 +68,9 @@ def activate(request: Request, principal: PrincipalDep, generation_id: GenId) ->
     # Its own transaction, committed before the in-memory directory is rebuilt and swapped: a lookup
     # sees the old generation until the swap and the new one after it, never a mix.
     with transaction(factory) as session:
-        result = generation_service.activate(session, generation_id, principal.name)
+        result = generation_service.activate(
+            session, generation_id, principal.name, request.app.state.settings.near_boundary_m
+        )
     request.app.state.directory.reload(factory)
     past = getattr(request.app.state, "past_directories", None)
     if past is not None:
