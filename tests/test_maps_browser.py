@@ -194,7 +194,7 @@ def test_editor_submits_an_edit_to_the_draft_and_shows_the_gap(
         kinds = v.js("geoGrid.layers.problems.getLayers().map(l => l.feature.properties.severity)")
         assert "error" in kinds  # the gap the shrunken grid left
         v.run(f"geoGrid.editGrid('{CODE}')")
-        v.run("geoGrid.map.setZoom(17, {animate: false})")
+        v.run("geoGrid.map.fitBounds(geoGrid.layers.drawn.getBounds().pad(1.5), {animate: false})")
         v.screenshot("editor")
         v.assert_clean()
     with visit(browser, base_url + f"/maps/coverage?generation={gen}") as v:

@@ -29,7 +29,7 @@ IDENTITY_JS = "function ggToDisplay(c) { return c; } function ggFromDisplay(c) {
 PANEL_HTML = """
 <div id="gg-editor" style="position:absolute;top:60px;right:10px;z-index:1000;background:#fff;padding:8px 10px;width:250px;
      border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.3);font-size:13px;line-height:1.7;">
-  <b>边界编辑（草稿代次 <span id="gg-gen"></span>）</b>
+  <b>边界编辑（代次 <span id="gg-gen"></span>）</b>
   <div>网格编码 <input id="gg-code" list="gg-codes" style="width:160px" placeholder="点击网格或输入编码"></div>
   <datalist id="gg-codes"></datalist>
   <div>规划员令牌 <input id="gg-token" type="password" style="width:140px" autocomplete="off"></div>
