@@ -1,6 +1,6 @@
 """Benchmark GridIndex (geo_grid.lookup) against geopandas.sjoin, STRtree and contains_xy baselines.
 
-    .venv/bin/python benchmarks/lookup.py --points 1000000
+    .venv/bin/python benchmarks/lookup.py --points 1000000 --embedded
 
 Uses sample_boundaries/micro_grids.geojson when present, else a synthetic 652-cell Voronoi tiling of
 5.2 km² around 未来路街道. Prints figures only; timing is never asserted (CI machines vary).
@@ -14,7 +14,8 @@ import statistics
 import sys
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -77,14 +78,74 @@ def contains_xy_baseline(geoms: np.ndarray, rank: np.ndarray, x: np.ndarray, y: 
     return min_code_per_point(len(x), np.concatenate(pts), np.concatenate(polys), rank)
 
 
-def postgis_bulk_join(url: str | None, index: GridIndex, x: np.ndarray, y: np.ndarray) -> None:
-    """PLACEHOLDER (to be written with the repository layer): bulk ST_Covers join of the same points in
-    PostGIS (COPY points into a temp table, join on the GiST index, smallest code per point), timed and
-    checked for exact agreement with `index.locate_many(x, y)`."""
-    if not url:
-        print("PostGIS bulk join      skipped (pass --postgis-url to compare)")
-        return
-    print(f"PostGIS bulk join      not implemented yet (url given: {url.split('@')[-1]})")
+def postgis_bulk_join(url: str, index: GridIndex, x: np.ndarray, y: np.ndarray, many_s: float) -> None:
+    """The same points through PostGIS: COPY into a temp table, then ONE LATERAL join with the product's
+    rule (repository/assignment.py: ST_Covers on the GiST index, ORDER BY code LIMIT 1) on the active
+    generation; timed, and checked point by point against `index.locate_many`."""
+    import io
+
+    from sqlalchemy import create_engine, text
+
+    from geo_grid.repository.assignment import COVERING_MICRO
+
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        gen = conn.execute(text("SELECT id FROM generations WHERE status = 'active'")).scalar_one()
+        t = time.perf_counter()
+        conn.execute(text("CREATE TEMP TABLE pts (id int PRIMARY KEY, geom geometry(Point, 4326))"))
+        buf = io.StringIO(
+            "".join(
+                f"{i}\t{a!r}\t{b!r}\n" for i, (a, b) in enumerate(zip(x.tolist(), y.tolist(), strict=True))
+            )
+        )
+        conn.execute(text("CREATE TEMP TABLE raw (id int, x float8, y float8)"))
+        conn.connection.dbapi_connection.cursor().copy_expert("COPY raw FROM STDIN", buf)  # type: ignore[union-attr]
+        conn.execute(text("INSERT INTO pts SELECT id, ST_SetSRID(ST_MakePoint(x, y), 4326) FROM raw"))
+        conn.execute(text("ANALYZE pts"))
+        load_s = time.perf_counter() - t
+        sql = f"""SELECT p.id, m.code FROM pts p
+                  LEFT JOIN LATERAL ({COVERING_MICRO.format(point="p.geom")}) m ON true ORDER BY p.id"""
+        t = time.perf_counter()
+        rows = conn.execute(text(sql), {"gen": gen}).all()
+        join_s = time.perf_counter() - t
+        conn.rollback()
+    engine.dispose()
+    got = index.locate_many(x, y)
+    ours = [index.codes[p] if p >= 0 else None for p in got.tolist()]
+    agree = sum(a == b for a, (_, b) in zip(ours, rows, strict=True))
+    print(f"PostGIS load           {load_s * 1000:.0f} ms (COPY + ST_MakePoint + ANALYZE, not counted below)")
+    print(
+        f"PostGIS bulk join      {join_s * 1000:.0f} ms = {len(x) / join_s / 1e6:.2f} M points/s; "
+        f"locate_many is {join_s / many_s:.0f}x faster; agreement {agree:,}/{len(x):,}"
+        + (" (exact)" if agree == len(x) else " (MISMATCH)")
+    )
+
+
+@contextmanager
+def embedded_postgis() -> Iterator[str]:
+    """A temporary PostgreSQL + PostGIS cluster (as tests/conftest.py), migrated, with the sample loaded."""
+    import shutil
+    import tempfile
+
+    from geo_grid import db
+    from geo_grid.embedded import EmbeddedCluster, find_pg_bin_dir, free_port
+    from geo_grid.services.sample import load_sample
+    from geo_grid.settings import SAMPLE_DIR
+
+    data_dir = Path(tempfile.mkdtemp(prefix="geo_grid_bench_"))
+    cluster = EmbeddedCluster(data_dir, free_port(), find_pg_bin_dir())
+    try:
+        cluster.start()
+        url = cluster.ensure_database("geo_grid_bench")
+        db.upgrade(url)
+        engine = db.make_engine(url, pool_size=1)
+        with db.transaction(db.make_session_factory(engine)) as session:
+            load_sample(session, SAMPLE_DIR)
+        engine.dispose()
+        yield url
+    finally:
+        cluster.stop("immediate")
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -97,7 +158,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--cell-m", type=float, default=1.0, help="raster cell size target (m)")
     ap.add_argument("--max-cells", type=int, default=4_000_000)
     ap.add_argument("--skip-baselines", action="store_true", help="skip sjoin/STRtree/contains_xy")
-    ap.add_argument("--postgis-url", default=None, help="compare with a PostGIS bulk ST_Covers join")
+    ap.add_argument("--postgis-url", default=None, help="compare with a PostGIS bulk join (sample loaded)")
+    ap.add_argument("--embedded", action="store_true", help="start a temporary PostGIS for the bulk join")
     args = ap.parse_args(argv)
 
     codes, polys, names, source = load_grids(args.boundaries)
@@ -191,7 +253,13 @@ def main(argv: list[str] | None = None) -> None:
         f"p99 {np.percentile(lat_ns, 99) / 1000:.2f} us, max {lat_ns.max() / 1000:.0f} us, "
         f"loop mean {mean_us:.2f} us ({n1:,} calls)"
     )
-    postgis_bulk_join(args.postgis_url, index, x, y)
+    if args.postgis_url:
+        postgis_bulk_join(args.postgis_url, index, x, y, many_s)
+    elif args.embedded:
+        with embedded_postgis() as url:
+            postgis_bulk_join(url, index, x, y, many_s)
+    else:
+        print("PostGIS bulk join      skipped (pass --embedded or --postgis-url)")
 
 
 if __name__ == "__main__":

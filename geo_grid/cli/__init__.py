@@ -19,7 +19,7 @@ app.add_typer(import_app, name="import")
 
 def _register() -> None:
     # Imported for their side effect of adding commands to `app`.
-    from geo_grid.cli import addresses, boundaries, database, maps, reports, server, tokens  # noqa: F401
+    from geo_grid.cli import addresses, assign, boundaries, database, maps, reports, server, tokens  # noqa: F401
 
 
 _register()
