@@ -1,0 +1,262 @@
+"""Benchmark GET /lookup over HTTP: the real app (in-memory index) against one PostGIS query per request.
+
+    .venv/bin/python benchmarks/lookup_http.py            # temporary embedded PostGIS, ~1 minute
+
+Both servers are uvicorn with 1 worker on 127.0.0.1, on the same sample database, in the same run:
+* max throughput: `wrk` (Debian 4.1, closed loop; a Lua script cycles over precomputed points);
+* latency at a fixed 1,000 req/s: Debian's wrk has no `-R` (that is wrk2), so an open-loop generator
+  here (raw asyncio HTTP/1.1 on keep-alive connections) sends each request at its scheduled time and
+  measures from that time, so a server that falls behind is charged for the queueing (no coordinated
+  omission). It shares the 2 cores with the server, as wrk does.
+The PostGIS variant is a benchmark-only app defined below, not part of the product: the same JSON
+shape (micro, tertiary, community with names, people with masked phones) from ONE SQL query with the
+product's rule (repository/assignment.py COVERING_MICRO: ST_Covers, smallest code). Prints figures only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+POSTGIS_LOOKUP = """
+SELECT m.code, m.name, t.code AS t_code, t.name AS t_name, c.code AS c_code, c.name AS c_name,
+       coalesce((SELECT json_agg(json_build_object('person_id', p.person_id, 'name', p.name, 'role', r.role,
+                                                   'duty', r.duty, 'target_id', r.target_id, 'phone', p.phone)
+                                 ORDER BY r.grid_code DESC, r.role, p.person_id)
+                 FROM roles r JOIN people p ON p.id = r.person_id
+                 WHERE r.grid_code IN (m.code, m.parent_code)), '[]') AS people
+FROM ({covering}) m0
+JOIN grids m ON m.generation_id = :gen AND m.code = m0.code
+LEFT JOIN grids t ON t.generation_id = :gen AND t.code = m.parent_code
+LEFT JOIN communities c ON c.code = m.community_code
+"""
+
+
+def postgis_app(url: str) -> Any:
+    """A bare FastAPI app answering GET /lookup with one PostGIS query per request (benchmark only)."""
+    from fastapi import FastAPI
+    from sqlalchemy import text
+
+    from geo_grid.db import make_engine
+    from geo_grid.masking import mask_phone
+    from geo_grid.repository.assignment import COVERING_MICRO
+
+    engine = make_engine(url, pool_size=16)
+    with engine.connect() as conn:
+        gen = conn.execute(text("SELECT id FROM generations WHERE status = 'active'")).scalar_one()
+    sql = text(
+        POSTGIS_LOOKUP.format(
+            covering=COVERING_MICRO.format(point="ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)")
+        )
+    )
+    app = FastAPI()
+
+    @app.get("/lookup")
+    def lookup(lon: float, lat: float) -> dict[str, Any]:  # sync: runs in the thread pool, like a DB route
+        with engine.connect() as conn:
+            row = conn.execute(sql, {"lon": lon, "lat": lat, "gen": gen}).mappings().first()
+        if row is None:
+            return {"outside": True, "micro": None, "tertiary": None, "community": None, "people": []}
+        people = [{**p, "phone": mask_phone(p["phone"])} for p in row["people"]]
+        return {
+            "outside": False,
+            "micro": {"code": row["code"], "name": row["name"]},
+            "tertiary": {"code": row["t_code"], "name": row["t_name"]},
+            "community": {"code": row["c_code"], "name": row["c_name"]},
+            "people": people,
+        }
+
+    return app
+
+
+def serve(kind: str, url: str, port: int) -> None:
+    """Child process: one uvicorn worker serving `kind` (app = the product, postgis = the baseline)."""
+    import uvicorn
+
+    if kind == "app":
+        from geo_grid.api.app import create_app
+        from geo_grid.settings import Settings
+
+        application = create_app(Settings(database_url=url))
+    else:
+        application = postgis_app(url)
+    uvicorn.run(application, host="127.0.0.1", port=port, log_level="warning", access_log=False, workers=1)
+
+
+def start_server(kind: str, url: str) -> tuple[subprocess.Popen[bytes], int]:
+    import httpx
+
+    from geo_grid.embedded import free_port
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, __file__, "--serve", kind, "--url", url, "--port", str(port)])
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/lookup?lon=113.7&lat=34.76", timeout=2).status_code == 200:
+                return proc, port
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(f"{kind} server did not start")
+
+
+LUA = """
+local paths = {}
+for line in io.lines("%s") do paths[#paths + 1] = line end
+local i = 0
+request = function()
+  i = i %% #paths + 1
+  return wrk.format("GET", paths[i])
+end
+"""
+
+
+def run_wrk(port: int, paths_file: Path, seconds: int, connections: int) -> tuple[float, str]:
+    script = paths_file.with_suffix(".lua")
+    script.write_text(LUA % paths_file)
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{port}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 30,
+        check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)|Socket errors: .*", out)
+    return rps, errors.group(0) if errors else "no errors"
+
+
+async def open_loop(
+    port: int, paths: list[str], rate: float, seconds: float, connections: int
+) -> dict[str, float]:
+    """Send request k at t0 + k/rate on the next free keep-alive connection; latency from that time."""
+    n = int(rate * seconds)
+    queue: asyncio.Queue[tuple[int, float]] = asyncio.Queue()
+    latencies: list[float] = []
+    failures = 0
+
+    async def worker() -> None:
+        nonlocal failures
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        while True:
+            k, scheduled = await queue.get()
+            if k < 0:
+                writer.close()
+                return
+            writer.write(f"GET {paths[k % len(paths)]} HTTP/1.1\r\nHost: bench\r\n\r\n".encode())
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = int(re.search(rb"(?i)content-length: (\d+)", head).group(1))  # type: ignore[union-attr]
+            await reader.readexactly(length)
+            latencies.append(time.perf_counter() - scheduled)
+            failures += not head.startswith(b"HTTP/1.1 200")
+
+    workers = [asyncio.create_task(worker()) for _ in range(connections)]
+    t0 = time.perf_counter() + 0.2
+    for k in range(n):
+        scheduled = t0 + k / rate
+        delay = scheduled - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        queue.put_nowait((k, scheduled))
+    for _ in workers:
+        queue.put_nowait((-1, 0.0))
+    await asyncio.wait_for(asyncio.gather(*workers), timeout=seconds + 30)
+    lat = np.array(latencies) * 1000
+    achieved = len(lat) / (time.perf_counter() - t0)
+    return {
+        "p50": float(np.percentile(lat, 50)),
+        "p99": float(np.percentile(lat, 99)),
+        "max": float(lat.max()),
+        "rate": achieved,
+        "failures": failures,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--url", default=None, help="a migrated database with the sample; default: embedded")
+    ap.add_argument("--seconds", type=int, default=10, help="duration of each measurement")
+    ap.add_argument("--rate", type=float, default=1000.0, help="fixed request rate for the latency test")
+    ap.add_argument("--connections", type=int, default=32, help="wrk connections")
+    ap.add_argument("--serve", choices=["app", "postgis"], help=argparse.SUPPRESS)
+    ap.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.serve:
+        serve(args.serve, args.url, args.port)
+        return
+    if args.url:
+        run_all(args, args.url)
+    else:
+        from benchmarks.lookup import embedded_postgis
+
+        with embedded_postgis() as url:
+            run_all(args, url)
+
+
+def run_all(args: argparse.Namespace, url: str) -> None:
+    import geopandas as gpd
+    import shapely
+
+    micro = gpd.read_file(ROOT / "sample_boundaries" / "micro_grids.geojson")
+    minx, miny, maxx, maxy = shapely.total_bounds(micro.geometry.values)
+    rng = np.random.default_rng(7)
+    paths = [
+        f"/lookup?lon={x!r}&lat={y!r}"
+        for x, y in zip(
+            rng.uniform(minx, maxx, 20_000).tolist(), rng.uniform(miny, maxy, 20_000).tolist(), strict=True
+        )
+    ]
+    tmp = Path(tempfile.mkdtemp(prefix="geo_grid_http_"))
+    paths_file = tmp / "paths.txt"
+    paths_file.write_text("\n".join(paths) + "\n")
+    print(
+        f"machine: {subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} cores; "
+        f"{len(paths):,} random points in the sample bbox; uvicorn 1 worker on 127.0.0.1"
+    )
+    results: dict[str, dict[str, float]] = {}
+    for kind, label in (("app", "in-memory app (product)"), ("postgis", "PostGIS query per request")):
+        proc, port = start_server(kind, url)
+        try:
+            subprocess.run(
+                ["wrk", "-t1", "-c4", "-d2s", "-s", str(tmp / "paths.lua"), f"http://127.0.0.1:{port}"],
+                capture_output=True,
+            ) if (tmp / "paths.lua").exists() else None  # warm-up
+            rps, errors = run_wrk(port, paths_file, args.seconds, args.connections)
+            fixed = asyncio.run(open_loop(port, paths, args.rate, args.seconds, 64))
+        finally:
+            proc.terminate()
+            proc.wait(10)
+        results[kind] = {"rps": rps, **fixed}
+        print(
+            f"{label:<28} max {rps:>7,.0f} req/s (wrk -t2 -c{args.connections} -d{args.seconds}s, {errors}); "
+            f"at {fixed['rate']:,.0f} req/s: p50 {fixed['p50']:.2f} ms, p99 {fixed['p99']:.2f} ms, "
+            f"max {fixed['max']:.1f} ms, {int(fixed['failures'])} non-200"
+        )
+    ratio = results["app"]["rps"] / results["postgis"]["rps"]
+    print(f"max throughput ratio in-memory / PostGIS-per-request: {ratio:.1f}x")
+
+
+if __name__ == "__main__":
+    main()
