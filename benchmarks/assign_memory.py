@@ -20,6 +20,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+BBOX = (113.6851, 34.7501, 113.7144, 34.7701)  # the sample micro-grids' bounding box (rounded)
 
 
 def write_csv(path: Path, rows: int, seed: int = 3) -> None:
@@ -29,8 +30,8 @@ def write_csv(path: Path, rows: int, seed: int = 3) -> None:
         step = 1_000_000
         for start in range(0, rows, step):
             n = min(step, rows - start)
-            lon = rng.uniform(113.675, 113.715, n).round(7).astype(str)
-            lat = rng.uniform(34.745, 34.785, n).round(7).astype(str)
+            lon = rng.uniform(BBOX[0], BBOX[2], n).round(7).astype(str)
+            lat = rng.uniform(BBOX[1], BBOX[3], n).round(7).astype(str)
             lon[::1000] = ""  # missing coordinates: kept and flagged
             ids = np.arange(start, start + n).astype(str)
             fh.write("\n".join(f"{i},{x},{y},上报{i}" for i, x, y in zip(ids, lon, lat, strict=True)) + "\n")
