@@ -4,15 +4,35 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
 
+import psycopg2.extensions
 from alembic.config import Config
+from psycopg2.extensions import ISQLQuote, register_adapter
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from geo_grid.settings import PROJECT_ROOT
 
 
+def _utc_datetimes() -> None:
+    """Send aware datetimes to PostgreSQL in UTC. An ISO 8601 offset may legally be up to ±23:59, but
+    PostgreSQL refuses offsets beyond ±15:59; in UTC every instant is representable. Idempotent."""
+    key = (datetime, ISQLQuote)
+    original = psycopg2.extensions.adapters[key]
+    if getattr(original, "geo_grid_utc", False):
+        return
+
+    def adapt_utc(value: datetime) -> Any:
+        return original(value.astimezone(UTC) if value.tzinfo is not None else value)
+
+    adapt_utc.geo_grid_utc = True  # type: ignore[attr-defined]
+    register_adapter(datetime, adapt_utc)
+
+
 def make_engine(url: str, pool_size: int = 10, connect_timeout_s: int = 3) -> Engine:
+    _utc_datetimes()
     # pre_ping lets the pool drop connections that died while PostgreSQL restarted, so the service
     # recovers by itself; the short connect timeout keeps /health quick while the database is down.
     return create_engine(
