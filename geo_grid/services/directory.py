@@ -49,6 +49,9 @@ class GridDirectory:
     people: Mapping[str, tuple[PersonRole, ...]]
     index: GridIndex  # over the micro-grids only
     built_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # Memo of views derived from this snapshot only (e.g. a grid's people as the API presents them);
+    # it lives and dies with the snapshot, so it can never serve another generation's people.
+    memo: dict[object, object] = field(default_factory=dict, compare=False, repr=False)
 
     def chain(self, micro_code: str) -> tuple[GridInfo, GridInfo | None]:
         micro = self.grids[micro_code]
