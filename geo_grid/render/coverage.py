@@ -17,7 +17,6 @@ from geo_grid.render.basemap import Basemap
 from geo_grid.render.colouring import colours_for
 from geo_grid.render.common import (
     BIND_POPUP,
-    Legend,
     Registry,
     ZoomLabels,
     bounds_of,
@@ -30,88 +29,30 @@ from geo_grid.render.common import (
     popup_table,
     simplify_coverage,
 )
+from geo_grid.render.coverage_labels import ATTRIBUTE_LABELS as ATTRIBUTE_LABELS
+from geo_grid.render.coverage_labels import FACILITY_LABELS as FACILITY_LABELS
+from geo_grid.render.coverage_labels import (
+    PROBLEM_FIELDS,
+    PROBLEM_KINDS,
+    facility_popup,
+    grid_popup,
+    short_name,
+)
+from geo_grid.render.coverage_labels import people_rows as people_rows
 from geo_grid.render.search import GridSearch
-
-COMMUNITY_STYLE: dict[str, Any] = {
-    "color": "#333333",
-    "weight": 3,
-    "fill": False,
-    "dashArray": "6 4",
-    "className": "grid-community",
-}
-MICRO_STYLE: dict[str, Any] = {"color": "#555555", "weight": 0.8, "fillOpacity": 0, "className": "grid-micro"}
-NO_LEADER_STYLE: dict[str, Any] = {
-    "color": "#e66101",
-    "weight": 2,
-    "fillColor": "#e66101",
-    "fillOpacity": 0.45,
-    "className": "grid-noleader",
-}
-PROBLEM_STYLE: dict[str, Any] = {
-    "color": "#d7191c",
-    "weight": 2,
-    "fillColor": "#d7191c",
-    "fillOpacity": 0.6,
-    "className": "grid-problem",
-}
-WARNING_STYLE: dict[str, Any] = {
-    "color": "#fd8d3c",
-    "weight": 2,
-    "fillColor": "#fd8d3c",
-    "fillOpacity": 0.5,
-    "dashArray": "4 3",
-    "className": "grid-problem",
-}
-PROBLEM_KINDS = {
-    "gap": "缺口",
-    "overlap": "重叠",
-    "outside_parent": "超出上级网格",
-    "missing_parent": "缺少上级网格",
-    "invalid_geometry": "无效几何",
-    "sliver": "碎片",
-    "no_micro_grid_leader": "未配备微网格长",
-    "no_grid_leader": "未配备网格长",
-}
-PROBLEM_FIELDS = {
-    "kind": "类型",
-    "severity": "级别",
-    "codes": "网格",
-    "area_m2": "面积（m²）",
-    "message": "说明",
-}
-ROAD_STYLE: dict[str, Any] = {"color": "#2b83ba", "weight": 4, "opacity": 0.8, "className": "road-segment"}
-COURTYARD_STYLE: dict[str, Any] = {
-    "color": "#7b3294",
-    "weight": 1,
-    "fillColor": "#c2a5cf",
-    "fillOpacity": 0.5,
-    "className": "courtyard",
-}
-FACILITY_STYLE: dict[str, Any] = {
-    "color": "#1a9641",
-    "weight": 2,
-    "fillColor": "#a6d96a",
-    "fillOpacity": 0.6,
-    "className": "facility",
-}
-TERTIARY_LABEL_ZOOM = 16
-MICRO_LABEL_ZOOM = 18
-
-FACILITY_LABELS = {
-    "parking": "智慧停车场",
-    "charging_station": "充电站",
-    "service_center": "党群服务中心",
-    "school": "学校",
-    "health_center": "社区卫生服务中心",
-    "police_station": "派出所",
-}
-ATTRIBUTE_LABELS = {
-    "capacity": "容量",
-    "car_spaces": "机动车位",
-    "non_motor_spaces": "非机动车位",
-    "charging_piles": "充电桩",
-    "area_mu": "面积（亩）",
-}
+from geo_grid.render.styles import (
+    COMMUNITY_STYLE,
+    COURTYARD_STYLE,
+    FACILITY_STYLE,
+    MICRO_LABEL_ZOOM,
+    MICRO_STYLE,
+    NO_LEADER_STYLE,
+    PROBLEM_STYLE,
+    ROAD_STYLE,
+    TERTIARY_LABEL_ZOOM,
+    WARNING_STYLE,
+    coverage_legend,
+)
 
 
 @dataclass
@@ -141,29 +82,6 @@ class CoverageData:
     problems: dict[str, Any] | None = None  # a draft's validation problems as GeoJSON (kind, message)
     focus: str | None = None  # open zoomed on this grid code
     community_names: dict[str, str] = field(default_factory=dict)
-
-
-def people_rows(people: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
-    rows = []
-    for p in people:
-        role = p.get("duty") or p.get("role_label") or p.get("role") or ""
-        rows.append((str(role), f"{p.get('name', '')} {p.get('phone') or ''}".strip()))
-    return rows
-
-
-def _grid_popup(g: GridShape, community: str | None) -> str:
-    level = "三级网格" if g.level == "tertiary" else "微网格"
-    rows = [("编码", g.code), ("层级", level)]
-    if community:
-        rows.append(("社区", community))
-    rows += people_rows(g.people) or [("人员", "（未配备）")]
-    return popup_table(g.name, rows)
-
-
-def _short(g: GridShape, parent_names: dict[str, str]) -> str:
-    """A micro-grid's name without its tertiary grid's (康复社区第1网格第1微网格 → 第1微网格)."""
-    parent = parent_names.get(g.parent_code, "")
-    return g.name.removeprefix(parent) if parent and g.name != parent else g.name
 
 
 def display_shapes(basemap: Basemap, geoms: Sequence[Any]) -> list[Any]:
@@ -196,25 +114,10 @@ def problem_layer(basemap: Basemap, problems: dict[str, Any]) -> folium.GeoJson:
     )
 
 
-def _number(v: Any) -> str:
-    return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
-
-
-def _facility_popup(f: dict[str, Any]) -> str:
-    rows = [("类型", FACILITY_LABELS.get(f["kind"], f["kind"]))]
-    for k, v in (f.get("attributes") or {}).items():
-        if k in ATTRIBUTE_LABELS and v is not None:
-            rows.append((ATTRIBUTE_LABELS[k], _number(v)))
-    if f.get("micro_code"):
-        rows.append(("所在微网格", f["micro_code"]))
-    return popup_table(f["name"], rows)
-
-
 def _facilities(basemap: Basemap, facilities: Sequence[dict[str, Any]]) -> folium.GeoJson:
     """Polygons (the smart parking lot) and points in one layer; points drawn as circles."""
     feats = [
-        feature(basemap.shift(f["geom"]), {"kind": f["kind"], "popup": _facility_popup(f)})
-        for f in facilities
+        feature(basemap.shift(f["geom"]), {"kind": f["kind"], "popup": facility_popup(f)}) for f in facilities
     ]
     return folium.GeoJson(
         collection(feats),
@@ -277,7 +180,7 @@ def build_coverage_map(
                     "code": g.code,
                     "name": g.name,
                     "fill": colour,
-                    "popup": _grid_popup(g, data.community_names.get(g.community_code)),
+                    "popup": grid_popup(g, data.community_names.get(g.community_code)),
                 },
             )
             for g, geom, colour in zip(data.tertiary, tertiary_geoms, colours, strict=True)
@@ -299,7 +202,7 @@ def build_coverage_map(
                 {
                     "code": g.code,
                     "name": g.name,
-                    "popup": _grid_popup(g, data.community_names.get(g.community_code)),
+                    "popup": grid_popup(g, data.community_names.get(g.community_code)),
                 },
             )
             for g, geom in zip(data.micro, micro_geoms, strict=True)
@@ -375,7 +278,7 @@ def build_coverage_map(
                 "labels": label_points(
                     basemap,
                     [g.geom for g in data.micro],
-                    [f"{_short(g, tertiary_names)}\n{g.code}" for g in data.micro],
+                    [f"{short_name(g, tertiary_names)}\n{g.code}" for g in data.micro],
                 ),
             },
         ]
@@ -387,31 +290,7 @@ def build_coverage_map(
         x0, y0, x1, y1 = (round(float(v), 6) for v in geom.bounds)
         entries.append([g.code, g.name, [y0, x0, y1, x1]])
     GridSearch(entries, ["micro", "tertiary"]).add_to(fmap)
-    Legend(
-        [
-            (
-                "图例",
-                [
-                    ("swatch", "#ffffff; border:3px dashed #333", "社区边界"),
-                    ("swatch", "#8dd3c7", "三级网格（相邻异色）"),
-                    ("swatch", "#ffffff", "微网格边界"),
-                    ("swatch", NO_LEADER_STYLE["fillColor"], "无微网格长的微网格"),
-                    ("swatch", FACILITY_STYLE["fillColor"], "设施（智慧停车场等）"),
-                    ("swatch", ROAD_STYLE["color"], "路段长负责路段"),
-                    ("swatch", COURTYARD_STYLE["fillColor"], "楼院长负责楼院"),
-                    *(
-                        [("swatch", PROBLEM_STYLE["fillColor"], "草稿校验问题（缺口/重叠）")]
-                        if data.problems is not None
-                        else []
-                    ),
-                ],
-            ),
-            (
-                "说明",
-                [("swatch", "transparent; border:none", f"放大至{TERTIARY_LABEL_ZOOM}级显示网格名称和编码")],
-            ),
-        ]
-    ).add_to(fmap)
+    coverage_legend(data.problems is not None).add_to(fmap)
     Registry(
         layers,
         {"counts": {"tertiary": len(data.tertiary), "micro": len(data.micro), "no_leader": len(leaderless)}},

@@ -1,0 +1,82 @@
+"""Chinese labels and popup / label text of the coverage map (grids, people, facilities, problems)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from geo_grid.render.common import popup_table
+
+if TYPE_CHECKING:
+    from geo_grid.render.coverage import GridShape
+
+PROBLEM_KINDS = {
+    "gap": "缺口",
+    "overlap": "重叠",
+    "outside_parent": "超出上级网格",
+    "missing_parent": "缺少上级网格",
+    "invalid_geometry": "无效几何",
+    "sliver": "碎片",
+    "no_micro_grid_leader": "未配备微网格长",
+    "no_grid_leader": "未配备网格长",
+}
+PROBLEM_FIELDS = {
+    "kind": "类型",
+    "severity": "级别",
+    "codes": "网格",
+    "area_m2": "面积（m²）",
+    "message": "说明",
+}
+
+FACILITY_LABELS = {
+    "parking": "智慧停车场",
+    "charging_station": "充电站",
+    "service_center": "党群服务中心",
+    "school": "学校",
+    "health_center": "社区卫生服务中心",
+    "police_station": "派出所",
+}
+ATTRIBUTE_LABELS = {
+    "capacity": "容量",
+    "car_spaces": "机动车位",
+    "non_motor_spaces": "非机动车位",
+    "charging_piles": "充电桩",
+    "area_mu": "面积（亩）",
+}
+
+
+def people_rows(people: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
+    rows = []
+    for p in people:
+        role = p.get("duty") or p.get("role_label") or p.get("role") or ""
+        rows.append((str(role), f"{p.get('name', '')} {p.get('phone') or ''}".strip()))
+    return rows
+
+
+def grid_popup(g: GridShape, community: str | None) -> str:
+    level = "三级网格" if g.level == "tertiary" else "微网格"
+    rows = [("编码", g.code), ("层级", level)]
+    if community:
+        rows.append(("社区", community))
+    rows += people_rows(g.people) or [("人员", "（未配备）")]
+    return popup_table(g.name, rows)
+
+
+def short_name(g: GridShape, parent_names: dict[str, str]) -> str:
+    """A micro-grid's name without its tertiary grid's (康复社区第1网格第1微网格 → 第1微网格)."""
+    parent = parent_names.get(g.parent_code, "")
+    return g.name.removeprefix(parent) if parent and g.name != parent else g.name
+
+
+def _number(v: Any) -> str:
+    return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+
+
+def facility_popup(f: dict[str, Any]) -> str:
+    rows = [("类型", FACILITY_LABELS.get(f["kind"], f["kind"]))]
+    for k, v in (f.get("attributes") or {}).items():
+        if k in ATTRIBUTE_LABELS and v is not None:
+            rows.append((ATTRIBUTE_LABELS[k], _number(v)))
+    if f.get("micro_code"):
+        rows.append(("所在微网格", f["micro_code"]))
+    return popup_table(f["name"], rows)
