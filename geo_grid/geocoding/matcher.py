@@ -27,88 +27,40 @@ centroid (useful to reach a micro-grid through a real door plate).
 from __future__ import annotations
 
 import csv
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
+from .blocking import AddressIndex, Key, court_core, group_label, road_core
 from .normalize import (
     DEFAULT_PREFIXES,
     DEFAULT_ROAD_ALIASES,
-    ROAD_SUFFIXES,
     ParsedAddress,
-    apply_aliases,
     normalize_address,
-    normalize_part,
     parse_normalized,
 )
 from .results import LEVELS, Candidate, Level, MatchResult, Status
-
-Key = tuple[str, ...]
 
 CONFIDENT_AT = 0.75
 MARGIN = 0.05
 NOT_FOUND_BELOW = 0.5
 MAX_CANDIDATES = 5
 MISSING_PART_FACTOR = 0.85
-_COURT_SUFFIXES = ("家属院", "小区", "社区", "院")
-_DISTINCT_INSERTS = "东西南北中一二三四五六七八九"
 # Door number, building and unit are exact keys that exist under almost every road, so they are weak
 # evidence: each weighs as much as 1.5 characters of a road or estate name in the confidence.
 _KEY_PART_WEIGHT = 1.5
-
-
-@dataclass(slots=True)
-class _Row:
-    address_id: str
-    address: str
-    parts: Key  # (road, number, courtyard, building, unit), normalised
-    lon: float
-    lat: float
-    community_code: str
-
-
-@dataclass(slots=True)
-class _Group:
-    level: Level
-    key: Key
-    rows: list[int] = field(default_factory=list)
-
-
-def _with_word(value: str, word: str) -> str:
-    return f"{value}{word}" if value.isdigit() else value
-
-
-def _core(name: str) -> str:
-    for suffix in _COURT_SUFFIXES:
-        if name.endswith(suffix) and len(name) > len(suffix) + 1:
-            return name[: -len(suffix)]
-    return name
-
-
-def _road_core(name: str) -> str:
-    for suffix in ROAD_SUFFIXES:
-        if name.endswith(suffix) and len(name) > len(suffix):
-            return name[: -len(suffix)]
-    return name
 
 
 def _court_sim(query: str, name: str) -> float:
     if query == name:
         return 1.0
     score = fuzz.ratio(query, name) / 100.0
-    return max(score, fuzz.ratio(_core(query), _core(name)) / 100.0)
+    return max(score, fuzz.ratio(court_core(query), court_core(name)) / 100.0)
 
 
-def _label(key: Key) -> str:
-    road, number, court, building, unit = (*key, "", "", "", "", "")[:5]
-    head = court if road + number and court.startswith(road + number) else road + number + court
-    return head + building + unit
-
-
-class AddressMatcher:
+class AddressMatcher(AddressIndex):
     """Immutable matcher over the standard address table; build once, call :meth:`match` many times."""
 
     def __init__(
@@ -126,61 +78,7 @@ class AddressMatcher:
         self.confident_at = confident_at
         self.margin = margin
         self.not_found_below = not_found_below
-        self._rows: list[_Row] = []
-        self._groups: dict[Level, dict[Key, _Group]] = {lv: {} for lv in LEVELS}
-        courts_by_road: dict[str, list[Key]] = defaultdict(list)
-        courts_by_rn: dict[Key, list[Key]] = defaultdict(list)
-        courts_by_number: dict[str, list[Key]] = defaultdict(list)
-        courts_by_name: dict[str, list[Key]] = defaultdict(list)
-        courts_by_building: dict[str, list[Key]] = defaultdict(list)
-        for raw in rows:
-            parts = (
-                apply_aliases(normalize_part(raw.get("road")), self.aliases),
-                _with_word(normalize_part(raw.get("number")), "号"),
-                normalize_part(raw.get("courtyard")),
-                _with_word(normalize_part(raw.get("building")), "号楼"),
-                _with_word(normalize_part(raw.get("unit")), "单元"),
-            )
-            index = len(self._rows)
-            self._rows.append(
-                _Row(
-                    address_id=str(raw.get("address_id", index)),
-                    address=str(raw.get("address") or _label(parts)),
-                    parts=parts,
-                    lon=float(raw.get("lon") or "nan"),
-                    lat=float(raw.get("lat") or "nan"),
-                    community_code=str(raw.get("community_code") or ""),
-                )
-            )
-            for depth, level in enumerate(LEVELS, start=1):
-                key = parts[:depth]
-                group = self._groups[level].get(key)
-                if group is None:
-                    group = self._groups[level][key] = _Group(level, key)
-                    if level == "courtyard":
-                        courts_by_road[key[0]].append(key)
-                        courts_by_rn[key[:2]].append(key)
-                        courts_by_number[key[1]].append(key)
-                        courts_by_name[key[2]].append(key)
-                    elif level == "building":
-                        courts_by_building[key[3]].append(key[:3])
-                group.rows.append(index)
-        self._courts_by_road = dict(courts_by_road)
-        self._courts_by_rn = dict(courts_by_rn)
-        self._courts_by_number = dict(courts_by_number)
-        self._courts_by_name = dict(courts_by_name)
-        self._courts_by_building = dict(courts_by_building)
-        self._road_names = sorted(k[0] for k in self._groups["road"])
-        self._road_set = set(self._road_names)
-        self._court_names = sorted(n for n in self._courts_by_name if n)
-        self._courts_by_core: dict[str, list[str]] = defaultdict(list)
-        for name in self._court_names:
-            self._courts_by_core[_core(name)].append(name)
-        self._court_cores = sorted(self._courts_by_core)
-        self._roads_by_core: dict[str, list[str]] = defaultdict(list)
-        for road in self._road_names:
-            self._roads_by_core[_road_core(road)].append(road)
-        self._road_cores = sorted(self._roads_by_core)
+        super().__init__(rows, self.aliases)
         self._candidate_cache: dict[tuple[Level, Key], Candidate] = {}
 
     # -- construction helpers -------------------------------------------------------------------
@@ -221,64 +119,6 @@ class AddressMatcher:
             status = "matched"
         return MatchResult(query, norm, parsed, status, candidates)
 
-    def _resolve_road(self, text: str) -> dict[str, float]:
-        """Road name → {table road: similarity}; exact, unique suffix variant, else fuzzy on the cores.
-
-        Fuzzy similarity compares names without their generic suffix (民行 vs 民航), since 路 is shared by
-        every road and would inflate it. A direction or ordinal inserted into a table name (金水东路 vs
-        金水路) names a different real road, not a typo: such a pair scores at most 0.5.
-        """
-        if text in self._road_set:
-            return {text: 1.0}
-        base = _road_core(text)
-        variants = [base + s for s in ("路", "大道", "街", "大街") if base + s in self._road_set]
-        if len(variants) == 1:
-            return {variants[0]: 0.97}
-        if variants:
-            return dict.fromkeys(variants, 0.9)
-        found = process.extract(base, self._road_cores, scorer=fuzz.ratio, limit=4, score_cutoff=50)
-        out: dict[str, float] = {}
-        for core, score, _ in found:
-            sim = score / 100.0
-            if len(base) == len(core) + 1 and any(
-                base[:i] + base[i + 1 :] == core for i, ch in enumerate(base) if ch in _DISTINCT_INSERTS
-            ):
-                sim = min(sim, 0.5)
-            for road in self._roads_by_core[core]:
-                out[road] = max(out.get(road, 0.0), sim)
-        return out
-
-    def _court_pool(
-        self, parsed: ParsedAddress, roads: dict[str, float] | None, court_text: str | None
-    ) -> list[Key]:
-        number = parsed.number
-        if roads:
-            pool: list[Key] = []
-            for road in roads:
-                if number and (road, number) in self._courts_by_rn and not court_text:
-                    pool += self._courts_by_rn[(road, number)]
-                else:
-                    pool += self._courts_by_road.get(road, [])
-            return pool
-        if court_text:
-            names = {
-                n
-                for n, _, _ in process.extract(
-                    court_text, self._court_names, scorer=fuzz.ratio, limit=8, score_cutoff=50
-                )
-            }
-            core = _core(court_text)
-            for c, _, _ in process.extract(
-                core, self._court_cores, scorer=fuzz.ratio, limit=8, score_cutoff=50
-            ):
-                names.update(self._courts_by_core[c])
-            return [k for name in sorted(names) for k in self._courts_by_name[name]]
-        if number:
-            return list(self._courts_by_number.get(number, []))
-        if parsed.building:
-            return list(self._courts_by_building.get(parsed.building, []))
-        return []
-
     def _score_candidates(self, p: ParsedAddress) -> dict[tuple[Level, Key], tuple[float, tuple[str, ...]]]:
         court_text = None if p.numbered_courtyard else p.courtyard
         road_text = p.road
@@ -308,7 +148,7 @@ class AddressMatcher:
                 road_sim = (
                     roads.get(key[0], 0.0)
                     if roads
-                    else fuzz.ratio(_road_core(road_text), _road_core(key[0])) / 100.0
+                    else fuzz.ratio(road_core(road_text), road_core(key[0])) / 100.0
                 )
             court_sim = None
             if court_text:
@@ -391,7 +231,7 @@ class AddressMatcher:
         return Candidate(
             level=level,
             confidence=0.0,
-            address=rep.address if is_unit else _label(key),
+            address=rep.address if is_unit else group_label(key),
             lon=rep.lon if is_unit else lon,
             lat=rep.lat if is_unit else lat,
             address_id=rep.address_id if is_unit else None,

@@ -1,0 +1,177 @@
+"""The blocking index of the address matcher: the door-plate table grouped by level, and candidate pools."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz, process
+
+from .normalize import ROAD_SUFFIXES, ParsedAddress, apply_aliases, normalize_part
+from .results import LEVELS, Level
+
+Key = tuple[str, ...]
+
+_COURT_SUFFIXES = ("家属院", "小区", "社区", "院")
+_DISTINCT_INSERTS = "东西南北中一二三四五六七八九"
+
+
+@dataclass(slots=True)
+class _Row:
+    address_id: str
+    address: str
+    parts: Key  # (road, number, courtyard, building, unit), normalised
+    lon: float
+    lat: float
+    community_code: str
+
+
+@dataclass(slots=True)
+class _Group:
+    level: Level
+    key: Key
+    rows: list[int] = field(default_factory=list)
+
+
+def _with_word(value: str, word: str) -> str:
+    return f"{value}{word}" if value.isdigit() else value
+
+
+def court_core(name: str) -> str:
+    for suffix in _COURT_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix) + 1:
+            return name[: -len(suffix)]
+    return name
+
+
+def road_core(name: str) -> str:
+    for suffix in ROAD_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def group_label(key: Key) -> str:
+    road, number, court, building, unit = (*key, "", "", "", "", "")[:5]
+    head = court if road + number and court.startswith(road + number) else road + number + court
+    return head + building + unit
+
+
+class AddressIndex:
+    """The standard address table indexed for blocking (see geo_grid.geocoding.matcher, step 2)."""
+
+    def __init__(self, rows: Iterable[Mapping[str, str]], aliases: Mapping[str, str]) -> None:
+        self._rows: list[_Row] = []
+        self._groups: dict[Level, dict[Key, _Group]] = {lv: {} for lv in LEVELS}
+        courts_by_road: dict[str, list[Key]] = defaultdict(list)
+        courts_by_rn: dict[Key, list[Key]] = defaultdict(list)
+        courts_by_number: dict[str, list[Key]] = defaultdict(list)
+        courts_by_name: dict[str, list[Key]] = defaultdict(list)
+        courts_by_building: dict[str, list[Key]] = defaultdict(list)
+        for raw in rows:
+            parts = (
+                apply_aliases(normalize_part(raw.get("road")), aliases),
+                _with_word(normalize_part(raw.get("number")), "号"),
+                normalize_part(raw.get("courtyard")),
+                _with_word(normalize_part(raw.get("building")), "号楼"),
+                _with_word(normalize_part(raw.get("unit")), "单元"),
+            )
+            index = len(self._rows)
+            self._rows.append(
+                _Row(
+                    address_id=str(raw.get("address_id", index)),
+                    address=str(raw.get("address") or group_label(parts)),
+                    parts=parts,
+                    lon=float(raw.get("lon") or "nan"),
+                    lat=float(raw.get("lat") or "nan"),
+                    community_code=str(raw.get("community_code") or ""),
+                )
+            )
+            for depth, level in enumerate(LEVELS, start=1):
+                key = parts[:depth]
+                group = self._groups[level].get(key)
+                if group is None:
+                    group = self._groups[level][key] = _Group(level, key)
+                    if level == "courtyard":
+                        courts_by_road[key[0]].append(key)
+                        courts_by_rn[key[:2]].append(key)
+                        courts_by_number[key[1]].append(key)
+                        courts_by_name[key[2]].append(key)
+                    elif level == "building":
+                        courts_by_building[key[3]].append(key[:3])
+                group.rows.append(index)
+        self._courts_by_road = dict(courts_by_road)
+        self._courts_by_rn = dict(courts_by_rn)
+        self._courts_by_number = dict(courts_by_number)
+        self._courts_by_name = dict(courts_by_name)
+        self._courts_by_building = dict(courts_by_building)
+        self._road_names = sorted(k[0] for k in self._groups["road"])
+        self._road_set = set(self._road_names)
+        self._court_names = sorted(n for n in self._courts_by_name if n)
+        self._courts_by_core: dict[str, list[str]] = defaultdict(list)
+        for name in self._court_names:
+            self._courts_by_core[court_core(name)].append(name)
+        self._court_cores = sorted(self._courts_by_core)
+        self._roads_by_core: dict[str, list[str]] = defaultdict(list)
+        for road in self._road_names:
+            self._roads_by_core[road_core(road)].append(road)
+        self._road_cores = sorted(self._roads_by_core)
+
+    def _resolve_road(self, text: str) -> dict[str, float]:
+        """Road name → {table road: similarity}; exact, unique suffix variant, else fuzzy on the cores.
+
+        Fuzzy similarity compares names without their generic suffix (民行 vs 民航), since 路 is shared by
+        every road and would inflate it. A direction or ordinal inserted into a table name (金水东路 vs
+        金水路) names a different real road, not a typo: such a pair scores at most 0.5.
+        """
+        if text in self._road_set:
+            return {text: 1.0}
+        base = road_core(text)
+        variants = [base + s for s in ("路", "大道", "街", "大街") if base + s in self._road_set]
+        if len(variants) == 1:
+            return {variants[0]: 0.97}
+        if variants:
+            return dict.fromkeys(variants, 0.9)
+        found = process.extract(base, self._road_cores, scorer=fuzz.ratio, limit=4, score_cutoff=50)
+        out: dict[str, float] = {}
+        for core, score, _ in found:
+            sim = score / 100.0
+            if len(base) == len(core) + 1 and any(
+                base[:i] + base[i + 1 :] == core for i, ch in enumerate(base) if ch in _DISTINCT_INSERTS
+            ):
+                sim = min(sim, 0.5)
+            for road in self._roads_by_core[core]:
+                out[road] = max(out.get(road, 0.0), sim)
+        return out
+
+    def _court_pool(
+        self, parsed: ParsedAddress, roads: dict[str, float] | None, court_text: str | None
+    ) -> list[Key]:
+        number = parsed.number
+        if roads:
+            pool: list[Key] = []
+            for road in roads:
+                if number and (road, number) in self._courts_by_rn and not court_text:
+                    pool += self._courts_by_rn[(road, number)]
+                else:
+                    pool += self._courts_by_road.get(road, [])
+            return pool
+        if court_text:
+            names = {
+                n
+                for n, _, _ in process.extract(
+                    court_text, self._court_names, scorer=fuzz.ratio, limit=8, score_cutoff=50
+                )
+            }
+            core = court_core(court_text)
+            for c, _, _ in process.extract(
+                core, self._court_cores, scorer=fuzz.ratio, limit=8, score_cutoff=50
+            ):
+                names.update(self._courts_by_core[c])
+            return [k for name in sorted(names) for k in self._courts_by_name[name]]
+        if number:
+            return list(self._courts_by_number.get(number, []))
+        if parsed.building:
+            return list(self._courts_by_building.get(parsed.building, []))
+        return []
