@@ -10,7 +10,6 @@ from typing import Any
 import geopandas as gpd
 from geoalchemy2.shape import from_shape
 from shapely.geometry import MultiPolygon, Polygon
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from geo_grid import SUBDISTRICT_CODE
@@ -21,14 +20,12 @@ from geo_grid.models import (
     Community,
     Courtyard,
     Facility,
-    Generation,
     Grid,
-    Person,
     Report,
     RoadSegment,
     Role,
 )
-from geo_grid.repository import assignment
+from geo_grid.repository import assignment, bulk
 from geo_grid.repository import facilities as facility_repo
 from geo_grid.repository import reports as report_repo
 
@@ -64,10 +61,11 @@ def _opt(value: Any) -> Any:
 
 def load_sample(session: Session, sample_dir: Path, near_boundary_m: float = 10.0) -> dict[str, int]:
     """Insert the sample into an empty database; returns the row counts. Caller commits."""
-    if session.query(Generation).count():
+    if not bulk.is_empty(session):
         raise Conflict("the database already holds data; the sample is only loaded into an empty one")
 
-    gen = Generation(
+    gen = bulk.add_generation(
+        session,
         subdistrict_code=SUBDISTRICT_CODE,
         status="active",
         note="生成的示例网格（非真实边界）",
@@ -76,12 +74,11 @@ def load_sample(session: Session, sample_dir: Path, near_boundary_m: float = 10.
         activated_by="sample",
         activated_at=SAMPLE_VALID_FROM,
     )
-    session.add(gen)
-    session.flush()
 
     communities = _read(sample_dir, "communities.geojson")
-    session.execute(
-        insert(Community),
+    bulk.insert_rows(
+        session,
+        Community,
         [
             {"code": r.code, "name": r.name, "geom": from_shape(_multi(r.geometry), srid=SRID)}
             for r in communities.itertuples()
@@ -102,11 +99,12 @@ def load_sample(session: Session, sample_dir: Path, near_boundary_m: float = 10.
                     "updated_by": "sample",
                 }
             )
-    session.execute(insert(Grid), grid_rows)
+    bulk.insert_rows(session, Grid, grid_rows)
 
     segments = _read(sample_dir, "road_segments.geojson")
-    session.execute(
-        insert(RoadSegment),
+    bulk.insert_rows(
+        session,
+        RoadSegment,
         [
             {
                 "segment_id": r.segment_id,
@@ -119,8 +117,9 @@ def load_sample(session: Session, sample_dir: Path, near_boundary_m: float = 10.
         ],
     )
     courtyards = _read(sample_dir, "courtyards.geojson")
-    session.execute(
-        insert(Courtyard),
+    bulk.insert_rows(
+        session,
+        Courtyard,
         [
             {
                 "courtyard_id": r.courtyard_id,
@@ -135,13 +134,12 @@ def load_sample(session: Session, sample_dir: Path, near_boundary_m: float = 10.
     )
 
     people = _csv(sample_dir, "people.csv")
-    ids = session.execute(
-        insert(Person).returning(Person.id, Person.person_id, sort_by_parameter_order=True),
-        [{"person_id": p["person_id"], "name": p["name"], "phone": _opt(p["phone"])} for p in people],
-    ).all()
-    pk = {person_id: id_ for id_, person_id in ids}
-    session.execute(
-        insert(Role),
+    pk = bulk.insert_people(
+        session, [{"person_id": p["person_id"], "name": p["name"], "phone": _opt(p["phone"])} for p in people]
+    )
+    bulk.insert_rows(
+        session,
+        Role,
         [
             {
                 "person_id": pk[p["person_id"]],
@@ -157,8 +155,9 @@ def load_sample(session: Session, sample_dir: Path, near_boundary_m: float = 10.
 
     facilities = _read(sample_dir, "facilities.geojson")
     fixed = {"facility_id", "kind", "name", "geometry"}
-    session.execute(
-        insert(Facility),
+    bulk.insert_rows(
+        session,
+        Facility,
         [
             {
                 "facility_id": row["facility_id"],
@@ -172,8 +171,9 @@ def load_sample(session: Session, sample_dir: Path, near_boundary_m: float = 10.
     )
 
     addresses = _csv(sample_dir, "addresses.csv")
-    session.execute(
-        insert(Address),
+    bulk.insert_rows(
+        session,
+        Address,
         [
             {
                 "address_id": a["address_id"],
@@ -191,8 +191,9 @@ def load_sample(session: Session, sample_dir: Path, near_boundary_m: float = 10.
     )
 
     reports = _csv(sample_dir, "reports.csv")
-    session.execute(
-        insert(Report),
+    bulk.insert_rows(
+        session,
+        Report,
         [
             {
                 "external_id": r["report_id"],
@@ -214,7 +215,6 @@ def load_sample(session: Session, sample_dir: Path, near_boundary_m: float = 10.
             for r in reports
         ],
     )
-    session.flush()
     assignment.assign_addresses(session, gen.id)
     assignment.assign_reports(session, gen.id)
     report_repo.flag_near_boundary(session, gen.id, near_boundary_m)
