@@ -60,7 +60,9 @@ def test_bad_row_changes_nothing_and_names_the_row(
 
 def test_dry_run_changes_nothing(monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_path: Path) -> None:
     before = _rows(db_url)
-    result = _run(monkeypatch, db_url, "import", "addresses", str(_write(tmp_path / "a.csv", HEADER + NEW)))
+    result = _run(
+        monkeypatch, db_url, "import", "addresses", str(_write(tmp_path / "a.csv", HEADER + NEW)), "--dry-run"
+    )
     assert result.exit_code == 0, result.output
     assert "dry run" in result.output and "added 1" in result.output
     assert _rows(db_url) == before

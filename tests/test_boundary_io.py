@@ -89,7 +89,7 @@ def test_flawed_real_layer_imports_into_a_draft_and_shows_in_validation(env, mon
         "--actor",
         "规划员",
     ]
-    dry = runner.invoke(cli_app, args)
+    dry = runner.invoke(cli_app, [*args, "--dry-run"])
     assert dry.exit_code == 0, dry.output
     assert (
         "would import" in dry.output and "99 micro grids" in dry.output and "invalid_geometry" in dry.output

@@ -86,10 +86,10 @@ def _run(url: str, *args: str) -> tuple[int, str]:
 def test_csv_dry_run_then_commit(db_url: str, tmp_path: Path) -> None:
     path = _write_csv(tmp_path / "r.csv", _rows())
     before = _count(db_url)
-    code, out = _run(db_url, str(path))
+    code, out = _run(db_url, str(path), "--dry-run")
     assert code == 0, out
     assert "would import" in out and _count(db_url) == before  # dry run: nothing changed
-    code, out = _run(db_url, str(path), "--commit", "--actor", "测试导入")
+    code, out = _run(db_url, str(path), "--actor", "测试导入")  # importing commits by default
     assert code == 0, out
     assert _count(db_url) == before + 3
     assert _count(db_url, f"external_id = 'X001' AND micro_code = '{MICRO}' AND NOT outside") == 1

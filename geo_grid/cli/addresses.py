@@ -32,14 +32,16 @@ def import_addresses(
     file: Path = typer.Argument(
         ..., help="CSV: address_id,address,road,number,courtyard,building,unit,lon,lat[,community_code]"
     ),
-    commit: bool = typer.Option(False, "--commit", help="store the addresses; without it nothing is changed"),
+    commit: bool = typer.Option(
+        True, "--commit/--dry-run", help="--dry-run: check everything, say what would change, then roll back"
+    ),
     replace: bool = typer.Option(
         False, "--replace", help="the file is the whole table: delete addresses not in it"
     ),
 ) -> None:
     """Import standard addresses (WGS84 lon/lat): rows replace those with the same address_id, new ones are
     added, and every point is assigned to its micro-grid in PostGIS. One bad row and nothing changes; the
-    error names the row. Without --commit it is a dry run (checked, stored, rolled back). A running server
+    error names the row. With --dry-run: checked, stored, rolled back. A running server
     picks the new table up on restart or `POST /lookup/address/reload` (planner token)."""
     try:
         rows = address_service.read_csv(file)
@@ -59,7 +61,7 @@ def import_addresses(
     if commit:
         typer.echo(f"imported {file.name}: {counts}")
     else:
-        typer.echo(f"dry run, nothing changed ({file.name}: {counts}); add --commit to store")
+        typer.echo(f"dry run, nothing changed ({file.name}: {counts})")
 
 
 @app.command("geocode")

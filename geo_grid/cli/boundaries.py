@@ -57,13 +57,16 @@ def import_boundaries(
     generation: int | None = typer.Option(
         None, help="import into this open draft instead of opening a new one"
     ),
-    commit: bool = typer.Option(False, "--commit", help="store the draft; without it nothing is changed"),
+    commit: bool = typer.Option(
+        True, "--commit/--dry-run", help="--dry-run: check everything, say what would change, then roll back"
+    ),
     actor: str | None = typer.Option(None, help="name recorded in the audit log (default cli:<user>)"),
 ) -> None:
     """Read a boundary layer into a draft (the active boundaries with this level replaced).
 
-    Without --commit it is a dry run: everything is read, checked and stored in a transaction that is then
-    rolled back, and the command says what it would do and what the validation report would show."""
+    The draft is itself the preview (nothing goes live before activation). With --dry-run everything is
+    read, checked and stored in a transaction that is then rolled back, and the command says what it would
+    do and what the validation report would show."""
     try:
         layer = boundary_io.read_layer(file, level, code_field, name_field, parent_field, parent_code, crs)
     except GeoGridError as exc:
@@ -81,7 +84,7 @@ def import_boundaries(
             pass
         except GeoGridError as exc:
             raise _fail(exc) from exc
-    verb = "imported" if commit else "would import (dry run, nothing changed; add --commit)"
+    verb = "imported" if commit else "would import (dry run, nothing changed)"
     typer.echo(
         f"{verb}: {outcome['features']} {level} grids from {file.name} into draft "
         f"{outcome['generation'] if commit else '(new)' if generation is None else generation}, "

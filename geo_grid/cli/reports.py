@@ -36,7 +36,9 @@ def _pairs(values: list[str], what: str, allow_empty: bool = False) -> dict[str,
 @import_app.command("reports")
 def import_reports_command(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="reports .csv or .geojson"),
-    commit: bool = typer.Option(False, "--commit", help="store the reports; without it nothing is changed"),
+    commit: bool = typer.Option(
+        True, "--commit/--dry-run", help="--dry-run: check everything, say what would change, then roll back"
+    ),
     column: list[str] = typer.Option(
         [], "--column", help="our_field=file_column, e.g. created_at=createddate; status= ignores a column"
     ),
@@ -52,8 +54,8 @@ def import_reports_command(
 ) -> None:
     """Import reports: each is placed in its micro-grid (or flagged outside), near-boundary and duplicate
     flags are set, and its deadlines follow the SLA table. One bad row and nothing is imported; the error
-    names the row. Without --commit it is a dry run: everything is checked and stored in a transaction that
-    is then rolled back."""
+    names the row. With --dry-run everything is checked and stored in a transaction that is then rolled
+    back."""
     options = ReadOptions(
         columns=_pairs(column, "--column", allow_empty=True),
         category_map=_pairs(category_map, "--category-map"),
@@ -93,7 +95,7 @@ def import_reports_command(
             pass
         except GeoGridError as exc:
             raise _fail(exc) from exc
-    verb = "imported" if commit else "would import (dry run, nothing changed; add --commit)"
+    verb = "imported" if commit else "would import (dry run, nothing changed)"
     typer.echo(f"{verb}: {summary['imported']} reports from {file.name}")
     typer.echo(json.dumps(summary, ensure_ascii=False))
 
