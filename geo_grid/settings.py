@@ -40,7 +40,8 @@ class Settings(BaseSettings):
     db_connect_timeout_s: int = 3
     max_batch_points: int = 100_000
     generation_poll_s: float = Field(
-        default=5.0, description="how often to check for a generation activated by another process (0: never)"
+        default=5.0,
+        description="how often to look for a generation activated or addresses imported by another process (0: never)",
     )
 
     # Report intake rules (issue 5); distances in metres, computed in EPSG:4547.

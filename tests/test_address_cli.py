@@ -182,3 +182,26 @@ def test_geocode_unknown_column_fails_clearly(
     source = _write(tmp_path / "in.csv", "addr\n经三路\n")
     result = _run(monkeypatch, ro_db_url, "geocode", str(source), "-o", str(tmp_path / "o.csv"))
     assert result.exit_code == 2 and "no column 'address'" in result.output
+
+
+def test_running_service_picks_up_an_import_made_by_the_cli(
+    monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_path: Path, make_client: Callable[..., Any]
+) -> None:
+    import time
+
+    with make_client(db_url, generation_poll_s=0.2) as client:
+        before = client.get("/lookup/address", params={"q": "经三路999号试点小区1号楼1单元"})
+        assert "T00001" not in before.text  # not in the table yet (at best a coarser match)
+        result = _run(
+            monkeypatch, db_url, "import", "addresses", str(_write(tmp_path / "a.csv", HEADER + NEW))
+        )
+        assert result.exit_code == 0, result.output
+        deadline = time.monotonic() + 20
+        found = None
+        while time.monotonic() < deadline:
+            found = client.get("/lookup/address", params={"q": "经三路999号试点小区1号楼1单元"})
+            if "T00001" in found.text:
+                break
+            time.sleep(0.2)
+        assert found is not None and found.status_code == 200, found.text if found else None
+        assert found.json()["address"]["address_id"] == "T00001"

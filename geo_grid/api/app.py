@@ -26,15 +26,17 @@ Errors are JSON `{"code": "...", "message": "..."}`.
 """
 
 
-async def _follow_activations(app: FastAPI, every_s: float) -> None:
-    """Swap in the new generation when another process (e.g. `geo-grid generations activate --commit`)
-    activated one; API activations swap at once. While the database is down, keep serving from memory."""
+async def _follow_changes(app: FastAPI, every_s: float) -> None:
+    """Swap in a new generation when another process (e.g. `geo-grid generations activate --commit`)
+    activated one, and a new address book after `geo-grid import addresses`; changes made through this
+    API swap at once. While the database is down, keep serving from memory."""
     if every_s <= 0:
         return
     while True:
         await asyncio.sleep(every_s)
         try:
             await run_in_threadpool(app.state.directory.refresh_if_changed, app.state.session_factory)
+            await run_in_threadpool(app.state.address_book.refresh_if_changed, app.state.session_factory)
         except Exception:  # the database is unreachable or restarting: try again next round
             continue
 
@@ -58,7 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.directory.reload(app.state.session_factory)
         app.state.address_book = AddressBookHolder()  # the one AddressMatcher (services/addresses.py)
         app.state.address_book.reload(app.state.session_factory)
-        watcher = asyncio.create_task(_follow_activations(app, settings.generation_poll_s))
+        watcher = asyncio.create_task(_follow_changes(app, settings.generation_poll_s))
         try:
             yield
         finally:

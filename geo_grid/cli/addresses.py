@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import getpass
 from dataclasses import asdict
 from pathlib import Path
 
@@ -42,7 +43,7 @@ def import_addresses(
     """Import standard addresses (WGS84 lon/lat): rows replace those with the same address_id, new ones are
     added, and every point is assigned to its micro-grid in PostGIS. One bad row and nothing changes; the
     error names the row. With --dry-run: checked, stored, rolled back. A running server
-    picks the new table up on restart or `POST /lookup/address/reload` (planner token)."""
+    picks the new table up within GEO_GRID_GENERATION_POLL_S (or at once: `POST /lookup/address/reload`)."""
     try:
         rows = address_service.read_csv(file)
     except GeoGridError as exc:
@@ -50,7 +51,9 @@ def import_addresses(
     with database(Settings()) as (url, _):
         try:
             with session_for(url) as session:
-                summary = address_service.import_rows(session, rows, replace_all=replace)
+                summary = address_service.import_rows(
+                    session, rows, replace_all=replace, actor=f"cli:{getpass.getuser()}"
+                )
                 if not commit:
                     raise _DryRun
         except _DryRun:

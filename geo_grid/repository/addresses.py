@@ -111,3 +111,12 @@ def people_by_target(session: Session, role: str) -> dict[str, list[dict[str, An
     for r in session.execute(text(sql), {"role": role}):
         out.setdefault(r.target_id, []).append(dict(r._mapping))
     return out
+
+
+IMPORT_ACTION = "import_addresses"
+
+
+def import_mark(session: Session) -> int:
+    """Id of the newest address import in the audit log (0 when there was none)."""
+    sql = "SELECT coalesce(max(id), 0) FROM audit_log WHERE action = :action"
+    return int(session.execute(text(sql), {"action": IMPORT_ACTION}).scalar_one())

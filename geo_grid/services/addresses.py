@@ -13,7 +13,7 @@ import csv
 import math
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from geo_grid.errors import ImportFailed, ServiceUnavailable
 from geo_grid.geocoding import AddressMatcher, Candidate, MatchResult
 from geo_grid.repository import addresses as address_repo
 from geo_grid.repository import assignment
+from geo_grid.repository import audit as audit_repo
 from geo_grid.repository import generations as generation_repo
 from geo_grid.services import lookup as lookup_service
 from geo_grid.services.directory import GridDirectory, PersonRole
@@ -55,6 +56,8 @@ class AddressBook:
     matcher: AddressMatcher
     points: Mapping[str, AddressPoint]
     built_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # The newest address import (audit log id) this book includes; a newer one means rebuild.
+    import_mark: int = 0
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,7 @@ def _person(p: Mapping[str, Any]) -> PersonRole:
 
 
 def build(session: Session) -> AddressBook:
+    mark = address_repo.import_mark(session)
     rows = address_repo.all_rows(session)
     courtyards = address_repo.courtyards_of_addresses(session)
     segments = address_repo.road_segments_of_addresses(session)
@@ -93,7 +97,7 @@ def build(session: Session) -> AddressBook:
             tuple(_person(p) for p in court_chiefs.get(court[0], ())) if court else (),
             tuple(_person(p) for p in road_chiefs.get(seg[0], ())) if seg else (),
         )
-    return AddressBook(AddressMatcher.from_rows(rows), points)
+    return AddressBook(AddressMatcher.from_rows(rows), points, import_mark=mark)
 
 
 class AddressBookHolder:
@@ -106,6 +110,16 @@ class AddressBookHolder:
     @property
     def current(self) -> AddressBook | None:
         return self._current
+
+    def refresh_if_changed(self, factory: sessionmaker[Session]) -> bool:
+        """Rebuild when addresses were imported since this book was built (e.g. by the CLI in another
+        process); True if swapped."""
+        with factory() as session:
+            mark = address_repo.import_mark(session)
+        if self._current is not None and mark == self._current.import_mark:
+            return False
+        self.reload(factory)
+        return True
 
     def reload(self, factory: sessionmaker[Session]) -> AddressBook:
         with self._lock, factory() as session:
@@ -216,7 +230,9 @@ class ImportSummary:
     outside: int  # addresses whose point no active micro-grid covers
 
 
-def import_rows(session: Session, rows: list[dict[str, Any]], replace_all: bool = False) -> ImportSummary:
+def import_rows(
+    session: Session, rows: list[dict[str, Any]], replace_all: bool = False, actor: str = "cli"
+) -> ImportSummary:
     """Upsert the checked rows (by address_id; `replace_all` deletes addresses not in them) and assign
     every address to its micro-grid of the active generation in PostGIS. Caller commits or rolls back."""
     before = address_repo.existing_ids(session)
@@ -228,7 +244,10 @@ def import_rows(session: Session, rows: list[dict[str, Any]], replace_all: bool 
         address_repo.fill_community_codes(session, gen.id)
     total = address_repo.count(session)
     outside = sum(1 for r in address_repo.all_rows(session) if r["micro_code"] is None)
-    return ImportSummary(len(rows), len(rows) - replaced, replaced, deleted, total, outside)
+    summary = ImportSummary(len(rows), len(rows) - replaced, replaced, deleted, total, outside)
+    # Recorded in the audit log; its id is also the mark by which running services notice the import.
+    audit_repo.add(session, actor, address_repo.IMPORT_ACTION, asdict(summary))
+    return summary
 
 
 # -- flat records (geocode CSV) ------------------------------------------------------------------------
