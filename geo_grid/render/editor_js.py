@@ -37,7 +37,8 @@ PANEL_HTML = """
     <button id="gg-submit" type="button">提交到草稿</button>
     <button id="gg-download" type="button">下载GeoJSON</button>
   </div>
-  <div>上传GeoJSON <input id="gg-upload" type="file" accept=".geojson,.json,application/geo+json" style="width:170px"></div>
+  <div><label for="gg-upload" style="border:1px solid #888;border-radius:3px;padding:1px 6px;cursor:pointer;background:#f4f4f4">上传GeoJSON…</label>
+    <input id="gg-upload" type="file" accept=".geojson,.json,application/geo+json" style="display:none"></div>
   <div id="gg-status" style="color:#333;white-space:pre-wrap;"></div>
   <div style="color:#666;font-size:12px;">用左侧工具绘制或编辑多边形；点击网格可将其边界载入编辑。</div>
 </div>
