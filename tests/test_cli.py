@@ -44,3 +44,24 @@ def test_token_create_prints_a_token_once_and_stores_only_its_hash(db_url, monke
     assert row.name == "街道中心值班" and row.role == "dispatcher" and token not in row.token_hash
     bad = runner.invoke(app, ["token", "create", "--role", "emperor", "--name", "x"])
     assert bad.exit_code == 2 and "unknown role" in bad.output
+
+
+def test_token_list_and_revoke(db_url, monkeypatch, make_client) -> None:
+    monkeypatch.setenv("GEO_GRID_DATABASE_URL", db_url)
+    token = runner.invoke(app, ["token", "create", "--role", "dispatcher", "--name", "夜班"]).output.split()[
+        -1
+    ]
+    listed = runner.invoke(app, ["token", "list"]).output
+    assert "dispatcher\t夜班" in listed and "active" in listed and token not in listed
+    token_id = listed.splitlines()[0].split("\t")[0]
+    with make_client(db_url) as client:
+        headers = {"Authorization": f"Bearer {token}"}
+        assert client.get("/grids/410105012001001", headers=headers).status_code == 200
+    result = runner.invoke(app, ["token", "revoke", token_id])
+    assert result.exit_code == 0, result.output
+    assert "revoked" in runner.invoke(app, ["token", "list"]).output
+    with make_client(db_url) as client:  # a new process has no cached principal
+        r = client.get("/grids/410105012001001", headers=headers)
+        assert r.status_code == 401 and r.json()["code"] == "not_authenticated"
+    again = runner.invoke(app, ["token", "revoke", token_id])
+    assert again.exit_code == 2 and "no active token" in again.output

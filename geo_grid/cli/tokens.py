@@ -7,6 +7,7 @@ import typer
 from geo_grid.cli import app
 from geo_grid.cli.common import database, session_for
 from geo_grid.errors import GeoGridError
+from geo_grid.services import auth
 from geo_grid.services.auth import create_token
 from geo_grid.settings import Settings
 
@@ -28,3 +29,26 @@ def create(
             typer.secho(f"error: {exc.message}", fg=typer.colors.RED, err=True)
             raise typer.Exit(2) from exc
     typer.echo(token)
+
+
+@token_app.command("list")
+def list_tokens() -> None:
+    """List tokens (id, role, name, created, revoked); the tokens themselves are never stored."""
+    with database(Settings()) as (url, _), session_for(url) as session:
+        rows = auth.list_tokens(session)
+    for t in rows:
+        revoked = f"revoked {t['revoked_at']:%Y-%m-%d %H:%M}" if t["revoked_at"] else "active"
+        typer.echo(f"{t['id']}\t{t['role']}\t{t['name']}\t{t['created_at']:%Y-%m-%d %H:%M}\t{revoked}")
+
+
+@token_app.command("revoke")
+def revoke(token_id: int = typer.Argument(..., help="the id shown by `geo-grid token list`")) -> None:
+    """Revoke a token. Running services stop accepting it within a minute (their token cache TTL)."""
+    with database(Settings()) as (url, _):
+        try:
+            with session_for(url) as session:
+                auth.revoke_token(session, token_id)
+        except GeoGridError as exc:
+            typer.secho(f"error: {exc.message}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(2) from exc
+    typer.echo(f"token {token_id} revoked")

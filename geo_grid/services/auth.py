@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from geo_grid.errors import Forbidden, InvalidInput, NotAuthenticated
+from geo_grid.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
 from geo_grid.models import TOKEN_ROLES
 from geo_grid.repository import tokens as token_repo
 
@@ -58,3 +58,17 @@ def authenticate(session: Session, token: str) -> Principal:
     if row is None:
         raise NotAuthenticated("unknown or revoked token")
     return Principal(row.role, row.name)
+
+
+def list_tokens(session: Session) -> list[dict[str, object]]:
+    """Every token's id, role, name and dates (never the token: only its hash is stored)."""
+    return [
+        {"id": t.id, "role": t.role, "name": t.name, "created_at": t.created_at, "revoked_at": t.revoked_at}
+        for t in token_repo.list_all(session)
+    ]
+
+
+def revoke_token(session: Session, token_id: int) -> None:
+    """Revoke a token; it stays listed for the audit trail. Services honour it within their cache TTL."""
+    if not token_repo.revoke(session, token_id):
+        raise NotFound(f"no active token with id {token_id}")
