@@ -588,6 +588,11 @@ def build_addresses(micros, roads, parking: Polygon):
             else:
                 courtyard = pool.pop() if pool and rng.random() < 0.35 else f"{plate_text}院"
                 region = poly.buffer(-2.0).difference(blocked)
+            # Where a point may go: a plate without a polygon of its own stays out of the micro-grid's
+            # courtyard polygon, or the containment rule would give it that courtyard's 楼院长.
+            own_polygon = j == 0 and mi in courtyard_micros
+            avoid = None if own_polygon or cy_poly is None else cy_poly.buffer(1.5)
+            allowed = region if avoid is None else region.difference(avoid)
             plates.append({"road": road, "number": f"{number}号", "courtyard": courtyard, "micro": mi})
             n_buildings = int(rng.integers(2, 7))
             for bn in range(1, n_buildings + 1):
@@ -595,14 +600,19 @@ def build_addresses(micros, roads, parking: Polygon):
                 if near.is_empty or near.area < 5:
                     near = region
                 bpt = sample_in(near, rng)[0]
+                if not allowed.contains(bpt):
+                    # Resample from a side stream so the main stream, and so every other row, is unchanged.
+                    side = rng_for(21, mi, j, bn)
+                    ok = near.difference(avoid) if avoid is not None else near
+                    bpt = sample_in(ok if ok.area >= 5 else allowed, side)[0]
                 n_units = int(rng.integers(1, 5))
                 ang = rng.uniform(0, math.pi)
                 for un in range(1, n_units + 1):
                     off = (un - (n_units + 1) / 2) * 4.0
                     upt = Point(bpt.x + off * math.cos(ang), bpt.y + off * math.sin(ang))
-                    if not region.contains(upt):
+                    if not allowed.contains(upt):
                         upt = Point(bpt.x + 0.3 * un, bpt.y)
-                        if not region.contains(upt):
+                        if not allowed.contains(upt):
                             upt = bpt
                     rest = courtyard[len(plate_text) :] if courtyard.startswith(plate_text) else courtyard
                     building, unit = f"{bn}号楼", f"{un}单元"

@@ -335,6 +335,22 @@ def test_addresses():
         assert micro[hits[0]][0] == a["community_code"]
 
 
+def test_addresses_only_in_their_own_courtyard():
+    # The containment rule gives an address the 楼院长 of the courtyard polygon covering it, so a point
+    # must lie inside its own courtyard's polygon, or inside none when its courtyard has no polygon.
+    names = [c["name"] for c in props("courtyards")]
+    assert len(set(names)) == len(names)
+    cys = geoms("courtyards")
+    tree = shapely.STRtree(cys)
+    wrong = []
+    for a in rows("addresses.csv"):
+        hits = tree.query(Point(float(a["lon"]), float(a["lat"])), predicate="intersects")
+        covering = sorted(names[i] for i in hits)
+        if covering != ([a["courtyard"]] if a["courtyard"] in names else []):
+            wrong.append((a["address_id"], a["courtyard"], covering))
+    assert wrong == []
+
+
 def test_reports():
     reps = rows("reports.csv")
     assert list(reps[0]) == [
