@@ -109,4 +109,6 @@ def test_any_iso_offset_is_accepted_even_beyond_what_postgresql_stores(client) -
     # ISO 8601 allows offsets up to ±23:59; PostgreSQL only ±15:59. geo_grid.db sends instants in UTC.
     far = "2026-03-01T00:00:00+16:00"
     assert client.get("/grids", params={"at": far, "limit": 1}).status_code == 200
-    assert client.get("/reports", params={"since": "2000-01-01T00:00:00+16:00", "limit": 1}).status_code == 200
+    assert (
+        client.get("/reports", params={"since": "2000-01-01T00:00:00+16:00", "limit": 1}).status_code == 200
+    )
