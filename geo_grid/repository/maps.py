@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+
+from geo_grid.repository import reports as report_repo
 
 
 def _rows(session: Session, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -70,14 +72,16 @@ class ReportQuery:
     categories: list[str] | None = None
     since: datetime | None = None
     until: datetime | None = None
-    grid: str | None = None  # a community, tertiary or micro code (prefix of the micro code)
+    grid: str | None = None  # a community, tertiary or micro code
     terminal: tuple[str, ...] = ()
     closed_since: datetime | None = None
+    now: datetime | None = None  # the moment `overdue` is judged at (default: the database's now())
 
 
 def reports(session: Session, q: ReportQuery) -> list[dict[str, Any]]:
+    """The reports a map shows, with `due_at` and `overdue` by the one rule of repository/reports.py."""
     where = ["r.geom IS NOT NULL"]
-    params: dict[str, Any] = {}
+    params: dict[str, Any] = {"now": q.now or datetime.now(UTC)}
     if q.statuses:
         where.append("r.status = ANY(:statuses)")
         params["statuses"] = q.statuses
@@ -90,18 +94,18 @@ def reports(session: Session, q: ReportQuery) -> list[dict[str, Any]]:
     if q.until:
         where.append("r.created_at < :until")
         params["until"] = q.until
-    if q.grid:
-        # Codes are hierarchical, so a grid's reports are those whose micro code starts with it.
-        where.append("(r.micro_code LIKE :grid_prefix OR r.community_code = :grid)")
-        params.update(grid=q.grid, grid_prefix=q.grid.replace("%", "").replace("_", "") + "%")
+    # By the stored grid columns of each level, not by code prefix: a reparented micro-grid keeps its code.
+    report_repo.scope(q.grid, params, where)
     if q.closed_since is not None and q.terminal:
         where.append(
             "(NOT (r.status = ANY(:terminal)) OR coalesce(r.closed_at, r.updated_at) >= :closed_since)"
         )
         params.update(terminal=list(q.terminal), closed_since=q.closed_since)
-    sql = f"""SELECT r.id, r.external_id, r.category, r.status, r.created_at, r.due_at, r.closed_at,
-                     r.micro_code, r.tertiary_code, r.community_code, ST_X(r.geom) AS lon, ST_Y(r.geom) AS lat
-              FROM reports r WHERE {" AND ".join(where)} ORDER BY r.created_at, r.id"""
+    sql = f"""SELECT r.id, r.external_id, r.category, r.status, r.created_at, {report_repo.DUE} AS due_at,
+                     {report_repo.OVERDUE} AS overdue, r.closed_at, r.micro_code, r.tertiary_code,
+                     r.community_code, ST_X(r.geom) AS lon, ST_Y(r.geom) AS lat
+              FROM reports r {report_repo.SLA_JOIN}
+              WHERE {" AND ".join(where)} ORDER BY r.created_at, r.id"""
     return _rows(session, sql, params)
 
 

@@ -29,7 +29,10 @@ DUE = "coalesce(r.due_at, r.created_at + make_interval(secs => coalesce(sla.reso
 RESPONSE_DUE = "r.created_at + make_interval(secs => coalesce(sla.response_h, 24) * 3600)"
 OVERDUE = f"(r.status NOT IN ({_TERMINAL}) AND {DUE} < :now)"
 
-_FROM = f"""FROM reports r LEFT JOIN {_sla_values()} ON sla.category = r.category
+# Joined wherever DUE / OVERDUE are selected (reports here, the incident map in repository/maps.py).
+SLA_JOIN = f"LEFT JOIN {_sla_values()} ON sla.category = r.category"
+
+_FROM = f"""FROM reports r {SLA_JOIN}
 LEFT JOIN people cp ON cp.id = r.claimed_by"""
 
 _COLUMNS = f"""r.id, r.external_id, r.category, r.description, r.channel, r.status, r.reporter_contact,
@@ -57,7 +60,7 @@ class ReportFilter:
     claimable: bool | None = None
 
 
-def _scope(code: str | None, params: dict[str, Any], where: list[str]) -> None:
+def scope(code: str | None, params: dict[str, Any], where: list[str]) -> None:
     """Restrict to a grid code at any level (the code's length says which)."""
     level = reporting.level_of_code(code) if code else None
     column = {"community": "community_code", "tertiary": "tertiary_code", "micro": "micro_code"}.get(
@@ -76,7 +79,7 @@ def _where(f: ReportFilter, now: datetime) -> tuple[str, dict[str, Any]]:
         if values:
             where.append(f"r.{name} = ANY(:{name})")
             params[name] = list(values)
-    _scope(f.grid, params, where)
+    scope(f.grid, params, where)
     if f.since:
         where.append("r.created_at >= :since")
         params["since"] = f.since

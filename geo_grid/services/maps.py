@@ -146,17 +146,6 @@ def _check(values: list[str] | None, allowed: tuple[str, ...], what: str) -> Non
         raise InvalidInput(f"unknown {what}: {', '.join(bad)}", {"allowed": list(allowed)})
 
 
-def _overdue(r: dict[str, Any], now: datetime) -> bool:
-    """The rule of issue 5 (geo_grid.reporting): open and past its due time (explicit, else created + SLA)."""
-    if r["status"] in reporting.TERMINAL:
-        return False
-    due = r["due_at"]
-    if due is None:
-        sla = reporting.SLA.get(r["category"])
-        due = r["created_at"] + timedelta(hours=sla.resolution_h if sla else 72)
-    return bool(due < now)
-
-
 def incident_map(
     session: Session,
     basemap: Basemap,
@@ -174,7 +163,10 @@ def incident_map(
     gen = grid_service.resolve_generation(session)
     micro = [g for g in _geoms(repo.grids(session, gen.id)) if g["level"] == "micro"]
     names = {g["code"]: g["name"] for g in micro}
-    if f.grid and not (f.grid in names or any(code.startswith(f.grid) for code in names)):
+    known = (
+        {g["code"] for g in micro} | {g["parent_code"] for g in micro} | {g["community_code"] for g in micro}
+    )
+    if f.grid and f.grid not in known:
         raise GridNotFound(f"no grid with code {f.grid!r}")
     query = repo.ReportQuery(
         statuses=f.statuses,
@@ -184,6 +176,7 @@ def incident_map(
         grid=f.grid,
         terminal=tuple(sorted(reporting.TERMINAL)),
         closed_since=None if f.include_closed else now - timedelta(days=CLOSED_SHOWN_DAYS),
+        now=now,
     )
     leaders = repo.micro_leaders(session)
     reports = []
@@ -195,7 +188,6 @@ def incident_map(
         reports.append(
             {
                 **r,
-                "overdue": _overdue(r, now),
                 "grid_name": names.get(r["micro_code"] or ""),
                 "responsible": responsible or reporting.SUBDISTRICT_CENTRE,
             }
