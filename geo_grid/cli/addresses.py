@@ -10,22 +10,13 @@ from pathlib import Path
 import typer
 
 from geo_grid.cli import app, import_app
-from geo_grid.cli.common import database, session_for
+from geo_grid.cli.common import database, fail, session_for
 from geo_grid.db import make_engine, make_session_factory
 from geo_grid.errors import GeoGridError, InvalidInput
 from geo_grid.services import addresses as address_service
 from geo_grid.services import lookup as lookup_service
 from geo_grid.services.directory import DirectoryHolder
 from geo_grid.settings import Settings
-
-
-class _DryRun(Exception):
-    """Raised inside the transaction to roll a dry run back."""
-
-
-def _fail(exc: GeoGridError) -> typer.Exit:
-    typer.secho(f"error: {exc.message}", fg=typer.colors.RED, err=True)
-    return typer.Exit(2)
 
 
 @import_app.command("addresses")
@@ -47,19 +38,15 @@ def import_addresses(
     try:
         rows = address_service.read_csv(file)
     except GeoGridError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     with database(Settings()) as (url, _):
         try:
-            with session_for(url) as session:
+            with session_for(url, commit=commit) as session:
                 summary = address_service.import_rows(
                     session, rows, replace_all=replace, actor=f"cli:{getpass.getuser()}"
                 )
-                if not commit:
-                    raise _DryRun
-        except _DryRun:
-            pass
         except GeoGridError as exc:
-            raise _fail(exc) from exc
+            raise fail(exc) from exc
     counts = ", ".join(f"{k} {v}" for k, v in asdict(summary).items())
     if commit:
         typer.echo(f"imported {file.name}: {counts}")
@@ -101,7 +88,7 @@ def geocode(
             finally:
                 engine.dispose()
     except GeoGridError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     counts = {"matched": 0, "ambiguous": 0, "not_found": 0}
     with open(output, "w", encoding="utf-8", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=header + added)

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from geo_grid.cli import app, import_app
-from geo_grid.cli.common import database, session_for
+from geo_grid.cli.common import database, fail, session_for
 from geo_grid.errors import GeoGridError
 from geo_grid.io import boundaries as boundary_io
 from geo_grid.services import generations as generation_service
@@ -24,17 +24,6 @@ app.add_typer(generations_app, name="generations")
 
 def _actor(actor: str | None) -> str:
     return actor or f"cli:{getpass.getuser()}"
-
-
-def _fail(exc: GeoGridError) -> typer.Exit:
-    typer.secho(f"error: {exc.message}", fg=typer.colors.RED, err=True)
-    if exc.detail:
-        typer.echo(json.dumps(exc.detail, ensure_ascii=False, default=str)[:4000], err=True)
-    return typer.Exit(2)
-
-
-class _DryRun(Exception):
-    """Raised inside the transaction to roll a dry run back after it has done everything."""
 
 
 @import_app.command("boundaries")
@@ -70,20 +59,16 @@ def import_boundaries(
     try:
         layer = boundary_io.read_layer(file, level, code_field, name_field, parent_field, parent_code, crs)
     except GeoGridError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     with database(Settings()) as (url, _):
         outcome: dict[str, object] = {}
         try:
-            with session_for(url) as session:
+            with session_for(url, commit=commit) as session:
                 result = generation_service.import_layer(session, layer, _actor(actor), generation, file.name)
                 report = validation.report(session, int(result["generation"]))
                 outcome = {**result, "validation": report["counts"], "by_kind": report["by_kind"]}
-                if not commit:
-                    raise _DryRun
-        except _DryRun:
-            pass
         except GeoGridError as exc:
-            raise _fail(exc) from exc
+            raise fail(exc) from exc
     verb = "imported" if commit else "would import (dry run, nothing changed)"
     typer.echo(
         f"{verb}: {outcome['features']} {level} grids from {file.name} into draft "
@@ -108,7 +93,7 @@ def export(
             with session_for(url) as session:
                 generation_service.export(session, generation, format, output, level)
         except GeoGridError as exc:
-            raise _fail(exc) from exc
+            raise fail(exc) from exc
     typer.echo(f"wrote {output}")
 
 
@@ -132,7 +117,7 @@ def open_draft(note: str | None = typer.Option(None), actor: str | None = typer.
             with session_for(url) as session:
                 gen = generation_service.open_draft(session, _actor(actor), note)
         except GeoGridError as exc:
-            raise _fail(exc) from exc
+            raise fail(exc) from exc
     typer.echo(f"opened draft {gen.id}")
 
 
@@ -144,7 +129,7 @@ def validate(generation: int = typer.Argument(...), output: Path | None = typer.
             with session_for(url) as session:
                 report = validation.report(session, generation)
         except GeoGridError as exc:
-            raise _fail(exc) from exc
+            raise fail(exc) from exc
     for p in report["problems"][:50]:
         typer.echo(f"{p['severity']:<7} {p['kind']:<20} {p['message']}")
     typer.echo(json.dumps({"counts": report["counts"], "by_kind": report["by_kind"]}))
@@ -175,5 +160,5 @@ def activate(
                     )
                     result = {"would_activate": generation, "validation": report["counts"], "changes": moves}
         except GeoGridError as exc:
-            raise _fail(exc) from exc
+            raise fail(exc) from exc
     typer.echo(json.dumps(result, ensure_ascii=False, default=str))

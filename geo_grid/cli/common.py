@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from geo_grid import db
 from geo_grid.embedded import EmbeddedCluster, EmbeddedError, cluster_from_settings
+from geo_grid.errors import GeoGridError
 from geo_grid.settings import Settings
 
 
@@ -39,13 +41,29 @@ def database(settings: Settings, migrate: bool = True) -> Iterator[tuple[str, Em
 
 
 @contextmanager
-def session_for(url: str) -> Iterator[Session]:
+def session_for(url: str, commit: bool = True) -> Iterator[Session]:
+    """One transaction on `url`: committed whole on success, rolled back on error — and always rolled
+    back when `commit` is False (a dry run: everything is checked and written, then nothing is kept)."""
     engine = db.make_engine(url, pool_size=2)
     try:
-        with db.transaction(db.make_session_factory(engine)) as session:
+        with db.make_session_factory(engine)() as session, session.begin() as tx:
             yield session
+            if not commit:
+                tx.rollback()
     finally:
         engine.dispose()
+
+
+def fail(exc: GeoGridError) -> typer.Exit:
+    """Print a domain error (message, then its detail) on stderr; the command exits with status 2."""
+    typer.secho(f"error: {exc.message}", fg=typer.colors.RED, err=True)
+    errors = exc.detail.get("errors") if isinstance(exc.detail, dict) else None
+    if errors and all(isinstance(e, str) for e in errors):
+        for line in errors[1:]:  # the first is in the message already
+            typer.secho(f"  {line}", err=True)
+    elif exc.detail:
+        typer.echo(json.dumps(exc.detail, ensure_ascii=False, default=str)[:4000], err=True)
+    return typer.Exit(2)
 
 
 def load_sample_if_empty(url: str, settings: Settings) -> dict[str, int] | None:

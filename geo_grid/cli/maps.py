@@ -12,7 +12,7 @@ import typer
 from sqlalchemy.orm import Session
 
 from geo_grid.cli import app
-from geo_grid.cli.common import database, session_for
+from geo_grid.cli.common import database, fail, session_for
 from geo_grid.errors import GeoGridError
 from geo_grid.render import assets
 from geo_grid.services import maps as map_service
@@ -53,8 +53,7 @@ def _write(
             with session_for(db_url) as session:
                 html = assets.html_of(build(session, map_service.Page(url, api_url)))
         except GeoGridError as exc:
-            typer.secho(f"error: {exc.message}", fg=typer.colors.RED, err=True)
-            raise typer.Exit(2) from exc
+            raise fail(exc) from exc
     output.write_text(html, encoding="utf-8")
     typer.echo(f"wrote {output} ({len(html.encode()) / 1e6:.2f} MB)")
 

@@ -10,17 +10,13 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from geo_grid.cli import import_app
-from geo_grid.cli.common import database, session_for
+from geo_grid.cli.common import database, fail, session_for
 from geo_grid.errors import GeoGridError, ServiceUnavailable
 from geo_grid.io.reports import ReadOptions, read_reports
 from geo_grid.repository import generations as generation_repo
 from geo_grid.services import directory as directory_service
 from geo_grid.services.report_import import import_reports
 from geo_grid.settings import Settings
-
-
-class _DryRun(Exception):
-    """Raised inside the transaction to roll a dry run back."""
 
 
 def _pairs(values: list[str], what: str, allow_empty: bool = False) -> dict[str, str]:
@@ -70,11 +66,11 @@ def import_reports_command(
     try:
         rows = read_reports(file, options)
     except GeoGridError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     summary: dict[str, object] = {}
     with database(settings) as (url, _):
         try:
-            with session_for(url) as session:
+            with session_for(url, commit=commit) as session:
                 gen = generation_repo.active(session)
                 if gen is None:
                     raise ServiceUnavailable("no active boundaries: load them first (geo-grid load-sample)")
@@ -89,20 +85,8 @@ def import_reports_command(
                     summary = import_reports(
                         session, directory, settings, rows, who, file.name, lambda n: bar.advance(task, n)
                     )
-                if not commit:
-                    raise _DryRun
-        except _DryRun:
-            pass
         except GeoGridError as exc:
-            raise _fail(exc) from exc
+            raise fail(exc) from exc
     verb = "imported" if commit else "would import (dry run, nothing changed)"
     typer.echo(f"{verb}: {summary['imported']} reports from {file.name}")
     typer.echo(json.dumps(summary, ensure_ascii=False))
-
-
-def _fail(exc: GeoGridError) -> typer.Exit:
-    typer.secho(f"error: {exc.message}", fg=typer.colors.RED, err=True)
-    if isinstance(exc.detail, dict) and exc.detail.get("errors"):
-        for line in exc.detail["errors"][1:]:
-            typer.secho(f"  {line}", err=True)
-    return typer.Exit(2)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from geo_grid.cli import app
-from geo_grid.cli.common import database, session_for
+from geo_grid.cli.common import database, fail, session_for
 from geo_grid.errors import GeoGridError
 from geo_grid.services import auth
 from geo_grid.services.auth import create_token
@@ -26,8 +26,7 @@ def create(
             with session_for(url) as session:
                 token = create_token(session, role, name)
         except GeoGridError as exc:
-            typer.secho(f"error: {exc.message}", fg=typer.colors.RED, err=True)
-            raise typer.Exit(2) from exc
+            raise fail(exc) from exc
     typer.echo(token)
 
 
@@ -49,6 +48,5 @@ def revoke(token_id: int = typer.Argument(..., help="the id shown by `geo-grid t
             with session_for(url) as session:
                 auth.revoke_token(session, token_id)
         except GeoGridError as exc:
-            typer.secho(f"error: {exc.message}", fg=typer.colors.RED, err=True)
-            raise typer.Exit(2) from exc
+            raise fail(exc) from exc
     typer.echo(f"token {token_id} revoked")
