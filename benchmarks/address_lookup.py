@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import random
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -32,16 +31,15 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import geocoding as noisy  # noqa: E402  (benchmarks/geocoding.py: the noisy query generator)
 from fastapi.testclient import TestClient  # noqa: E402
 
+from benchmarks.support import embedded_postgis  # noqa: E402
 from geo_grid import db  # noqa: E402
 from geo_grid.api.app import create_app  # noqa: E402
 from geo_grid.api.routers.addresses import resolution_body  # noqa: E402
-from geo_grid.embedded import EmbeddedCluster, find_pg_bin_dir, free_port  # noqa: E402
 from geo_grid.repository import addresses as address_repo  # noqa: E402
 from geo_grid.services import addresses as address_service  # noqa: E402
 from geo_grid.services.auth import PUBLIC  # noqa: E402
 from geo_grid.services.directory import DirectoryHolder  # noqa: E402
-from geo_grid.services.sample import load_sample  # noqa: E402
-from geo_grid.settings import SAMPLE_DIR, Settings  # noqa: E402
+from geo_grid.settings import Settings  # noqa: E402
 
 
 def queries(url: str, seed: int, limit: int) -> list[str]:
@@ -122,19 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.database_url:
         run(args.database_url, args.seed, args.limit)
         return 0
-    with tempfile.TemporaryDirectory(prefix="geo_grid_bench_") as tmp:
-        cluster = EmbeddedCluster(Path(tmp), free_port(), find_pg_bin_dir())
-        cluster.start()
-        try:
-            url = cluster.ensure_database("geo_grid_bench")
-            db.upgrade(url)
-            engine = db.make_engine(url, pool_size=1)
-            with db.transaction(db.make_session_factory(engine)) as session:
-                load_sample(session, SAMPLE_DIR)
-            engine.dispose()
-            run(url, args.seed, args.limit)
-        finally:
-            cluster.stop("immediate")
+    with embedded_postgis() as url:
+        run(url, args.seed, args.limit)
     return 0
 
 

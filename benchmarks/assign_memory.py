@@ -85,7 +85,7 @@ def main() -> None:
     if args.url:
         run(args.url, args.rows, args.chunk_rows)
         return
-    from benchmarks.lookup import embedded_postgis
+    from benchmarks.support import embedded_postgis
 
     with embedded_postgis() as url:
         run(url, args.rows, args.chunk_rows)

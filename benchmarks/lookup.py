@@ -14,8 +14,7 @@ import statistics
 import sys
 import time
 import tracemalloc
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -119,33 +118,6 @@ def postgis_bulk_join(url: str, index: GridIndex, x: np.ndarray, y: np.ndarray, 
         f"locate_many is {join_s / many_s:.0f}x faster; agreement {agree:,}/{len(x):,}"
         + (" (exact)" if agree == len(x) else " (MISMATCH)")
     )
-
-
-@contextmanager
-def embedded_postgis() -> Iterator[str]:
-    """A temporary PostgreSQL + PostGIS cluster (as tests/conftest.py), migrated, with the sample loaded."""
-    import shutil
-    import tempfile
-
-    from geo_grid import db
-    from geo_grid.embedded import EmbeddedCluster, find_pg_bin_dir, free_port
-    from geo_grid.services.sample import load_sample
-    from geo_grid.settings import SAMPLE_DIR
-
-    data_dir = Path(tempfile.mkdtemp(prefix="geo_grid_bench_"))
-    cluster = EmbeddedCluster(data_dir, free_port(), find_pg_bin_dir())
-    try:
-        cluster.start()
-        url = cluster.ensure_database("geo_grid_bench")
-        db.upgrade(url)
-        engine = db.make_engine(url, pool_size=1)
-        with db.transaction(db.make_session_factory(engine)) as session:
-            load_sample(session, SAMPLE_DIR)
-        engine.dispose()
-        yield url
-    finally:
-        cluster.stop("immediate")
-        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -256,6 +228,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.postgis_url:
         postgis_bulk_join(args.postgis_url, index, x, y, many_s)
     elif args.embedded:
+        from benchmarks.support import embedded_postgis
+
         with embedded_postgis() as url:
             postgis_bulk_join(url, index, x, y, many_s)
     else:

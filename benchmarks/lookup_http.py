@@ -209,7 +209,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.url:
         run_all(args, args.url)
     else:
-        from benchmarks.lookup import embedded_postgis
+        from benchmarks.support import embedded_postgis
 
         with embedded_postgis() as url:
             run_all(args, url)

@@ -9,70 +9,62 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import tempfile
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from geo_grid import db
-from geo_grid.render.assets import html_of
-from geo_grid.render.basemap import Basemap
-from geo_grid.services import maps
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script: make geo_grid and benchmarks.support importable
+
+from geo_grid import db  # noqa: E402
+from geo_grid.render.assets import html_of  # noqa: E402
+from geo_grid.render.basemap import Basemap  # noqa: E402
+from geo_grid.services import maps  # noqa: E402
 
 
-def _database(tmp: str) -> tuple[str, object | None]:
+@contextmanager
+def _database() -> Iterator[str]:
     if os.environ.get("GEO_GRID_DATABASE_URL"):
-        return os.environ["GEO_GRID_DATABASE_URL"], None
-    from geo_grid.embedded import EmbeddedCluster, find_pg_bin_dir, free_port
-    from geo_grid.services.sample import load_sample
-    from geo_grid.settings import SAMPLE_DIR
+        yield os.environ["GEO_GRID_DATABASE_URL"]
+        return
+    from benchmarks.support import embedded_postgis
 
-    cluster = EmbeddedCluster(Path(tmp), free_port(), find_pg_bin_dir())
-    cluster.start()
-    url = cluster.ensure_database("bench_maps")
-    db.upgrade(url)
-    engine = db.make_engine(url, pool_size=1)
-    with db.transaction(db.make_session_factory(engine)) as session:
-        load_sample(session, SAMPLE_DIR)
-    engine.dispose()
-    return url, cluster
+    with embedded_postgis() as url:
+        yield url
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="geo_grid_bench_maps_") as tmp:
-        url, cluster = _database(tmp)
-        try:
-            engine = db.make_engine(url, pool_size=1)
-            factory = db.make_session_factory(engine)
-            now = datetime.now(UTC)
-            cases: dict[str, Callable[..., object]] = {
-                "coverage (652 micro, 73 tertiary)": lambda s: maps.coverage_map(s, Basemap(), True),
-                "coverage, 高德 GCJ-02 shift": lambda s: maps.coverage_map(s, Basemap("gaode"), True),
-                "incidents (default: open + 30 days)": lambda s: maps.incident_map(
-                    s, Basemap(), True, maps.IncidentFilter(), now
-                ),
-                "incidents include_closed (all)": lambda s: maps.incident_map(
-                    s, Basemap(), True, maps.IncidentFilter(include_closed=True), now
-                ),
-            }
-            print(f"{'page':40s} {'median s':>9s} {'min s':>7s} {'size MB':>8s}")
-            for name, build in cases.items():
-                times, size = [], 0
-                for _ in range(args.repeat):
-                    t0 = time.perf_counter()
-                    with db.transaction(factory) as session:
-                        html = html_of(build(session))
-                    times.append(time.perf_counter() - t0)
-                    size = len(html.encode())
-                print(f"{name:40s} {statistics.median(times):9.2f} {min(times):7.2f} {size / 1e6:8.2f}")
-            engine.dispose()
-        finally:
-            if cluster is not None:
-                cluster.stop()  # type: ignore[attr-defined]
+    with _database() as url:
+        engine = db.make_engine(url, pool_size=1)
+        factory = db.make_session_factory(engine)
+        now = datetime.now(UTC)
+        cases: dict[str, Callable[..., object]] = {
+            "coverage (652 micro, 73 tertiary)": lambda s: maps.coverage_map(s, Basemap(), True),
+            "coverage, 高德 GCJ-02 shift": lambda s: maps.coverage_map(s, Basemap("gaode"), True),
+            "incidents (default: open + 30 days)": lambda s: maps.incident_map(
+                s, Basemap(), True, maps.IncidentFilter(), now
+            ),
+            "incidents include_closed (all)": lambda s: maps.incident_map(
+                s, Basemap(), True, maps.IncidentFilter(include_closed=True), now
+            ),
+        }
+        print(f"{'page':40s} {'median s':>9s} {'min s':>7s} {'size MB':>8s}")
+        for name, build in cases.items():
+            times, size = [], 0
+            for _ in range(args.repeat):
+                t0 = time.perf_counter()
+                with db.transaction(factory) as session:
+                    html = html_of(build(session))
+                times.append(time.perf_counter() - t0)
+                size = len(html.encode())
+            print(f"{name:40s} {statistics.median(times):9.2f} {min(times):7.2f} {size / 1e6:8.2f}")
+        engine.dispose()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,34 @@
+"""What the benchmark scripts share: a throwaway PostGIS with the sample loaded (as tests/conftest.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+@contextmanager
+def embedded_postgis() -> Iterator[str]:
+    """A temporary PostgreSQL + PostGIS cluster (as tests/conftest.py), migrated, with the sample loaded."""
+    import shutil
+    import tempfile
+
+    from geo_grid import db
+    from geo_grid.embedded import EmbeddedCluster, find_pg_bin_dir, free_port
+    from geo_grid.services.sample import load_sample
+    from geo_grid.settings import SAMPLE_DIR
+
+    data_dir = Path(tempfile.mkdtemp(prefix="geo_grid_bench_"))
+    cluster = EmbeddedCluster(data_dir, free_port(), find_pg_bin_dir())
+    try:
+        cluster.start()
+        url = cluster.ensure_database("geo_grid_bench")
+        db.upgrade(url)
+        engine = db.make_engine(url, pool_size=1)
+        with db.transaction(db.make_session_factory(engine)) as session:
+            load_sample(session, SAMPLE_DIR)
+        engine.dispose()
+        yield url
+    finally:
+        cluster.stop("immediate")
+        shutil.rmtree(data_dir, ignore_errors=True)
