@@ -16,7 +16,7 @@ def embedded_postgis() -> Iterator[str]:
     from geo_grid import db
     from geo_grid.embedded import EmbeddedCluster, find_pg_bin_dir, free_port
     from geo_grid.services.sample import load_sample
-    from geo_grid.settings import SAMPLE_DIR
+    from geo_grid.settings import SAMPLE_DIR, Settings
 
     data_dir = Path(tempfile.mkdtemp(prefix="geo_grid_bench_"))
     cluster = EmbeddedCluster(data_dir, free_port(), find_pg_bin_dir())
@@ -26,7 +26,7 @@ def embedded_postgis() -> Iterator[str]:
         db.upgrade(url)
         engine = db.make_engine(url, pool_size=1)
         with db.transaction(db.make_session_factory(engine)) as session:
-            load_sample(session, SAMPLE_DIR)
+            load_sample(session, SAMPLE_DIR, Settings().near_boundary_m)
         engine.dispose()
         yield url
     finally:

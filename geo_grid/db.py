@@ -10,9 +10,10 @@ from typing import Any
 import psycopg2.extensions
 from alembic.config import Config
 from psycopg2.extensions import ISQLQuote, register_adapter
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from geo_grid import clock
 from geo_grid.settings import PROJECT_ROOT
 
 
@@ -35,7 +36,7 @@ def make_engine(url: str, pool_size: int = 10, connect_timeout_s: int = 3) -> En
     _utc_datetimes()
     # pre_ping lets the pool drop connections that died while PostgreSQL restarted, so the service
     # recovers by itself; the short connect timeout keeps /health quick while the database is down.
-    return create_engine(
+    engine = create_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
@@ -43,6 +44,19 @@ def make_engine(url: str, pool_size: int = 10, connect_timeout_s: int = 3) -> En
         pool_recycle=1800,
         connect_args={"connect_timeout": connect_timeout_s, "application_name": "geo_grid"},
     )
+    event.listen(engine, "checkout", _set_clock)
+    return engine
+
+
+def _set_clock(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+    """Tell the connection the clock's offset (read by SQL `geo_grid_now()`), only when it changed:
+    a pooled connection normally pays nothing."""
+    offset = clock.sql_offset()
+    if record.info.get("clock_offset") != offset:
+        with dbapi_conn.cursor() as cur:
+            cur.execute("SELECT set_config('geo_grid.clock_offset', %s, false)", (offset,))
+        dbapi_conn.commit()
+        record.info["clock_offset"] = offset
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -57,7 +57,7 @@ class Generation(Base):
     based_on: Mapped[int | None] = mapped_column(ForeignKey("generations.id"), nullable=True)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_by: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.geo_grid_now())
     activated_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
     activated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -79,7 +79,7 @@ class Grid(Base):
     # True while the row belongs to a draft: only then may the geometry be invalid (see migration 0001).
     in_draft: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     updated_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.geo_grid_now())
 
 
 class Person(Base):
@@ -139,8 +139,8 @@ class Facility(Base):
     geom: Mapped[Any] = mapped_column(_geom("GEOMETRY"))
     attributes: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
     micro_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.geo_grid_now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.geo_grid_now())
 
 
 class Address(Base):
@@ -187,8 +187,8 @@ class Report(Base):
     dispatch_kind: Mapped[str | None] = mapped_column(String(20), nullable=True)
     dispatch_target: Mapped[str | None] = mapped_column(String(100), nullable=True)
     claimed_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.geo_grid_now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.geo_grid_now())
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -209,7 +209,7 @@ class ReportEvent(Base):
     actor: Mapped[str] = mapped_column(String(100))
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     data: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.geo_grid_now())
 
 
 class ApiToken(Base):
@@ -220,7 +220,7 @@ class ApiToken(Base):
     name: Mapped[str] = mapped_column(String(100))
     role: Mapped[str] = mapped_column(String(20))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.geo_grid_now())
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
@@ -229,7 +229,7 @@ class AuditEntry(Base):
 
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.geo_grid_now())
     actor: Mapped[str] = mapped_column(String(100))
     action: Mapped[str] = mapped_column(String(40))
     generation_id: Mapped[int | None] = mapped_column(ForeignKey("generations.id"), nullable=True)

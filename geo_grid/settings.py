@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -31,6 +33,17 @@ class Settings(BaseSettings):
     pg_user: str = Field(default="postgres", description="OS user that runs the embedded cluster when root")
     database_name: str = "geo_grid"
 
+    now: datetime | None = Field(
+        default=None,
+        description="fix the clock (geo_grid/clock.py): the instant the process starts at, running on from "
+        "there; without an offset it is Beijing time. Unset = real time. Tests set it.",
+    )
+    sample_keep_times: bool = Field(
+        default=False,
+        description="load the sample's report times as in the files (default: shifted by whole days so that "
+        "the newest report is of the last 24 hours)",
+    )
+
     host: str = "127.0.0.1"
     port: int = 8000
     sample_dir: Path = SAMPLE_DIR
@@ -48,6 +61,13 @@ class Settings(BaseSettings):
     near_boundary_m: float = 10.0
     duplicate_radius_m: float = 50.0
     duplicate_window_h: float = 72.0
+
+    @field_validator("now")
+    @classmethod
+    def _beijing_if_naive(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=ZoneInfo("Asia/Shanghai"))
+        return value
 
     # Maps: "none" (plain background, always works), "xyz", "tianditu" or "gaode" (a GCJ-02 basemap).
     basemap: str = "none"

@@ -13,17 +13,25 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from geo_grid import db
+from geo_grid import clock, db
 from geo_grid.embedded import EmbeddedCluster, EmbeddedError, find_pg_bin_dir, free_port
 from geo_grid.settings import SAMPLE_DIR, Settings
 
 TEMPLATE_DB = "geo_grid_template"
+
+# The suite's clock: the morning after the sample's newest report. Every "now" of the service (Python and
+# SQL) reads it, in this process and in the servers the tests start, so no result depends on the day the
+# suite runs (tests/test_clock.py). The sample is loaded with its files' times.
+TEST_NOW = "2026-11-01T09:00:00+08:00"
+os.environ["GEO_GRID_NOW"] = TEST_NOW
+clock.configure(datetime.fromisoformat(TEST_NOW))
 _counter = itertools.count(1)
 
 
@@ -61,7 +69,7 @@ def template_db_url(pg_cluster: EmbeddedCluster) -> str:
     db.upgrade(url)
     engine = db.make_engine(url, pool_size=1)
     with db.transaction(db.make_session_factory(engine)) as session:
-        load_sample(session, SAMPLE_DIR)
+        load_sample(session, SAMPLE_DIR, Settings(database_url=url).near_boundary_m)
     engine.dispose()
     return url
 

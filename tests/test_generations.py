@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -14,6 +13,7 @@ import shapely
 from shapely.geometry import mapping
 from sqlalchemy import create_engine, text
 
+from geo_grid import clock
 from geo_grid.services import lookup as lookup_service
 from tests.boundary_support import (
     PARENT,
@@ -133,7 +133,7 @@ def test_diff_lists_added_retired_reshaped_and_what_would_move(env) -> None:
 def test_activation_reassigns_open_work_and_keeps_history(env) -> None:
     client, tokens, url = env
     planner = tokens["planner"]
-    before = datetime.now(UTC)
+    before = clock.now()
     gen = open_draft(client, planner)
     piece = _grow_a_into_b(client, planner, gen)
     p = piece.representative_point()

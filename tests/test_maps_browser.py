@@ -8,12 +8,12 @@ import csv
 import json
 import urllib.request
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
-from geo_grid import reporting
+from geo_grid import clock, reporting
 from geo_grid.settings import SAMPLE_DIR
 from tests.conftest import bearer, create_tokens
 from tests.maps_browser import chromium, serve, visit
@@ -68,7 +68,7 @@ def _sample_reports() -> list[dict[str, str]]:
 
 def _expected_default_reports() -> int:
     """From the sample file, not the code under test: open reports + those closed in the last 30 days."""
-    cutoff = datetime.now(UTC) - timedelta(days=30)
+    cutoff = clock.now() - timedelta(days=30)
     n = 0
     for r in _sample_reports():
         if r["status"] not in reporting.TERMINAL:
@@ -138,12 +138,18 @@ def test_incident_page_markers_clusters_overdue_heat_and_choropleth(browser: Any
         assert _count(v, "path.grid-micro") == N_MICRO  # the choropleth
         assert "自然断点" in v.page.inner_text(".gg-legend")
         v.screenshot("incidents")
-        # Zoomed in, single markers (coloured by state) appear with their popups.
-        v.js(
-            "(() => { const m = geoGrid.layers.reports.getLayers()[0]; geoGrid.map.setView(m.getLatLng(), 19, {animate: false}); })()"
+        # Zoomed in, single markers (coloured by state) appear with their popups: click the marker zoomed to
+        # (out of its cluster, spiderfied if it shares its spot), not whichever comes first in the page.
+        v.page.evaluate(
+            """() => new Promise(done => {
+                const m = geoGrid.layers.reports.getLayers()[0];
+                geoGrid.map.setView(m.getLatLng(), 19, {animate: false});
+                geoGrid.layers.reports.zoomToShowLayer(m, done);
+            })"""
         )
-        v.page.wait_for_selector(".gg-report")
-        v.page.click(".gg-report")
+        marker = v.page.evaluate_handle("geoGrid.layers.reports.getLayers()[0].getElement()").as_element()
+        assert marker is not None and marker.query_selector(".gg-report") is not None
+        marker.click()
         text = v.page.inner_text(".leaflet-popup-content")
         assert "类别" in text and "状态" in text and "责任人" in text
         assert v.page.get_attribute(".leaflet-popup-content a", "href").startswith("/reports/")

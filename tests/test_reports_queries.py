@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from geo_grid import db, reporting
+from geo_grid import clock, db, reporting
 from tests.conftest import bearer
 from tests.report_helpers import edge_distance_m
 
@@ -89,7 +89,7 @@ def test_near_boundary_filter(client: TestClient, rows: list[dict[str, Any]]) ->
 
 
 def test_overdue_filter_matches_the_sla_table(client: TestClient, rows: list[dict[str, Any]]) -> None:
-    now = datetime.now(UTC)
+    now = clock.now()
     expected = {
         r["id"]
         for r in rows

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
-from geo_grid import __version__
+from geo_grid import __version__, clock
 from geo_grid.api import errors
 from geo_grid.api.routers import ROUTERS
 from geo_grid.db import make_engine, make_session_factory
@@ -43,6 +43,7 @@ async def _follow_changes(app: FastAPI, every_s: float) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    clock.configure(settings.now)
     if not settings.database_url:
         raise RuntimeError(
             "create_app needs settings.database_url (geo-grid up sets it for the embedded cluster)"

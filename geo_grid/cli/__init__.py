@@ -17,6 +17,15 @@ import_app = typer.Typer(
 app.add_typer(import_app, name="import")
 
 
+@app.callback()
+def _configure() -> None:
+    """Runs before every command: the one clock follows GEO_GRID_NOW (geo_grid/clock.py)."""
+    from geo_grid import clock
+    from geo_grid.settings import Settings
+
+    clock.configure(Settings().now)
+
+
 def _register() -> None:
     # Imported for their side effect of adding commands to `app`.
     from geo_grid.cli import addresses, assign, boundaries, database, maps, reports, server, tokens  # noqa: F401

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import typer
 from sqlalchemy.orm import Session
 
-from geo_grid import db
+from geo_grid import clock, db
 from geo_grid.embedded import EmbeddedCluster, EmbeddedError, cluster_from_settings
 from geo_grid.errors import GeoGridError
 from geo_grid.settings import Settings
@@ -74,6 +74,7 @@ def load_sample_if_empty(url: str, settings: Settings) -> dict[str, int] | None:
         if not db.database_is_empty(engine):
             return None
         with db.transaction(db.make_session_factory(engine)) as session:
-            return load_sample(session, settings.sample_dir)
+            now = None if settings.sample_keep_times else clock.now()
+            return load_sample(session, settings.sample_dir, settings.near_boundary_m, now)
     finally:
         engine.dispose()

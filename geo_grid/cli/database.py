@@ -20,9 +20,18 @@ def upgrade() -> None:
 
 
 @app.command("load-sample")
-def load_sample() -> None:
+def load_sample(
+    keep_times: bool = typer.Option(
+        False,
+        "--keep-times",
+        help="keep the files' report times (default: move them by whole days so that the newest report "
+        "is of the last 24 hours; also GEO_GRID_SAMPLE_KEEP_TIMES)",
+    ),
+) -> None:
     """Load the generated sample data of sample_boundaries/ (only into an empty database)."""
     settings = Settings()
+    if keep_times:
+        settings = settings.model_copy(update={"sample_keep_times": True})
     with database(settings) as (url, _):
         counts = load_sample_if_empty(url, settings)
     if counts is None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import folium
 import typer
 from sqlalchemy.orm import Session
 
+from geo_grid import clock
 from geo_grid.cli import app
 from geo_grid.cli.common import database, fail, session_for
 from geo_grid.errors import GeoGridError
@@ -94,7 +95,7 @@ def incidents(
     _write(
         output,
         assets_url,
-        lambda s, page: map_service.incident_map(s, basemap, unmasked, f, datetime.now(UTC), page),
+        lambda s, page: map_service.incident_map(s, basemap, unmasked, f, clock.now(), page),
         api_url,
     )
 

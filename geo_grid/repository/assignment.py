@@ -54,7 +54,7 @@ def reassign_open_reports(session: Session, generation_id: int, actor: str) -> i
     ), upd AS (
         UPDATE reports r SET micro_code = moved.code, tertiary_code = moved.parent_code,
                community_code = coalesce(moved.community_code, r.community_code),
-               outside = (moved.code IS NULL), updated_at = now()
+               outside = (moved.code IS NULL), updated_at = geo_grid_now()
         FROM moved WHERE r.id = moved.id RETURNING r.id
     )
     INSERT INTO report_events (report_id, kind, actor, note, data)
@@ -77,7 +77,7 @@ def reassign_addresses(session: Session, generation_id: int) -> int:
 
 def reassign_point_facilities(session: Session, generation_id: int) -> int:
     """Point every point facility at its micro-grid in `generation_id`; returns how many moved."""
-    sql = f"""UPDATE facilities f SET micro_code = m.code, updated_at = now()
+    sql = f"""UPDATE facilities f SET micro_code = m.code, updated_at = geo_grid_now()
               FROM facilities f2 LEFT JOIN LATERAL ({COVERING_MICRO.format(point="f2.geom")}) m ON true
               WHERE f.id = f2.id AND GeometryType(f2.geom) = 'POINT' AND f2.micro_code IS DISTINCT FROM m.code"""
     return session.execute(text(sql), {"gen": generation_id}).rowcount  # type: ignore[attr-defined]

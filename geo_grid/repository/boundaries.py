@@ -57,11 +57,11 @@ def activate(session: Session, draft_id: int, previous_id: int | None, actor: st
     every moment belongs to exactly one generation. Clearing in_draft re-checks ST_IsValid in the database."""
     if previous_id is not None:
         session.execute(
-            text("UPDATE generations SET status = 'retired', retired_at = now() WHERE id = :id"),
+            text("UPDATE generations SET status = 'retired', retired_at = geo_grid_now() WHERE id = :id"),
             {"id": previous_id},
         )
     session.execute(
-        text("""UPDATE generations SET status = 'active', activated_at = now(), activated_by = :actor
+        text("""UPDATE generations SET status = 'active', activated_at = geo_grid_now(), activated_by = :actor
                 WHERE id = :id"""),
         {"id": draft_id, "actor": actor},
     )
@@ -71,7 +71,8 @@ def activate(session: Session, draft_id: int, previous_id: int | None, actor: st
 def discard_draft(session: Session, draft_id: int) -> None:
     """A discarded draft is kept (its audit log refers to it) as retired without ever being active."""
     session.execute(
-        text("UPDATE generations SET status = 'retired', retired_at = now() WHERE id = :id"), {"id": draft_id}
+        text("UPDATE generations SET status = 'retired', retired_at = geo_grid_now() WHERE id = :id"),
+        {"id": draft_id},
     )
 
 
@@ -118,7 +119,7 @@ def neighbours(session: Session, generation_id: int, code: str, level: str, wkb:
 
 def update_geometry(session: Session, generation_id: int, code: str, wkb: bytes, actor: str) -> int:
     sql = """UPDATE grids SET geom = ST_Multi(ST_GeomFromWKB(:wkb, 4326)), version = version + 1,
-                              updated_by = :actor, updated_at = now()
+                              updated_by = :actor, updated_at = geo_grid_now()
              WHERE generation_id = :gen AND code = :code RETURNING version"""
     version: int = session.execute(
         text(sql), {"gen": generation_id, "code": code, "wkb": wkb, "actor": actor}
@@ -130,7 +131,7 @@ def update_parent(
     session: Session, generation_id: int, code: str, parent_code: str, community_code: str, actor: str
 ) -> int:
     sql = """UPDATE grids SET parent_code = :parent, community_code = :community, version = version + 1,
-                              updated_by = :actor, updated_at = now()
+                              updated_by = :actor, updated_at = geo_grid_now()
              WHERE generation_id = :gen AND code = :code RETURNING version"""
     params = {
         "gen": generation_id,

@@ -73,7 +73,7 @@ def update(session: Session, facility_pk: int, fields: dict[str, Any]) -> None:
         else:
             sets.append(f"{key} = :{key}")
             params[key] = value
-    stmt = text(f"UPDATE facilities SET {', '.join(sets)}, updated_at = now() WHERE id = :id")
+    stmt = text(f"UPDATE facilities SET {', '.join(sets)}, updated_at = geo_grid_now() WHERE id = :id")
     if "attributes" in fields:
         stmt = stmt.bindparams(bindparam("attributes", type_=JSONB))
     session.execute(stmt, params)

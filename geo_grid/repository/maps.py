@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo_grid import clock
 from geo_grid.repository import reports as report_repo
 
 
@@ -75,13 +76,13 @@ class ReportQuery:
     grid: str | None = None  # a community, tertiary or micro code
     terminal: tuple[str, ...] = ()
     closed_since: datetime | None = None
-    now: datetime | None = None  # the moment `overdue` is judged at (default: the database's now())
+    now: datetime | None = None  # the moment `overdue` is judged at (default: the clock's now)
 
 
 def reports(session: Session, q: ReportQuery) -> list[dict[str, Any]]:
     """The reports a map shows, with `due_at` and `overdue` by the one rule of repository/reports.py."""
     where = ["r.geom IS NOT NULL"]
-    params: dict[str, Any] = {"now": q.now or datetime.now(UTC)}
+    params: dict[str, Any] = {"now": q.now or clock.now()}
     if q.statuses:
         where.append("r.status = ANY(:statuses)")
         params["statuses"] = q.statuses

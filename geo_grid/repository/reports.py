@@ -194,7 +194,8 @@ def flag_near_boundary(session: Session, generation_id: int, near_m: float, only
 def update(session: Session, report_id: int, **fields: Any) -> None:
     sets = ", ".join(f"{k} = :{k}" for k in fields)
     session.execute(
-        text(f"UPDATE reports SET {sets}, updated_at = now() WHERE id = :id"), {"id": report_id, **fields}
+        text(f"UPDATE reports SET {sets}, updated_at = geo_grid_now() WHERE id = :id"),
+        {"id": report_id, **fields},
     )
 
 
@@ -202,7 +203,7 @@ def set_point(session: Session, report_id: int, lon: float, lat: float, **fields
     sets = "".join(f", {k} = :{k}" for k in fields)
     session.execute(
         text(
-            f"UPDATE reports SET geom = ST_SetSRID(ST_MakePoint(:lon, :lat), {SRID}){sets}, updated_at = now() "
+            f"UPDATE reports SET geom = ST_SetSRID(ST_MakePoint(:lon, :lat), {SRID}){sets}, updated_at = geo_grid_now() "
             "WHERE id = :id"
         ),
         {"id": report_id, "lon": lon, "lat": lat, **fields},
@@ -222,7 +223,7 @@ def add_event(
 ) -> None:
     stmt = text(
         """INSERT INTO report_events (report_id, kind, from_status, to_status, actor, note, data, at)
-           VALUES (:report_id, :kind, :from_status, :to_status, :actor, :note, :data, coalesce(:at, now()))"""
+           VALUES (:report_id, :kind, :from_status, :to_status, :actor, :note, :data, coalesce(:at, geo_grid_now()))"""
     ).bindparams(bindparam("data", type_=JSONB))
     session.execute(
         stmt,

@@ -29,6 +29,6 @@ def revoke(session: Session, token_id: int) -> bool:
     stmt = (
         update(ApiToken)
         .where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
-        .values(revoked_at=func.now())
+        .values(revoked_at=func.geo_grid_now())
     )
     return bool(session.execute(stmt).rowcount)  # type: ignore[attr-defined]

@@ -14,12 +14,13 @@ import math
 import threading
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from geo_grid import clock
 from geo_grid.errors import ImportFailed, ServiceUnavailable
 from geo_grid.geocoding import AddressMatcher, Candidate, MatchResult
 from geo_grid.repository import addresses as address_repo
@@ -55,7 +56,7 @@ class AddressPoint:
 class AddressBook:
     matcher: AddressMatcher
     points: Mapping[str, AddressPoint]
-    built_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    built_at: datetime = field(default_factory=clock.now)
     # The newest address import (audit log id) this book includes; a newer one means rebuild.
     import_mark: int = 0
 

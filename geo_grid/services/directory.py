@@ -10,11 +10,12 @@ import threading
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 import shapely
 from sqlalchemy.orm import Session, sessionmaker
 
+from geo_grid import clock
 from geo_grid.lookup import GridIndex
 from geo_grid.repository import communities as community_repo
 from geo_grid.repository import generations as generation_repo
@@ -48,7 +49,7 @@ class GridDirectory:
     communities: Mapping[str, str]
     people: Mapping[str, tuple[PersonRole, ...]]
     index: GridIndex  # over the micro-grids only
-    built_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    built_at: datetime = field(default_factory=clock.now)
     # Memo of views derived from this snapshot only (e.g. a grid's people as the API presents them);
     # it lives and dies with the snapshot, so it can never serve another generation's people.
     memo: dict[object, object] = field(default_factory=dict, compare=False, repr=False)

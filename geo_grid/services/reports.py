@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import shapely
 from sqlalchemy.orm import Session
 
-from geo_grid import crs, reporting
+from geo_grid import clock, crs, reporting
 from geo_grid.errors import InvalidInput, ReportNotFound
 from geo_grid.reporting import NewReport
 from geo_grid.repository import reports as report_repo
@@ -23,7 +23,8 @@ AddressResolver = Callable[[str], tuple[float, float] | None]
 
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    """The service's clock (geo_grid/clock.py)."""
+    return clock.now()
 
 
 def validate(new: NewReport) -> None:

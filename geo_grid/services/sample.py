@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import csv
-from datetime import datetime
+import math
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -59,10 +60,31 @@ def _opt(value: Any) -> Any:
     return None if value in ("", None) or value != value else value  # NaN != NaN
 
 
-def load_sample(session: Session, sample_dir: Path, near_boundary_m: float = 10.0) -> dict[str, int]:
-    """Insert the sample into an empty database; returns the row counts. Caller commits."""
+def time_shift(reports: list[dict[str, str]], now: datetime | None) -> timedelta:
+    """How far to move the sample's times so that its newest report falls within the 24 hours before
+    `now`: whole days, so that the day's rhythm (night markets at night) stays. None: no shift."""
+    if now is None or not reports:
+        return timedelta(0)
+    newest = max(datetime.fromisoformat(r["created_at"]) for r in reports)
+    return timedelta(days=math.floor((now - newest) / timedelta(days=1)))
+
+
+def _shifted(value: str | None, shift: timedelta) -> str | None:
+    return (datetime.fromisoformat(value) + shift).isoformat() if value else value
+
+
+def load_sample(
+    session: Session, sample_dir: Path, near_boundary_m: float, now: datetime | None = None
+) -> dict[str, int]:
+    """Insert the sample into an empty database; returns the row counts. Caller commits.
+
+    With `now`, every time of the sample (reports, the generation's start) moves by the same whole
+    number of days so that the newest report is of the last day: a demo that does not age. Without it,
+    the files' times are kept (tests compare with them)."""
     if not bulk.is_empty(session):
         raise Conflict("the database already holds data; the sample is only loaded into an empty one")
+    reports = _csv(sample_dir, "reports.csv")
+    shift = time_shift(reports, now)
 
     gen = bulk.add_generation(
         session,
@@ -70,9 +92,9 @@ def load_sample(session: Session, sample_dir: Path, near_boundary_m: float = 10.
         status="active",
         note="生成的示例网格（非真实边界）",
         created_by="sample",
-        created_at=SAMPLE_VALID_FROM,
+        created_at=SAMPLE_VALID_FROM + shift,
         activated_by="sample",
-        activated_at=SAMPLE_VALID_FROM,
+        activated_at=SAMPLE_VALID_FROM + shift,
     )
 
     communities = _read(sample_dir, "communities.geojson")
@@ -190,7 +212,6 @@ def load_sample(session: Session, sample_dir: Path, near_boundary_m: float = 10.
         ],
     )
 
-    reports = _csv(sample_dir, "reports.csv")
     bulk.insert_rows(
         session,
         Report,
@@ -205,10 +226,12 @@ def load_sample(session: Session, sample_dir: Path, near_boundary_m: float = 10.
                 "input_lon": float(r["lon"]),
                 "input_lat": float(r["lat"]),
                 "geom": f"SRID={SRID};POINT({r['lon']} {r['lat']})",
-                "created_at": r["created_at"],
-                "updated_at": _opt(r["closed_at"]) or _opt(r["accepted_at"]) or r["created_at"],
-                "accepted_at": _opt(r["accepted_at"]),
-                "closed_at": _opt(r["closed_at"]),
+                "created_at": _shifted(r["created_at"], shift),
+                "updated_at": _shifted(
+                    _opt(r["closed_at"]) or _opt(r["accepted_at"]) or r["created_at"], shift
+                ),
+                "accepted_at": _shifted(_opt(r["accepted_at"]), shift),
+                "closed_at": _shifted(_opt(r["closed_at"]), shift),
                 "solved": None if _opt(r["solved"]) is None else r["solved"].lower() in ("1", "true", "yes"),
                 "rating": int(r["rating"]) if _opt(r["rating"]) else None,
             }

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import FileResponse, HTMLResponse
 
+from geo_grid import clock
 from geo_grid.api.deps import PrincipalDep, SessionDep, SettingsDep
 from geo_grid.errors import NotFound
 from geo_grid.render import assets
@@ -86,7 +87,7 @@ def incidents(
     assets.check_installed()
     f = map_service.IncidentFilter(_split(status), _split(category), since, until, grid, include_closed)
     fmap = map_service.incident_map(
-        session, map_service.basemap_of(settings), principal.sees_personal_data, f, datetime.now(UTC)
+        session, map_service.basemap_of(settings), principal.sees_personal_data, f, clock.now()
     )
     return _html(fmap)
 
