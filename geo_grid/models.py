@@ -10,7 +10,20 @@ from datetime import datetime
 from typing import Any
 
 from geoalchemy2 import Geometry
-from sqlalchemy import BigInteger, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, func
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -42,6 +55,7 @@ def _geom(kind: str) -> Any:
 
 class Community(Base):
     __tablename__ = "communities"
+    __table_args__ = (Index("ix_communities_geom", "geom", postgresql_using="gist"),)
     code: Mapped[str] = mapped_column(String(12), primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
     geom: Mapped[Any] = mapped_column(_geom("MULTIPOLYGON"), nullable=True)
@@ -51,6 +65,20 @@ class Generation(Base):
     """A set of boundaries valid together: draft → active → retired. History is never overwritten."""
 
     __tablename__ = "generations"
+    __table_args__ = (
+        Index(
+            "ux_generations_one_active",
+            "subdistrict_code",
+            unique=True,
+            postgresql_where=text("status = 'active'"),
+        ),
+        Index(
+            "ux_generations_one_draft",
+            "subdistrict_code",
+            unique=True,
+            postgresql_where=text("status = 'draft'"),
+        ),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     subdistrict_code: Mapped[str] = mapped_column(String(9))
     status: Mapped[str] = mapped_column(String(10))
@@ -67,6 +95,12 @@ class Grid(Base):
     """One grid's boundary in one generation; a new generation copies rows, never edits old ones."""
 
     __tablename__ = "grids"
+    __table_args__ = (
+        UniqueConstraint("generation_id", "code", name="uq_grids_generation_code"),
+        Index("ix_grids_geom", "geom", postgresql_using="gist"),
+        Index("ix_grids_code", "code"),
+        Index("ix_grids_generation_level", "generation_id", "level"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     generation_id: Mapped[int] = mapped_column(ForeignKey("generations.id", ondelete="CASCADE"))
     code: Mapped[str] = mapped_column(String(32))
@@ -96,6 +130,11 @@ class Role(Base):
     """A person's duty on a grid (by code, so it survives boundary generations) or community."""
 
     __tablename__ = "roles"
+    __table_args__ = (
+        Index("ix_roles_grid_code", "grid_code"),
+        Index("ix_roles_community_code", "community_code"),
+        Index("ix_roles_target_id", "target_id"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
     role: Mapped[str] = mapped_column(String(30))
@@ -109,6 +148,7 @@ class RoadSegment(Base):
     """A road segment under a 路段长."""
 
     __tablename__ = "road_segments"
+    __table_args__ = (Index("ix_road_segments_geom", "geom", postgresql_using="gist"),)
     segment_id: Mapped[str] = mapped_column(String(20), primary_key=True)
     road_name: Mapped[str] = mapped_column(String(100))
     tertiary_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
@@ -120,6 +160,7 @@ class Courtyard(Base):
     """A courtyard or building under a 楼院长."""
 
     __tablename__ = "courtyards"
+    __table_args__ = (Index("ix_courtyards_geom", "geom", postgresql_using="gist"),)
     courtyard_id: Mapped[str] = mapped_column(String(20), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     micro_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
@@ -132,6 +173,7 @@ class Facility(Base):
     """A point or polygon facility (smart parking lot, charging pile, service centre …)."""
 
     __tablename__ = "facilities"
+    __table_args__ = (Index("ix_facilities_geom", "geom", postgresql_using="gist"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     facility_id: Mapped[str | None] = mapped_column(String(20), unique=True, nullable=True)
     kind: Mapped[str] = mapped_column(String(40))
@@ -147,6 +189,10 @@ class Address(Base):
     """A standard door-plate address (门牌地址) and its point."""
 
     __tablename__ = "addresses"
+    __table_args__ = (
+        Index("ix_addresses_geom", "geom", postgresql_using="gist"),
+        Index("ix_addresses_micro_code", "micro_code"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     address_id: Mapped[str] = mapped_column(String(20), unique=True)
     address: Mapped[str] = mapped_column(String(300))
@@ -164,6 +210,15 @@ class Report(Base):
     """A problem or need reported at a place, routed to a grid team (the 吹哨报到 loop)."""
 
     __tablename__ = "reports"
+    __table_args__ = (
+        Index("ix_reports_geom", "geom", postgresql_using="gist"),
+        Index("ix_reports_status", "status"),
+        Index("ix_reports_category", "category"),
+        Index("ix_reports_micro_code", "micro_code"),
+        Index("ix_reports_tertiary_code", "tertiary_code"),
+        Index("ix_reports_community_code", "community_code"),
+        Index("ix_reports_created_at", "created_at"),
+    )
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     external_id: Mapped[str | None] = mapped_column(String(40), unique=True, nullable=True)
     category: Mapped[str] = mapped_column(String(40))
@@ -201,6 +256,7 @@ class ReportEvent(Base):
     """One step in a report's history: transition, dispatch, move, reassignment, claim, rating."""
 
     __tablename__ = "report_events"
+    __table_args__ = (Index("ix_report_events_report_id", "report_id"),)
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(20))
@@ -228,6 +284,7 @@ class AuditEntry(Base):
     """Who changed what and when (boundary edits, activations, imports, facility changes)."""
 
     __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_generation_id", "generation_id"),)
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.geo_grid_now())
     actor: Mapped[str] = mapped_column(String(100))

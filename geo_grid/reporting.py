@@ -38,6 +38,8 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 }
 # Terminal statuses: a report in one of them is no longer open (never overdue, never a duplicate target).
 TERMINAL = frozenset(s for s, nxt in TRANSITIONS.items() if not nxt)
+# Not "to handle": the rates' denominators (响应率, 解决率) leave out what was refused or is a repeat.
+NOT_HANDLED = frozenset({"rejected", "duplicate"})
 OPEN_STATUSES = tuple(s for s in STATUSES if s not in TERMINAL)
 
 CHANNEL_LABELS = {

@@ -6,6 +6,7 @@ import time
 
 from geo_grid import db
 from geo_grid.services import generations as generation_service
+from geo_grid.settings import Settings
 
 
 def test_running_service_swaps_to_a_generation_activated_elsewhere(make_client, db_url) -> None:
@@ -16,7 +17,7 @@ def test_running_service_swaps_to_a_generation_activated_elsewhere(make_client, 
         with db.transaction(factory) as session:  # what `geo-grid generations open` does
             draft = generation_service.open_draft(session, "cli-test").id
         with db.transaction(factory) as session:  # what `geo-grid generations activate N --commit` does
-            generation_service.activate(session, draft, "cli-test")
+            generation_service.activate(session, draft, "cli-test", Settings().near_boundary_m)
         engine.dispose()
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and client.get("/health").json()["active_generation"] != draft:

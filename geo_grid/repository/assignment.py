@@ -3,19 +3,15 @@ the micro-grid whose polygon covers the point (ST_Covers, boundary included), ti
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-COVERING_MICRO = """
-SELECT g.code, g.parent_code, g.community_code FROM grids g
-WHERE g.generation_id = :gen AND g.level = 'micro' AND ST_Covers(g.geom, {point})
-ORDER BY g.code LIMIT 1
-"""
+from geo_grid.repository.rules import covering_micro, is_open
 
 
 def assign_addresses(session: Session, generation_id: int) -> int:
     sql = f"""UPDATE addresses a SET micro_code = m.code
-              FROM addresses a2 LEFT JOIN LATERAL ({COVERING_MICRO.format(point="a2.geom")}) m ON true
+              FROM addresses a2 LEFT JOIN LATERAL ({covering_micro("a2.geom")}) m ON true
               WHERE a.id = a2.id"""
     return session.execute(text(sql), {"gen": generation_id}).rowcount  # type: ignore[attr-defined]
 
@@ -25,31 +21,29 @@ def assign_reports(session: Session, generation_id: int, only_unassigned: bool =
     extra = " AND r2.micro_code IS NULL" if only_unassigned else ""
     sql = f"""UPDATE reports r SET micro_code = m.code, tertiary_code = m.parent_code,
                      community_code = m.community_code, outside = (m.code IS NULL)
-              FROM reports r2 LEFT JOIN LATERAL ({COVERING_MICRO.format(point="r2.geom")}) m ON true
+              FROM reports r2 LEFT JOIN LATERAL ({covering_micro("r2.geom")}) m ON true
               WHERE r.id = r2.id AND r2.geom IS NOT NULL{extra}"""
     return session.execute(text(sql), {"gen": generation_id}).rowcount  # type: ignore[attr-defined]
 
 
 def assign_point_facilities(session: Session, generation_id: int) -> int:
     sql = f"""UPDATE facilities f SET micro_code = m.code
-              FROM facilities f2 LEFT JOIN LATERAL ({COVERING_MICRO.format(point="f2.geom")}) m ON true
+              FROM facilities f2 LEFT JOIN LATERAL ({covering_micro("f2.geom")}) m ON true
               WHERE f.id = f2.id AND GeometryType(f2.geom) = 'POINT'"""
     return session.execute(text(sql), {"gen": generation_id}).rowcount  # type: ignore[attr-defined]
 
 
-# On activation only what moved is rewritten, so the counts say how much a boundary change touched.
-# Closed, rejected and duplicate reports keep the grid that handled them.
-CLOSED_REPORT_STATUSES = ("closed", "rejected", "duplicate")
-
-
 def reassign_open_reports(session: Session, generation_id: int, actor: str) -> int:
-    """Move open reports to the grid of `generation_id`, recording a `reassign` event per moved report."""
+    """On activation only what moved is rewritten, so the counts say how much a boundary change touched.
+    Reports no longer open (closed, rejected, duplicate) keep the grid that handled them.
+
+    Move open reports to the grid of `generation_id`, recording a `reassign` event per moved report."""
     sql = f"""
     WITH moved AS (
         SELECT r.id, r.micro_code AS old_micro, r.tertiary_code AS old_tertiary,
                m.code, m.parent_code, m.community_code
-        FROM reports r LEFT JOIN LATERAL ({COVERING_MICRO.format(point="r.geom")}) m ON true
-        WHERE r.geom IS NOT NULL AND r.status NOT IN :closed
+        FROM reports r LEFT JOIN LATERAL ({covering_micro("r.geom")}) m ON true
+        WHERE r.geom IS NOT NULL AND {is_open("r")}
           AND (r.micro_code IS DISTINCT FROM m.code OR r.tertiary_code IS DISTINCT FROM m.parent_code)
     ), upd AS (
         UPDATE reports r SET micro_code = moved.code, tertiary_code = moved.parent_code,
@@ -63,14 +57,13 @@ def reassign_open_reports(session: Session, generation_id: int, actor: str) -> i
                               'to_tertiary', parent_code, 'generation', :gen)
     FROM moved JOIN upd ON upd.id = moved.id"""
     params = {"gen": generation_id, "actor": actor, "note": f"boundary generation {generation_id} activated"}
-    stmt = text(sql).bindparams(bindparam("closed", expanding=True))
-    return session.execute(stmt, {**params, "closed": list(CLOSED_REPORT_STATUSES)}).rowcount  # type: ignore[attr-defined]
+    return session.execute(text(sql), params).rowcount  # type: ignore[attr-defined]
 
 
 def reassign_addresses(session: Session, generation_id: int) -> int:
     """Point every address at its micro-grid in `generation_id`; returns how many moved."""
     sql = f"""UPDATE addresses a SET micro_code = m.code
-              FROM addresses a2 LEFT JOIN LATERAL ({COVERING_MICRO.format(point="a2.geom")}) m ON true
+              FROM addresses a2 LEFT JOIN LATERAL ({covering_micro("a2.geom")}) m ON true
               WHERE a.id = a2.id AND a2.micro_code IS DISTINCT FROM m.code"""
     return session.execute(text(sql), {"gen": generation_id}).rowcount  # type: ignore[attr-defined]
 
@@ -78,6 +71,6 @@ def reassign_addresses(session: Session, generation_id: int) -> int:
 def reassign_point_facilities(session: Session, generation_id: int) -> int:
     """Point every point facility at its micro-grid in `generation_id`; returns how many moved."""
     sql = f"""UPDATE facilities f SET micro_code = m.code, updated_at = geo_grid_now()
-              FROM facilities f2 LEFT JOIN LATERAL ({COVERING_MICRO.format(point="f2.geom")}) m ON true
+              FROM facilities f2 LEFT JOIN LATERAL ({covering_micro("f2.geom")}) m ON true
               WHERE f.id = f2.id AND GeometryType(f2.geom) = 'POINT' AND f2.micro_code IS DISTINCT FROM m.code"""
     return session.execute(text(sql), {"gen": generation_id}).rowcount  # type: ignore[attr-defined]

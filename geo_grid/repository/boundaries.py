@@ -9,6 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_grid.models import METRIC_SRID
+from geo_grid.repository.rules import covering_micro, is_open
 
 _GRID_COLUMNS = """g.code, g.level, g.name, g.parent_code, g.community_code, g.version, g.in_draft,
                    g.updated_by, g.updated_at, ST_AsBinary(g.geom) AS wkb"""
@@ -285,21 +286,13 @@ def diff_grids(session: Session, a: int, b: int) -> list[dict[str, Any]]:
     return _rows(session, sql, {"a": a, "b": b})
 
 
-# The lookup rule of repository/assignment.py (covering micro-grid, ties → smallest code); invalid
-# draft geometries are skipped because GEOS cannot answer covers() on them.
-_COVER = """SELECT g.code FROM grids g WHERE g.generation_id = :{gen} AND g.level = 'micro'
-            AND ST_Covers(g.geom, {point}) AND (NOT g.in_draft OR ST_IsValid(g.geom)) ORDER BY g.code LIMIT 1"""
-
-_OPEN_REPORT = "r.status NOT IN ('closed', 'rejected', 'duplicate')"
-
-
 def moves(session: Session, a: int, b: int) -> dict[str, list[dict[str, Any]]]:
     """Open reports, point facilities and addresses whose micro-grid under `a` differs from under `b`."""
     specs = {
         "reports": (
             "reports r",
             "r.id::text AS id, r.external_id AS ref",
-            f"r.geom IS NOT NULL AND {_OPEN_REPORT}",
+            f"r.geom IS NOT NULL AND {is_open('r')}",
         ),
         "facilities": ("facilities r", "r.id::text AS id, r.name AS ref", "GeometryType(r.geom) = 'POINT'"),
         "addresses": ("addresses r", "r.address_id AS id, r.address AS ref", "true"),
@@ -307,8 +300,8 @@ def moves(session: Session, a: int, b: int) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
     for key, (table, cols, cond) in specs.items():
         sql = f"""SELECT {cols}, ma.code AS from_code, mb.code AS to_code FROM {table}
-                  LEFT JOIN LATERAL ({_COVER.format(gen="a", point="r.geom")}) ma ON true
-                  LEFT JOIN LATERAL ({_COVER.format(gen="b", point="r.geom")}) mb ON true
+                  LEFT JOIN LATERAL ({covering_micro("r.geom", gen="a")}) ma ON true
+                  LEFT JOIN LATERAL ({covering_micro("r.geom", gen="b")}) mb ON true
                   WHERE {cond} AND ma.code IS DISTINCT FROM mb.code ORDER BY 1"""
         out[key] = _rows(session, sql, {"a": a, "b": b})
     return out

@@ -9,13 +9,14 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_grid import reporting
+from geo_grid.repository import rules
 from geo_grid.repository.reports import _FROM, OVERDUE, RESPONSE_DUE, ReportFilter, _where
 
 # The rates, each as numerator / denominator (definitions in the README, "Reports"):
 # 响应率 response:     of the reports to be handled (not rejected, not duplicate), accepted by the response deadline
 # 解决率 resolution:   of the same reports, closed as solved
 # 满意率 satisfaction: of the rated reports, rated 4 or 5
-_HANDLED = "r.status NOT IN ('rejected', 'duplicate')"
+_HANDLED = f"r.status NOT IN {rules.NOT_HANDLED}"
 _AGGREGATES = f"""
 count(*) AS total,
 count(*) FILTER (WHERE {OVERDUE}) AS overdue,

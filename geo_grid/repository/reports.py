@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from geo_grid import reporting
 from geo_grid.models import METRIC_SRID, SRID, Report, ReportEvent
+from geo_grid.repository import rules
 
 
 def _sla_values() -> str:
@@ -23,7 +24,7 @@ def _sla_values() -> str:
     return f"(VALUES {rows}) AS sla(category, response_h, resolution_h)"
 
 
-_TERMINAL = ", ".join(f"'{s}'" for s in sorted(reporting.TERMINAL))
+_TERMINAL = rules.TERMINAL[1:-1]  # for `NOT IN ({_TERMINAL})`
 # Effective deadlines: an explicit due_at wins; else created_at + the category's SLA.
 DUE = "coalesce(r.due_at, r.created_at + make_interval(secs => coalesce(sla.resolution_h, 72) * 3600))"
 RESPONSE_DUE = "r.created_at + make_interval(secs => coalesce(sla.response_h, 24) * 3600)"

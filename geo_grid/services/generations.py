@@ -89,9 +89,7 @@ def discard(session: Session, generation_id: int, actor: str) -> None:
     repo.audit(session, actor, "discard_draft", generation_id, None, {})
 
 
-def activate(
-    session: Session, generation_id: int, actor: str, near_boundary_m: float = 10.0
-) -> dict[str, Any]:
+def activate(session: Session, generation_id: int, actor: str, near_boundary_m: float) -> dict[str, Any]:
     """Validate the draft and make it the active generation, all in the caller's one transaction:
     the old generation is retired at the same instant, open reports, point facilities and addresses are
     reassigned (each report move is a `reassign` event). Errors in the report → ValidationFailed (409)."""
