@@ -99,6 +99,7 @@ _GDAL_FAILURES: tuple[tuple[type[BaseException], str], ...] = (
     (pyogrio.errors.GeometryError, "有要素的几何无法读取"),
     (pyogrio.errors.CRSError, "坐标系声明无法识别"),
 )
+UNKNOWN_CRS = "无法识别的坐标系（--crs）：请用 wgs84、cgcs2000、gcj02、bd09 或 EPSG:<编号>"
 _EPSG = re.compile(r"^epsg:\d{1,6}$", re.IGNORECASE)
 
 
@@ -112,15 +113,11 @@ def _to_wgs84(frame: gpd.GeoDataFrame, user_crs: str | None) -> tuple[gpd.GeoDat
     elif user_crs:
         if not _EPSG.match(user_crs.strip()):
             # Only a code: PROJ would also take a file name (+init=/path) or a URL for a CRS.
-            raise InvalidInput(
-                f"unknown --crs {user_crs[:40]!r}: use wgs84, cgcs2000, gcj02, bd09 or EPSG:<n>"
-            )
+            raise InvalidInput(UNKNOWN_CRS)
         try:
             frame = frame.set_crs(user_crs.strip(), allow_override=True)
         except Exception as exc:
-            raise InvalidInput(
-                f"unknown --crs {user_crs[:40]!r}: use wgs84, cgcs2000, gcj02, bd09 or EPSG:<n>"
-            ) from exc
+            raise InvalidInput(UNKNOWN_CRS) from exc
     if frame.crs is None:
         # RFC 7946: GeoJSON without a declared CRS is WGS84 lon/lat; anything else must say what it is.
         bounds = frame.total_bounds
