@@ -265,6 +265,36 @@ def test_a_geopackage_with_a_view_or_virtual_table_is_refused(app, spy, private_
     assert "GeoPackage" in _refused(app, spy, private_tmp, "grids.gpkg", path.read_bytes(), 415)["message"]
 
 
+@pytest.mark.parametrize("fmt", ["gpkg", "shp"])
+def test_a_crs_definition_that_is_a_url_makes_no_request(
+    app, spy, private_tmp, tmp_path, shapefile_parts, fmt
+):
+    """A GeoPackage srs definition or a Shapefile .prj holding a URL passes the checks (GDAL only parses
+    them as WKT, checked with GDAL 3.12): whatever the answer, no request is made and nothing is left."""
+    import geopandas as gpd
+
+    client, tokens = app
+    if fmt == "gpkg":
+        path = tmp_path / "grids.gpkg"
+        doc = _square_layer()
+        gpd.GeoDataFrame.from_features(doc["features"], crs=4326).to_file(path, driver="GPKG", layer="grids")
+        con = sqlite3.connect(path)
+        con.execute(
+            "INSERT INTO gpkg_spatial_ref_sys VALUES ('evil', 990001, 'x', 990001, ?, '')", (spy.url,)
+        )
+        con.execute("UPDATE gpkg_geometry_columns SET srs_id = 990001")
+        con.commit()
+        con.close()
+        content = path.read_bytes()
+    else:
+        content = _zip({**shapefile_parts, "grids.prj": f"{spy.url}/grids.prj".encode()})
+    r = _post(client, tokens["planner"], f"grids.{fmt}", content)
+    assert r.status_code in (201, 422), r.text
+    assert spy.hits == [] and os.listdir(private_tmp) == []
+    if r.status_code == 201:
+        client.delete(f"/generations/{r.json()['generation']}", headers=bearer(tokens["planner"]))
+
+
 # --- size ----------------------------------------------------------------------------------------------
 
 
