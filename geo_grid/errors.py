@@ -134,6 +134,12 @@ class PayloadTooLarge(GeoGridError):
     code, status = "payload_too_large", 413
 
 
+class UnsupportedFormat(GeoGridError):
+    """An upload that is not one of the accepted file formats (or could make GDAL read elsewhere)."""
+
+    code, status = "unsupported_format", 415
+
+
 class ServiceUnavailable(GeoGridError):
     """A dependency is down."""
 

@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
     db_connect_timeout_s: int = 3
     max_batch_points: int = 100_000
+    max_upload_bytes: int = Field(
+        default=100 * 2**20,
+        gt=0,
+        description="largest boundary file a planner may upload (POST /generations/…/import); a zip may "
+        "unpack to at most 4 times this",
+    )
     generation_poll_s: float = Field(
         default=5.0,
         description="how often to look for a generation activated or addresses imported by another process (0: never)",

@@ -12,6 +12,7 @@ from geo_grid.cli import app, import_app
 from geo_grid.cli.common import database, fail, session_for
 from geo_grid.errors import GeoGridError
 from geo_grid.io import boundaries as boundary_io
+from geo_grid.io import uploads
 from geo_grid.services import generations as generation_service
 from geo_grid.services import validation
 from geo_grid.settings import Settings
@@ -29,7 +30,10 @@ def _actor(actor: str | None) -> str:
 @import_app.command("boundaries")
 def import_boundaries(
     file: Path = typer.Argument(
-        ..., exists=True, dir_okay=False, help="GeoJSON, GeoPackage or zipped Shapefile"
+        ...,
+        exists=True,
+        dir_okay=False,
+        help="GeoJSON, GeoPackage or zipped Shapefile (checked by content; anything else is refused)",
     ),
     level: str = typer.Option(..., help="micro | tertiary: the level the file replaces in the draft"),
     code_field: str = typer.Option("code", help="field holding the grid code"),
@@ -57,7 +61,11 @@ def import_boundaries(
     read, checked and stored in a transaction that is then rolled back, and the command says what it would
     do and what the validation report would show."""
     try:
-        layer = boundary_io.read_layer(file, level, code_field, name_field, parent_field, parent_code, crs)
+        # The same checks as an upload (geo_grid.io.uploads): a VRT, a crs link or a zip bomb is refused.
+        limits = uploads.Limits.for_upload_bound(Settings().max_upload_bytes)
+        layer = boundary_io.read_layer(
+            file, level, code_field, name_field, parent_field, parent_code, crs, limits=limits
+        )
     except GeoGridError as exc:
         raise fail(exc) from exc
     with database(Settings()) as (url, _):

@@ -5,10 +5,15 @@ duplicate code, no parent) raises ImportFailed naming the feature, and nothing i
 that reads but is invalid (a self-intersecting ring) is returned as is: the draft keeps it and the
 validation report shows it. Files are reprojected from their declared CRS to EPSG:4326; GCJ-02/BD-09
 (which no file can declare) are shifted with geo_grid.crs.to_wgs84 when the user says so.
+
+Files are opened through geo_grid.io.uploads: only these three formats, checked by content, with the GDAL
+driver named; a VRT, a `crs` link, a zip with paths or a zip bomb is refused before GDAL sees it.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
@@ -18,11 +23,16 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
+import pyogrio.errors
 import shapely
 from shapely.geometry import MultiPolygon, Polygon
 
 from geo_grid import crs
-from geo_grid.errors import ImportFailed, InvalidInput
+from geo_grid.errors import GeoGridError, ImportFailed, InvalidInput, UnsupportedFormat
+from geo_grid.io import uploads
+
+log = logging.getLogger(__name__)
 
 FORMATS = ("geojson", "gpkg", "shp")
 EXPORT_FIELDS = ("code", "name", "level", "parent_code", "community_code")
@@ -56,26 +66,41 @@ def _text(value: Any) -> str | None:
     return out or None
 
 
-def read_frame(path: Path) -> gpd.GeoDataFrame:
-    """Read any supported file; a .zip is searched for its single Shapefile / GeoPackage / GeoJSON."""
-    try:
-        if path.suffix.lower() == ".zip":
-            with zipfile.ZipFile(path) as zf:
-                inner = [
-                    n for n in zf.namelist() if n.lower().endswith((".shp", ".gpkg", ".geojson", ".json"))
-                ]
-            if len(inner) != 1:
-                raise ImportFailed(
-                    f"{path.name}: a zip must hold exactly one .shp/.gpkg/.geojson, found {inner}"
-                )
-            return gpd.read_file(f"/vsizip/{path.resolve()}/{inner[0]}")
-        return gpd.read_file(path)
-    except ImportFailed:
-        raise
-    except Exception as exc:  # pyogrio raises many kinds; the user needs the file name and the reason
-        raise ImportFailed(
-            f"{path.name}: cannot be read as GeoJSON, GeoPackage or zipped Shapefile: {exc}"
-        ) from exc
+def read_frame(path: Path, name: str | None = None, limits: uploads.Limits | None = None) -> gpd.GeoDataFrame:
+    """Read a GeoJSON, GeoPackage or zipped Shapefile (a zip may instead hold one .geojson/.gpkg).
+
+    The content is checked first (geo_grid.io.uploads: anything else, a VRT, a zip bomb or a zip with
+    paths is refused) and GDAL is given the driver; a zip is unpacked into a private temporary directory
+    removed before returning. `name` is how messages call the file (default: its own name); GDAL's own
+    text, which names server paths, is logged, never put in the error."""
+    name = name or uploads.display_name(path.name)
+    with tempfile.TemporaryDirectory(prefix="geo_grid_read_") as tmp:
+        opened = uploads.prepare(path, Path(tmp), name, limits)
+        label = uploads.FORMAT_LABELS[opened.fmt]
+        try:
+            driver = pyogrio.read_info(opened.gdal_path).get("driver")
+            if driver != opened.driver:
+                raise UnsupportedFormat(f"{name}：内容不是 {label}。{uploads.ACCEPTED}。")
+            return gpd.read_file(opened.gdal_path, engine="pyogrio")
+        except GeoGridError:
+            raise
+        except Exception as exc:  # pyogrio/GDAL errors carry paths and GDAL's wording: log, do not echo
+            log.warning("cannot read %s upload %r: %s: %s", label, name, type(exc).__name__, exc)
+            what = next(
+                (why for kind, why in _GDAL_FAILURES if isinstance(exc, kind)), "文件损坏或内容不完整"
+            )
+            raise ImportFailed(
+                f"{name}：无法按 {label} 读取（{what}）；未导入任何内容", {"format": opened.fmt}
+            ) from None
+
+
+_GDAL_FAILURES: tuple[tuple[type[BaseException], str], ...] = (
+    (pyogrio.errors.FieldError, "有字段的值无法读取"),
+    (pyogrio.errors.GeometryError, "有要素的几何无法读取"),
+    (pyogrio.errors.CRSError, "坐标系声明无法识别"),
+)
+UNKNOWN_CRS = "无法识别的坐标系（--crs）：请用 wgs84、cgcs2000、gcj02、bd09 或 EPSG:<编号>"
+_EPSG = re.compile(r"^epsg:\d{1,6}$", re.IGNORECASE)
 
 
 def _to_wgs84(frame: gpd.GeoDataFrame, user_crs: str | None) -> tuple[gpd.GeoDataFrame, str, str | None]:
@@ -86,12 +111,13 @@ def _to_wgs84(frame: gpd.GeoDataFrame, user_crs: str | None) -> tuple[gpd.GeoDat
         if frame.crs is None:
             frame = frame.set_crs(4326)
     elif user_crs:
+        if not _EPSG.match(user_crs.strip()):
+            # Only a code: PROJ would also take a file name (+init=/path) or a URL for a CRS.
+            raise InvalidInput(UNKNOWN_CRS)
         try:
-            frame = frame.set_crs(user_crs, allow_override=True)
+            frame = frame.set_crs(user_crs.strip(), allow_override=True)
         except Exception as exc:
-            raise InvalidInput(
-                f"unknown --crs {user_crs!r}: use wgs84, cgcs2000, gcj02, bd09 or EPSG:<n>"
-            ) from exc
+            raise InvalidInput(UNKNOWN_CRS) from exc
     if frame.crs is None:
         # RFC 7946: GeoJSON without a declared CRS is WGS84 lon/lat; anything else must say what it is.
         bounds = frame.total_bounds
@@ -120,22 +146,24 @@ def read_layer(
     parent_field: str | None = None,
     parent_code: str | None = None,
     user_crs: str | None = None,
+    source_name: str | None = None,
+    limits: uploads.Limits | None = None,
 ) -> ImportedLayer:
     """Read a boundary file into grids of `level`; the parent of each feature comes from `parent_field`,
-    else the constant `parent_code`, else the hierarchical code itself (its first 15 or 12 digits)."""
+    else the constant `parent_code`, else the hierarchical code itself (its first 15 or 12 digits).
+    `source_name` is how messages call the file (an upload's own name; default the file's name)."""
     if level not in CODE_LENGTH:
         raise InvalidInput(f"--level must be micro or tertiary, not {level!r}")
-    frame = read_frame(path).rename(columns=SHAPEFILE_ALIASES)
+    name = source_name or uploads.display_name(path.name)
+    frame = read_frame(path, name, limits).rename(columns=SHAPEFILE_ALIASES)
     if code_field not in frame.columns:
-        raise ImportFailed(
-            f"{path.name}: no field {code_field!r} (fields: {', '.join(map(str, frame.columns))})"
-        )
+        raise ImportFailed(f"{name}: no field {code_field!r} (fields: {', '.join(map(str, frame.columns))})")
     if parent_field is None and "parent_code" in frame.columns and parent_code is None:
         parent_field = "parent_code"  # our own exports carry it
     if parent_field and parent_field not in frame.columns:
-        raise ImportFailed(f"{path.name}: no field {parent_field!r} for the parent code")
+        raise ImportFailed(f"{name}: no field {parent_field!r} for the parent code")
     if len(frame) == 0:
-        raise ImportFailed(f"{path.name}: holds no features")
+        raise ImportFailed(f"{name}: holds no features")
     frame, source, shifted = _to_wgs84(frame, user_crs)
     grids: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
@@ -145,21 +173,21 @@ def read_layer(
         label = _feature_label(i, code)
         geom = rec.get("geometry")
         if code is None:
-            raise ImportFailed(f"{path.name}: {label} has no {code_field!r}; nothing was imported")
+            raise ImportFailed(f"{name}: {label} has no {code_field!r}; nothing was imported")
         if code in seen:
             raise ImportFailed(
-                f"{path.name}: {label} repeats the code of feature #{seen[code] + 1}; nothing was imported",
+                f"{name}: {label} repeats the code of feature #{seen[code] + 1}; nothing was imported",
                 {"feature": i + 1, "code": code},
             )
         seen[code] = i
         if geom is None or geom.is_empty:
             raise ImportFailed(
-                f"{path.name}: {label} has no geometry; nothing was imported",
+                f"{name}: {label} has no geometry; nothing was imported",
                 {"feature": i + 1, "code": code},
             )
         if not isinstance(geom, Polygon | MultiPolygon):
             raise ImportFailed(
-                f"{path.name}: {label} is a {geom.geom_type}, not a polygon; nothing was imported",
+                f"{name}: {label} is a {geom.geom_type}, not a polygon; nothing was imported",
                 {"feature": i + 1, "code": code},
             )
         parent = _text(rec.get(parent_field)) if parent_field else None
@@ -168,7 +196,7 @@ def read_layer(
             parent = code[: PARENT_LENGTH[level]]
         if parent is None:
             raise ImportFailed(
-                f"{path.name}: {label} has no parent code: give --parent-field or --parent-code",
+                f"{name}: {label} has no parent code: give --parent-field or --parent-code",
                 {"feature": i + 1, "code": code},
             )
         grids.append(

@@ -5,26 +5,31 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, BinaryIO, Literal
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from starlette.background import BackgroundTask
+from starlette.datastructures import UploadFile as StarletteUploadFile
+from starlette.types import Message, Receive
 
 from geo_grid.api.deps import PrincipalDep, SessionDep
 from geo_grid.db import transaction
 from geo_grid.errors import PayloadTooLarge
 from geo_grid.io import boundaries as boundary_io
+from geo_grid.io import uploads
 from geo_grid.repository import boundaries as boundary_repo
 from geo_grid.services import generations as generation_service
 from geo_grid.services import validation
+from geo_grid.services.auth import Principal
 
 router = APIRouter(tags=["generations"])
 
 GenId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
-MAX_UPLOAD_BYTES = 100 * 1024 * 1024
 
 
 class DraftRequest(BaseModel):
@@ -128,72 +133,160 @@ def export(
     )
 
 
-def _import(
-    session: Any,
-    principal: Any,
+class ImportForm(BaseModel):
+    """The form fields of a boundary upload, besides the multipart `file` itself."""
+
+    level: Literal["micro", "tertiary"] = Field(description="the level the file replaces in the draft")
+    code_field: str = Field(default="code", max_length=100, description="field holding the grid code")
+    name_field: str = Field(default="name", max_length=100, description="field holding the grid name")
+    parent_field: str | None = Field(
+        default=None, max_length=100, description="field holding the parent code (default parent_code)"
+    )
+    parent_code: str | None = Field(
+        default=None, max_length=100, description="one parent code for every feature without a parent field"
+    )
+    crs: str | None = Field(
+        default=None, max_length=100, description="gcj02 | bd09 (map-app offsets), or EPSG:<n> if undeclared"
+    )
+
+
+# The multipart framing and the small form fields around the file.
+FORM_SLACK_BYTES = 64 * 1024
+
+
+def _import_body_schema() -> dict[str, Any]:
+    """The request body for /docs: the route reads the form itself (after authentication), so FastAPI
+    cannot derive it from parameters."""
+    form = ImportForm.model_json_schema()
+    file = {
+        "type": "string",
+        "format": "binary",
+        "description": "GeoJSON, GeoPackage or zipped Shapefile (at most GEO_GRID_MAX_UPLOAD_BYTES)",
+    }
+    schema = {
+        "type": "object",
+        "properties": {"file": file, **form["properties"]},
+        "required": ["file", *form.get("required", [])],
+    }
+    return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}}
+
+
+IMPORT_BODY = _import_body_schema()
+
+
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"上传的内容超过 {limit / 2**20:g} MiB 的上限", {"max_upload_bytes": limit})
+
+
+def _bounded(receive: Receive, limit: int, bound: int) -> Receive:
+    """`receive` that refuses the request as soon as its body passes `bound` bytes."""
+    seen = 0
+
+    async def bounded_receive() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > bound:
+                raise _too_large(limit)
+        return message
+
+    return bounded_receive
+
+
+def _save(src: BinaryIO, path: Path, limit: int) -> None:
+    size = 0
+    with open(path, "xb") as out:
+        while chunk := src.read(1 << 20):
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(limit)
+            out.write(chunk)
+
+
+def _read_and_store(
+    request: Request,
+    principal: Principal,
     generation_id: int | None,
-    file: UploadFile,
-    level: str,
-    code_field: str,
-    name_field: str,
-    parent_field: str | None,
-    parent_code: str | None,
-    crs: str | None,
+    path: Path,
+    name: str,
+    form: ImportForm,
+    limit: int,
 ) -> dict[str, Any]:
+    layer = boundary_io.read_layer(
+        path,
+        form.level,
+        form.code_field,
+        form.name_field,
+        form.parent_field,
+        form.parent_code,
+        form.crs,
+        source_name=name,
+        limits=uploads.Limits.for_upload_bound(limit),
+    )
+    with transaction(request.app.state.session_factory) as session:
+        return generation_service.import_layer(session, layer, principal.name, generation_id, name)
+
+
+async def _import(request: Request, principal: Principal, generation_id: int | None) -> dict[str, Any]:
+    """Authenticate, then read the multipart body with a bound, into a private temporary directory.
+
+    The routes declare no File/Form parameters (FastAPI would read and spool the whole body before
+    resolving the principal), so an anonymous or dispatcher upload is refused before a byte is read."""
     principal.require("planner")
-    with tempfile.TemporaryDirectory(prefix="geo_grid_import_") as tmp:
-        path = Path(tmp) / Path(file.filename or "upload.geojson").name
-        with open(path, "wb") as out:
-            size = 0
-            while chunk := file.file.read(1 << 20):
-                size += len(chunk)
-                if size > MAX_UPLOAD_BYTES:
-                    raise PayloadTooLarge(f"the file is larger than {MAX_UPLOAD_BYTES // 2**20} MB")
-                out.write(chunk)
-        layer = boundary_io.read_layer(
-            path, level, code_field, name_field, parent_field or None, parent_code or None, crs or None
-        )
-    return generation_service.import_layer(session, layer, principal.name, generation_id, file.filename or "")
-
-
-LevelForm = Annotated[Literal["micro", "tertiary"], Form()]
-TextForm = Annotated[str | None, Form(max_length=100)]
+    limit: int = request.app.state.settings.max_upload_bytes
+    bound = limit + FORM_SLACK_BYTES
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > bound:
+        raise _too_large(limit)
+    bounded = Request(request.scope, _bounded(request.receive, limit, bound))
+    async with bounded.form(
+        max_files=1, max_fields=len(ImportForm.model_fields) + 1, max_part_size=4096
+    ) as form:
+        upload = form.get("file")
+        if not isinstance(upload, StarletteUploadFile):
+            raise RequestValidationError(
+                [
+                    {
+                        "loc": ("body", "file"),
+                        "msg": "a multipart file part `file` is required",
+                        "type": "missing",
+                    }
+                ]
+            )
+        fields = {k: v for k, v in form.multi_items() if k != "file" and isinstance(v, str) and v != ""}
+        try:
+            params = ImportForm.model_validate(fields)
+        except ValidationError as exc:
+            raise RequestValidationError(
+                [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
+            ) from None
+        name = uploads.display_name(upload.filename)
+        tmp = Path(await run_in_threadpool(tempfile.mkdtemp, prefix="geo_grid_import_"))
+        try:
+            path = tmp / "upload"
+            await run_in_threadpool(_save, upload.file, path, limit)
+            return await run_in_threadpool(
+                _read_and_store, request, principal, generation_id, path, name, params, limit
+            )
+        finally:
+            await run_in_threadpool(shutil.rmtree, tmp, True)
 
 
 @router.post(
-    "/generations/import", status_code=201, summary="Upload a boundary layer into a NEW draft (planner)"
+    "/generations/import",
+    status_code=201,
+    summary="Upload a boundary layer into a NEW draft (planner)",
+    openapi_extra=IMPORT_BODY,
 )
-def import_new(
-    session: SessionDep,
-    principal: PrincipalDep,
-    file: Annotated[UploadFile, File()],
-    level: LevelForm,
-    code_field: Annotated[str, Form(max_length=100)] = "code",
-    name_field: Annotated[str, Form(max_length=100)] = "name",
-    parent_field: TextForm = None,
-    parent_code: TextForm = None,
-    crs: TextForm = None,
-) -> dict[str, Any]:
-    return _import(
-        session, principal, None, file, level, code_field, name_field, parent_field, parent_code, crs
-    )
+async def import_new(request: Request, principal: PrincipalDep) -> dict[str, Any]:
+    return await _import(request, principal, None)
 
 
 @router.post(
-    "/generations/{generation_id}/import", summary="Upload a boundary layer into this draft (planner)"
+    "/generations/{generation_id}/import",
+    summary="Upload a boundary layer into this draft (planner)",
+    openapi_extra=IMPORT_BODY,
 )
-def import_into(
-    session: SessionDep,
-    principal: PrincipalDep,
-    generation_id: GenId,
-    file: Annotated[UploadFile, File()],
-    level: LevelForm,
-    code_field: Annotated[str, Form(max_length=100)] = "code",
-    name_field: Annotated[str, Form(max_length=100)] = "name",
-    parent_field: TextForm = None,
-    parent_code: TextForm = None,
-    crs: TextForm = None,
-) -> dict[str, Any]:
-    return _import(
-        session, principal, generation_id, file, level, code_field, name_field, parent_field, parent_code, crs
-    )
+async def import_into(request: Request, principal: PrincipalDep, generation_id: GenId) -> dict[str, Any]:
+    return await _import(request, principal, generation_id)
