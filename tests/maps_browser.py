@@ -84,6 +84,11 @@ class Visit:
     def js(self, expression: str, arg: Any = None) -> Any:
         return self.page.evaluate(expression, arg)
 
+    def wait(self, expression: str, timeout: float | None = None) -> None:
+        """Wait until the JavaScript `expression` is true. Passed as a function: Playwright would `eval` a
+        bare expression inside the page, which the pages' Content-Security-Policy rightly refuses."""
+        self.page.wait_for_function(f"() => ({expression})", timeout=timeout)
+
     def run(self, statements: str) -> None:
         """Run statements for their effect (a Leaflet call returns the map, too big to send back)."""
         self.page.evaluate(f"() => {{ {statements}; }}")
@@ -99,10 +104,20 @@ class Visit:
         assert self.console_errors == [], f"JavaScript errors: {self.console_errors}"
 
 
+MAP_READY = "window.geoGrid && window.geoGrid.map"
+# A Content-Security-Policy violation becomes a console error, so assert_clean fails on it.
+REPORT_CSP_VIOLATIONS = """document.addEventListener('securitypolicyviolation', e => console.error(
+    'CSP violation: ' + e.violatedDirective + ' blocked ' + (e.blockedURI || 'inline') + ' at ' + e.sourceFile));"""
+
+
 @contextmanager
-def visit(browser: Any, url: str, headers: dict[str, str] | None = None) -> Iterator[Visit]:
-    """Open `url` in a fresh context; requests to anything but loopback are aborted and recorded."""
+def visit(
+    browser: Any, url: str, headers: dict[str, str] | None = None, ready: str = MAP_READY
+) -> Iterator[Visit]:
+    """Open `url` in a fresh context; requests to anything but loopback are aborted and recorded.
+    Waits until the JavaScript expression `ready` is true (default: the map page has drawn its map)."""
     context = browser.new_context(viewport={"width": 1400, "height": 900}, extra_http_headers=headers or {})
+    context.add_init_script(REPORT_CSP_VIOLATIONS)
     page = context.new_page()
     v = Visit(page)
 
@@ -121,7 +136,7 @@ def visit(browser: Any, url: str, headers: dict[str, str] | None = None) -> Iter
     assert response is not None and response.status == 200, (
         f"{url}: HTTP {response.status if response else '-'}"
     )
-    page.wait_for_function("window.geoGrid && window.geoGrid.map")
+    v.wait(ready)
     try:
         yield v
     finally:

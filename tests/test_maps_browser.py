@@ -96,7 +96,7 @@ def test_coverage_page_draws_every_grid_and_masks_phones(browser: Any, base_url:
         # Labels only when zoomed in.
         assert _count(v, ".gg-label") == 0
         v.run("geoGrid.map.setZoom(18, {animate: false})")
-        v.page.wait_for_function("document.querySelectorAll('.gg-label.micro').length > 0")
+        v.wait("document.querySelectorAll('.gg-label.micro').length > 0")
         v.run("geoGrid.map.setZoom(15, {animate: false})")
         v.run("geoGrid.map.fitBounds(geoGrid.layers.tertiary.getBounds())")
         v.screenshot("coverage")
@@ -121,9 +121,7 @@ def test_grid_page_opens_zoomed_on_the_grid_and_search_finds_by_name(browser: An
         v.screenshot("grid")
         v.page.fill("#gg-search-input", "康复社区第1网格")
         v.page.press("#gg-search-input", "Enter")
-        v.page.wait_for_function(
-            "document.querySelector('.leaflet-popup-content').innerText.includes('410105012001001')"
-        )
+        v.wait("document.querySelector('.leaflet-popup-content').innerText.includes('410105012001001')")
         v.assert_clean()
 
 
@@ -192,9 +190,7 @@ def test_editor_submits_an_edit_to_the_draft_and_shows_the_gap(
                  l.setLatLngs(l.getLatLngs().map(r => r.map(p => L.latLng(c.lat + (p.lat - c.lat) * 0.8, c.lng + (p.lng - c.lng) * 0.8)))); })()""")
         v.page.fill("#gg-token", map_tokens["planner"])
         v.page.click("#gg-submit")
-        v.page.wait_for_function(
-            "document.getElementById('gg-status').textContent.includes('已提交')", timeout=30_000
-        )
+        v.wait("document.getElementById('gg-status').textContent.includes('已提交')", timeout=30_000)
         v.assert_clean()
     with visit(browser, base_url + f"/maps/editor?generation={gen}") as v:
         kinds = v.js("geoGrid.layers.problems.getLayers().map(l => l.feature.properties.severity)")
@@ -208,3 +204,44 @@ def test_editor_submits_an_edit_to_the_draft_and_shows_the_gap(
         v.run(f"geoGrid.focus('{CODE}')")
         v.screenshot("coverage-draft-problems")
         v.assert_clean()
+
+
+def test_swagger_ui_renders_every_operation_from_local_assets(browser: Any, base_url: str) -> None:
+    with visit(browser, base_url + "/docs", ready="document.querySelectorAll('.opblock').length > 0") as v:
+        paths = json.loads(urllib.request.urlopen(base_url + "/openapi.json", timeout=30).read())["paths"]
+        n_operations = sum(len(ops) for ops in paths.values())
+        v.wait(f"document.querySelectorAll('.opblock').length === {n_operations}")
+        assert "/lookup" in v.page.inner_text("#swagger-ui")
+        v.page.click(".opblock-summary-path[data-path='/health']")  # expands, no outside request
+        v.page.wait_for_selector(".opblock.is-open")
+        v.screenshot("docs-swagger")
+        v.assert_clean()
+
+
+def test_redoc_renders_from_local_assets(browser: Any, base_url: str) -> None:
+    ready = "document.querySelector('.api-content h1') !== null"
+    with visit(browser, base_url + "/redoc", ready=ready) as v:
+        assert "geo_grid" in v.page.inner_text(".api-content h1")
+        paths = json.loads(urllib.request.urlopen(base_url + "/openapi.json", timeout=30).read())["paths"]
+        n_operations = sum(len(ops) for ops in paths.values())
+        v.wait(f"document.querySelectorAll('[data-section-id^=\"operation/\"]').length === {n_operations}")
+        assert "/lookup" in v.page.inner_text(".api-content")
+        v.screenshot("docs-redoc")
+        # Redoc's footer logo is a hard-coded CDN image: the page's CSP refuses it before any request.
+        logo = "https://cdn.redoc.ly/redoc/logo-mini.svg"
+        assert any("CSP violation: img-src" in e and logo in e for e in v.console_errors)
+        v.console_errors = [e for e in v.console_errors if logo not in e]
+        v.assert_clean()
+
+
+def test_page_policy_lets_the_configured_basemap_tiles_through(browser: Any, map_db: str) -> None:
+    """With 天地图 configured, the CSP admits its tile host: the browser requests the tiles (the test
+    blocks them at the network) and reports no CSP violation."""
+    with (
+        serve(map_db, basemap="tianditu", tianditu_key="csp-test") as url,
+        visit(browser, url + "/maps/coverage") as v,
+    ):
+        v.wait("document.querySelectorAll('img.leaflet-tile').length > 0")
+        v.page.wait_for_timeout(500)
+        assert any(".tianditu.gov.cn/" in u for u in v.blocked), v.blocked
+        assert not [e for e in v.console_errors if "CSP violation" in e or "Content Security Policy" in e]

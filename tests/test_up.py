@@ -47,6 +47,8 @@ def test_up_serves_sample_on_embedded_cluster_and_stops_cleanly_on_ctrl_c() -> N
             f"API never became healthy: {proc.stdout.read() if proc.poll() is not None else ''}"
         )
         assert body["counts"]["micro"] == 652
+        served = httpx.get(f"http://127.0.0.1:{api_port}/health", timeout=5).headers
+        assert "server" not in served and "date" in served  # uvicorn names no server (version)
         assert httpx.get(f"http://127.0.0.1:{api_port}/docs", timeout=5).status_code == 200
         proc.send_signal(signal.SIGINT)  # what Ctrl-C does
         out, _ = proc.communicate(timeout=60)

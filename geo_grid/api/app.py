@@ -13,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from geo_grid import __version__, clock
 from geo_grid.api import errors
 from geo_grid.api.routers import ROUTERS
+from geo_grid.api.security_headers import SecurityHeaders, page_policy_for
 from geo_grid.db import make_engine, make_session_factory
 from geo_grid.services.addresses import AddressBookHolder
 from geo_grid.services.directory import DirectoryHolder
@@ -69,9 +70,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             engine.dispose()
 
     app = FastAPI(
-        title="geo_grid 网格化治理服务", version=__version__, description=DESCRIPTION, lifespan=lifespan
+        title="geo_grid 网格化治理服务",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc come from routers/docs.py, with local assets instead of a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
+    app.add_middleware(SecurityHeaders, page_policy=page_policy_for(settings))
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)

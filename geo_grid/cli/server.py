@@ -29,5 +29,5 @@ def up(
         settings = settings.model_copy(update={"database_url": url})
         host, port = host or settings.host, port or settings.port
         typer.echo(f"geo_grid API on http://{host}:{port} (docs at /docs); Ctrl-C stops it")
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info", server_header=False)
     typer.echo("stopped")

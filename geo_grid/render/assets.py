@@ -1,4 +1,5 @@
 """The map pages' JavaScript/CSS, served by geo_grid itself from maps/node_modules (no CDN, ever).
+The API docs pages (/docs, /redoc) get Swagger UI and Redoc the same way (DOCS_ASSETS).
 
 `make setup` installs them with `npm ci` from maps/package-lock.json. Folium names every asset it
 would fetch from a CDN; `localize` swaps each for the local copy and refuses names it does not know,
@@ -7,7 +8,7 @@ so a new folium plugin cannot silently bring a CDN link back.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,13 @@ UNUSED = frozenset(
 # Only these packages' dist folders are served by GET /maps/static/… .
 SERVED_PREFIXES = ("leaflet/dist/", "leaflet.markercluster/dist/", "leaflet.heat/dist/", "leaflet-draw/dist/")
 SERVED_SUFFIXES = (".js", ".css", ".png", ".svg")
+# GET /docs/static/{name} -> file under ASSET_DIR (Swagger UI for /docs, Redoc's standalone bundle for /redoc).
+DOCS_ASSETS = {
+    "swagger-ui-bundle.js": "swagger-ui-dist/swagger-ui-bundle.js",
+    "swagger-ui.css": "swagger-ui-dist/swagger-ui.css",
+    "favicon.png": "swagger-ui-dist/favicon-32x32.png",
+    "redoc.standalone.js": "redoc/bundles/redoc.standalone.js",
+}
 
 
 def _walk(element: Element) -> Iterator[Element]:
@@ -75,9 +83,10 @@ def localize(root: Element, base_url: str = DEFAULT_ASSETS_URL) -> None:
                 setattr(element, attr, _swap(list(pairs), base_url))
 
 
-def check_installed(asset_dir: Path = ASSET_DIR) -> None:
-    """Fail with the fix when the assets are not installed (`make setup` runs npm ci)."""
-    missing = [rel for rel in LOCAL_ASSETS.values() if not (asset_dir / rel).is_file()]
+def check_installed(asset_dir: Path = ASSET_DIR, files: Iterable[str] | None = None) -> None:
+    """Fail with the fix when the assets (default: the maps') are not installed (`make setup` runs npm ci)."""
+    wanted = LOCAL_ASSETS.values() if files is None else files
+    missing = [rel for rel in wanted if not (asset_dir / rel).is_file()]
     if missing:
         raise MapAssetsMissing(
             f"map assets missing under {asset_dir} (run `make setup`, which runs npm ci in maps/)",
@@ -93,6 +102,14 @@ def resolve(rel: str, asset_dir: Path = ASSET_DIR) -> Path | None:
     if not path.is_file() or asset_dir.resolve() not in path.parents:
         return None
     return path
+
+
+def resolve_docs(name: str, asset_dir: Path = ASSET_DIR) -> Path | None:
+    """The file for GET /docs/static/{name}: only the names of DOCS_ASSETS, when installed."""
+    rel = DOCS_ASSETS.get(name)
+    if rel is None or not (asset_dir / rel).is_file():
+        return None
+    return asset_dir / rel
 
 
 def html_of(root: Any) -> str:

@@ -4,6 +4,7 @@ from geo_grid.api.routers import (
     addresses,
     boundary_edits,
     communities,
+    docs,
     facilities,
     generations,
     grids,
@@ -26,4 +27,5 @@ ROUTERS = [
     generations.router,
     boundary_edits.router,
     maps.router,
+    docs.router,
 ]

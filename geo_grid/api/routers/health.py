@@ -1,7 +1,11 @@
-"""GET /health: is the database reachable, which generation is live, how much is loaded."""
+"""GET /health: is the database reachable, which generation is live, how much is loaded.
+
+Unauthenticated, so it never reveals the database's host, port or error text: those go to the log only.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -9,6 +13,9 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 router = APIRouter(tags=["health"])
+log = logging.getLogger(__name__)
+
+DB_UNREACHABLE = "数据库暂时无法连接"
 
 
 @router.get("/health", summary="Service health (503 with the reason while the database is unreachable)")
@@ -25,6 +32,7 @@ def health(request: Request) -> JSONResponse:
         with request.app.state.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except Exception as exc:  # any failure to reach the database is reported, not raised
-        body.update(status="degraded", database="unreachable", reason=str(exc).splitlines()[0][:300])
+        log.warning("health: database unreachable: %s", str(exc).splitlines()[0][:300])
+        body.update(status="degraded", database="unreachable", reason=DB_UNREACHABLE)
         return JSONResponse(body, status_code=503)
     return JSONResponse(body)
