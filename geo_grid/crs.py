@@ -83,6 +83,33 @@ def lonlat_to_metric(lon: ArrayLike, lat: ArrayLike) -> tuple[Any, Any]:
     return metric_transformer().transform(lon, lat)
 
 
+# EPSG:4547 is a transverse Mercator for the zone around 114E: its scale error grows with the square of the
+# distance from the central meridian and it breaks down altogether 90 degrees away (infinite at lon 15E
+# on the equator, folded back onto the zone beyond). Far from the grids, distances are measured on the
+# CGCS2000 ellipsoid (GRS80; identical to within 0.1 mm of semi-minor axis) instead, in an azimuthal
+# equidistant projection centred on the grids: distances from its centre are exact geodesic distances,
+# and for a point far away the grids (a few km across) sit so close to the centre that the planar distance
+# to the nearest grid edge is the geodesic one to within metres; it stays finite everywhere on Earth
+# (the antipode of the centre included).
+
+
+@cache
+def far_transformer(lon0: float, lat0: float) -> Transformer:
+    """WGS84 lon/lat -> azimuthal equidistant metres centred on (lon0, lat0), GRS80 (= CGCS2000)."""
+    aeqd = f"+proj=aeqd +lat_0={lat0!r} +lon_0={lon0!r} +ellps=GRS80 +units=m +no_defs"
+    return Transformer.from_crs(STORAGE_EPSG, aeqd, always_xy=True)
+
+
+def to_far_metric(geom: Any, lon0: float, lat0: float) -> Any:
+    """Project a shapely geometry (or an array of them) to `far_transformer(lon0, lat0)` metres."""
+    return shapely.transform(geom, lambda c: _apply(far_transformer(lon0, lat0), c))
+
+
+def lonlat_to_far_metric(lon: ArrayLike, lat: ArrayLike, lon0: float, lat0: float) -> tuple[Any, Any]:
+    """Vectorised WGS84 lon/lat -> azimuthal equidistant (x, y) metres centred on (lon0, lat0)."""
+    return far_transformer(lon0, lat0).transform(lon, lat)
+
+
 # ------------------------------------------------------------------------------ GCJ-02 and BD-09
 
 
