@@ -219,7 +219,7 @@ def to_wgs84(lon: Any, lat: Any, crs: str) -> tuple[Any, Any]:
     if name == "gcj02":
         x, y = gcj02_to_wgs84(x, y)
     elif name == "bd09":
-        x, y = gcj02_to_wgs84(*bd09_to_gcj02(x, y))
+        x, y = _on_earth(*gcj02_to_wgs84(*bd09_to_gcj02(x, y)))
     return _as_output(x, y, scalar)
 
 
@@ -234,8 +234,15 @@ def from_wgs84(lon: Any, lat: Any, crs: str) -> tuple[Any, Any]:
     if name == "gcj02":
         x, y = wgs84_to_gcj02(x, y)
     elif name == "bd09":
-        x, y = gcj02_to_bd09(*wgs84_to_gcj02(x, y))
+        x, y = _on_earth(*gcj02_to_bd09(*wgs84_to_gcj02(x, y)))
     return _as_output(x, y, scalar)
+
+
+def _on_earth(x: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """BD-09 shifts every point ≈ 0.006° (Baidu applies it worldwide), so near a pole or the antimeridian
+    the result leaves the lon/lat ranges: wrap longitude into [-180, 180] and stop latitude at the pole."""
+    wrapped = np.where(np.abs(x) > 180.0, (x + 180.0) % 360.0 - 180.0, x)
+    return wrapped, np.clip(y, -90.0, 90.0)
 
 
 def _as_arrays(lon: Any, lat: Any) -> tuple[FloatArray, FloatArray, bool]:
