@@ -43,7 +43,7 @@ def find_bad_text(value: Any, loc: tuple[str | int, ...] = ()) -> tuple[str | in
     if isinstance(value, dict):
         for k, v in value.items():
             if bad_text(k):
-                return (*loc, k.encode("utf-8", "backslashreplace").decode("ascii"))
+                return (*loc, k.encode("unicode_escape").decode("ascii"))
             found = find_bad_text(v, (*loc, k))
             if found is not None:
                 return found
