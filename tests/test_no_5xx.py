@@ -138,15 +138,24 @@ def test_naive_times_are_beijing_time() -> None:
 
 
 def test_naive_at_over_the_api_is_beijing_time(client: TestClient) -> None:
-    """The sample boundaries start at 2025-01-01T00:00:00+08:00: a naive time just before is before them."""
+    """Around the moment the sample boundaries went live, a naive `at` is read as Beijing time."""
+    from datetime import datetime, timedelta
+
+    from geo_grid.timeparse import LOCAL_TZ
+
     same = [client.get("/grids", params={"limit": 1, "at": at}) for at in
             ("2026-03-01T00:00:00", "2026-03-01T00:00:00+08:00")]  # fmt: skip
     assert same[0].status_code == 200 and same[0].json() == same[1].json()
-    assert client.get("/grids", params={"limit": 1, "at": "2025-01-01T00:00:00"}).status_code == 200
-    before = client.get("/grids", params={"limit": 1, "at": "2024-12-31T23:30:00"})
-    assert before.status_code == 404  # read as UTC it would be 07:30 Beijing time, inside the sample
-    assert client.get("/grids", params={"limit": 1, "at": "2024-12-31T23:30:00Z"}).status_code == 200
-    one = client.get("/lookup", params={"lon": 113.7, "lat": 34.76, "at": "2024-12-31T23:30:00"})
+    gens = [g for g in client.get("/generations").json() if g["activated_at"]]
+    assert len(gens) == 1  # the sample's generation only: nothing was active before it
+    start = datetime.fromisoformat(gens[0]["activated_at"]).astimezone(LOCAL_TZ).replace(tzinfo=None)
+    at_start = (start + timedelta(seconds=1)).isoformat()
+    before = (start - timedelta(minutes=30)).isoformat()
+    assert client.get("/grids", params={"limit": 1, "at": at_start}).status_code == 200
+    # Half an hour before the start in Beijing time: nothing; read as UTC it would be 7.5 hours after.
+    assert client.get("/grids", params={"limit": 1, "at": before}).status_code == 404
+    assert client.get("/grids", params={"limit": 1, "at": before + "Z"}).status_code == 200
+    one = client.get("/lookup", params={"lon": 113.7, "lat": 34.76, "at": before})
     assert one.status_code == 404
 
 

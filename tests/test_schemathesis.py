@@ -28,6 +28,7 @@ MAX_EXAMPLES = 8
 HEAVY_MAX_EXAMPLES = 2
 HEAVY = r"^/maps/|/validation$|/diff/|/lookup/address/reload$"
 ROLES = ("anonymous", "dispatcher", "admin")
+_requests: dict[int, int] = {}  # status -> requests sent, printed at the end (pytest -s) as a figure
 
 # The schema only; requests go through the module's test client on its own copy of the sample database.
 _openapi = create_app(Settings(database_url="postgresql+psycopg2://unused@127.0.0.1:1/unused")).openapi()
@@ -54,6 +55,7 @@ def writable(db_factory: Callable[[], str], make_client: Any) -> Iterator[tuple[
     tokens = create_tokens(url)
     with make_client(url) as client:
         yield client, tokens
+    print(f"\nschemathesis: {sum(_requests.values())} requests, by status {dict(sorted(_requests.items()))}")
 
 
 @pytest.fixture(params=ROLES)
@@ -69,6 +71,7 @@ def _check(case: Any, writable: tuple[Any, dict[str, str]], role: str) -> None:
     if role != "anonymous":
         kwargs["headers"] = {**(kwargs.get("headers") or {}), **bearer(tokens[role])}
     response = client.request(**kwargs)
+    _requests[response.status_code] = _requests.get(response.status_code, 0) + 1
     assert response.status_code < 500, (
         f"{role} {case.method} {case.formatted_path}: {response.status_code} {response.text[:300]}"
     )
