@@ -83,6 +83,33 @@ def lonlat_to_metric(lon: ArrayLike, lat: ArrayLike) -> tuple[Any, Any]:
     return metric_transformer().transform(lon, lat)
 
 
+# EPSG:4547 is a transverse Mercator for the zone around 114E: its scale error grows with the square of the
+# distance from the central meridian and it breaks down altogether 90 degrees away (infinite at lon 15E
+# on the equator, folded back onto the zone beyond). Far from the grids, distances are measured on the
+# CGCS2000 ellipsoid (GRS80; identical to within 0.1 mm of semi-minor axis) instead, in an azimuthal
+# equidistant projection centred on the grids: distances from its centre are exact geodesic distances,
+# and for a point far away the grids (a few km across) sit so close to the centre that the planar distance
+# to the nearest grid edge is the geodesic one to within metres; it stays finite everywhere on Earth
+# (the antipode of the centre included).
+
+
+@cache
+def far_transformer(lon0: float, lat0: float) -> Transformer:
+    """WGS84 lon/lat -> azimuthal equidistant metres centred on (lon0, lat0), GRS80 (= CGCS2000)."""
+    aeqd = f"+proj=aeqd +lat_0={lat0!r} +lon_0={lon0!r} +ellps=GRS80 +units=m +no_defs"
+    return Transformer.from_crs(STORAGE_EPSG, aeqd, always_xy=True)
+
+
+def to_far_metric(geom: Any, lon0: float, lat0: float) -> Any:
+    """Project a shapely geometry (or an array of them) to `far_transformer(lon0, lat0)` metres."""
+    return shapely.transform(geom, lambda c: _apply(far_transformer(lon0, lat0), c))
+
+
+def lonlat_to_far_metric(lon: ArrayLike, lat: ArrayLike, lon0: float, lat0: float) -> tuple[Any, Any]:
+    """Vectorised WGS84 lon/lat -> azimuthal equidistant (x, y) metres centred on (lon0, lat0)."""
+    return far_transformer(lon0, lat0).transform(lon, lat)
+
+
 # ------------------------------------------------------------------------------ GCJ-02 and BD-09
 
 
@@ -192,7 +219,7 @@ def to_wgs84(lon: Any, lat: Any, crs: str) -> tuple[Any, Any]:
     if name == "gcj02":
         x, y = gcj02_to_wgs84(x, y)
     elif name == "bd09":
-        x, y = gcj02_to_wgs84(*bd09_to_gcj02(x, y))
+        x, y = _on_earth(*gcj02_to_wgs84(*bd09_to_gcj02(x, y)))
     return _as_output(x, y, scalar)
 
 
@@ -207,8 +234,15 @@ def from_wgs84(lon: Any, lat: Any, crs: str) -> tuple[Any, Any]:
     if name == "gcj02":
         x, y = wgs84_to_gcj02(x, y)
     elif name == "bd09":
-        x, y = gcj02_to_bd09(*wgs84_to_gcj02(x, y))
+        x, y = _on_earth(*gcj02_to_bd09(*wgs84_to_gcj02(x, y)))
     return _as_output(x, y, scalar)
+
+
+def _on_earth(x: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """BD-09 shifts every point ≈ 0.006° (Baidu applies it worldwide), so near a pole or the antimeridian
+    the result leaves the lon/lat ranges: wrap longitude into [-180, 180] and stop latitude at the pole."""
+    wrapped = np.where(np.abs(x) > 180.0, (x + 180.0) % 360.0 - 180.0, x)
+    return wrapped, np.clip(y, -90.0, 90.0)
 
 
 def _as_arrays(lon: Any, lat: Any) -> tuple[FloatArray, FloatArray, bool]:

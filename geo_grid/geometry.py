@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import shapely
-from shapely.geometry import GeometryCollection, LineString, MultiLineString, MultiPolygon, Polygon
+from shapely.geometry import GeometryCollection, LineString, MultiLineString, MultiPolygon, Polygon, shape
 from shapely.ops import split as split_op
 
 # Overlay results below this (m²) are floating-point noise of the overlay, not a planner's gap or
@@ -231,3 +231,67 @@ def move_shared_boundary(
             changed[release_to] = to_multipolygon(polygonal(shapely.union_all([base, released])))
     gained = shapely.union_all(gained_parts) if gained_parts else Polygon()
     return BoundaryMove(changed, swallowed, gained, released, release_to)
+
+
+# ------------------------------------------------------------------------------------ GeoJSON input
+
+
+def from_geojson(value: Any, kinds: Sequence[str] = ("Polygon", "MultiPolygon")) -> Any:
+    """A GeoJSON geometry object from a request as a 2-D shapely geometry; ValueError (Chinese) if bad.
+
+    The one rule for 3-D input: positions may carry a third (or further) number, as RFC 7946 allows; it
+    is dropped (grids and facilities are 2-D, and PostGIS would refuse a Z in a 2-D column). Rings must be
+    closed (first position = last) and have at least 4 positions, as RFC 7946 requires: shapely would
+    close them silently, PostGIS refuses them, so they are refused here with the reason.
+    Validity (self-intersections …) and coordinate ranges are for the caller to check.
+    """
+    if not isinstance(value, Mapping) or value.get("type") not in kinds:
+        raise ValueError(f"几何对象必须是 GeoJSON {' 或 '.join(kinds)}")
+    coords: Any = value.get("coordinates")
+    kind = value["type"]
+    depth = {"Point": 0, "LineString": 1, "MultiLineString": 2, "Polygon": 2, "MultiPolygon": 3}[kind]
+    _check_positions(coords, depth, "coordinates")
+    if kind == "Polygon":
+        _check_rings(coords, "coordinates")
+    elif kind == "MultiPolygon":
+        for i, poly in enumerate(coords):
+            _check_rings(poly, f"coordinates[{i}]")
+    flat = _flatten(coords, depth)
+    try:
+        geom = shape({"type": kind, "coordinates": flat})
+    except Exception as exc:  # shapely raises several kinds on malformed input
+        raise ValueError(f"无法读取的几何对象：{exc}") from exc
+    if geom.is_empty:
+        raise ValueError("几何对象为空")
+    return geom
+
+
+def _check_positions(coords: Any, depth: int, where: str) -> None:
+    if depth == 0:
+        if not isinstance(coords, list | tuple) or len(coords) < 2:
+            raise ValueError(f"{where}：坐标必须是至少含经度、纬度两个数的数组")
+        for c in coords:
+            if isinstance(c, bool) or not isinstance(c, int | float):
+                raise ValueError(f"{where}：坐标必须是数字")
+        return
+    if not isinstance(coords, list | tuple):
+        raise ValueError(f"{where}：必须是数组")
+    for i, c in enumerate(coords):
+        _check_positions(c, depth - 1, f"{where}[{i}]")
+
+
+def _check_rings(rings: Sequence[Any], where: str) -> None:
+    if len(rings) == 0:
+        raise ValueError(f"{where}：多边形至少要有一个环")
+    for i, ring in enumerate(rings):
+        if len(ring) < 4:
+            raise ValueError(f"{where}[{i}]：环至少要有 4 个坐标点（首尾相同）")
+        if [float(v) for v in ring[0][:2]] != [float(v) for v in ring[-1][:2]]:
+            raise ValueError(f"{where}[{i}]：环未闭合，首尾坐标必须相同")
+
+
+def _flatten(coords: Any, depth: int) -> Any:
+    """Positions cut to (lon, lat): the 3-D rule."""
+    if depth == 0:
+        return [float(coords[0]), float(coords[1])]
+    return [_flatten(c, depth - 1) for c in coords]

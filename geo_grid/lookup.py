@@ -7,7 +7,10 @@ Lookup semantics, defined here once:
   the SMALLEST CODE by string comparison (codes are equal-length digit strings, so this is also the
   numeric order). Positions returned by the index are positions in ``GridIndex.codes`` (input order).
 * A point outside every polygon has no grid: position -1 / code None; ``nearest`` gives the closest
-  grid and its distance in metres (EPSG:4547). NaN coordinates are "outside".
+  grid and its distance in metres (EPSG:4547). NaN coordinates are "outside". Any finite point on
+  Earth gets a nearest grid: farther than ``FAR_DEG`` from the grids' bounding box, where EPSG:4547
+  stops being a meaningful (or even finite) measure, the distance is the geodesic one on the CGCS2000
+  ellipsoid (see geo_grid.crs.far_transformer), good to metres at any range.
 * Invalid input polygons are repaired at build with ``shapely.make_valid`` (PostGIS ``ST_MakeValid``
   default "linework" method) keeping only the polygonal part; ``GridIndex.polygons`` holds exactly
   the geometries that were indexed, so references and the database must use the same repaired shapes.
@@ -40,11 +43,14 @@ import numpy as np
 import shapely
 from numpy.typing import ArrayLike, NDArray
 
-from geo_grid.crs import lonlat_to_metric, to_metric
+from geo_grid.crs import lonlat_to_far_metric, lonlat_to_metric, to_far_metric, to_metric
 from geo_grid.lookup_raster import ORIENT_ERR, IntArray, build_raster, orient_sign, ring_segments
 
 # Points per chunk in locate_many: keeps the temporaries in L2 cache (≈ 2x faster than whole arrays).
 _CHUNK = 1 << 15
+# Outside points farther than this (degrees, ≈ 25 km) from the grids' bounding box are measured on the
+# ellipsoid instead of in EPSG:4547 (whose scale error is already 2e-4 one degree off the zone's meridian).
+FAR_DEG = 0.25
 
 
 def clean_polygon(geom: Any) -> Any:
@@ -78,6 +84,11 @@ class GridIndex:
     # cheaper to measure than whole polygons (≈ 2x faster for outside points in bulk).
     _metric_tree: Any
     _metric_owner: IntArray
+    # the same for far points, in an azimuthal equidistant projection centred on the grids' bbox
+    _far_centre: tuple[float, float]
+    _far_tree: Any
+    _far_owner: IntArray
+    _near_box: tuple[float, float, float, float]  # bbox enlarged by FAR_DEG: EPSG:4547 inside it
     _x0: float
     _y0: float
     _inv_x: float
@@ -130,6 +141,9 @@ class GridIndex:
         raster = build_raster(geoms, tree, rank, by_rank, cell_m, max_cells)
         rank.flags.writeable = False
         metric_segments, metric_owner = ring_segments(to_metric(geoms))
+        minx, miny, maxx, maxy = (float(v) for v in shapely.total_bounds(geoms))
+        centre = ((minx + maxx) / 2, (miny + maxy) / 2)
+        far_segments, far_owner = ring_segments(to_far_metric(geoms, *centre))
         return cls(
             codes=codes_t,
             names=names_t,
@@ -141,6 +155,10 @@ class GridIndex:
             _tree=tree,
             _metric_tree=shapely.STRtree(metric_segments),
             _metric_owner=metric_owner,
+            _far_centre=centre,
+            _far_tree=shapely.STRtree(far_segments),
+            _far_owner=far_owner,
+            _near_box=(minx - FAR_DEG, miny - FAR_DEG, maxx + FAR_DEG, maxy + FAR_DEG),
             _x0=raster.x0,
             _y0=raster.y0,
             _inv_x=raster.inv_x,
@@ -348,12 +366,34 @@ class GridIndex:
     def _nearest_outside(
         self, x: NDArray[np.float64], y: NDArray[np.float64]
     ) -> tuple[IntArray, NDArray[np.float64]]:
-        """Nearest grid (smallest code among equally near ones) and distance, for uncovered points."""
-        mx, my = lonlat_to_metric(x, y)
+        """Nearest grid (smallest code among equally near ones) and distance, for uncovered points.
+
+        Near the grids (within FAR_DEG of their bbox) in EPSG:4547; farther, on the ellipsoid.
+        """
+        x0, y0, x1, y1 = self._near_box
+        near = (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
+        pos = np.empty(len(x), dtype=np.int32)
+        dist = np.empty(len(x))
+        for sel, far in ((np.flatnonzero(near), False), (np.flatnonzero(~near), True)):
+            if len(sel):
+                pos[sel], dist[sel] = self._nearest_in(x[sel], y[sel], far)
+        return pos, dist
+
+    def _nearest_in(
+        self, x: NDArray[np.float64], y: NDArray[np.float64], far: bool
+    ) -> tuple[IntArray, NDArray[np.float64]]:
+        if far:
+            mx, my = lonlat_to_far_metric(x, y, *self._far_centre)
+            tree, owner = self._far_tree, self._far_owner
+        else:
+            mx, my = lonlat_to_metric(x, y)
+            tree, owner = self._metric_tree, self._metric_owner
+        if not (np.isfinite(mx).all() and np.isfinite(my).all()):  # both projections are finite on Earth
+            raise ValueError("coordinates outside the valid WGS84 range")
         pts = shapely.points(mx, my)
-        (pi, si), d = self._metric_tree.query_nearest(pts, all_matches=True, return_distance=True)
+        (pi, si), d = tree.query_nearest(pts, all_matches=True, return_distance=True)
         best = np.full(len(x), self.size, dtype=np.int32)
-        np.minimum.at(best, pi, self._rank[self._metric_owner[si]])
+        np.minimum.at(best, pi, self._rank[owner[si]])
         dist = np.zeros(len(x))
         dist[pi] = d
         return np.argsort(self._rank).astype(np.int32)[best], dist

@@ -195,3 +195,17 @@ def test_metric_projection_area_and_round_trip() -> None:
     back = crs.from_metric(m)
     assert shapely.equals_exact(back, square, tolerance=1e-9)
     assert crs.metric_transformer() is crs.metric_transformer()  # cached
+
+
+@pytest.mark.parametrize("name", ["gcj02", "bd09"])
+def test_conversions_stay_on_earth_at_poles_and_antimeridian(name: str) -> None:
+    """Every 5 degrees, poles and ±180 included: finite, in range, and both directions."""
+    lon, lat = np.meshgrid(np.arange(-180.0, 180.1, 5.0), np.arange(-90.0, 90.1, 5.0))
+    for convert in (crs.to_wgs84, crs.from_wgs84):
+        x, y = convert(lon.ravel(), lat.ravel(), name)
+        assert np.isfinite(x).all() and np.isfinite(y).all()
+        assert (np.abs(x) <= 180).all() and (np.abs(y) <= 90).all()
+    x, y = crs.to_wgs84(0.0, -90.0, "bd09")
+    assert y == -90.0 and abs(x) < 0.01
+    x, y = crs.to_wgs84(-180.0, 0.0, "bd09")  # BD-09 moves it 0.0065° west: wrapped to the east side
+    assert 179.99 < x <= 180.0

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from geo_grid.api.text_guard import TextGuard
 from geo_grid.errors import GeoGridError
 
 _HTTP_CODES = {
@@ -31,6 +32,9 @@ def _json(status: int, code: str, message: str, detail: Any = None) -> JSONRespo
 
 
 def install(app: FastAPI) -> None:
+    # NUL characters and lone surrogates in any path, query or JSON body: 422 before a route runs.
+    app.add_middleware(TextGuard)
+
     @app.exception_handler(GeoGridError)
     async def domain_error(_: Request, exc: GeoGridError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
@@ -57,8 +61,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ValueError)
     async def nul_in_text(_: Request, exc: ValueError) -> JSONResponse:
         # PostgreSQL text cannot hold NUL characters; psycopg2 refuses them when binding parameters.
+        # TextGuard refuses them in requests up front; this is the backstop for uploaded files.
         if "NUL (0x00)" in str(exc):
-            return _json(422, "invalid_input", "text must not contain NUL (\\u0000) characters")
+            return _json(422, "invalid_input", "文本中不能含有 NUL（\\u0000）字符")
         raise exc
 
     @app.exception_handler(OperationalError)

@@ -31,8 +31,9 @@ def list_facilities(session: Session, kind: str | None = None) -> list[dict[str,
 
 def get(session: Session, ref: str) -> dict[str, Any] | None:
     """By numeric id or by facility_id (F001 …)."""
-    cond = "f.id = :id" if ref.isdigit() else "f.facility_id = :fid"
-    params = {"id": int(ref)} if ref.isdigit() and int(ref) < 2**31 else {"id": -1, "fid": ref}
+    numeric = ref.isascii() and ref.isdigit()  # "²".isdigit() is True, int("²") fails
+    cond = "f.id = :id" if numeric else "f.facility_id = :fid"
+    params = {"id": int(ref)} if numeric and int(ref) < 2**31 else {"id": -1, "fid": ref}
     rows = _rows(session, _SELECT + f" WHERE {cond}", params)
     return rows[0] if rows else None
 

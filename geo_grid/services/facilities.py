@@ -6,9 +6,10 @@ from collections import defaultdict
 from typing import Any
 
 import shapely
-from shapely.geometry import shape
+from shapely.geometry import mapping
 from sqlalchemy.orm import Session
 
+from geo_grid import geometry as geo
 from geo_grid.errors import FacilityNotFound, InvalidInput
 from geo_grid.repository import audit as audit_repo
 from geo_grid.repository import facilities as facility_repo
@@ -20,14 +21,10 @@ GEOMETRY_TYPES = ("Point", "Polygon", "MultiPolygon")
 
 def check_geometry(geometry: dict[str, Any]) -> Any:
     """A GeoJSON Point/Polygon/MultiPolygon in WGS84 that PostGIS will accept (valid, finite, in range)."""
-    if not isinstance(geometry, dict) or geometry.get("type") not in GEOMETRY_TYPES:
-        raise InvalidInput(f"geometry must be a GeoJSON {', '.join(GEOMETRY_TYPES)}")
     try:
-        geom = shape(geometry)
-    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
-        raise InvalidInput(f"unreadable geometry: {exc}") from exc
-    if geom.is_empty:
-        raise InvalidInput("empty geometry")
+        geom = geo.from_geojson(geometry, GEOMETRY_TYPES)  # Z dropped, unclosed rings refused
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from exc
     coords = shapely.get_coordinates(geom)
     for lon, lat in coords:
         check_coordinates(float(lon), float(lat))
@@ -88,9 +85,7 @@ def create(
     facility_id = body.get("facility_id")
     if facility_id and facility_repo.facility_id_taken(session, facility_id):
         raise InvalidInput(f"facility_id {facility_id!r} is taken")
-    pk = facility_repo.insert(
-        session, facility_id, kind, name, body["geometry"], body.get("attributes") or {}
-    )
+    pk = facility_repo.insert(session, facility_id, kind, name, mapping(geom), body.get("attributes") or {})
     facility_repo.update(session, pk, {"micro_code": _primary_micro(session, directory, pk, geom)})
     audit_repo.add(session, actor, "facility_create", {"id": pk, "kind": kind, "name": name})
     return get(session, directory, str(pk))
@@ -111,7 +106,7 @@ def update(session: Session, directory: GridDirectory | None, ref: str, body: di
     geom = None
     if body.get("geometry") is not None:
         geom = check_geometry(body["geometry"])
-        fields["geometry"] = body["geometry"]
+        fields["geometry"] = mapping(geom)
     if fields:
         facility_repo.update(session, row["id"], fields)
     if geom is not None:  # a new shape: its grid(s) again

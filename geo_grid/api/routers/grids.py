@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
@@ -12,10 +11,11 @@ from geo_grid.api.presenters import feature_collection, person
 from geo_grid.repository import communities as community_repo
 from geo_grid.repository import grids as grid_repo
 from geo_grid.services import grids as grid_service
+from geo_grid.timeparse import NAIVE_NOTE, ApiDatetime
 
 router = APIRouter(tags=["grids"])
 
-AtQuery = Annotated[datetime | None, Query(description="answer as of this moment (ISO 8601)")]
+AtQuery = Annotated[ApiDatetime | None, Query(description=f"answer as of this moment ({NAIVE_NOTE})")]
 GenerationQuery = Annotated[int | None, Query(ge=1, le=2**31 - 1, description="a generation id")]
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -22,6 +21,7 @@ from geo_grid.services import lookup as lookup_service
 from geo_grid.services.auth import Principal
 from geo_grid.services.directory import GridDirectory, GridInfo
 from geo_grid.services.past_directories import PastDirectories
+from geo_grid.timeparse import ApiDatetime
 
 router = APIRouter(tags=["lookup"])
 
@@ -61,7 +61,7 @@ async def lookup(
     lat: Annotated[float, Query(description="latitude in the given crs")],
     crs_name: Annotated[CrsName, Query(alias="crs", description="input coordinate system")] = "wgs84",
     at: Annotated[
-        datetime | None, Query(description="answer with the boundaries active then (ISO 8601)")
+        ApiDatetime | None, Query(description="answer with the boundaries active then (ISO 8601)")
     ] = None,
     generation: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="a generation id")] = None,
 ) -> Response:

@@ -13,6 +13,7 @@ from geo_grid.api.deps import PrincipalDep, SessionDep, SettingsDep
 from geo_grid.errors import NotFound
 from geo_grid.render import assets
 from geo_grid.services import maps as map_service
+from geo_grid.timeparse import NAIVE_NOTE, ApiDatetime
 
 router = APIRouter(prefix="/maps", tags=["maps"])
 
@@ -75,8 +76,10 @@ def incidents(
     settings: SettingsDep,
     status: ListQuery = None,
     category: ListQuery = None,
-    since: Annotated[datetime | None, Query(description="reports created at or after (ISO 8601)")] = None,
-    until: Annotated[datetime | None, Query(description="reports created before (ISO 8601)")] = None,
+    since: Annotated[
+        ApiDatetime | None, Query(description=f"reports created at or after ({NAIVE_NOTE})")
+    ] = None,
+    until: Annotated[ApiDatetime | None, Query(description=f"reports created before ({NAIVE_NOTE})")] = None,
     grid: Annotated[
         str | None, Query(max_length=32, pattern=r"^\d{9,18}$", description="a grid code, any level")
     ] = None,

@@ -21,6 +21,7 @@ from geo_grid.services.auth import Principal
 from geo_grid.services.directory import GridDirectory
 from geo_grid.services.grids import parse_bbox
 from geo_grid.services.lookup import require
+from geo_grid.timeparse import ApiDatetime
 
 router = APIRouter(tags=["reports"])
 
@@ -149,8 +150,8 @@ def list_reports(
     category: ListQ = None,
     channel: ListQ = None,
     grid: Annotated[str | None, Query(max_length=18, pattern=r"^\d{9}(\d{3}){0,3}$")] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: ApiDatetime | None = None,
+    until: ApiDatetime | None = None,
     bbox: Annotated[str | None, Query(max_length=200, description="min_lon,min_lat,max_lon,max_lat")] = None,
     overdue: bool | None = None,
     near_boundary: bool | None = None,

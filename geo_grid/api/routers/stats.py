@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 
 from geo_grid.api.deps import SessionDep
 from geo_grid.services import stats as stats_service
+from geo_grid.timeparse import NAIVE_NOTE, ApiDatetime
 
 router = APIRouter(tags=["reports"])
 
@@ -21,7 +21,9 @@ def grid_stats(
     code: Annotated[str, Path(max_length=18)],
     request: Request,
     session: SessionDep,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Annotated[
+        ApiDatetime | None, Query(description=f"reports created at or after ({NAIVE_NOTE})")
+    ] = None,
+    until: Annotated[ApiDatetime | None, Query(description=f"reports created before ({NAIVE_NOTE})")] = None,
 ) -> dict[str, Any]:
     return stats_service.grid_stats(session, request.app.state.directory.current, code, since, until)
