@@ -38,6 +38,12 @@ class Forbidden(GeoGridError):
     code, status = "forbidden", 403
 
 
+class TrackingCodeInvalid(GeoGridError):
+    """A resident's action on a report without (or with a wrong) tracking code of that report."""
+
+    code, status = "tracking_code_invalid", 403
+
+
 class NotFound(GeoGridError):
     """A resource does not exist."""
 

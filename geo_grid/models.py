@@ -250,6 +250,8 @@ class Report(Base):
     solved: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
     rating_comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # SHA-256 of the report's tracking code (given once to the reporter at intake; follow and rate).
+    tracking_code_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class ReportEvent(Base):
@@ -281,14 +283,16 @@ class ApiToken(Base):
 
 
 class AuditEntry(Base):
-    """Who changed what and when (boundary edits, activations, imports, facility changes)."""
+    """Who changed what and when (every write), and who read unmasked personal data (geo_grid/privacy.py)."""
 
     __tablename__ = "audit_log"
     __table_args__ = (Index("ix_audit_log_generation_id", "generation_id"),)
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.geo_grid_now())
-    actor: Mapped[str] = mapped_column(String(100))
-    action: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(100))  # the token's name (readable; names need not be unique)
+    actor_token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"), nullable=True)
+    action: Mapped[str] = mapped_column(String(120))
+    subject: Mapped[str | None] = mapped_column(String(200), nullable=True)  # the record: "report:42" …
     generation_id: Mapped[int | None] = mapped_column(ForeignKey("generations.id"), nullable=True)
     grid_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
     detail: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")

@@ -64,6 +64,10 @@ CATEGORY_LABELS = {
 }
 CATEGORIES = tuple(CATEGORY_LABELS)
 
+# Sensitive categories: their reports are never listed to the public, only counted (geo_grid/privacy.py).
+# 养老诈骗 names an old person living alone, at a door plate; a later issue moves categories to a table.
+SENSITIVE_CATEGORIES = frozenset({"elderly_fraud"})
+
 # 应急处突队: the departments a report can be dispatched to.
 DEPARTMENTS = ("城市管理", "平安建设", "综合执法", "执法中队", "派出所", "市场监管", "社区卫生服务中心")
 

@@ -63,6 +63,12 @@ class Settings(BaseSettings):
         description="how often to look for a generation activated or addresses imported by another process (0: never)",
     )
 
+    # Tokens and the audit trail (README-privacy): a revoked token is refused within token_cache_ttl_s;
+    # while the database is unreachable, a token validated within token_grace_s keeps working for reads.
+    token_cache_ttl_s: float = Field(default=5.0, ge=0, le=60)
+    token_grace_s: float = Field(default=3600.0, ge=0)
+    audit_queue_max: int = Field(default=10_000, ge=1, description="audit rows of reads held in memory")
+
     # Report intake rules (issue 5); distances in metres, computed in EPSG:4547.
     near_boundary_m: float = 10.0
     duplicate_radius_m: float = 50.0

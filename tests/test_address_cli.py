@@ -140,7 +140,8 @@ def test_geocode_csv_round_trip(monkeypatch: pytest.MonkeyPatch, ro_db_url: str,
     result = _run(monkeypatch, ro_db_url, "geocode", str(source), "-o", str(out), "--column", "地址")
     assert result.exit_code == 0, result.output
     assert "matched 2, ambiguous 1, not_found 1" in result.output
-    with open(out, encoding="utf-8", newline="") as fh:
+    assert out.read_text(encoding="utf-8").startswith("\ufeff")  # a BOM, for Excel and WPS
+    with open(out, encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert [r["case"] for r in rows] == ["1", "2", "3", "4"]  # every row kept, in order
     assert [r["status"] for r in rows] == ["matched", "not_found", "ambiguous", "matched"]
@@ -171,7 +172,7 @@ def test_geocode_csv_round_trip(monkeypatch: pytest.MonkeyPatch, ro_db_url: str,
         "--with-phones",
     )
     assert result.exit_code == 0, result.output
-    with open(with_phones, encoding="utf-8", newline="") as fh:
+    with open(with_phones, encoding="utf-8-sig", newline="") as fh:
         first = next(csv.DictReader(fh))
     assert re.fullmatch(r"1[3-9]\d{9}", first["micro_grid_leader_phone"])
 

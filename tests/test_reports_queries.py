@@ -36,59 +36,71 @@ def rows(ro_db_url: str) -> Iterator[list[dict[str, Any]]]:
     yield out
 
 
-def _get(client: TestClient, **params: Any) -> dict[str, Any]:
-    r = client.get("/reports", params=params)
+def _get(client: TestClient, headers: dict[str, str] | None = None, **params: Any) -> dict[str, Any]:
+    r = client.get("/reports", params=params, headers=headers)
     assert r.status_code == 200, r.text
     return r.json()
 
 
-def test_filters_match_direct_counts(client: TestClient, rows: list[dict[str, Any]]) -> None:
-    assert _get(client, limit=1)["total"] == len(rows)
-    closed = _get(client, status="closed", limit=50)
+def test_filters_match_direct_counts(
+    client: TestClient, rows: list[dict[str, Any]], tokens: dict[str, str]
+) -> None:
+    # Dispatcher view: the public does not see sensitive categories (tests/test_privacy.py).
+    h = bearer(tokens["dispatcher"])
+    assert _get(client, h, limit=1)["total"] == len(rows)
+    closed = _get(client, h, status="closed", limit=50)
     assert closed["total"] == sum(r["status"] == "closed" for r in rows)
     assert all(i["status"] == "closed" for i in closed["items"]) and len(closed["items"]) == 50
-    both = _get(client, category=["noise", "parking"], channel="hotline", limit=1)
+    both = _get(client, h, category=["noise", "parking"], channel="hotline", limit=1)
     assert both["total"] == sum(
         r["category"] in ("noise", "parking") and r["channel"] == "hotline" for r in rows
     )
     for code, column in ((COMMUNITY, "community_code"), (COMMUNITY + "003", "tertiary_code"),
                          (COMMUNITY + "003005", "micro_code")):  # fmt: skip
-        got = _get(client, grid=code, limit=10_000)
+        got = _get(client, h, grid=code, limit=10_000)
         assert got["total"] == sum(r[column] == code for r in rows) > 0
         assert all(i[column] == code for i in got["items"])
-    assert _get(client, grid="410105012", limit=1)["total"] == len(rows)
+    assert _get(client, h, grid="410105012", limit=1)["total"] == len(rows)
     since, until = datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC)
-    period = _get(client, since=since.isoformat(), until=until.isoformat(), limit=1)
+    period = _get(client, h, since=since.isoformat(), until=until.isoformat(), limit=1)
     assert period["total"] == sum(since <= r["created_at"] < until for r in rows) > 0
-    outside = _get(client, outside=True, limit=1000)
+    outside = _get(client, h, outside=True, limit=1000)
     assert outside["total"] == sum(r["outside"] for r in rows) > 0
     assert all(i["dispatch_target"] is None or i["outside"] for i in outside["items"])
 
 
-def test_bbox_filter(client: TestClient, rows: list[dict[str, Any]]) -> None:
+def test_bbox_filter(client: TestClient, rows: list[dict[str, Any]], tokens: dict[str, str]) -> None:
+    # Dispatcher view: the public does not see sensitive categories (tests/test_privacy.py).
+    h = bearer(tokens["dispatcher"])
     box = (113.695, 34.75, 113.705, 34.76)
-    got = _get(client, bbox=",".join(map(str, box)), limit=10_000)
+    got = _get(client, h, bbox=",".join(map(str, box)), limit=10_000)
     inside = [
         r
         for r in rows
         if r["lon"] is not None and box[0] <= r["lon"] <= box[2] and box[1] <= r["lat"] <= box[3]
     ]
     assert got["total"] == len(inside) > 0
-    assert client.get("/reports", params={"bbox": "1,2,3"}).status_code == 422
+    assert client.get("/reports", params={"bbox": "1,2,3"}, headers=h).status_code == 422
 
 
-def test_near_boundary_filter(client: TestClient, rows: list[dict[str, Any]]) -> None:
-    near = _get(client, near_boundary=True, limit=10_000)
+def test_near_boundary_filter(client: TestClient, rows: list[dict[str, Any]], tokens: dict[str, str]) -> None:
+    # Dispatcher view: the public does not see sensitive categories (tests/test_privacy.py).
+    h = bearer(tokens["dispatcher"])
+    near = _get(client, h, near_boundary=True, limit=10_000)
     assert near["total"] == sum(r["near_boundary"] for r in rows) > 0
     for item in near["items"][:200]:
         assert edge_distance_m(item["micro_code"], item["lon"], item["lat"]) <= 10.0 + 1e-3
-    far = _get(client, near_boundary=False, grid=COMMUNITY, limit=200)
+    far = _get(client, h, near_boundary=False, grid=COMMUNITY, limit=200)
     for item in far["items"]:
         if item["micro_code"]:
             assert edge_distance_m(item["micro_code"], item["lon"], item["lat"]) > 10.0 - 1e-3
 
 
-def test_overdue_filter_matches_the_sla_table(client: TestClient, rows: list[dict[str, Any]]) -> None:
+def test_overdue_filter_matches_the_sla_table(
+    client: TestClient, rows: list[dict[str, Any]], tokens: dict[str, str]
+) -> None:
+    # Dispatcher view: the public does not see sensitive categories (tests/test_privacy.py).
+    h = bearer(tokens["dispatcher"])
     now = clock.now()
     expected = {
         r["id"]
@@ -97,11 +109,11 @@ def test_overdue_filter_matches_the_sla_table(client: TestClient, rows: list[dic
         and r["created_at"] + timedelta(hours=reporting.SLA[r["category"]].resolution_h)
         < now - timedelta(seconds=5)
     }
-    got = _get(client, overdue=True, limit=10_000)
+    got = _get(client, h, overdue=True, limit=10_000)
     ids = {i["id"] for i in got["items"]}
     assert expected <= ids and len(ids - expected) <= 1  # a report may fall due during the request
     assert expected, "the sample has stuck open reports"
-    not_overdue = _get(client, overdue=False, limit=1)["total"]
+    not_overdue = _get(client, h, overdue=False, limit=1)["total"]
     assert not_overdue + got["total"] == len(rows)
 
 

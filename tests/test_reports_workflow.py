@@ -83,11 +83,12 @@ def test_whole_loop(env: tuple[TestClient, dict[str, str]]) -> None:
     assert done["status"] == "closed" and done["solved"] is True and done["closed_at"]
     assert done["reporter_contact"] == "13812345678"  # a dispatcher sees it
 
-    # A rating (public, once, after closing).
-    r = client.post(f"/reports/{rid}/rating", json={"rating": 5, "comment": "处理及时"})
+    # A rating (the reporter, with the tracking code given at intake; once, after closing).
+    code = {"X-Tracking-Code": rep["tracking_code"]}
+    r = client.post(f"/reports/{rid}/rating", json={"rating": 5, "comment": "处理及时"}, headers=code)
     assert r.status_code == 200 and r.json()["rating"] == 5
-    assert client.post(f"/reports/{rid}/rating", json={"rating": 4}).status_code == 409
-    assert client.post(f"/reports/{rid}/rating", json={"rating": 6}).status_code == 422
+    assert client.post(f"/reports/{rid}/rating", json={"rating": 4}, headers=code).status_code == 409
+    assert client.post(f"/reports/{rid}/rating", json={"rating": 6}, headers=code).status_code == 422
 
     history = client.get(f"/reports/{rid}").json()["history"]
     steps = [(e["from_status"], e["to_status"]) for e in history if e["kind"] == "transition"]
@@ -209,7 +210,8 @@ def test_gcj02_input_is_converted(env: tuple[TestClient, dict[str, str]]) -> Non
     client, _ = env
     lon, lat = interior_point(MICRO)
     glon, glat = from_wgs84(lon, lat, "gcj02")
-    rep = _report(client, lon=glon, lat=glat, crs="gcj02")
+    rid = _report(client, lon=glon, lat=glat, crs="gcj02")["id"]
+    rep = client.get(f"/reports/{rid}", headers=bearer(env[1]["dispatcher"])).json()  # exact: dispatcher view
     assert rep["micro_code"] == MICRO and rep["input_crs"] == "gcj02"
     assert abs(rep["lon"] - lon) < 1e-6 and abs(rep["lat"] - lat) < 1e-6
 
@@ -257,7 +259,8 @@ def test_address_intake(env: tuple[TestClient, dict[str, str]]) -> None:
         row = next(csv.DictReader(fh))
     r = client.post("/reports", json={"category": "noise", "channel": "hotline", "address": row["address"]})
     assert r.status_code == 201, r.text
-    rep = r.json()
+    assert r.json()["address_text"] != row["address"]  # the public (the reporter too) sees the road only
+    rep = client.get(f"/reports/{r.json()['id']}", headers=bearer(env[1]["dispatcher"])).json()
     assert rep["address_text"] == row["address"] and rep["community_code"] == row["community_code"]
     assert abs(rep["lon"] - float(row["lon"])) < 1e-7 and abs(rep["lat"] - float(row["lat"])) < 1e-7
     miss = client.post("/reports", json={"category": "noise", "channel": "hotline", "address": "火星大道1号"})

@@ -16,6 +16,7 @@ from geo_grid.api.routers import ROUTERS
 from geo_grid.api.security_headers import SecurityHeaders, page_policy_for
 from geo_grid.db import make_engine, make_session_factory
 from geo_grid.services.addresses import AddressBookHolder
+from geo_grid.services.audit import AuditQueue
 from geo_grid.services.directory import DirectoryHolder
 from geo_grid.settings import Settings
 
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.session_factory = make_session_factory(engine)
         app.state.token_cache = {}
+        app.state.audit_queue = AuditQueue(app.state.session_factory, settings.audit_queue_max)
         app.state.directory = DirectoryHolder(None)
         app.state.directory.reload(app.state.session_factory)
         app.state.address_book = AddressBookHolder()  # the one AddressMatcher (services/addresses.py)
@@ -67,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             watcher.cancel()
+            await run_in_threadpool(app.state.audit_queue.close)
             engine.dispose()
 
     app = FastAPI(

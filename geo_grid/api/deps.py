@@ -1,22 +1,31 @@
-"""Typed FastAPI dependencies: settings, one transaction per request, the caller's principal."""
+"""Typed FastAPI dependencies: settings, one transaction per request, the caller's principal, and the
+audit trail of the request (every write; every read of unmasked personal data)."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Iterator
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
 from geo_grid.db import transaction
+from geo_grid.errors import NotAuthenticated
+from geo_grid.repository import audit as audit_repo
 from geo_grid.services import auth
+from geo_grid.services.audit import AuditQueue
 from geo_grid.settings import Settings
 
 _bearer = HTTPBearer(auto_error=False, description="geo_grid API token (geo-grid token create)")
-TOKEN_CACHE_TTL_S = 60.0
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# POST routes that only read (a body too large for a query string): audited as reads, not writes.
+READ_ONLY_POSTS = frozenset({"/lookup/batch", "/lookup/address/batch"})
 
 
 def get_settings(request: Request) -> Settings:
@@ -24,28 +33,110 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
+def _route(request: Request) -> str:
+    route = request.scope.get("route")
+    return str(getattr(route, "path", request.url.path))
+
+
+def is_write(request: Request) -> bool:
+    return request.method in WRITE_METHODS and _route(request) not in READ_ONLY_POSTS
+
+
+def _subject(request: Request) -> str:
+    """The record a request is about: set by the handler (`request.state.audit_subject`), else named by
+    its path parameters, else its path and query."""
+    given = getattr(request.state, "audit_subject", None)
+    if given:
+        return str(given)[:200]
+    p = request.path_params
+    if "report_id" in p:
+        return f"report:{p['report_id']}"
+    if "generation_id" in p:
+        return f"generation:{p['generation_id']}" + (f"/grid:{p['code']}" if "code" in p else "")
+    if "ref" in p:
+        return f"facility:{p['ref']}"
+    if "code" in p:
+        return f"grid:{p['code']}"
+    query = request.url.query
+    return (request.url.path + (f"?{query}" if query else ""))[:200]
+
+
+def _entry(request: Request, principal: auth.Principal, action: str) -> dict[str, Any]:
+    detail: dict[str, Any] = {"method": request.method, "path": request.url.path}
+    if request.url.query:
+        detail["query"] = request.url.query[:2000]
+    detail.update(getattr(request.state, "audit_detail", None) or {})
+    return {
+        "actor": principal.name,
+        "actor_token_id": principal.token_id,
+        "action": action,
+        "subject": _subject(request),
+        "detail": detail,
+    }
+
+
 def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed whole when the handler returns, rolled back on error."""
+    """One transaction per request: committed whole when the handler returns, rolled back on error.
+    A write that succeeded gets its audit entry in this same transaction (it exists iff the write does)."""
+    request.state.uses_session = True
     with transaction(request.app.state.session_factory) as session:
         yield session
+        if is_write(request):
+            principal = getattr(request.state, "principal", auth.PUBLIC)
+            audit_repo.add_many(session, [_entry(request, principal, f"{request.method} {_route(request)}")])
+
+
+def _write_without_session(request: Request, principal: auth.Principal) -> None:
+    # A write route that manages its own transactions (activation, reloads): audited after it succeeded.
+    with transaction(request.app.state.session_factory) as session:
+        audit_repo.add_many(session, [_entry(request, principal, f"{request.method} {_route(request)}")])
 
 
 async def get_principal(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> auth.Principal:
-    """No token → public. Known tokens are cached briefly, so in-memory answers (lookups) keep
-    working for token holders while PostgreSQL restarts. Async, so that in-memory endpoints never
-    pay for a thread-pool hop; the database is only asked on a cache miss, in the thread pool."""
+) -> AsyncIterator[auth.Principal]:
+    """No token → public. Then, once the handler has succeeded: a write without the request's session is
+    audited here, and a read by a role that sees personal data is queued for the audit log."""
+    principal = await _resolve(request, credentials)
+    request.state.principal = principal
+    yield principal
+    if is_write(request):
+        if not getattr(request.state, "uses_session", False):
+            await run_in_threadpool(_write_without_session, request, principal)
+    elif principal.sees_personal_data:
+        queue: AuditQueue | None = getattr(request.app.state, "audit_queue", None)
+        if queue is not None:
+            queue.put(_entry(request, principal, "read_personal"))
+
+
+async def _resolve(request: Request, credentials: HTTPAuthorizationCredentials | None) -> auth.Principal:
+    """Known tokens are re-validated every GEO_GRID_TOKEN_CACHE_TTL_S (5 s), so a revocation takes effect
+    within seconds in every running service. When the database cannot be asked, a token validated within
+    GEO_GRID_TOKEN_GRACE_S (1 h) keeps working for reads (in-memory lookups stay available to token
+    holders during an outage); writes need the database anyway. Async, so that in-memory endpoints never
+    pay for a thread-pool hop; the database is only asked when the cache entry is due, in the thread pool."""
     if credentials is None or not credentials.credentials:
         return auth.PUBLIC
+    settings = get_settings(request)
     key = auth.hash_token(credentials.credentials)
-    cache: dict[str, tuple[auth.Principal, float]] = request.app.state.token_cache
+    # token hash → (principal, validated_at, next_check_at), monotonic seconds
+    cache: dict[str, tuple[auth.Principal, float, float]] = request.app.state.token_cache
     hit = cache.get(key)
     now = time.monotonic()
-    if hit and hit[1] > now:
+    if hit and hit[2] > now:
         return hit[0]
-    principal = await run_in_threadpool(_authenticate, request, credentials.credentials)
-    cache[key] = (principal, now + TOKEN_CACHE_TTL_S)
+    try:
+        principal = await run_in_threadpool(_authenticate, request, credentials.credentials)
+    except NotAuthenticated:
+        cache.pop(key, None)
+        raise
+    except (DBAPIError, PoolTimeout):
+        if hit and not is_write(request) and now - hit[1] < settings.token_grace_s:
+            # Serve the last known principal; ask the database again after another TTL.
+            cache[key] = (hit[0], hit[1], now + settings.token_cache_ttl_s)
+            return hit[0]
+        raise
+    cache[key] = (principal, now, now + settings.token_cache_ttl_s)
     return principal
 
 

@@ -1,12 +1,13 @@
-"""Shapes domain rows into API output: GeoJSON collections and people with personal data masked."""
+"""Shapes domain rows into API output: GeoJSON collections, people and reports as the caller's role may
+see them (the rules are geo_grid/privacy.py's; this module only applies them)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from geo_grid import privacy, reporting
 from geo_grid.labels import ROLE_LABELS
-from geo_grid.masking import mask_phone
 from geo_grid.services.auth import Principal
 
 
@@ -32,5 +33,22 @@ def person(p: Mapping[str, Any] | Any, principal: Principal) -> dict[str, Any]:
         "role_label": ROLE_LABELS.get(role, role),
         "duty": get("duty"),
         "target_id": get("target_id"),
-        "phone": phone if principal.sees_personal_data else mask_phone(phone),
+        "phone": privacy.phone(phone, principal.role),
     }
+
+
+def report(row: Mapping[str, Any], principal: Principal) -> dict[str, Any]:
+    """A report for output: fields as the principal's role may see them (privacy.report: the public gets
+    no reporter contact, a coarse point, a road-level address and free text scrubbed of phone and ID
+    numbers), Chinese labels, allowed next states, responsible people (phones masked likewise)."""
+    shown = privacy.report(row, principal.role)
+    out = {k: v for k, v in shown.items() if k not in ("people", "history")}
+    out["status_label"] = reporting.status_label(row["status"])
+    out["category_label"] = reporting.CATEGORY_LABELS.get(row["category"], row["category"])
+    out["channel_label"] = reporting.CHANNEL_LABELS.get(row["channel"], row["channel"])
+    out["allowed_next"] = list(reporting.allowed_next(row["status"]))
+    if "people" in row:
+        out["people"] = [person(p, principal) for p in row["people"]]
+    if "history" in shown:
+        out["history"] = shown["history"]
+    return out

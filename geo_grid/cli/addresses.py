@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import csv
 import getpass
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 
 import typer
 
+from geo_grid import privacy
 from geo_grid.cli import app, import_app
 from geo_grid.cli.common import database, fail, session_for
-from geo_grid.db import make_engine, make_session_factory
+from geo_grid.db import make_engine, make_session_factory, transaction
 from geo_grid.errors import GeoGridError, InvalidInput
+from geo_grid.io import csvfile
 from geo_grid.services import addresses as address_service
+from geo_grid.services import audit as audit_service
 from geo_grid.services import lookup as lookup_service
 from geo_grid.services.directory import DirectoryHolder
 from geo_grid.settings import Settings
@@ -85,16 +89,26 @@ def geocode(
                 factory = make_session_factory(engine)
                 book = address_service.AddressBookHolder().reload(factory)
                 directory = lookup_service.require(DirectoryHolder(None).reload(factory))
+                if privacy.sees_personal_data(privacy.role_for(with_phones)):
+                    # Unmasked phones leave the service in a file: that read is on record.
+                    with transaction(factory) as session:
+                        audit_service.record(session, f"cli:{getpass.getuser()}", "read_personal",
+                                             f"geocode:{output.name}", {"input": str(input_file),
+                                             "rows": len(rows), "columns": "phones"})  # fmt: skip
             finally:
                 engine.dispose()
     except GeoGridError as exc:
         raise fail(exc) from exc
     counts = {"matched": 0, "ambiguous": 0, "not_found": 0}
-    with open(output, "w", encoding="utf-8", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=header + added)
-        writer.writeheader()
+    columns = header + added
+
+    def records() -> Iterator[list[str]]:
         for row in rows:
             res = address_service.resolve(book, directory, row.get(column) or "")
             counts[res.result.status] += 1
-            writer.writerow(row | address_service.flat_record(res, with_phones))
+            out = row | address_service.flat_record(res, with_phones)
+            yield [out.get(c) or "" for c in columns]
+
+    with open(output, "w", encoding="utf-8", newline="") as fh:
+        csvfile.write_rows(fh, columns, records())  # UTF-8 BOM, formula-like cells neutralised
     typer.echo(f"wrote {output}: {len(rows)} rows, " + ", ".join(f"{k} {v}" for k, v in counts.items()))

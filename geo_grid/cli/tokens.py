@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import getpass
+
 import typer
 
 from geo_grid.cli import app
@@ -24,7 +26,7 @@ def create(
     with database(Settings()) as (url, _):
         try:
             with session_for(url) as session:
-                token = create_token(session, role, name)
+                token = create_token(session, role, name, actor=f"cli:{getpass.getuser()}")
         except GeoGridError as exc:
             raise fail(exc) from exc
     typer.echo(token)
@@ -42,11 +44,11 @@ def list_tokens() -> None:
 
 @token_app.command("revoke")
 def revoke(token_id: int = typer.Argument(..., help="the id shown by `geo-grid token list`")) -> None:
-    """Revoke a token. Running services stop accepting it within a minute (their token cache TTL)."""
+    """Revoke a token (audited). Running services refuse it within GEO_GRID_TOKEN_CACHE_TTL_S (5 s)."""
     with database(Settings()) as (url, _):
         try:
             with session_for(url) as session:
-                auth.revoke_token(session, token_id)
+                auth.revoke_token(session, token_id, actor=f"cli:{getpass.getuser()}")
         except GeoGridError as exc:
             raise fail(exc) from exc
     typer.echo(f"token {token_id} revoked")

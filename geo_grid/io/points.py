@@ -22,6 +22,7 @@ import pyogrio
 import shapely
 
 from geo_grid.errors import InvalidInput
+from geo_grid.io import csvfile
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg"}
 
@@ -136,7 +137,12 @@ class PointWriter:
             frame = chunk.table.assign(**{k: pd.Series(v, index=chunk.table.index) for k, v in added.items()})
             if self._fh is None:
                 self._fh = open(self.path, "w", encoding="utf-8", newline="")  # noqa: SIM115 (closed in close)
-            frame.to_csv(self._fh, header=self._first, index=False)
+                self._fh.write(csvfile.BOM)
+            # The project's one CSV rule (io/csvfile.py): formula-like text cells are neutralised.
+            text_cols = [c for c in frame.columns if frame[c].dtype == object]
+            frame = frame.assign(**{c: frame[c].map(csvfile.safe_cell) for c in text_cols})
+            frame.to_csv(self._fh, header=[str(csvfile.safe_cell(str(c))) for c in frame.columns] if self._first
+                         else False, index=False)  # fmt: skip
         elif self.fmt == "parquet":
             table = chunk.table
             if not isinstance(table, pa.Table):

@@ -1,18 +1,73 @@
-"""SQL for the audit log: who changed what and when (imports, facility changes …)."""
+"""SQL for the audit log: who changed what and when (every write), who read unmasked personal data.
+
+The actor is the token's id (`actor_token_id`, the principal) with its name kept for reading; CLI actions
+carry `cli:<os user>` and no token id."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 
 from geo_grid.models import AuditEntry
 
 
 def add(
-    session: Session, actor: str, action: str, detail: dict[str, Any], grid_code: str | None = None
+    session: Session,
+    actor: str,
+    action: str,
+    detail: dict[str, Any],
+    grid_code: str | None = None,
+    *,
+    actor_token_id: int | None = None,
+    subject: str | None = None,
 ) -> None:
-    session.execute(
-        insert(AuditEntry), [{"actor": actor, "action": action, "detail": detail, "grid_code": grid_code}]
-    )
+    add_many(
+        session,
+        [{"actor": actor, "action": action, "detail": detail, "grid_code": grid_code,
+          "actor_token_id": actor_token_id, "subject": subject}],
+    )  # fmt: skip
+
+
+def add_many(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Many entries in one INSERT (keys: actor, action, detail and optionally grid_code, actor_token_id,
+    subject, at)."""
+    if not rows:
+        return
+    full = [{"grid_code": None, "actor_token_id": None, "subject": None, "detail": {}, **r} for r in rows]
+    with_at = [r for r in full if r.get("at") is not None]
+    without = [{k: v for k, v in r.items() if k != "at"} for r in full if r.get("at") is None]
+    for batch in (with_at, without):
+        if batch:
+            session.execute(insert(AuditEntry), batch)
+
+
+def entries(
+    session: Session,
+    *,
+    actor_token_id: int | None = None,
+    subject: str | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    limit: int = 1000,
+) -> list[dict[str, Any]]:
+    """Entries, newest first, filtered by token, subject, action (prefix) and time."""
+    where: list[str] = ["true"]
+    params: dict[str, Any] = {"limit": limit}
+    if actor_token_id is not None:
+        where.append("actor_token_id = :tid")
+        params["tid"] = actor_token_id
+    if subject is not None:
+        where.append("subject = :subject")
+        params["subject"] = subject
+    if action is not None:
+        where.append("action LIKE :action")
+        params["action"] = action.replace("%", r"\%") + "%"
+    if since is not None:
+        where.append("at >= :since")
+        params["since"] = since
+    sql = f"""SELECT id, at, actor, actor_token_id, action, subject, generation_id, grid_code, detail
+              FROM audit_log WHERE {" AND ".join(where)} ORDER BY at DESC, id DESC LIMIT :limit"""
+    return [dict(r._mapping) for r in session.execute(text(sql), params)]

@@ -59,6 +59,8 @@ class ReportFilter:
     outside: bool | None = None
     dispatch_kind: str | None = None
     claimable: bool | None = None
+    # Categories left out whatever else is asked (the privacy policy's sensitive ones, for the public).
+    exclude_categories: tuple[str, ...] | list[str] = ()
 
 
 def scope(code: str | None, params: dict[str, Any], where: list[str]) -> None:
@@ -80,6 +82,9 @@ def _where(f: ReportFilter, now: datetime) -> tuple[str, dict[str, Any]]:
         if values:
             where.append(f"r.{name} = ANY(:{name})")
             params[name] = list(values)
+    if f.exclude_categories:
+        where.append("NOT (r.category = ANY(:exclude_categories))")
+        params["exclude_categories"] = list(f.exclude_categories)
     scope(f.grid, params, where)
     if f.since:
         where.append("r.created_at >= :since")
@@ -133,7 +138,7 @@ _INSERT_COLUMNS = (
     "external_id", "category", "description", "channel", "status", "reporter_contact", "photo_urls",
     "address_text", "input_crs", "input_lon", "input_lat", "micro_code", "tertiary_code", "community_code",
     "outside", "near_boundary", "dispatch_kind", "dispatch_target", "created_at", "updated_at", "due_at",
-    "accepted_at", "closed_at", "solved", "rating",
+    "accepted_at", "closed_at", "solved", "rating", "tracking_code_hash",
 )  # fmt: skip
 
 
@@ -141,12 +146,20 @@ def insert_many(session: Session, rows: list[dict[str, Any]]) -> list[int]:
     """Insert reports (each dict has _INSERT_COLUMNS plus lon/lat, which may be None); returns their ids
     in input order (one batched INSERT … RETURNING)."""
     values = [
-        {**{c: row[c] for c in _INSERT_COLUMNS},
+        {**{c: row[c] for c in _INSERT_COLUMNS if c != "tracking_code_hash"},
+         "tracking_code_hash": row.get("tracking_code_hash"),
          "geom": None if row["lon"] is None else f"SRID={SRID};POINT({row['lon']!r} {row['lat']!r})"}
         for row in rows
     ]  # fmt: skip
     stmt = insert(Report).returning(Report.id, sort_by_parameter_order=True)
     return [int(i) for i in session.scalars(stmt, values)]
+
+
+def tracking_code_hash(session: Session, report_id: int) -> str | None:
+    """The stored SHA-256 of a report's tracking code (never selected with the report itself)."""
+    sql = "SELECT tracking_code_hash FROM reports WHERE id = :id"
+    value = session.execute(text(sql), {"id": report_id}).scalar_one_or_none()
+    return str(value) if value is not None else None
 
 
 def add_events(session: Session, events: list[dict[str, Any]]) -> None:

@@ -8,22 +8,28 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from geo_grid import privacy
 from geo_grid.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
 from geo_grid.models import TOKEN_ROLES
+from geo_grid.repository import audit as audit_repo
 from geo_grid.repository import tokens as token_repo
 
-# Roles that see personal data (unmasked phones, reporter contacts): dispatcher or higher.
-PERSONAL_DATA_ROLES = frozenset({"dispatcher", "planner", "admin"})
+# Roles that see personal data (unmasked phones, reporter contacts): dispatcher or higher (the policy).
+PERSONAL_DATA_ROLES = privacy.FULL_ROLES
 
 
 @dataclass(frozen=True)
 class Principal:
+    """Who calls: a token's role, name and id (the id is the principal the audit log records; names
+    need not be unique). The public has no token id."""
+
     role: str
     name: str
+    token_id: int | None = None
 
     @property
     def sees_personal_data(self) -> bool:
-        return self.role in PERSONAL_DATA_ROLES
+        return privacy.sees_personal_data(self.role)
 
     def require(self, *roles: str) -> None:
         """Refuse unless the principal has one of `roles` (admin always may)."""
@@ -42,14 +48,17 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(session: Session, role: str, name: str) -> str:
-    """Store a new token's hash and return the token itself (shown once, never stored)."""
+def create_token(session: Session, role: str, name: str, actor: str = "system") -> str:
+    """Store a new token's hash and return the token itself (shown once, never stored); audited."""
     if role not in TOKEN_ROLES:
         raise InvalidInput(f"unknown role {role!r}; choose one of {', '.join(TOKEN_ROLES)}")
     if not name.strip():
         raise InvalidInput("a token needs a name (who uses it)")
     token = "gg_" + secrets.token_urlsafe(32)
-    token_repo.add(session, name.strip(), role, hash_token(token))
+    row = token_repo.add(session, name.strip(), role, hash_token(token))
+    audit_repo.add(
+        session, actor, "token_create", {"role": role, "name": row.name}, subject=f"token:{row.id}"
+    )
     return token
 
 
@@ -57,7 +66,7 @@ def authenticate(session: Session, token: str) -> Principal:
     row = token_repo.by_hash(session, hash_token(token))
     if row is None:
         raise NotAuthenticated("unknown or revoked token")
-    return Principal(row.role, row.name)
+    return Principal(row.role, row.name, row.id)
 
 
 def list_tokens(session: Session) -> list[dict[str, object]]:
@@ -68,7 +77,9 @@ def list_tokens(session: Session) -> list[dict[str, object]]:
     ]
 
 
-def revoke_token(session: Session, token_id: int) -> None:
-    """Revoke a token; it stays listed for the audit trail. Services honour it within their cache TTL."""
+def revoke_token(session: Session, token_id: int, actor: str = "system") -> None:
+    """Revoke a token (audited); it stays listed for the audit trail. Running services refuse it within
+    their token cache TTL (GEO_GRID_TOKEN_CACHE_TTL_S, 5 s)."""
     if not token_repo.revoke(session, token_id):
         raise NotFound(f"no active token with id {token_id}")
+    audit_repo.add(session, actor, "token_revoke", {}, subject=f"token:{token_id}")

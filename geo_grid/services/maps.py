@@ -1,5 +1,6 @@
 """Map use cases: gather a page's layers (grids, people, facilities, reports, a draft's problems) and
-hand them to the pure builders in geo_grid.render; phones are masked here unless the caller may see them."""
+hand them to the pure builders in geo_grid.render; what a caller sees follows geo_grid/privacy.py
+(masked phones, no sensitive reports and coarse report points for the public)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,9 @@ import folium
 import shapely
 from sqlalchemy.orm import Session
 
-from geo_grid import reporting
+from geo_grid import privacy, reporting
 from geo_grid.errors import GenerationNotFound, GridNotFound, InvalidInput
 from geo_grid.labels import ROLE_LABELS
-from geo_grid.masking import mask_phone
 from geo_grid.render import build_coverage_map, build_editor_map, build_incident_map
 from geo_grid.render.assets import DEFAULT_ASSETS_URL
 from geo_grid.render.basemap import Basemap
@@ -46,7 +46,7 @@ def basemap_of(settings: Settings) -> Basemap:
 
 
 def _phone(phone: str | None, personal: bool) -> str | None:
-    return phone if personal else mask_phone(phone)
+    return privacy.phone(phone, privacy.role_for(personal))
 
 
 def _people_by_grid(session: Session, personal: bool) -> dict[str, list[dict[str, Any]]]:
@@ -179,8 +179,12 @@ def incident_map(
         now=now,
     )
     leaders = repo.micro_leaders(session)
+    role = privacy.role_for(personal)
     reports = []
     for r in repo.reports(session, query):
+        if not privacy.listed(r["category"], role):
+            continue  # sensitive: only in the counts (the choropleth), never as a marker
+        r = {**r, "lon": privacy.coarse(r["lon"], role), "lat": privacy.coarse(r["lat"], role)}
         people = leaders.get(r["micro_code"] or "", [])
         responsible = "、".join(
             f"微网格长 {p['name']} {_phone(p['phone'], personal) or ''}".strip() for p in people

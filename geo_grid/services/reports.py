@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -11,7 +14,7 @@ import shapely
 from sqlalchemy.orm import Session
 
 from geo_grid import clock, crs, reporting
-from geo_grid.errors import InvalidInput, ReportNotFound
+from geo_grid.errors import InvalidInput, ReportNotFound, TrackingCodeInvalid
 from geo_grid.reporting import NewReport
 from geo_grid.repository import reports as report_repo
 from geo_grid.services.directory import GridDirectory
@@ -145,6 +148,32 @@ def suggest_duplicate(
     return dup
 
 
+def new_tracking_code() -> tuple[str, str]:
+    """A report's tracking code (96 random bits, URL-safe) and the SHA-256 that is stored in its place."""
+    code = secrets.token_urlsafe(12)
+    return code, hash_tracking_code(code)
+
+
+def hash_tracking_code(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def check_tracking_code(session: Session, report_id: int, code: str | None) -> None:
+    """Refuse (403 tracking_code_invalid) unless `code` is the tracking code of this report."""
+    stored = report_repo.tracking_code_hash(session, report_id)
+    if not code or stored is None or not hmac.compare_digest(stored, hash_tracking_code(code)):
+        raise TrackingCodeInvalid(
+            "追踪码缺失或不正确：只有上报人凭上报时获得的追踪码才能查看或评价此上报",
+            {"report_id": report_id, "how": "X-Tracking-Code header or ?tracking_code="},
+        )
+
+
+@dataclass(frozen=True)
+class Created:
+    report_id: int
+    tracking_code: str  # shown once to the reporter; only its hash is stored
+
+
 def create(
     session: Session,
     directory: GridDirectory,
@@ -152,11 +181,13 @@ def create(
     new: NewReport,
     actor: str,
     resolve_address: AddressResolver | None = None,
-) -> int:
-    """Intake one report; returns its id. Caller commits (one transaction per request)."""
+) -> Created:
+    """Intake one report; returns its id and its tracking code. Caller commits (one transaction per
+    request)."""
     validate(new)
     lon, lat = resolve_point(new, resolve_address)
     row = row_for(new, locate(directory, lon, lat, settings.near_boundary_m))
+    code, row["tracking_code_hash"] = new_tracking_code()
     (report_id,) = report_repo.insert_many(session, [row])
     report_repo.add_event(
         session, report_id, "reported", actor, note=None, to_status=row["status"],
@@ -166,7 +197,7 @@ def create(
     dup = suggest_duplicate(session, settings, report_id, row)
     if dup is not None:
         report_repo.add_event(session, report_id, "duplicate_suggested", "system", data={"of": dup})
-    return report_id
+    return Created(report_id, code)
 
 
 def get(session: Session, report_id: int, lock: bool = False) -> dict[str, Any]:

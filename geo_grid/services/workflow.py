@@ -219,9 +219,22 @@ def dismiss_duplicate(
     return report_service.get(session, report_id)
 
 
-def rate(session: Session, report_id: int, rating: int, comment: str | None, actor: str) -> dict[str, Any]:
-    """The resident's 评价 (1–5 and a comment), once, after the report is closed."""
+def rate(
+    session: Session,
+    report_id: int,
+    rating: int,
+    comment: str | None,
+    actor: str,
+    *,
+    tracking_code: str | None = None,
+    by_phone: bool = False,
+) -> dict[str, Any]:
+    """The reporter's 评价 (1–5 and a comment), once, after the report is closed. Only the reporter may
+    rate: with the report's tracking code, or by phone, recorded by a dispatcher (the caller checks the
+    role; `by_phone` is kept in the event). Without either → 403 tracking_code_invalid."""
     report = report_service.get(session, report_id, lock=True)
+    if not by_phone:
+        report_service.check_tracking_code(session, report_id, tracking_code)
     if not reporting.RATING_MIN <= rating <= reporting.RATING_MAX:
         raise InvalidInput(f"rating must be {reporting.RATING_MIN}–{reporting.RATING_MAX}")
     if report["status"] != "closed":
@@ -229,5 +242,6 @@ def rate(session: Session, report_id: int, rating: int, comment: str | None, act
     if report["rating"] is not None:
         raise Conflict(f"report {report_id} was already rated")
     report_repo.update(session, report_id, rating=rating, rating_comment=comment)
-    report_repo.add_event(session, report_id, "rating", actor, comment, data={"rating": rating})
+    data: dict[str, Any] = {"rating": rating, "by_phone": by_phone}
+    report_repo.add_event(session, report_id, "rating", actor, comment, data=data)
     return report_service.get(session, report_id)

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import csv
-import io
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, HttpUrl, TypeAdapter, field_validator
 
-from geo_grid import reporting
+from geo_grid import privacy, reporting
+from geo_grid.api import presenters
 from geo_grid.api.deps import PrincipalDep, SessionDep, SettingsDep
-from geo_grid.api.presenters import person
+from geo_grid.errors import ReportNotFound
+from geo_grid.io import csvfile
 from geo_grid.repository import reports as report_repo
 from geo_grid.services import reports as report_service
 from geo_grid.services import workflow
@@ -29,6 +30,18 @@ ReportId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 Note = Annotated[str | None, Field(default=None, max_length=2000)]
 CrsName = Literal["wgs84", "cgcs2000", "gcj02", "bd09"]
 DISPATCHER = "dispatcher"
+_HTTP_URL: TypeAdapter[HttpUrl] = TypeAdapter(HttpUrl)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _photo_url(value: str) -> str:
+    """An http(s) URL only (no `javascript:`, `data:` …), without control characters; kept as given."""
+    if _CONTROL.search(value):
+        raise ValueError("a photo URL must not contain control characters")
+    if not value.lower().startswith(("http://", "https://")):
+        raise ValueError("a photo URL must be an http:// or https:// URL")
+    _HTTP_URL.validate_python(value)
+    return value
 
 
 class ReportIn(BaseModel):
@@ -40,7 +53,14 @@ class ReportIn(BaseModel):
     crs: CrsName = "wgs84"
     address: str | None = Field(default=None, max_length=300)
     reporter_contact: str | None = Field(default=None, max_length=200, description="personal data")
-    photo_urls: list[Annotated[str, Field(max_length=500)]] = Field(default_factory=list, max_length=20)
+    photo_urls: list[Annotated[str, Field(max_length=500)]] = Field(
+        default_factory=list, max_length=20, description="http(s) URLs only"
+    )
+
+    @field_validator("photo_urls")
+    @classmethod
+    def _http_only(cls, urls: list[str]) -> list[str]:
+        return [_photo_url(u) for u in urls]
 
 
 class TransitionIn(BaseModel):
@@ -79,22 +99,23 @@ class DuplicateIn(BaseModel):
 class RatingIn(BaseModel):
     rating: int = Field(ge=reporting.RATING_MIN, le=reporting.RATING_MAX)
     comment: str | None = Field(default=None, max_length=2000)
+    by_phone: bool = Field(
+        default=False, description="a dispatcher records a rating the reporter gave by phone (audited)"
+    )
+
+
+# The reporter's tracking code (returned once by POST /reports): a header, or a query parameter for links.
+TrackingHeader = Annotated[
+    str | None, Header(alias="X-Tracking-Code", max_length=100, description="the report's tracking code")
+]
+TrackingQuery = Annotated[
+    str | None, Query(max_length=100, description="the report's tracking code (or X-Tracking-Code)")
+]
 
 
 def present(row: dict[str, Any], principal: Principal) -> dict[str, Any]:
-    """A report for output: Chinese labels added; reporter contact only for dispatcher-or-higher."""
-    out = {k: v for k, v in row.items() if k not in ("people", "history")}
-    if not principal.sees_personal_data:
-        out.pop("reporter_contact", None)
-    out["status_label"] = reporting.status_label(row["status"])
-    out["category_label"] = reporting.CATEGORY_LABELS.get(row["category"], row["category"])
-    out["channel_label"] = reporting.CHANNEL_LABELS.get(row["channel"], row["channel"])
-    out["allowed_next"] = list(reporting.allowed_next(row["status"]))
-    if "people" in row:
-        out["people"] = [person(p, principal) for p in row["people"]]
-    if "history" in row:
-        out["history"] = row["history"]
-    return out
+    """A report as the principal may see it (geo_grid/privacy.py via the presenters)."""
+    return presenters.report(row, principal)
 
 
 def _directory(request: Request) -> GridDirectory | None:
@@ -112,11 +133,16 @@ def _resolver(request: Request, directory: GridDirectory) -> report_service.Addr
 def create_report(
     body: ReportIn, request: Request, session: SessionDep, settings: SettingsDep, principal: PrincipalDep
 ) -> dict[str, Any]:
+    """The answer carries `tracking_code`, shown this once: the reporter follows the report with it
+    (`GET /reports/{id}` with `X-Tracking-Code` or `?tracking_code=`) and rates it once it is closed."""
     directory = require(_directory(request))
     new = report_service.NewReport(**body.model_dump())
     resolver = _resolver(request, directory) if body.address and body.lon is None else None
-    report_id = report_service.create(session, directory, settings, new, principal.name, resolver)
-    return present(report_service.detail(session, directory, report_id), principal)
+    created = report_service.create(session, directory, settings, new, principal.name, resolver)
+    request.state.audit_subject = f"report:{created.report_id}"
+    # The reporter sees their own report as the public would (a sensitive one included: it is theirs).
+    out = present(report_service.detail(session, directory, created.report_id), principal)
+    return {**out, "tracking_code": created.tracking_code}
 
 
 CSV_COLUMNS = (
@@ -128,13 +154,7 @@ CSV_COLUMNS = (
 
 
 def _csv(rows: list[dict[str, Any]]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(CSV_COLUMNS)
-    for r in rows:
-        writer.writerow(["" if r.get(c) is None else r[c].isoformat() if isinstance(r.get(c), datetime)
-                         else r[c] for c in CSV_COLUMNS])  # fmt: skip
-    return buf.getvalue()
+    return csvfile.to_text(CSV_COLUMNS, ([r.get(c) for c in CSV_COLUMNS] for r in rows))
 
 
 ListQ = Annotated[list[str] | None, Query(max_length=20)]
@@ -144,6 +164,7 @@ ListQ = Annotated[list[str] | None, Query(max_length=20)]
     "/reports", summary="Reports, filtered and paginated, as JSON, GeoJSON or CSV", response_model=None
 )
 def list_reports(
+    request: Request,
     session: SessionDep,
     principal: PrincipalDep,
     status: ListQ = None,
@@ -168,9 +189,12 @@ def list_reports(
         status=status, category=category, channel=channel, grid=grid, since=since, until=until,
         bbox=parse_bbox(bbox), overdue=overdue, near_boundary=near_boundary, outside=outside,
         dispatch_kind=dispatch_kind, claimable=claimable,
+        exclude_categories=privacy.hidden_categories(principal.role),
     )  # fmt: skip
     rows, total = report_repo.list_reports(session, f, report_service.now(), limit, offset)
     items = [present(r, principal) for r in rows]
+    if principal.sees_personal_data:  # which records an unmasked read showed (audit log, services/audit.py)
+        request.state.audit_detail = {"format": format, "ids": [r["id"] for r in rows]}
     if format == "csv":
         return Response(_csv(items), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="reports.csv"', "X-Total-Count": str(total)})  # fmt: skip
@@ -192,9 +216,23 @@ def list_reports(
 
 @router.get("/reports/{report_id}", summary="One report with its history and responsible people")
 def get_report(
-    report_id: ReportId, request: Request, session: SessionDep, principal: PrincipalDep
+    report_id: ReportId,
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    tracking_code: TrackingQuery = None,
+    x_tracking_code: TrackingHeader = None,
 ) -> dict[str, Any]:
-    return present(report_service.detail(session, _directory(request), report_id), principal)
+    """Dispatcher-or-higher: everything (the read is audited). The reporter, with the tracking code: their
+    report as the public sees reports. Anyone else: the public view, and 404 for a sensitive category."""
+    row = report_service.detail(session, _directory(request), report_id)
+    code = x_tracking_code or tracking_code
+    if not principal.sees_personal_data:
+        if code is not None:
+            report_service.check_tracking_code(session, report_id, code)
+        elif not privacy.listed(row["category"], principal.role):
+            raise ReportNotFound(f"no report {report_id}")
+    return present(row, principal)
 
 
 def _detail(request: Request, session: SessionDep, report_id: int, principal: Principal) -> dict[str, Any]:
@@ -263,7 +301,23 @@ def duplicate(
     "/reports/{report_id}/rating", summary="The resident's rating (1–5 and a comment) of a closed report"
 )
 def rate(
-    report_id: ReportId, body: RatingIn, request: Request, session: SessionDep, principal: PrincipalDep
+    report_id: ReportId,
+    body: RatingIn,
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    tracking_code: TrackingQuery = None,
+    x_tracking_code: TrackingHeader = None,
 ) -> dict[str, Any]:
-    workflow.rate(session, report_id, body.rating, body.comment, principal.name)
+    """Only the reporter rates: with the report's tracking code (`X-Tracking-Code` or `?tracking_code=`),
+    or by phone, recorded by a dispatcher with `by_phone: true` (audited as such). Otherwise 403
+    `tracking_code_invalid`."""
+    if body.by_phone:
+        principal.require(DISPATCHER)
+        request.state.audit_detail = {"by_phone": True, "rating": body.rating}
+        actor = principal.name
+    else:
+        actor = "reporter" if not principal.sees_personal_data else f"reporter (via {principal.name})"
+    workflow.rate(session, report_id, body.rating, body.comment, actor,
+                  tracking_code=x_tracking_code or tracking_code, by_phone=body.by_phone)  # fmt: skip
     return _detail(request, session, report_id, principal)

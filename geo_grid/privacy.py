@@ -1,0 +1,184 @@
+"""The one personal-data policy: what each role sees of each field, free-text scrubbing (phone and ID
+numbers), sensitive categories and coarse public locations. Presenters, exports, maps and the CLI call it;
+nothing else decides visibility (README-privacy: "who sees what").
+
+Roles: `public` (no token; a resident holding a report's tracking code sees that one report, also as
+public), `dispatcher`, `planner`, `admin`. Dispatcher-or-higher sees everything, and that read is audited.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from geo_grid.masking import mask_phone
+from geo_grid.reporting import SENSITIVE_CATEGORIES
+
+# Roles that see personal data unmasked (phones, reporter contacts, exact points, free text as written).
+FULL_ROLES = frozenset({"dispatcher", "planner", "admin"})
+ROLES = ("public", "dispatcher", "planner", "admin")
+PUBLIC = "public"
+
+
+def role_for(personal: bool) -> str:
+    """The role whose view a caller that only knows "personal data or not" gets (maps, CLI files)."""
+    return "dispatcher" if personal else PUBLIC
+
+
+# Public locations are rounded to 3 decimals: ≈ 111 m north–south and ≈ 91 m east–west at 34.75°N,
+# about a block, never a door plate.
+PUBLIC_DECIMALS = 3
+
+# What the public sees of each report field (dispatcher-or-higher: everything as stored). Fields not
+# named here are shown as they are (status, category, grid codes, times …).
+PUBLIC_REPORT_FIELDS: dict[str, str] = {
+    "reporter_contact": "dropped",
+    "input_lon": "dropped",
+    "input_lat": "dropped",
+    "input_crs": "dropped",
+    "tracking_code_hash": "dropped",
+    "address_text": "road",  # reduced to the road name ("民航路"), else dropped
+    "lon": "coarse",
+    "lat": "coarse",
+    "description": "scrubbed",
+    "rating_comment": "scrubbed",
+    "photo_urls": "scrubbed",
+    "claimed_by_name": "kept",  # a volunteer's name on a public task (双报到 is public service)
+}
+
+# ---------------------------------------------------------------------------------- free-text scrubbing
+_SEP = r"[\s\-‐－—]?"  # a space or a dash (ASCII, hyphen, full-width, em) between digit groups
+# 18-digit resident ID (area, YYYYMMDD birth date, sequence, check digit 0-9/X) and the old 15-digit one
+# (area, YYMMDD, sequence). The birth-date shape keeps grid codes (410105012004003005) from matching.
+_DATE = r"(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+ID_NUMBER = re.compile(
+    rf"(?<![0-9A-Za-z])(?:[1-9]\d{{5}}(?:18|19|20)\d{{2}}{_DATE}\d{{3}}[0-9Xx]|[1-9]\d{{7}}{_DATE}\d{{3}})"
+    r"(?![0-9A-Za-z])"
+)
+# Mainland mobiles 1[3-9]x xxxx xxxx (optionally +86), spaces/dashes between groups allowed.
+MOBILE = re.compile(rf"(?<![\d+])(?:(?:\+|00)?86{_SEP})?1[3-9]\d(?:{_SEP}\d){{8}}(?!\d)")
+# Landlines: area code 0xx or 0xxx (optionally in brackets), then 7–8 digits, optional extension.
+LANDLINE = re.compile(
+    rf"(?<!\d)(?:\(0\d{{2,3}}\)|（0\d{{2,3}}）|0\d{{2,3}}){_SEP}\d{{3,4}}{_SEP}\d{{4}}(?:{_SEP}(?:转|ext\.?|x)\d{{1,5}})?(?!\d)"
+)
+ID_PLACEHOLDER = "[身份证号已隐藏]"
+
+
+def _mask_match(m: re.Match[str]) -> str:
+    digits = re.sub(r"\D", "", m.group(0))
+    return mask_phone(digits) or "****"
+
+
+def scrub_text(value: str | None) -> str | None:
+    """Free text with every ID number replaced and every phone number masked (`138****5678`)."""
+    if not value:
+        return value
+    out = ID_NUMBER.sub(ID_PLACEHOLDER, value)
+    out = MOBILE.sub(_mask_match, out)
+    return LANDLINE.sub(_mask_match, out)
+
+
+def contains_personal_numbers(value: str) -> bool:
+    """True when `value` still holds a phone or ID number (used by tests and checks)."""
+    return bool(ID_NUMBER.search(value) or MOBILE.search(value) or LANDLINE.search(value))
+
+
+def _scrub_any(value: Any) -> Any:
+    """Scrub every string inside a JSON-like value; points inside it are coarsened."""
+    if isinstance(value, str):
+        return scrub_text(value)
+    if isinstance(value, Mapping):
+        out = {}
+        for k, v in value.items():
+            if k in ("lon", "lat") and isinstance(v, int | float):
+                out[k] = round(float(v), PUBLIC_DECIMALS)
+            else:
+                out[k] = _scrub_any(v)
+        return out
+    if isinstance(value, list | tuple):
+        return [_scrub_any(v) for v in value]
+    return value
+
+
+# ---------------------------------------------------------------------------------------- role rules
+def sees_personal_data(role: str) -> bool:
+    return role in FULL_ROLES
+
+
+def phone(value: str | None, role: str) -> str | None:
+    """A structured phone number: as stored for dispatcher-or-higher, else masked (`138****5678`)."""
+    return value if sees_personal_data(role) else mask_phone(value)
+
+
+def text(value: str | None, role: str) -> str | None:
+    """A free-text field: as written for dispatcher-or-higher, else scrubbed of phone and ID numbers."""
+    return value if sees_personal_data(role) else scrub_text(value)
+
+
+def is_sensitive(category: str | None) -> bool:
+    return category in SENSITIVE_CATEGORIES
+
+
+def listed(category: str | None, role: str) -> bool:
+    """Whether a report of `category` is shown one by one (sensitive ones only as counts to the public)."""
+    return sees_personal_data(role) or not is_sensitive(category)
+
+
+def hidden_categories(role: str) -> list[str]:
+    """Categories a listing for `role` must leave out (in SQL, so totals and pages stay right)."""
+    return [] if sees_personal_data(role) else sorted(SENSITIVE_CATEGORIES)
+
+
+def coarse(value: float | None, role: str) -> float | None:
+    """A coordinate: exact for dispatcher-or-higher, rounded to PUBLIC_DECIMALS for the public."""
+    if value is None or sees_personal_data(role):
+        return value
+    return round(float(value), PUBLIC_DECIMALS)
+
+
+_PLACE_PREFIX = re.compile(r"^(?:河南省)?(?:郑州市)?(?:金水区)?(?:未来路街道(?:办事处)?)?")
+_ROAD = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]{1,20}?(?:大道|大街|路|街|巷|胡同)")
+
+
+def road_level(address: str | None) -> str | None:
+    """An address reduced to its road ("金水区民航路12号院3号楼" → "民航路"); None when no road is named."""
+    if not address:
+        return None
+    rest = _PLACE_PREFIX.sub("", address.strip())
+    m = _ROAD.search(rest)
+    if m is None:
+        return None
+    return scrub_text(re.sub(r"^\d+", "", m.group(0))) or None
+
+
+def report(row: Mapping[str, Any], role: str) -> dict[str, Any]:
+    """One report (and its history, if present) as `role` may see it. The caller decides first whether the
+    report is shown at all (`listed`)."""
+    out = dict(row)
+    if sees_personal_data(role):
+        return out
+    for field, rule in PUBLIC_REPORT_FIELDS.items():
+        if field not in out:
+            continue
+        if rule == "dropped":
+            out.pop(field)
+        elif rule == "road":
+            out[field] = road_level(out[field])
+        elif rule == "coarse":
+            out[field] = coarse(out[field], role)
+        elif rule == "scrubbed":
+            out[field] = _scrub_any(out[field])
+    if "history" in out:
+        out["history"] = [history_event(e, role) for e in out["history"]]
+    return out
+
+
+def history_event(event: Mapping[str, Any], role: str) -> dict[str, Any]:
+    """A history event: notes and data scrubbed (and points in it coarsened) for the public."""
+    out = dict(event)
+    if sees_personal_data(role):
+        return out
+    out["note"] = scrub_text(out.get("note"))
+    out["data"] = _scrub_any(out.get("data") or {})
+    return out
