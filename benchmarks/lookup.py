@@ -85,7 +85,7 @@ def postgis_bulk_join(url: str, index: GridIndex, x: np.ndarray, y: np.ndarray, 
 
     from sqlalchemy import create_engine, text
 
-    from geo_grid.repository.assignment import COVERING_MICRO
+    from geo_grid.repository.rules import covering_micro
 
     engine = create_engine(url)
     with engine.connect() as conn:
@@ -103,7 +103,7 @@ def postgis_bulk_join(url: str, index: GridIndex, x: np.ndarray, y: np.ndarray, 
         conn.execute(text("ANALYZE pts"))
         load_s = time.perf_counter() - t
         sql = f"""SELECT p.id, m.code FROM pts p
-                  LEFT JOIN LATERAL ({COVERING_MICRO.format(point="p.geom")}) m ON true ORDER BY p.id"""
+                  LEFT JOIN LATERAL ({covering_micro("p.geom")}) m ON true ORDER BY p.id"""
         t = time.perf_counter()
         rows = conn.execute(text(sql), {"gen": gen}).all()
         join_s = time.perf_counter() - t

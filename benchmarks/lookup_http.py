@@ -10,7 +10,7 @@ Both servers are uvicorn with 1 worker on 127.0.0.1, on the same sample database
   omission). It shares the 2 cores with the server, as wrk does.
 The PostGIS variant is a benchmark-only app defined below, not part of the product: the same JSON
 shape (micro, tertiary, community with names, people with masked phones) from ONE SQL query with the
-product's rule (repository/assignment.py COVERING_MICRO: ST_Covers, smallest code). Prints figures only.
+product's rule (repository/rules.py covering_micro: ST_Covers, smallest code). Prints figures only.
 """
 
 from __future__ import annotations
@@ -51,14 +51,14 @@ def postgis_app(url: str) -> Any:
 
     from geo_grid.db import make_engine
     from geo_grid.masking import mask_phone
-    from geo_grid.repository.assignment import COVERING_MICRO
+    from geo_grid.repository.rules import covering_micro
 
     engine = make_engine(url, pool_size=16)
     with engine.connect() as conn:
         gen = conn.execute(text("SELECT id FROM generations WHERE status = 'active'")).scalar_one()
     sql = text(
         POSTGIS_LOOKUP.format(
-            covering=COVERING_MICRO.format(point="ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)")
+            covering=covering_micro("ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)")
         )
     )
     app = FastAPI()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -23,13 +23,15 @@ from sqlalchemy import Connection, create_engine, text
 
 from geo_grid.lookup import GridIndex
 from geo_grid.repository import generations as generation_repo
-from geo_grid.repository.assignment import COVERING_MICRO
+from geo_grid.repository.rules import covering_micro
 from geo_grid.services import directory as directory_service
 from tests.lookup_reference import edge_probe_points
 from tests.realdata import realdata_path
 
-# The same shape as COVERING_MICRO, over a temp table of polygons that are not grids (the LA layer).
-COVERING_LAYER = "SELECT g.code FROM layer g WHERE ST_Covers(g.geom, {point}) ORDER BY g.code LIMIT 1"
+
+def covering_layer(point: str) -> str:
+    """The same shape as rules.covering_micro, over a temp table of polygons that are not grids (LA)."""
+    return f"SELECT g.code FROM layer g WHERE ST_Covers(g.geom, {point}) ORDER BY g.code LIMIT 1"
 
 
 @pytest.fixture(scope="module")
@@ -55,10 +57,12 @@ def load_points(conn: Connection, x: np.ndarray, y: np.ndarray) -> None:
     assert np.array_equal(np.array(back), np.column_stack([x, y]))
 
 
-def postgis_codes(conn: Connection, covering_sql: str, params: dict[str, Any]) -> list[str | None]:
+def postgis_codes(
+    conn: Connection, covering: Callable[[str], str], params: dict[str, Any]
+) -> list[str | None]:
     """One LATERAL join: the code PostGIS assigns to each point of `pts`, in id order."""
     sql = f"""SELECT p.id, m.code FROM pts p
-              LEFT JOIN LATERAL ({covering_sql.format(point="p.geom")}) m ON true ORDER BY p.id"""
+              LEFT JOIN LATERAL ({covering("p.geom")}) m ON true ORDER BY p.id"""
     return [code for _, code in conn.execute(text(sql), params).all()]
 
 
@@ -92,7 +96,7 @@ def test_sample_random_points_agree_with_postgis(conn: Connection, sample: tuple
     rng = np.random.default_rng(2024)
     x, y = rng.uniform(minx, maxx, 100_000), rng.uniform(miny, maxy, 100_000)
     load_points(conn, x, y)
-    truth = postgis_codes(conn, COVERING_MICRO, {"gen": gen})
+    truth = postgis_codes(conn, covering_micro, {"gen": gen})
     assert sum(t is not None for t in truth) > 80_000 and None in truth  # inside and outside both tested
     bad = disagreements(index, x, y, truth)
     assert not bad, f"{len(bad)} disagreements with PostGIS, e.g. {bad[:5]}"
@@ -105,7 +109,7 @@ def test_sample_vertices_edges_and_near_edges_agree_with_postgis(
     # every vertex, every edge midpoint, and the midpoints moved 1e-9° along both edge normals
     x, y = edge_probe_points(index.polygons, eps=1e-9)
     load_points(conn, x, y)
-    truth = postgis_codes(conn, COVERING_MICRO, {"gen": gen})
+    truth = postgis_codes(conn, covering_micro, {"gen": gen})
     assert len(x) > 30_000
     bad = disagreements(index, x, y, truth)
     assert not bad, f"{len(bad)} of {len(x)} edge probes disagree with PostGIS, e.g. {bad[:5]}"
@@ -154,7 +158,7 @@ def test_la_neighbourhoods_with_myla311_points_agree_with_postgis(
     x, y = myla311_points()
     assert len(x) == 9_989
     load_points(conn, x, y)
-    truth = postgis_codes(conn, COVERING_LAYER, {})
+    truth = postgis_codes(conn, covering_layer, {})
     assert sum(t is None for t in truth) == 1  # SOURCES.md: one report falls in no neighbourhood
     bad = disagreements(la_layer, x, y, truth)
     assert not bad, f"{len(bad)} disagreements with PostGIS, e.g. {bad[:5]}"
@@ -183,7 +187,7 @@ def test_la_neighbourhood_edges_agree_with_postgis(conn: Connection, la_layer: G
     """
     x, y = edge_probe_points(la_layer.polygons, eps=1e-9)
     load_points(conn, x, y)
-    truth = postgis_codes(conn, COVERING_LAYER, {})
+    truth = postgis_codes(conn, covering_layer, {})
     bad = disagreements(la_layer, x, y, truth)
     unexplained = []
     for px, py, ours, theirs in bad:
