@@ -14,6 +14,7 @@ passwords live in `data_dir/secrets.json` (mode 0600); a data directory from an 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pwd
@@ -136,9 +137,11 @@ class EmbeddedCluster:
             ) from exc
         return owner.pw_uid, owner.pw_gid
 
-    def _write_private(self, path: Path, text: str, for_server: bool = False) -> None:
+    def _write_private(
+        self, path: Path, text: str, for_server: bool = False, exclusive: bool = False
+    ) -> None:
         """Write `text` to `path` atomically with mode 0600, owned by the cluster's OS user when
-        `for_server` (a file PostgreSQL reads), else by us."""
+        `for_server` (a file PostgreSQL reads), else by us; `exclusive`: fail if `path` exists."""
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
@@ -151,7 +154,10 @@ class EmbeddedCluster:
                 fh.write(text)
                 fh.flush()
                 os.fsync(fh.fileno())
-            os.replace(tmp, path)
+            if exclusive:
+                os.link(tmp, path)  # atomic, and never replaces a file another process just wrote
+            else:
+                os.replace(tmp, path)
         finally:
             if fd >= 0:
                 os.close(fd)
@@ -171,12 +177,13 @@ class EmbeddedCluster:
             )
 
     def _ensure_secrets(self) -> dict[str, str]:
-        """The roles' passwords, generated on first use (URL-safe characters, 256 bits each)."""
-        if self.secrets_path.exists():
-            return {role: self.password(role) for role in ROLES}
-        generated = {role: secrets.token_urlsafe(32) for role in ROLES}
-        self._write_private(self.secrets_path, json.dumps(generated, indent=2) + "\n")
-        return generated
+        """The roles' passwords, generated on first use: 256 bits each, in URL-safe characters (nothing
+        to escape in a URL, and no '%' for Alembic's configparser to trip over)."""
+        if not self.secrets_path.exists():
+            generated = {role: secrets.token_urlsafe(32) for role in ROLES}
+            with contextlib.suppress(FileExistsError):  # another process got there first: use its secrets
+                self._write_private(self.secrets_path, json.dumps(generated, indent=2) + "\n", exclusive=True)
+        return {role: self.password(role) for role in ROLES}
 
     # --- lifecycle ---------------------------------------------------------------------------------------
     def initialised(self) -> bool:

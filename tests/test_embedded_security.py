@@ -152,9 +152,9 @@ def test_cluster_started_as_geo_grid_up_starts_it_is_durable(
     engine.dispose()
 
 
-def make_legacy_data_dir(data_dir: Path, port: int) -> None:
+def make_legacy_data_dir(data_dir: Path, port: int, keep_running: bool) -> None:
     """What earlier versions made: initdb --auth=trust, the database and its schema owned by the
-    superuser, no secrets; then stopped (as `make run` does at exit)."""
+    superuser, no secrets; then stopped (as `make run` does at exit), or left running."""
     legacy = EmbeddedCluster(data_dir, port, find_pg_bin_dir())
     legacy._prepare_dir()
     bin_dir = legacy.bin_dir
@@ -175,15 +175,17 @@ def make_legacy_data_dir(data_dir: Path, port: int) -> None:
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO communities (code, name) VALUES ('410105012099', '旧数据社区')"))
     engine.dispose()
-    legacy.stop("fast")
+    if not keep_running:
+        legacy.stop("fast")
     assert not legacy.secrets_path.exists() and not legacy.hba_secured()
 
 
-def test_trust_auth_data_dir_of_an_earlier_version_is_upgraded_in_place() -> None:
+@pytest.mark.parametrize("running", [False, True], ids=["stopped", "still_running"])
+def test_trust_auth_data_dir_of_an_earlier_version_is_upgraded_in_place(running: bool) -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="geo_grid_legacy_", dir="/tmp"))
     port = free_port()
     try:
-        make_legacy_data_dir(data_dir, port)
+        make_legacy_data_dir(data_dir, port, keep_running=running)
         for attempt in range(2):  # the upgrade, then an ordinary start of the upgraded directory
             with database(settings_for(data_dir, port)) as (url, cluster):
                 assert cluster is not None and cluster.hba_secured()
@@ -212,7 +214,11 @@ def test_trust_auth_data_dir_of_an_earlier_version_is_upgraded_in_place() -> Non
                         conn.execute(text("SELECT nextval(pg_get_serial_sequence('reports', 'id'))"))
                 finally:
                     engine.dispose()
-            assert not EmbeddedCluster(data_dir, port, find_pg_bin_dir()).running()
+            # a cluster it found running is left running (reload, no restart); one it started, stopped
+            still_up = EmbeddedCluster(data_dir, port, find_pg_bin_dir()).running()
+            assert still_up == (running and attempt == 0)
+            if still_up:
+                EmbeddedCluster(data_dir, port, find_pg_bin_dir()).stop()
     finally:
         EmbeddedCluster(data_dir, port, find_pg_bin_dir()).stop("immediate")
         shutil.rmtree(data_dir, ignore_errors=True)
