@@ -19,7 +19,8 @@ def embedded_postgis() -> Iterator[str]:
     from geo_grid.settings import SAMPLE_DIR, Settings
 
     data_dir = Path(tempfile.mkdtemp(prefix="geo_grid_bench_"))
-    cluster = EmbeddedCluster(data_dir, free_port(), find_pg_bin_dir())
+    # Durable, as `geo-grid up` runs it, so that figures for writes are the ones users get.
+    cluster = EmbeddedCluster(data_dir, free_port(), find_pg_bin_dir(), durable=True)
     try:
         cluster.start()
         url = cluster.ensure_database("geo_grid_bench")

@@ -41,7 +41,9 @@ def pg_cluster() -> Iterator[EmbeddedCluster]:
         tempfile.mkdtemp(prefix="geo_grid_test_", dir=os.environ.get("GEO_GRID_TEST_TMP", "/tmp"))
     )
     try:
-        cluster = EmbeddedCluster(data_dir, free_port(), find_pg_bin_dir())
+        # durable=False (fsync & co. off) is the test suite's own choice, for speed: a throwaway
+        # cluster that nobody needs after a crash. What users run is durable (see test_durability.py).
+        cluster = EmbeddedCluster(data_dir, free_port(), find_pg_bin_dir(), durable=False)
         cluster.start()
     except EmbeddedError as exc:
         pytest.fail(f"the test PostGIS server could not start (run `make setup` first): {exc}", pytrace=False)

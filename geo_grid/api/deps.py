@@ -146,5 +146,7 @@ def _authenticate(request: Request, token: str) -> auth.Principal:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the transaction commits before the response is sent, so a 2xx means it is stored
+# (FastAPI's default for dependencies with yield runs their exit code after the response has gone out).
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 PrincipalDep = Annotated[auth.Principal, Depends(get_principal)]
