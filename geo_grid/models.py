@@ -286,7 +286,11 @@ class AuditEntry(Base):
     """Who changed what and when (every write), and who read unmasked personal data (geo_grid/privacy.py)."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_generation_id", "generation_id"),)
+    __table_args__ = (
+        Index("ix_audit_log_generation_id", "generation_id"),
+        Index("ix_audit_log_actor_token_at", "actor_token_id", "at"),
+        Index("ix_audit_log_subject", "subject"),
+    )
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.geo_grid_now())
     actor: Mapped[str] = mapped_column(String(100))  # the token's name (readable; names need not be unique)
