@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
 from geo_grid import __version__
-from geo_grid.api import errors
+from geo_grid.api import errors, limits
 from geo_grid.api.routers import ROUTERS
 from geo_grid.db import make_engine, make_session_factory
 from geo_grid.services.addresses import AddressBookHolder
@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     errors.install(app)
+    limits.install(app, settings)  # body-size and rate limits (api/limits.py)
     for router in ROUTERS:
         app.include_router(router)
     return app
