@@ -170,13 +170,17 @@ def _address_batch(
             f"{n} queries in one request; at most {address_service.MAX_BATCH_QUERIES} — split the batch"
         )
     results: list[dict[str, Any]] = []
+    # Identical queries are resolved once (spreadsheets repeat addresses; floods repeat one text).
+    seen: dict[str, dict[str, Any]] = {}
     for i, q in enumerate(queries):
         if len(q) > max_chars:
             err = _too_long(len(q), max_chars)
             results.append({"index": i, "query": q[:max_chars], "status": "invalid", "error": err.to_dict()})
             continue
-        res = address_service.resolve(book, directory, q)
-        results.append({"index": i, **resolution_body(res, principal)})
+        body = seen.get(q)
+        if body is None:
+            body = seen[q] = resolution_body(address_service.resolve(book, directory, q), principal)
+        results.append({"index": i, **body})
     counts = {s: 0 for s in ("matched", "ambiguous", "not_found", "invalid")}
     for r in results:
         counts[r["status"]] += 1
