@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             watcher.cancel()
+            limits.shutdown(app)  # the batch worker processes
             engine.dispose()
 
     app = FastAPI(

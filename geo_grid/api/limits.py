@@ -1,5 +1,5 @@
 """What one caller may cost the service: request-body limits enforced while the body streams in, per-caller
-rate limits on batches and writes, and the bounded worker threads that run batches off the event loop.
+rate limits on batches and writes, and the bounded worker processes that run batches off the event loop.
 
 Both guards are pure ASGI middleware (no body buffering, nothing FastAPI-specific), installed by
 `install(app, settings)`. Rate limits are token buckets kept in memory, per process: behind several
@@ -8,16 +8,17 @@ worker processes each process counts on its own (the effective limit is N × the
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import re
 import time
 from collections.abc import Callable
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import anyio
-import anyio.to_thread
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -25,8 +26,9 @@ from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from geo_grid.api import batch_pool
 from geo_grid.db import transaction
-from geo_grid.errors import GeoGridError, PayloadTooLarge, RateLimited
+from geo_grid.errors import GeoGridError, PayloadTooLarge, RateLimited, ServiceUnavailable
 from geo_grid.services import auth
 from geo_grid.settings import Settings
 
@@ -254,8 +256,9 @@ def _authenticate(factory: Any, token: str) -> auth.Principal:
 
 
 async def run_batch(request: Request, kind: str, fn: Callable[..., T], *args: Any) -> T:
-    """Run CPU-heavy batch work in a worker thread, at most `settings.batch_concurrency` of each kind at
-    once; the event loop stays free for single lookups (waiting batches wait here, not in threads)."""
+    """Run CPU-heavy batch work `fn(*args)` in a worker process (api/batch_pool), at most
+    `settings.batch_concurrency` batches of each kind at once; waiting batches wait on the event loop,
+    holding neither a thread nor a process, and single lookups keep the server's CPU and GIL."""
     state = request.app.state
     limiters: dict[str, anyio.CapacityLimiter] | None = getattr(state, "batch_limiters", None)
     if limiters is None:
@@ -263,7 +266,23 @@ async def run_batch(request: Request, kind: str, fn: Callable[..., T], *args: An
     limiter = limiters.get(kind)
     if limiter is None:
         limiter = limiters[kind] = anyio.CapacityLimiter(max(1, state.settings.batch_concurrency))
-    return await anyio.to_thread.run_sync(fn, *args, limiter=limiter)
+    async with limiter:
+        pool = getattr(state, "batch_pool", None)
+        if pool is None:
+            pool = state.batch_pool = batch_pool.new_pool(2 * max(1, state.settings.batch_concurrency))
+        try:
+            answer = await asyncio.wrap_future(pool.submit(batch_pool.call, fn, *args))
+        except BrokenProcessPool:
+            state.batch_pool = None  # a worker died (e.g. out of memory): a new pool next time
+            raise ServiceUnavailable("批量计算进程意外退出，请稍后重试") from None
+    result: T = batch_pool.unwrap(answer)
+    return result
+
+
+def shutdown(app: FastAPI) -> None:
+    """Stop the batch worker processes (the app's lifespan calls this at exit)."""
+    batch_pool.shutdown(getattr(app.state, "batch_pool", None))
+    app.state.batch_pool = None
 
 
 def json_body_doc(model: type[BaseModel]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from geo_grid.api import limits
+from geo_grid.api import batch_pool, limits
 from geo_grid.api.deps import PrincipalDep
 from geo_grid.api.presenters import person
 from geo_grid.errors import AddressNotFound, PayloadTooLarge, QueryTooLong
@@ -148,21 +148,23 @@ async def lookup_address_batch(request: Request, principal: PrincipalDep) -> Res
     raw = await request.body()
     book = address_service.require(request.app.state.address_book.current)
     directory = lookup_service.require(request.app.state.directory.current)
-    max_chars = request.app.state.settings.max_query_chars
-    # 10,000 matches take about a second: parsed, matched and serialised in a bounded worker thread.
+    settings = request.app.state.settings
+    # 10,000 matches take seconds: parsed, matched and serialised in a worker process (api/batch_pool).
+    args = (settings.database_url, directory.generation_id, directory.built_at, book.built_at, raw, principal)
     body = await limits.run_batch(
-        request, "address", _address_batch, raw, book, directory, principal, max_chars
+        request, "address", batch_pool.address_batch, *args, settings.max_query_chars
     )
     return Response(body, media_type="application/json")
 
 
-def _address_batch(
+def compute_batch(
     raw: bytes,
     book: address_service.AddressBook,
     directory: GridDirectory,
     principal: Principal,
     max_chars: int,
 ) -> bytes:
+    """The batch's JSON answer (runs in a batch worker process)."""
     queries = limits.parse_json_body(raw, AddressBatch).queries
     n = len(queries)
     if n > address_service.MAX_BATCH_QUERIES:

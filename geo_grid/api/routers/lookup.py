@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from geo_grid import crs
-from geo_grid.api import limits
+from geo_grid.api import batch_pool, limits
 from geo_grid.api.deps import PrincipalDep
 from geo_grid.api.presenters import person
 from geo_grid.errors import PayloadTooLarge
@@ -136,16 +136,24 @@ class BatchRequest(BaseModel):
     openapi_extra=limits.json_body_doc(BatchRequest),
 )
 async def lookup_batch(request: Request) -> Response:
-    # The body is read here but parsed, placed and serialised in a bounded worker thread
-    # (api/limits.run_batch): a 100,000-point batch is ~0.5 s of CPU that must not stall single lookups.
+    # The body is read here but parsed, placed and serialised in a worker process (api/limits.run_batch,
+    # api/batch_pool): a 100,000-point batch is ~0.5 s of CPU that must not stall single lookups.
     raw = await request.body()
     directory = lookup_service.require(request.app.state.directory.current)
-    max_points = request.app.state.settings.max_batch_points
-    body = await limits.run_batch(request, "lookup", _lookup_batch, raw, directory, max_points)
+    settings = request.app.state.settings
+    args = (
+        settings.database_url,
+        directory.generation_id,
+        directory.built_at,
+        raw,
+        settings.max_batch_points,
+    )
+    body = await limits.run_batch(request, "lookup", batch_pool.lookup_batch, *args)
     return Response(body, media_type="application/json")
 
 
-def _lookup_batch(raw: bytes, directory: GridDirectory, max_points: int) -> bytes:
+def compute_batch(raw: bytes, directory: GridDirectory, max_points: int) -> bytes:
+    """The batch's JSON answer (runs in a batch worker process, api/batch_pool)."""
     body = limits.parse_json_body(raw, BatchRequest)
     n = len(body.points)
     if n > max_points:
