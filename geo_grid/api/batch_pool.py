@@ -15,6 +15,8 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 from typing import Any
@@ -29,7 +31,7 @@ _CACHE: dict[str, tuple[Any, Any]] = {}  # in a worker process: "directory"/"boo
 def new_pool(workers: int) -> ProcessPoolExecutor:
     # spawn, not fork: the server has threads (the pool, the database driver), which fork would copy half-way
     return ProcessPoolExecutor(
-        max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=_lower_priority
+        max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker
     )
 
 
@@ -44,9 +46,20 @@ def shutdown(pool: ProcessPoolExecutor | None) -> None:
             p.terminate()
 
 
-def _lower_priority() -> None:
+def _init_worker() -> None:
+    """Lower priority, and exit with the server: a worker left behind by a killed server would otherwise
+    finish its batch (minutes for a large address batch) for nobody."""
     with contextlib.suppress(OSError):  # not permitted here: run at normal priority
         os.nice(10)
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def call(fn: Any, *args: Any) -> tuple[str, Any]:
