@@ -219,3 +219,16 @@ def test_draft_lookup_follows_a_split(draft_env) -> None:
     assert r.status_code == 200, r.text
     r = client.get("/lookup", params={"lon": inside_new.x, "lat": inside_new.y, "generation": gen})
     assert r.status_code == 200 and (r.json()["micro"] or {}).get("code") != new["code"]
+
+
+def test_batch_bodies_parsed_in_the_worker_give_the_usual_422(client) -> None:
+    h = {"content-type": "application/json"}
+    for body in (b"{not json", b'{"points": 5}', b'{"crs": "utm", "points": []}', b"[]"):
+        r = client.post("/lookup/batch", content=body, headers=h)
+        assert r.status_code == 422 and r.json()["code"] == "invalid_request", (body, r.text)
+        assert r.json()["detail"][0]["loc"][0] == "body"
+    r = client.post("/lookup/address/batch", json={"queries": "民航路"})
+    assert r.status_code == 422 and r.json()["code"] == "invalid_request"
+    # Integers beyond 64 bits (orjson refuses them; the stdlib reads them): a per-point error, not a 500.
+    r = client.post("/lookup/batch", content=b'{"points": [[1' + b"0" * 400 + b", 34.7]]}", headers=h)
+    assert r.status_code == 200 and r.json()["results"][0]["error"]["code"] == "invalid_coordinates"

@@ -67,7 +67,9 @@ def call(fn: Any, *args: Any) -> tuple[str, Any]:
     try:
         return "ok", fn(*args)
     except RequestValidationError as exc:
-        return "invalid", list(exc.errors())
+        # Only what the 422 shows (pydantic's `input` may be the whole body, its `ctx` may not pickle).
+        keep = ("loc", "msg", "type")
+        return "invalid", [{k: e[k] for k in keep if k in e} for e in exc.errors()]
     except GeoGridError as exc:
         return "domain", (type(exc), exc.message, exc.detail)
 

@@ -286,7 +286,7 @@ def shutdown(app: FastAPI) -> None:
 
 
 def json_body_doc(model: type[BaseModel]) -> dict[str, Any]:
-    """OpenAPI for a JSON body that a route reads raw (to parse it in a worker thread, not on the loop)."""
+    """OpenAPI for a JSON body that a route reads raw (to parse it in a worker process, not on the loop)."""
     schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
