@@ -146,6 +146,18 @@ class UnsupportedFormat(GeoGridError):
     code, status = "unsupported_format", 415
 
 
+class QueryTooLong(GeoGridError):
+    """An address query longer than settings.max_query_chars (a batch reports it per query)."""
+
+    code, status = "query_too_long", 422
+
+
+class RateLimited(GeoGridError):
+    """Too many requests of one kind from one caller; `Retry-After` says when to try again."""
+
+    code, status = "rate_limited", 429
+
+
 class ServiceUnavailable(GeoGridError):
     """A dependency is down."""
 

@@ -85,3 +85,37 @@ class Settings(BaseSettings):
     basemap: str = "none"
     basemap_url: str | None = None
     tianditu_key: str | None = None
+
+    # Hostile input (geo_grid/api/limits.py): what one caller may cost the service. 0 turns a rate off.
+    max_query_chars: int = Field(
+        default=300, description="longest address query, on every route (batch: per query)"
+    )
+    body_limit_bytes: int = Field(default=1 << 20, description="request body limit of every route not below")
+    body_limit_lookup_batch_bytes: int = Field(default=8 << 20, description="POST /lookup/batch body limit")
+    body_limit_address_batch_bytes: int = Field(
+        default=24 << 20, description="POST /lookup/address/batch (10,000 × 300 characters, \\u-escaped)"
+    )
+    body_limit_upload_bytes: int = Field(
+        default=256 << 20, description="multipart boundary imports (/generations/import, …/{id}/import)"
+    )
+    rate_anonymous_batches_per_min: int = Field(
+        default=20, description="batches per client address (no token)"
+    )
+    rate_anonymous_writes_per_min: int = Field(
+        default=30, description="POST/PUT/PATCH/DELETE per address (no token)"
+    )
+    rate_token_batches_per_min: int = Field(default=120, description="batches per API token")
+    rate_token_writes_per_min: int = Field(default=600, description="writes per API token")
+    batch_concurrency: int = Field(
+        default=1, description="batches of one kind computed at once (worker threads)"
+    )
+    past_directories_cache: int = Field(
+        default=8, description="past/draft generations kept in memory for /lookup"
+    )
+    past_index_max_cells: int = Field(
+        default=250_000,
+        description="raster cells of a past generation's index (smaller = cheaper, still exact)",
+    )
+    header_timeout_s: float = Field(
+        default=10.0, description="seconds a client has to send a request's headers (geo-grid up; 0 = none)"
+    )

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
 from geo_grid import __version__, clock
-from geo_grid.api import errors
+from geo_grid.api import errors, limits
 from geo_grid.api.routers import ROUTERS
 from geo_grid.api.security_headers import SecurityHeaders, page_policy_for
 from geo_grid.db import make_engine, make_session_factory
@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             watcher.cancel()
             await run_in_threadpool(app.state.audit_queue.close)
+            limits.shutdown(app)  # the batch worker processes
             engine.dispose()
 
     app = FastAPI(
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.add_middleware(SecurityHeaders, page_policy=page_policy_for(settings))
     errors.install(app)
+    limits.install(app, settings)  # body-size and rate limits (api/limits.py)
     for router in ROUTERS:
         app.include_router(router)
     return app

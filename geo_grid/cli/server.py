@@ -17,6 +17,7 @@ def up(
 ) -> None:
     """Serve the API. Without GEO_GRID_DATABASE_URL, starts (and at exit stops) the embedded PostGIS."""
     from geo_grid.api.app import create_app
+    from geo_grid.api.header_timeout import protocol_class
 
     settings = Settings()
     with database(settings) as (url, cluster):
@@ -29,5 +30,10 @@ def up(
         settings = settings.model_copy(update={"database_url": url})
         host, port = host or settings.host, port or settings.port
         typer.echo(f"geo_grid API on http://{host}:{port} (docs at /docs); Ctrl-C stops it")
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info", server_header=False)
+        # http=: uvicorn's own protocol plus a request-header timeout (api/header_timeout.py); no `server`
+        # header (it would name the software and its version)
+        http = protocol_class(settings.header_timeout_s)
+        uvicorn.run(
+            create_app(settings), host=host, port=port, log_level="info", http=http, server_header=False
+        )
     typer.echo("stopped")

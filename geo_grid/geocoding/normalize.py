@@ -73,17 +73,22 @@ _CN_DIGIT_VALUE = {"零": "0", "〇": "0", "一": "1", "二": "2", "两": "2", "
 _CN_DIGIT_VALUE.update({"五": "5", "六": "6", "七": "7", "八": "8", "九": "9"})
 _UNIT_WORDS = "号院|号楼|号|栋|幢|座|单元|室|户|层|楼"
 
-_RE_HASH = re.compile(r"(\d+)#")
-_RE_DASH3 = re.compile(r"(?<![\d-])(\d+)\s*[-—–]\s*(\d+)\s*[-—–]\s*(\d+)\s*(?:室|户)?\s*$")
-_RE_DASH2 = re.compile(r"(?<![\d-])(\d+)\s*[-—–]\s*(\d+)\s*$")
+# Linear time on any input (a 300 KB query once took minutes): every pattern that starts with a run of
+# digits/letters is anchored at the run's first character by a negative lookbehind and consumes the run
+# possessively (`++`, Python ≥ 3.11), so the engine never retries a match from inside a run or backtracks
+# through it. The words that may follow a run (号, 单元, 室 …) never belong to the run's character class,
+# so these are the matches the greedy patterns found before.
+_RE_HASH = re.compile(r"(?<!\d)(\d++)#")
+_RE_DASH3 = re.compile(r"(?<![\d-])(\d++)\s*+[-—–]\s*+(\d++)\s*+[-—–]\s*+(\d++)\s*+(?:室|户)?\s*+$")
+_RE_DASH2 = re.compile(r"(?<![\d-])(\d++)\s*+[-—–]\s*+(\d++)\s*+$")
 _RE_PUNCT = re.compile(r"[\s,，。.、;；:：·•'\"“”‘’`()（）\[\]【】<>《》\-—–_~/\\|*]+")
-_RE_CN_NUM = re.compile(rf"第?([{_CN_DIGITS}]+)(?={_UNIT_WORDS})")
-_RE_ORDINAL = re.compile(rf"第(\d+)(?={_UNIT_WORDS})")
-_RE_BUILDING = re.compile(r"([0-9A-Z]+)(?:号楼|号栋|号幢|号座|栋楼|栋|幢|座)")
-_RE_BUILDING_BY_FLOOR_WORD = re.compile(r"(\d+)楼(?=\d+单元)")
-_RE_ROOM = re.compile(r"(\d+)(?:室|户|房)")
+_RE_CN_NUM = re.compile(rf"(?:第|(?<![{_CN_DIGITS}]))([{_CN_DIGITS}]++)(?={_UNIT_WORDS})")
+_RE_ORDINAL = re.compile(rf"第(\d++)(?={_UNIT_WORDS})")
+_RE_BUILDING = re.compile(r"(?<![0-9A-Z])([0-9A-Z]++)(?:号楼|号栋|号幢|号座|栋楼|栋|幢|座)")
+_RE_BUILDING_BY_FLOOR_WORD = re.compile(r"(?<!\d)(\d++)楼(?=\d++单元)")
+_RE_ROOM = re.compile(r"(?<!\d)(\d++)(?:室|户|房)")
 
-_TOKEN = re.compile(r"([0-9A-Z]+)(号楼|号院|号|单元|室|层)")
+_TOKEN = re.compile(r"(?<![0-9A-Z])([0-9A-Z]++)(号楼|号院|号|单元|室|层)")
 
 
 def _cn_to_digits(run: str) -> str | None:
@@ -123,17 +128,21 @@ def normalize_part(text: str | None) -> str:
 
 
 def strip_prefixes(text: str, prefixes: Iterable[str] = DEFAULT_PREFIXES) -> str:
-    """Remove administrative prefixes from the start, repeatedly (河南省郑州市金水区… → …)."""
+    """Remove administrative prefixes from the start, repeatedly (河南省郑州市金水区… → …).
+
+    Walks an offset instead of re-slicing the text after each prefix, so that a text made of thousands
+    of prefixes costs linear time, not quadratic."""
     ordered = sorted(set(prefixes), key=len, reverse=True)
+    start, n = 0, len(text)
     changed = True
-    while changed and text:
+    while changed and start < n:
         changed = False
         for prefix in ordered:
-            if text.startswith(prefix) and len(text) > len(prefix):
-                text = text[len(prefix) :]
+            if text.startswith(prefix, start) and n - start > len(prefix):
+                start += len(prefix)
                 changed = True
                 break
-    return text
+    return text[start:]
 
 
 def apply_aliases(text: str, aliases: Mapping[str, str] = DEFAULT_ROAD_ALIASES) -> str:

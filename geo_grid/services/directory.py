@@ -66,12 +66,16 @@ class GridDirectory:
         return dict(out)
 
 
-def build(session: Session, generation_id: int) -> GridDirectory:
+def build(session: Session, generation_id: int, max_cells: int | None = None) -> GridDirectory:
+    """The snapshot of one generation; `max_cells` caps the index raster (past generations use a small one)."""
     records = grid_repo.records(session, generation_id)
     grids = {r.code: GridInfo(r.code, r.name, r.level, r.parent_code, r.community_code) for r in records}
     micro = [r for r in records if r.level == "micro"]
     index = GridIndex.build(
-        [r.code for r in micro], list(shapely.from_wkb([r.wkb for r in micro])), [r.name for r in micro]
+        [r.code for r in micro],
+        list(shapely.from_wkb([r.wkb for r in micro])),
+        [r.name for r in micro],
+        **({} if max_cells is None else {"max_cells": max_cells}),
     )
     people: dict[str, list[PersonRole]] = defaultdict(list)
     for p in people_repo.all_grid_roles(session):

@@ -11,17 +11,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from geo_grid.api import batch_pool, limits
 from geo_grid.api.deps import PrincipalDep
 from geo_grid.api.presenters import person
-from geo_grid.errors import AddressNotFound, PayloadTooLarge
+from geo_grid.errors import AddressNotFound, PayloadTooLarge, QueryTooLong
 from geo_grid.geocoding import Candidate
 from geo_grid.services import addresses as address_service
 from geo_grid.services import lookup as lookup_service
 from geo_grid.services.auth import Principal
-from geo_grid.services.directory import GridInfo
+from geo_grid.services.directory import GridDirectory, GridInfo
 
 router = APIRouter(tags=["addresses"])
 
@@ -102,6 +105,10 @@ def _resolve(request: Request, query: str) -> address_service.Resolution:
     return address_service.resolve(book, directory, query)
 
 
+def _too_long(n: int, max_chars: int) -> QueryTooLong:
+    return QueryTooLong(f"地址过长：{n} 个字符，最多 {max_chars} 个", {"length": n, "max_chars": max_chars})
+
+
 @router.get("/lookup/address", summary="Who answers for this address: standard address, grid chain, people")
 async def lookup_address(
     request: Request,
@@ -111,6 +118,9 @@ async def lookup_address(
         Query(min_length=1, max_length=300, description="the address as typed, e.g. 经三路151号院1号楼1单元"),
     ],
 ) -> dict[str, Any]:
+    max_chars = request.app.state.settings.max_query_chars
+    if len(q) > max_chars:
+        raise _too_long(len(q), max_chars)
     res = _resolve(request, q)
     body = resolution_body(res, principal)
     if res.result.status == "not_found":
@@ -122,24 +132,61 @@ async def lookup_address(
 
 
 class AddressBatch(BaseModel):
-    queries: list[str] = Field(description=f"address texts, at most {address_service.MAX_BATCH_QUERIES:,}")
+    queries: list[str] = Field(
+        description=f"address texts, at most {address_service.MAX_BATCH_QUERIES:,}, each at most 300 characters"
+    )
 
 
-# A plain `def`: 10,000 matches take about a second, so they run in the thread pool, not the event loop.
-@router.post("/lookup/address/batch", summary="Look up many addresses; one result per query, in order")
-def lookup_address_batch(request: Request, principal: PrincipalDep, body: AddressBatch) -> dict[str, Any]:
-    n = len(body.queries)
+@router.post(
+    "/lookup/address/batch",
+    summary="Look up many addresses; one result per query, in order",
+    openapi_extra=limits.json_body_doc(AddressBatch),
+)
+async def lookup_address_batch(request: Request, principal: PrincipalDep) -> Response:
+    """Each query gets its result at its `index`: matched, ambiguous, not_found, or `invalid` with an
+    `error` (a query longer than the cap, `query_too_long`) — one bad query never fails the batch."""
+    raw = await request.body()
+    book = address_service.require(request.app.state.address_book.current)
+    directory = lookup_service.require(request.app.state.directory.current)
+    settings = request.app.state.settings
+    # 10,000 matches take seconds: parsed, matched and serialised in a worker process (api/batch_pool).
+    args = (settings.database_url, directory.generation_id, directory.built_at, book.built_at, raw, principal)
+    body = await limits.run_batch(
+        request, "address", batch_pool.address_batch, *args, settings.max_query_chars
+    )
+    return Response(body, media_type="application/json")
+
+
+def compute_batch(
+    raw: bytes,
+    book: address_service.AddressBook,
+    directory: GridDirectory,
+    principal: Principal,
+    max_chars: int,
+) -> bytes:
+    """The batch's JSON answer (runs in a batch worker process)."""
+    queries = limits.parse_json_body(raw, AddressBatch).queries
+    n = len(queries)
     if n > address_service.MAX_BATCH_QUERIES:
         raise PayloadTooLarge(
             f"{n} queries in one request; at most {address_service.MAX_BATCH_QUERIES} — split the batch"
         )
-    results = [
-        {"index": i, **resolution_body(_resolve(request, q), principal)} for i, q in enumerate(body.queries)
-    ]
-    counts = {s: 0 for s in ("matched", "ambiguous", "not_found")}
+    results: list[dict[str, Any]] = []
+    # Identical queries are resolved once (spreadsheets repeat addresses; floods repeat one text).
+    seen: dict[str, dict[str, Any]] = {}
+    for i, q in enumerate(queries):
+        if len(q) > max_chars:
+            err = _too_long(len(q), max_chars)
+            results.append({"index": i, "query": q[:max_chars], "status": "invalid", "error": err.to_dict()})
+            continue
+        body = seen.get(q)
+        if body is None:
+            body = seen[q] = resolution_body(address_service.resolve(book, directory, q), principal)
+        results.append({"index": i, **body})
+    counts = {s: 0 for s in ("matched", "ambiguous", "not_found", "invalid")}
     for r in results:
         counts[r["status"]] += 1
-    return {"count": n, **counts, "results": results}
+    return orjson.dumps({"count": n, **counts, "results": results})
 
 
 @router.post(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Path, Response
+from fastapi import APIRouter, Header, Path, Request, Response
 from pydantic import BaseModel, Field
 
 from geo_grid.api.deps import PrincipalDep, SessionDep
@@ -54,6 +54,14 @@ class MergeBody(BaseModel):
     name: str | None = Field(default=None, max_length=200)
 
 
+def _edited(request: Request, generation_id: int) -> None:
+    """Drop the draft's cached lookup directory (GET /lookup?generation=…); the cache also notices the
+    draft's edit stamp, which covers edits by other processes (services/past_directories)."""
+    past = getattr(request.app.state, "past_directories", None)
+    if past is not None:
+        past.invalidate(generation_id)
+
+
 def _with_etag(response: Response, result: dict[str, Any]) -> dict[str, Any]:
     if len(result.get("grids", [])) >= 1:
         response.headers["ETag"] = result["grids"][0]["etag"]
@@ -76,6 +84,7 @@ def get_grid(session: SessionDep, response: Response, generation_id: GenId, code
     "/generations/{generation_id}/grids/{code}", summary="Replace a grid's geometry (planner, If-Match)"
 )
 def replace(
+    request: Request,
     session: SessionDep,
     principal: PrincipalDep,
     response: Response,
@@ -85,6 +94,7 @@ def replace(
     if_match: IfMatch = None,
 ) -> dict[str, Any]:
     principal.require("planner")
+    _edited(request, generation_id)
     return _with_etag(
         response,
         edits.replace_geometry(session, generation_id, code, body.geometry, principal.name, if_match),
@@ -96,6 +106,7 @@ def replace(
     summary="Redraw a grid; neighbours give up exactly what it gains (planner, If-Match)",
 )
 def move_boundary(
+    request: Request,
     session: SessionDep,
     principal: PrincipalDep,
     response: Response,
@@ -105,6 +116,7 @@ def move_boundary(
     if_match: IfMatch = None,
 ) -> dict[str, Any]:
     principal.require("planner")
+    _edited(request, generation_id)
     return _with_etag(
         response,
         edits.move_boundary(
@@ -117,9 +129,15 @@ def move_boundary(
     "/generations/{generation_id}/grids", status_code=201, summary="Create a grid in a draft (planner)"
 )
 def create(
-    session: SessionDep, principal: PrincipalDep, response: Response, generation_id: GenId, body: CreateBody
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    response: Response,
+    generation_id: GenId,
+    body: CreateBody,
 ) -> dict[str, Any]:
     principal.require("planner")
+    _edited(request, generation_id)
     return _with_etag(response, edits.create_grid(session, generation_id, body.model_dump(), principal.name))
 
 
@@ -127,9 +145,15 @@ def create(
     "/generations/{generation_id}/grids/{code}", summary="Retire a grid from a draft (planner, If-Match)"
 )
 def retire(
-    session: SessionDep, principal: PrincipalDep, generation_id: GenId, code: Code, if_match: IfMatch = None
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    generation_id: GenId,
+    code: Code,
+    if_match: IfMatch = None,
 ) -> dict[str, Any]:
     principal.require("planner")
+    _edited(request, generation_id)
     return edits.retire_grid(session, generation_id, code, principal.name, if_match)
 
 
@@ -138,6 +162,7 @@ def retire(
     summary="Move a micro-grid under another tertiary grid (planner, If-Match)",
 )
 def reparent(
+    request: Request,
     session: SessionDep,
     principal: PrincipalDep,
     response: Response,
@@ -147,6 +172,7 @@ def reparent(
     if_match: IfMatch = None,
 ) -> dict[str, Any]:
     principal.require("planner")
+    _edited(request, generation_id)
     return _with_etag(
         response, edits.reparent(session, generation_id, code, body.parent_code, principal.name, if_match)
     )
@@ -157,6 +183,7 @@ def reparent(
     summary="Split a micro-grid in two along a line (planner, If-Match)",
 )
 def split(
+    request: Request,
     session: SessionDep,
     principal: PrincipalDep,
     response: Response,
@@ -166,6 +193,7 @@ def split(
     if_match: IfMatch = None,
 ) -> dict[str, Any]:
     principal.require("planner")
+    _edited(request, generation_id)
     return _with_etag(
         response, edits.split(session, generation_id, code, body.line, principal.name, if_match, body.name)
     )
@@ -176,6 +204,7 @@ def split(
     summary="Merge adjacent micro-grids of one tertiary grid (planner, If-Match with every ETag)",
 )
 def merge(
+    request: Request,
     session: SessionDep,
     principal: PrincipalDep,
     response: Response,
@@ -184,6 +213,7 @@ def merge(
     if_match: IfMatch = None,
 ) -> dict[str, Any]:
     principal.require("planner")
+    _edited(request, generation_id)
     return _with_etag(
         response, edits.merge(session, generation_id, body.codes, principal.name, if_match, body.name)
     )

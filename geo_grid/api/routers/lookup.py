@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
+import anyio
+import anyio.to_thread
 import numpy as np
 import orjson
 from fastapi import APIRouter, Query, Request
@@ -14,6 +17,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from geo_grid import crs
+from geo_grid.api import batch_pool, limits
 from geo_grid.api.deps import PrincipalDep
 from geo_grid.api.presenters import person
 from geo_grid.errors import PayloadTooLarge
@@ -67,13 +71,7 @@ async def lookup(
 ) -> Response:
     directory = lookup_service.require(request.app.state.directory.current)
     if at is not None or generation is not None:
-        # A past moment: that generation's directory, built on demand and cached (services/past_directories).
-        state = request.app.state
-        if getattr(state, "past_directories", None) is None:
-            state.past_directories = PastDirectories()
-        directory = await run_in_threadpool(
-            state.past_directories.resolve, state.session_factory, directory, at, generation
-        )
+        directory = await _past_directory(request, directory, at, generation)
     x, y = lookup_service.to_wgs84(lon, lat, crs_name)
     placement = lookup_service.place(directory, x, y)
     body = placement_body(directory, placement)
@@ -82,6 +80,37 @@ async def lookup(
     # Serialised here with orjson: on this hot path FastAPI's generic encoder of a returned dict
     # (jsonable_encoder walks every person) costs more than the lookup itself.
     return Response(orjson.dumps(body), media_type="application/json")
+
+
+def past_directories(request: Request) -> PastDirectories:
+    """The app's cache of past/draft generations' directories (services/past_directories)."""
+    state = request.app.state
+    past: PastDirectories | None = getattr(state, "past_directories", None)
+    if past is None:
+        settings = state.settings
+        past = state.past_directories = PastDirectories(
+            settings.past_directories_cache, settings.past_index_max_cells
+        )
+    return past
+
+
+async def _past_directory(
+    request: Request, current: GridDirectory, at: datetime | None, generation: int | None
+) -> GridDirectory:
+    """A past moment's directory. A miss builds in one worker thread at a time (anyio limiter): callers
+    waiting for a build wait on the event loop, holding no thread, and the cache answers them after it."""
+    state = request.app.state
+    past = past_directories(request)
+    gen_id, stamp = await run_in_threadpool(past.identify, state.session_factory, at, generation)
+    if current.generation_id == gen_id:
+        return current
+    hit = past.cached(gen_id, stamp)
+    if hit is not None:
+        return hit
+    limiter: anyio.CapacityLimiter | None = getattr(state, "past_build_limiter", None)
+    if limiter is None:
+        limiter = state.past_build_limiter = anyio.CapacityLimiter(1)
+    return await anyio.to_thread.run_sync(past.build, state.session_factory, gen_id, stamp, limiter=limiter)
 
 
 def _people(directory: GridDirectory, placement: lookup_service.Placement, principal: Principal) -> Any:
@@ -102,30 +131,49 @@ class BatchRequest(BaseModel):
     points: list[Any] = Field(description="[[lon, lat], ...], at most 100,000 points")
 
 
-@router.post("/lookup/batch", summary="Look up many points at once; one result per point, in order")
-async def lookup_batch(request: Request, body: BatchRequest) -> Response:
-    settings = request.app.state.settings
-    if len(body.points) > settings.max_batch_points:
-        raise PayloadTooLarge(
-            f"{len(body.points)} points in one request; at most {settings.max_batch_points} — split the batch"
-        )
+@router.post(
+    "/lookup/batch",
+    summary="Look up many points at once; one result per point, in order",
+    openapi_extra=limits.json_body_doc(BatchRequest),
+)
+async def lookup_batch(request: Request) -> Response:
+    # The body is read here but parsed, placed and serialised in a worker process (api/limits.run_batch,
+    # api/batch_pool): a 100,000-point batch is ~0.5 s of CPU that must not stall single lookups.
+    raw = await request.body()
     directory = lookup_service.require(request.app.state.directory.current)
+    settings = request.app.state.settings
+    args = (
+        settings.database_url,
+        directory.generation_id,
+        directory.built_at,
+        raw,
+        settings.max_batch_points,
+    )
+    body = await limits.run_batch(request, "lookup", batch_pool.lookup_batch, *args)
+    return Response(body, media_type="application/json")
+
+
+def compute_batch(raw: bytes, directory: GridDirectory, max_points: int) -> bytes:
+    """The batch's JSON answer (runs in a batch worker process, api/batch_pool)."""
+    body = limits.parse_json_body(raw, BatchRequest)
     n = len(body.points)
+    if n > max_points:
+        raise PayloadTooLarge(f"{n} points in one request; at most {max_points} — split the batch")
     lon, lat, errors = _parse_points(body.points)
     wlon, wlat = crs.to_wgs84(lon, lat, body.crs)
     bulk = lookup_service.place_many(directory, wlon, wlat)
     results = _batch_results(directory, bulk, errors)
     # orjson: the 100,000-point answer is ~30 MB of JSON, which the stdlib encoder takes ~0.4 s to write
-    return Response(
-        orjson.dumps(
-            {"crs": body.crs, "generation": directory.generation_id, "count": n, "results": results}
-        ),
-        media_type="application/json",
+    return orjson.dumps(
+        {"crs": body.crs, "generation": directory.generation_id, "count": n, "results": results}
     )
 
 
 def _parse_points(points: list[Any]) -> tuple[NDArray[np.float64], NDArray[np.float64], dict[int, str]]:
     """Coordinates as arrays (NaN where invalid) and a message per invalid point."""
+    fast = _parse_points_fast(points)
+    if fast is not None:
+        return fast
     n = len(points)
     lon = np.full(n, np.nan)
     lat = np.full(n, np.nan)
@@ -135,7 +183,7 @@ def _parse_points(points: list[Any]) -> tuple[NDArray[np.float64], NDArray[np.fl
             if not isinstance(pt, list | tuple) or len(pt) != 2:
                 raise ValueError  # e.g. a dict or a triple: pt[0] would mean something else
             x, y = float(pt[0]), float(pt[1])
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             errors[i] = "a point is [lon, lat] with two numbers"
             continue
         if not (math.isfinite(x) and math.isfinite(y)):
@@ -144,6 +192,32 @@ def _parse_points(points: list[Any]) -> tuple[NDArray[np.float64], NDArray[np.fl
             errors[i] = "out of range: lon must be in [-180, 180], lat in [-90, 90]"
         else:
             lon[i], lat[i] = x, y
+    return lon, lat, errors
+
+
+def _parse_points_fast(
+    points: list[Any],
+) -> tuple[NDArray[np.float64], NDArray[np.float64], dict[int, str]] | None:
+    """The common case in one vectorised step: every point is a pair of plain numbers (no strings, no
+    nulls, all finite). None sends anything else to the per-point loop and its exact messages."""
+    if not points or not all(type(p) is list and len(p) == 2 for p in points):
+        return None
+    flat = [v for p in points for v in p]
+    if not all(type(v) is float or type(v) is int for v in flat):
+        return None
+    try:
+        xy = np.array(flat, dtype=np.float64).reshape(-1, 2)
+    except (OverflowError, ValueError):
+        return None
+    if not np.isfinite(xy).all():
+        return None
+    lon, lat = xy[:, 0].copy(), xy[:, 1].copy()
+    bad = ~((lon >= -180) & (lon <= 180) & (lat >= -90) & (lat <= 90))
+    errors = {
+        int(i): "out of range: lon must be in [-180, 180], lat in [-90, 90]" for i in np.flatnonzero(bad)
+    }
+    lon[bad] = np.nan
+    lat[bad] = np.nan
     return lon, lat, errors
 
 

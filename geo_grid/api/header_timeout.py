@@ -1,0 +1,98 @@
+"""A request-header timeout for uvicorn, which has none (only `timeout_keep_alive`, between requests): a
+client that opens a connection and sends its request line or headers slowly is answered 408 and
+disconnected after `timeout` seconds, so slow clients cannot hold connections (and file descriptors) forever.
+
+The timer runs from the moment the server waits for a request (connection opened, or the first byte after
+a keep-alive pause) until the request's headers are complete; the body and the response are not timed.
+`protocol_class(timeout)` subclasses the HTTP protocol uvicorn would pick itself (httptools, else h11).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+_REPLY_408 = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+
+
+class _HeaderTimeoutMixin:
+    """Arms a timer while a request head is awaited; the subclass calls `_head_complete()`."""
+
+    header_timeout: float = 10.0
+    transport: asyncio.Transport
+    loop: asyncio.AbstractEventLoop
+    _head_timer: asyncio.TimerHandle | None = None
+    _awaiting_head: bool = True
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)  # type: ignore[misc]
+        self._awaiting_head = True
+        self._arm()
+
+    def data_received(self, data: bytes) -> None:
+        if self._awaiting_head and self._head_timer is None:
+            self._arm()  # the first byte after a keep-alive pause: the next head is now due
+        super().data_received(data)  # type: ignore[misc]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)  # type: ignore[misc]
+
+    def on_response_complete(self) -> None:
+        # Between requests uvicorn's keep-alive timeout applies; our timer starts again with new data.
+        self._awaiting_head = True
+        super().on_response_complete()  # type: ignore[misc]
+
+    def _head_complete(self) -> None:
+        self._awaiting_head = False
+        self._disarm()
+
+    def _arm(self) -> None:
+        self._disarm()
+        if self.header_timeout > 0:
+            self._head_timer = self.loop.call_later(self.header_timeout, self._timed_out)
+
+    def _disarm(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _timed_out(self) -> None:
+        self._head_timer = None
+        if self._awaiting_head and not self.transport.is_closing():
+            self.transport.write(_REPLY_408)
+            self.transport.close()
+
+
+def protocol_class(timeout: float) -> type[asyncio.Protocol]:
+    """uvicorn's `http=` protocol with the header timeout (httptools when installed, as uvicorn's "auto")."""
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+        class HttpToolsHeaderTimeout(_HeaderTimeoutMixin, HttpToolsProtocol):
+            header_timeout = timeout
+
+            def on_headers_complete(self) -> None:
+                self._head_complete()
+                super().on_headers_complete()
+
+        return HttpToolsHeaderTimeout
+    except ImportError:
+        return h11_protocol_class(timeout)
+
+
+def h11_protocol_class(timeout: float) -> type[asyncio.Protocol]:
+    """The same on uvicorn's pure-Python h11 protocol."""
+    import h11
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class H11HeaderTimeout(_HeaderTimeoutMixin, H11Protocol):
+        header_timeout = timeout
+
+        def handle_events(self) -> None:
+            super().handle_events()
+            # h11 leaves IDLE for the client's side once a whole request head has been parsed.
+            if self._awaiting_head and self.conn.their_state is not h11.IDLE:
+                self._head_complete()
+
+    return H11HeaderTimeout
