@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
 from geo_grid import __version__, clock
-from geo_grid.api import errors, limits
+from geo_grid.api import errors, limits, openapi
 from geo_grid.api.routers import ROUTERS
 from geo_grid.api.security_headers import SecurityHeaders, page_policy_for
 from geo_grid.db import make_engine, make_session_factory
@@ -87,4 +87,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     limits.install(app, settings)  # body-size and rate limits (api/limits.py)
     for router in ROUTERS:
         app.include_router(router)
+    openapi.install(app, ROUTERS)  # each guarded route's role in the document
     return app

@@ -4,7 +4,7 @@ audit trail of the request (every write; every read of unmasked personal data)."
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -110,28 +110,35 @@ async def get_principal(
 
 
 async def _resolve(request: Request, credentials: HTTPAuthorizationCredentials | None) -> auth.Principal:
-    """Known tokens are re-validated every GEO_GRID_TOKEN_CACHE_TTL_S (5 s), so a revocation takes effect
+    if credentials is None or not credentials.credentials:
+        return auth.PUBLIC
+    return await principal_for_token(request.app.state, credentials.credentials, write=is_write(request))
+
+
+async def principal_for_token(state: Any, token: str, write: bool) -> auth.Principal:
+    """The one token cache (`state.token_cache`, shared with the rate limiter in api/limits.py).
+
+    Known tokens are re-validated every GEO_GRID_TOKEN_CACHE_TTL_S (5 s), so a revocation takes effect
     within seconds in every running service. When the database cannot be asked, a token validated within
     GEO_GRID_TOKEN_GRACE_S (1 h) keeps working for reads (in-memory lookups stay available to token
     holders during an outage); writes need the database anyway. Async, so that in-memory endpoints never
-    pay for a thread-pool hop; the database is only asked when the cache entry is due, in the thread pool."""
-    if credentials is None or not credentials.credentials:
-        return auth.PUBLIC
-    settings = get_settings(request)
-    key = auth.hash_token(credentials.credentials)
+    pay for a thread-pool hop; the database is only asked when the cache entry is due, in the thread pool.
+    An unknown or revoked token raises NotAuthenticated."""
+    settings: Settings = state.settings
+    key = auth.hash_token(token)
     # token hash → (principal, validated_at, next_check_at), monotonic seconds
-    cache: dict[str, tuple[auth.Principal, float, float]] = request.app.state.token_cache
+    cache: dict[str, tuple[auth.Principal, float, float]] = state.token_cache
     hit = cache.get(key)
     now = time.monotonic()
     if hit and hit[2] > now:
         return hit[0]
     try:
-        principal = await run_in_threadpool(_authenticate, request, credentials.credentials)
+        principal = await run_in_threadpool(_authenticate, state.session_factory, token)
     except NotAuthenticated:
         cache.pop(key, None)
         raise
     except (DBAPIError, PoolTimeout):
-        if hit and not is_write(request) and now - hit[1] < settings.token_grace_s:
+        if hit and not write and now - hit[1] < settings.token_grace_s:
             # Serve the last known principal; ask the database again after another TTL.
             cache[key] = (hit[0], hit[1], now + settings.token_cache_ttl_s)
             return hit[0]
@@ -140,8 +147,8 @@ async def _resolve(request: Request, credentials: HTTPAuthorizationCredentials |
     return principal
 
 
-def _authenticate(request: Request, token: str) -> auth.Principal:
-    with transaction(request.app.state.session_factory) as session:
+def _authenticate(factory: Any, token: str) -> auth.Principal:
+    with transaction(factory) as session:
         return auth.authenticate(session, token)
 
 
@@ -150,3 +157,24 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 # (FastAPI's default for dependencies with yield runs their exit code after the response has gone out).
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 PrincipalDep = Annotated[auth.Principal, Depends(get_principal)]
+
+
+# Roles on the route: a handler that takes `principal: PlannerDep` may only run for a planner (or admin);
+# the requirement is in its signature, and api/openapi.py writes it into the OpenAPI document.
+ROLE_LABELS_ZH = {"dispatcher": "调度员", "planner": "规划员", "admin": "管理员"}
+
+
+def require_role(*roles: str) -> Callable[[auth.Principal], auth.Principal]:
+    """A dependency that lets the caller through when they hold one of `roles` (admin always may)."""
+
+    def dependency(principal: PrincipalDep) -> auth.Principal:
+        principal.require(*roles)
+        return principal
+
+    dependency.required_roles = roles  # type: ignore[attr-defined]
+    return dependency
+
+
+DispatcherDep = Annotated[auth.Principal, Depends(require_role("dispatcher"))]
+PlannerDep = Annotated[auth.Principal, Depends(require_role("planner"))]
+AdminDep = Annotated[auth.Principal, Depends(require_role("admin"))]

@@ -23,11 +23,10 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
-from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from geo_grid.api import batch_pool
-from geo_grid.db import transaction
+from geo_grid.api.deps import principal_for_token
 from geo_grid.errors import GeoGridError, PayloadTooLarge, RateLimited, ServiceUnavailable
 from geo_grid.services import auth
 from geo_grid.settings import Settings
@@ -38,7 +37,6 @@ M = TypeVar("M", bound=BaseModel)
 BATCH_ROUTES = frozenset({("POST", "/lookup/batch"), ("POST", "/lookup/address/batch")})
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _UPLOAD_PATH = re.compile(r"^/generations(?:/[^/]+)?/import/?$")
-TOKEN_CACHE_TTL_S = 60.0  # as geo_grid/api/deps.py: the same cache, the same lifetime
 
 
 async def _send_error(send: Send, error: GeoGridError, headers: dict[str, str] | None = None) -> None:
@@ -225,7 +223,7 @@ class RateLimitMiddleware:
 
 
 async def _valid_token_key(scope: Scope) -> str | None:
-    """ "token:<sha256>" for a valid bearer token (cached like api/deps.get_principal), else None."""
+    """ "token:<sha256>" for a valid bearer token (the one token cache of api/deps), else None."""
     header = _header(scope, b"authorization")
     if not header:
         return None
@@ -233,23 +231,11 @@ async def _valid_token_key(scope: Scope) -> str | None:
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         return None
-    key = auth.hash_token(token)
-    state = scope["app"].state
-    cache: dict[str, tuple[auth.Principal, float]] = state.token_cache
-    now = time.monotonic()
-    hit = cache.get(key)
-    if hit is None or hit[1] <= now:
-        try:
-            principal = await run_in_threadpool(_authenticate, state.session_factory, token)
-        except Exception:  # unknown token, or the database is down: anonymous (the route decides the rest)
-            return None
-        cache[key] = (principal, now + TOKEN_CACHE_TTL_S)
-    return "token:" + key
-
-
-def _authenticate(factory: Any, token: str) -> auth.Principal:
-    with transaction(factory) as session:
-        return auth.authenticate(session, token)
+    try:
+        await principal_for_token(scope["app"].state, token, write=False)
+    except Exception:  # unknown token, or the database is down: anonymous (the route decides the rest)
+        return None
+    return "token:" + auth.hash_token(token)
 
 
 # ------------------------------------------------------------------------------------ batch workers

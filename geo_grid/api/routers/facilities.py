@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from geo_grid.api.deps import PrincipalDep, SessionDep
+from geo_grid.api.deps import PlannerDep, SessionDep
 from geo_grid.repository import facilities as facility_repo
 from geo_grid.services import facilities as facility_service
 from geo_grid.services.directory import GridDirectory
@@ -16,7 +16,6 @@ from geo_grid.services.stats import check_grid_code
 router = APIRouter(tags=["facilities"])
 
 FacilityRef = Annotated[str, Path(max_length=20, description="numeric id or facility_id (F001 …)")]
-PLANNER = "planner"
 
 
 class FacilityIn(BaseModel):
@@ -62,24 +61,21 @@ def get_facility(ref: FacilityRef, request: Request, session: SessionDep) -> dic
 
 @router.post("/facilities", status_code=201, summary="Create a facility (planner)")
 def create_facility(
-    body: FacilityIn, request: Request, session: SessionDep, principal: PrincipalDep
+    body: FacilityIn, request: Request, session: SessionDep, principal: PlannerDep
 ) -> dict[str, Any]:
-    principal.require(PLANNER)
     return _feature(facility_service.create(session, _directory(request), body.model_dump(), principal.name))
 
 
 @router.patch("/facilities/{ref}", summary="Change a facility (planner)")
 def update_facility(
-    ref: FacilityRef, body: FacilityPatch, request: Request, session: SessionDep, principal: PrincipalDep
+    ref: FacilityRef, body: FacilityPatch, request: Request, session: SessionDep, principal: PlannerDep
 ) -> dict[str, Any]:
-    principal.require(PLANNER)
     patch = body.model_dump(exclude_unset=True)
     return _feature(facility_service.update(session, _directory(request), ref, patch, principal.name))
 
 
 @router.delete("/facilities/{ref}", status_code=204, summary="Delete a facility (planner)")
-def delete_facility(ref: FacilityRef, session: SessionDep, principal: PrincipalDep) -> Response:
-    principal.require(PLANNER)
+def delete_facility(ref: FacilityRef, session: SessionDep, principal: PlannerDep) -> Response:
     facility_service.delete(session, ref, principal.name)
     return Response(status_code=204)
 
