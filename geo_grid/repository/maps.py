@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo_grid import clock
 from geo_grid.repository import reports as report_repo
+from geo_grid.repository.report_records import Report
 
 
 def _rows(session: Session, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -65,49 +65,10 @@ def micro_leaders(session: Session) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-@dataclass(frozen=True)
-class ReportQuery:
-    """Which reports a map shows. `closed_since`: terminal reports closed before it are left out."""
-
-    statuses: list[str] | None = None
-    categories: list[str] | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    grid: str | None = None  # a community, tertiary or micro code
-    terminal: tuple[str, ...] = ()
-    closed_since: datetime | None = None
-    now: datetime | None = None  # the moment `overdue` is judged at (default: the clock's now)
-
-
-def reports(session: Session, q: ReportQuery) -> list[dict[str, Any]]:
-    """The reports a map shows, with `due_at` and `overdue` by the one rule of repository/reports.py."""
-    where = ["r.geom IS NOT NULL"]
-    params: dict[str, Any] = {"now": q.now or clock.now()}
-    if q.statuses:
-        where.append("r.status = ANY(:statuses)")
-        params["statuses"] = q.statuses
-    if q.categories:
-        where.append("r.category = ANY(:categories)")
-        params["categories"] = q.categories
-    if q.since:
-        where.append("r.created_at >= :since")
-        params["since"] = q.since
-    if q.until:
-        where.append("r.created_at < :until")
-        params["until"] = q.until
-    # By the stored grid columns of each level, not by code prefix: a reparented micro-grid keeps its code.
-    report_repo.scope(q.grid, params, where)
-    if q.closed_since is not None and q.terminal:
-        where.append(
-            "(NOT (r.status = ANY(:terminal)) OR coalesce(r.closed_at, r.updated_at) >= :closed_since)"
-        )
-        params.update(terminal=list(q.terminal), closed_since=q.closed_since)
-    sql = f"""SELECT r.id, r.external_id, r.category, r.status, r.created_at, {report_repo.DUE} AS due_at,
-                     {report_repo.OVERDUE} AS overdue, r.closed_at, r.micro_code, r.tertiary_code,
-                     r.community_code, ST_X(r.geom) AS lon, ST_Y(r.geom) AS lat
-              FROM reports r {report_repo.SLA_JOIN}
-              WHERE {" AND ".join(where)} ORDER BY r.created_at, r.id"""
-    return _rows(session, sql, params)
+def reports(session: Session, f: report_repo.ReportFilter, now: datetime) -> list[Report]:
+    """The reports a map shows: those `f` selects that have a point, oldest first; the filter, `due_at`
+    and `overdue` are the one rule of repository/reports.py."""
+    return report_repo.select(session, replace(f, has_point=True), now, oldest_first=True)
 
 
 def open_counts(session: Session, terminal: tuple[str, ...]) -> dict[str, int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -34,25 +35,52 @@ count(*) FILTER (WHERE r.rating >= {reporting.SATISFIED_FROM}) AS satisfied
 CHILD_COLUMN = {"subdistrict": "community_code", "community": "tertiary_code", "tertiary": "micro_code"}
 
 
+@dataclass(frozen=True, slots=True)
+class Aggregates:
+    """The figures of one grid (child: the child grid's code; None for the grid itself or outside)."""
+
+    child: str | None
+    total: int
+    overdue: int
+    median_hours_to_close: float | None
+    handled: int
+    responded_in_time: int
+    solved: int
+    rated: int
+    satisfied: int
+
+    @classmethod
+    def from_row(cls, row: Any) -> Aggregates:
+        m = row._mapping
+        median = m["median_hours_to_close"]
+        return cls(
+            child=m["child"],
+            median_hours_to_close=float(median) if median is not None else None,
+            **{k: int(m[k]) for k in _COUNTS},
+        )
+
+
+_COUNTS = ("total", "overdue", "handled", "responded_in_time", "solved", "rated", "satisfied")
+
+
 def aggregates(
     session: Session, code: str, since: datetime | None, until: datetime | None, now: datetime
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+) -> tuple[Aggregates, list[Aggregates]]:
     """The grid's aggregates and the same for each of its children (one GROUPING SETS query)."""
     level = reporting.level_of_code(code) or ""
     where, params = _where(ReportFilter(grid=code, since=since, until=until), now)
     child = CHILD_COLUMN.get(level)
     if child is None:
         sql = f"SELECT NULL AS child, {_AGGREGATES} {_FROM} WHERE {where}"
-        return dict(session.execute(text(sql), params).one()._mapping), []
+        return Aggregates.from_row(session.execute(text(sql), params).one()), []
     sql = f"""SELECT r.{child} AS child, grouping(r.{child}) AS is_total, {_AGGREGATES} {_FROM} WHERE {where}
               GROUP BY GROUPING SETS ((), (r.{child})) ORDER BY is_total DESC, child NULLS LAST"""
-    rows = [dict(r._mapping) for r in session.execute(text(sql), params)]
-    total = next((r for r in rows if r["is_total"]), None)
-    children = [r for r in rows if not r["is_total"]]
+    rows = list(session.execute(text(sql), params))
+    total = next((Aggregates.from_row(r) for r in rows if r.is_total), None)
+    children = [Aggregates.from_row(r) for r in rows if not r.is_total]
     if total is None:  # no rows at all: GROUPING SETS still yields the () row, but be safe
-        total = dict(
-            session.execute(text(f"SELECT {_AGGREGATES} {_FROM} WHERE {where}"), params).one()._mapping
-        )
+        sql = f"SELECT NULL AS child, {_AGGREGATES} {_FROM} WHERE {where}"
+        total = Aggregates.from_row(session.execute(text(sql), params).one())
     return total, children
 
 

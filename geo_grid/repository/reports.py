@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -11,8 +11,18 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from geo_grid import reporting
-from geo_grid.models import METRIC_SRID, SRID, Report, ReportEvent
+from geo_grid.models import METRIC_SRID, SRID
+from geo_grid.models import Report as ReportModel
+from geo_grid.models import ReportEvent as ReportEventModel
 from geo_grid.repository import rules
+from geo_grid.repository.report_records import (
+    REPORT_EVENT_FIELDS,
+    REPORT_FIELDS,
+    NewReportRow,
+    Report,
+    ReportEvent,
+    Volunteer,
+)
 
 
 def _sla_values() -> str:
@@ -36,13 +46,18 @@ SLA_JOIN = f"LEFT JOIN {_sla_values()} ON sla.category = r.category"
 _FROM = f"""FROM reports r {SLA_JOIN}
 LEFT JOIN people cp ON cp.id = r.claimed_by"""
 
-_COLUMNS = f"""r.id, r.external_id, r.category, r.description, r.channel, r.status, r.reporter_contact,
-r.photo_urls, r.address_text, r.input_crs, r.input_lon, r.input_lat,
-ST_X(r.geom) AS lon, ST_Y(r.geom) AS lat, r.micro_code, r.tertiary_code, r.community_code,
-r.outside, r.near_boundary, r.possible_duplicate_of, r.duplicate_of, r.dispatch_kind, r.dispatch_target,
-cp.person_id AS claimed_by, cp.name AS claimed_by_name, r.created_at, r.updated_at,
-{DUE} AS due_at, {RESPONSE_DUE} AS response_due_at, r.accepted_at, r.closed_at, r.solved, r.rating,
-r.rating_comment, {OVERDUE} AS overdue"""
+# How each field of the Report record is selected (default: the column of that name). The SELECT list is
+# built from the record's fields, so the record (repository/report_records.py) is the one list of them.
+_EXPRESSIONS = {
+    "lon": "ST_X(r.geom)",
+    "lat": "ST_Y(r.geom)",
+    "claimed_by": "cp.person_id",
+    "claimed_by_name": "cp.name",
+    "due_at": DUE,
+    "response_due_at": RESPONSE_DUE,
+    "overdue": OVERDUE,
+}
+_COLUMNS = ", ".join(f"{_EXPRESSIONS.get(f, f'r.{f}')} AS {f}" for f in REPORT_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -61,6 +76,9 @@ class ReportFilter:
     claimable: bool | None = None
     # Categories left out whatever else is asked (the privacy policy's sensitive ones, for the public).
     exclude_categories: tuple[str, ...] | list[str] = ()
+    has_point: bool | None = None
+    # Terminal reports (rejected, duplicate, closed) closed before this moment are left out (maps).
+    closed_since: datetime | None = None
 
 
 def scope(code: str | None, params: dict[str, Any], where: list[str]) -> None:
@@ -109,49 +127,63 @@ def _where(f: ReportFilter, now: datetime) -> tuple[str, dict[str, Any]]:
     if f.claimable is not None:
         cond = "(r.dispatch_kind = 'volunteer' AND r.status = 'dispatched' AND r.claimed_by IS NULL)"
         where.append(cond if f.claimable else f"NOT {cond}")
+    if f.has_point is not None:
+        where.append("r.geom IS NOT NULL" if f.has_point else "r.geom IS NULL")
+    if f.closed_since is not None:
+        where.append(
+            f"(r.status NOT IN ({_TERMINAL}) OR coalesce(r.closed_at, r.updated_at) >= :closed_since)"
+        )
+        params["closed_since"] = f.closed_since
     return " AND ".join(where), params
 
 
 def list_reports(
     session: Session, f: ReportFilter, now: datetime, limit: int | None, offset: int
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[Report], int]:
+    """A page of the reports `f` selects (newest first) and how many it selects in all."""
     where, params = _where(f, now)
     total = session.execute(text(f"SELECT count(*) {_FROM} WHERE {where}"), params).scalar_one()
-    sql = f"SELECT {_COLUMNS} {_FROM} WHERE {where} ORDER BY r.created_at DESC, r.id DESC OFFSET :offset"
+    return select(session, f, now, limit, offset), int(total)
+
+
+def select(
+    session: Session,
+    f: ReportFilter,
+    now: datetime,
+    limit: int | None = None,
+    offset: int = 0,
+    oldest_first: bool = False,
+) -> list[Report]:
+    """The reports `f` selects, newest first (or oldest first: the incident map draws them in that order)."""
+    where, params = _where(f, now)
+    order = "ASC" if oldest_first else "DESC"
+    sql = (
+        f"SELECT {_COLUMNS} {_FROM} WHERE {where} ORDER BY r.created_at {order}, r.id {order} OFFSET :offset"
+    )
     params["offset"] = offset
     if limit is not None:
         sql += " LIMIT :limit"
         params["limit"] = limit
-    return [dict(r._mapping) for r in session.execute(text(sql), params)], int(total)
+    return [Report.from_row(r) for r in session.execute(text(sql), params)]
 
 
-def get(session: Session, report_id: int, now: datetime, lock: bool = False) -> dict[str, Any] | None:
+def get(session: Session, report_id: int, now: datetime, lock: bool = False) -> Report | None:
     if lock:  # serialise concurrent transitions of one report
         session.execute(text("SELECT id FROM reports WHERE id = :id FOR UPDATE"), {"id": report_id})
     row = session.execute(
         text(f"SELECT {_COLUMNS} {_FROM} WHERE r.id = :id"), {"id": report_id, "now": now}
     ).first()
-    return dict(row._mapping) if row else None
+    return Report.from_row(row) if row else None
 
 
-_INSERT_COLUMNS = (
-    "external_id", "category", "description", "channel", "status", "reporter_contact", "photo_urls",
-    "address_text", "input_crs", "input_lon", "input_lat", "micro_code", "tertiary_code", "community_code",
-    "outside", "near_boundary", "dispatch_kind", "dispatch_target", "created_at", "updated_at", "due_at",
-    "accepted_at", "closed_at", "solved", "rating", "tracking_code_hash",
-)  # fmt: skip
-
-
-def insert_many(session: Session, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert reports (each dict has _INSERT_COLUMNS plus lon/lat, which may be None); returns their ids
-    in input order (one batched INSERT … RETURNING)."""
+def insert_many(session: Session, rows: list[NewReportRow]) -> list[int]:
+    """Insert reports; returns their ids in input order (one batched INSERT … RETURNING)."""
     values = [
-        {**{c: row[c] for c in _INSERT_COLUMNS if c != "tracking_code_hash"},
-         "tracking_code_hash": row.get("tracking_code_hash"),
-         "geom": None if row["lon"] is None else f"SRID={SRID};POINT({row['lon']!r} {row['lat']!r})"}
+        {**row.columns(),
+         "geom": None if row.lon is None else f"SRID={SRID};POINT({row.lon!r} {row.lat!r})"}
         for row in rows
     ]  # fmt: skip
-    stmt = insert(Report).returning(Report.id, sort_by_parameter_order=True)
+    stmt = insert(ReportModel).returning(ReportModel.id, sort_by_parameter_order=True)
     return [int(i) for i in session.scalars(stmt, values)]
 
 
@@ -162,10 +194,22 @@ def tracking_code_hash(session: Session, report_id: int) -> str | None:
     return str(value) if value is not None else None
 
 
-def add_events(session: Session, events: list[dict[str, Any]]) -> None:
-    """Many events at once (report_id, kind, actor, to_status, data, at)."""
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event to insert with others (imports)."""
+
+    report_id: int
+    kind: str
+    actor: str
+    to_status: str | None
+    data: dict[str, Any]
+    at: datetime
+
+
+def add_events(session: Session, events: list[NewEvent]) -> None:
+    """Many events at once."""
     if events:
-        session.execute(insert(ReportEvent), events)
+        session.execute(insert(ReportEventModel), [asdict(e) for e in events])
 
 
 def existing_external_ids(session: Session, external_ids: list[str]) -> set[str]:
@@ -254,10 +298,9 @@ def add_event(
     )
 
 
-def events(session: Session, report_id: int) -> list[dict[str, Any]]:
-    sql = """SELECT kind, from_status, to_status, actor, note, data, at FROM report_events
-             WHERE report_id = :id ORDER BY at, id"""
-    return [dict(r._mapping) for r in session.execute(text(sql), {"id": report_id})]
+def events(session: Session, report_id: int) -> list[ReportEvent]:
+    sql = f"""SELECT {", ".join(REPORT_EVENT_FIELDS)} FROM report_events WHERE report_id = :id ORDER BY at, id"""
+    return [ReportEvent(**r._mapping) for r in session.execute(text(sql), {"id": report_id})]
 
 
 # Duplicates: distances on the geography type (metres on the ellipsoid): it equals the EPSG:4547 distance
@@ -292,9 +335,9 @@ def duplicate_candidate(
     return int(value) if value is not None else None
 
 
-def volunteer(session: Session, person_id: str) -> dict[str, Any] | None:
+def volunteer(session: Session, person_id: str) -> Volunteer | None:
     """A 双报到 volunteer (role `volunteer`) and the community they registered in."""
     sql = """SELECT p.id, p.person_id, p.name, r.community_code FROM people p
              JOIN roles r ON r.person_id = p.id AND r.role = 'volunteer' WHERE p.person_id = :pid LIMIT 1"""
     row = session.execute(text(sql), {"pid": person_id}).first()
-    return dict(row._mapping) if row else None
+    return Volunteer(**row._mapping) if row else None

@@ -26,11 +26,15 @@ from geo_grid.render.incidents import IncidentData
 from geo_grid.repository import generations as generation_repo
 from geo_grid.repository import maps as repo
 from geo_grid.repository import people as people_repo
+from geo_grid.repository import reports as report_repo
 from geo_grid.services import grids as grid_service
 from geo_grid.settings import Settings
 
 # Closed (and rejected, duplicate) reports older than this are hidden unless asked for.
 CLOSED_SHOWN_DAYS = 30
+# What the incident map's markers carry of each report (never its free text or the reporter's contact).
+MAP_REPORT_FIELDS = ("id", "external_id", "category", "status", "created_at", "due_at", "overdue",
+                     "closed_at", "micro_code", "tertiary_code", "community_code")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -168,31 +172,30 @@ def incident_map(
     )
     if f.grid and f.grid not in known:
         raise GridNotFound(f"no grid with code {f.grid!r}")
-    query = repo.ReportQuery(
-        statuses=f.statuses,
-        categories=f.categories,
+    query = report_repo.ReportFilter(
+        status=f.statuses,
+        category=f.categories,
         since=f.since,
         until=f.until,
         grid=f.grid,
-        terminal=tuple(sorted(reporting.TERMINAL)),
         closed_since=None if f.include_closed else now - timedelta(days=CLOSED_SHOWN_DAYS),
-        now=now,
     )
     leaders = repo.micro_leaders(session)
     role = privacy.role_for(personal)
     reports = []
-    for r in repo.reports(session, query):
-        if not privacy.listed(r["category"], role):
+    for r in repo.reports(session, query, now):
+        if not privacy.listed(r.category, role):
             continue  # sensitive: only in the counts (the choropleth), never as a marker
-        r = {**r, "lon": privacy.coarse(r["lon"], role), "lat": privacy.coarse(r["lat"], role)}
-        people = leaders.get(r["micro_code"] or "", [])
+        people = leaders.get(r.micro_code or "", [])
         responsible = "、".join(
             f"微网格长 {p['name']} {_phone(p['phone'], personal) or ''}".strip() for p in people
         )
         reports.append(
             {
-                **r,
-                "grid_name": names.get(r["micro_code"] or ""),
+                **{k: getattr(r, k) for k in MAP_REPORT_FIELDS},
+                "lon": privacy.coarse(r.lon, role),
+                "lat": privacy.coarse(r.lat, role),
+                "grid_name": names.get(r.micro_code or ""),
                 "responsible": responsible or reporting.SUBDISTRICT_CENTRE,
             }
         )

@@ -12,6 +12,7 @@ from geo_grid.errors import GeoGridError, ImportFailed
 from geo_grid.io.reports import ImportRow
 from geo_grid.repository import audit as audit_repo
 from geo_grid.repository import reports as report_repo
+from geo_grid.repository.report_records import NewReportRow
 from geo_grid.services import reports as report_service
 from geo_grid.services.directory import GridDirectory
 from geo_grid.services.lookup import to_wgs84
@@ -49,7 +50,7 @@ def import_reports(
 ) -> dict[str, Any]:
     """Validate, place and insert every row; any bad row raises ImportFailed naming it (caller rolls back)."""
     _check_ids(session, rows)
-    prepared: list[dict[str, Any]] = []
+    prepared: list[NewReportRow] = []
     for n, row in enumerate(rows, start=1):
         new = row.report
         try:
@@ -71,8 +72,8 @@ def import_reports(
     report_repo.add_events(
         session,
         [
-            {"report_id": i, "kind": "imported", "actor": actor, "to_status": r["status"], "at": r["created_at"],
-             "data": {"source": source, "micro_code": r["micro_code"], "outside": r["outside"]}}
+            report_repo.NewEvent(report_id=i, kind="imported", actor=actor, to_status=r.status, at=r.created_at,
+                                 data={"source": source, "micro_code": r.grid.micro_code, "outside": r.grid.outside})
             for i, r in zip(ids, prepared, strict=True)
         ],
     )  # fmt: skip
@@ -81,12 +82,12 @@ def import_reports(
     )
     summary = {
         "imported": len(ids),
-        "inside": sum(1 for r in prepared if not r["outside"]),
-        "outside": sum(1 for r in prepared if r["outside"]),
-        "without_point": sum(1 for r in prepared if r["lon"] is None),
-        "near_boundary": sum(1 for r in prepared if r["near_boundary"]),
+        "inside": sum(1 for r in prepared if not r.grid.outside),
+        "outside": sum(1 for r in prepared if r.grid.outside),
+        "without_point": sum(1 for r in prepared if r.lon is None),
+        "near_boundary": sum(1 for r in prepared if r.grid.near_boundary),
         "possible_duplicates": duplicates,
-        "by_category": dict(Counter(r["category"] for r in prepared)),
+        "by_category": dict(Counter(r.category for r in prepared)),
     }
     audit_repo.add(session, actor, "import_reports", {"source": source, **summary})
     return summary

@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,8 +17,9 @@ from geo_grid import clock, crs, reporting
 from geo_grid.errors import InvalidInput, ReportNotFound, TrackingCodeInvalid
 from geo_grid.reporting import NewReport
 from geo_grid.repository import reports as report_repo
-from geo_grid.services.directory import GridDirectory
-from geo_grid.services.lookup import Placement, place, to_wgs84
+from geo_grid.repository.report_records import GridFields, NewReportRow, Report, ReportEvent
+from geo_grid.services.directory import GridDirectory, PersonRole
+from geo_grid.services.lookup import Placement, place, responsible_people, to_wgs84
 from geo_grid.settings import Settings
 
 # Resolves an address text to a WGS84 point, or None when it does not match (see address_resolver).
@@ -76,47 +77,47 @@ def locate(directory: GridDirectory, lon: float | None, lat: float | None, near_
     return Placed(lon, lat, p, near)
 
 
-def grid_fields(placed: Placed) -> dict[str, Any]:
+def grid_fields(placed: Placed) -> GridFields:
     p = placed.placement
     inside = p is not None and not p.outside and p.micro is not None
-    return {
-        "micro_code": p.micro.code if inside and p and p.micro else None,
-        "tertiary_code": p.tertiary.code if inside and p and p.tertiary else None,
-        "community_code": p.community_code if inside and p else None,
-        "outside": not inside,
-        "near_boundary": placed.near_boundary,
+    return GridFields(
+        micro_code=p.micro.code if inside and p and p.micro else None,
+        tertiary_code=p.tertiary.code if inside and p and p.tertiary else None,
+        community_code=p.community_code if inside and p else None,
+        outside=not inside,
+        near_boundary=placed.near_boundary,
         # A report outside every grid is still taken: the subdistrict centre handles it.
-        "dispatch_kind": None if inside else "centre",
-        "dispatch_target": None if inside else reporting.SUBDISTRICT_CENTRE,
-    }
+        dispatch_kind=None if inside else "centre",
+        dispatch_target=None if inside else reporting.SUBDISTRICT_CENTRE,
+    )
 
 
-def row_for(new: NewReport, placed: Placed) -> dict[str, Any]:
+def row_for(new: NewReport, placed: Placed) -> NewReportRow:
     created = new.created_at or now()
     sla = reporting.SLA[new.category]
-    return {
-        "external_id": new.external_id,
-        "category": new.category,
-        "description": new.description,
-        "channel": new.channel,
-        "status": new.status,
-        "reporter_contact": new.reporter_contact,
-        "photo_urls": list(new.photo_urls),
-        "address_text": new.address,
-        "input_crs": new.crs,
-        "input_lon": new.lon,
-        "input_lat": new.lat,
-        "lon": placed.lon,
-        "lat": placed.lat,
-        "created_at": created,
-        "updated_at": created,
-        "due_at": created + timedelta(hours=sla.resolution_h),
-        "accepted_at": new.accepted_at,
-        "closed_at": new.closed_at,
-        "solved": new.solved,
-        "rating": new.rating,
-        **grid_fields(placed),
-    }
+    return NewReportRow(
+        external_id=new.external_id,
+        category=new.category,
+        description=new.description,
+        channel=new.channel,
+        status=new.status,
+        reporter_contact=new.reporter_contact,
+        photo_urls=tuple(new.photo_urls),
+        address_text=new.address,
+        input_crs=new.crs,
+        input_lon=new.lon,
+        input_lat=new.lat,
+        lon=placed.lon,
+        lat=placed.lat,
+        created_at=created,
+        updated_at=created,
+        due_at=created + timedelta(hours=sla.resolution_h),
+        accepted_at=new.accepted_at,
+        closed_at=new.closed_at,
+        solved=new.solved,
+        rating=new.rating,
+        grid=grid_fields(placed),
+    )
 
 
 def resolve_point(new: NewReport, resolve_address: AddressResolver | None) -> tuple[float, float]:
@@ -134,13 +135,11 @@ def resolve_point(new: NewReport, resolve_address: AddressResolver | None) -> tu
     return point
 
 
-def suggest_duplicate(
-    session: Session, settings: Settings, report_id: int, row: dict[str, Any]
-) -> int | None:
-    if row["lon"] is None or row["status"] in reporting.TERMINAL:
+def suggest_duplicate(session: Session, settings: Settings, report_id: int, row: NewReportRow) -> int | None:
+    if row.lon is None or row.lat is None or row.status in reporting.TERMINAL:
         return None
     dup = report_repo.duplicate_candidate(
-        session, report_id, row["category"], row["lon"], row["lat"], row["created_at"],
+        session, report_id, row.category, row.lon, row.lat, row.created_at,
         settings.duplicate_radius_m, settings.duplicate_window_h,
     )  # fmt: skip
     if dup is not None:
@@ -186,13 +185,15 @@ def create(
     request)."""
     validate(new)
     lon, lat = resolve_point(new, resolve_address)
-    row = row_for(new, locate(directory, lon, lat, settings.near_boundary_m))
-    code, row["tracking_code_hash"] = new_tracking_code()
+    code, code_hash = new_tracking_code()
+    row = replace(
+        row_for(new, locate(directory, lon, lat, settings.near_boundary_m)), tracking_code_hash=code_hash
+    )
     (report_id,) = report_repo.insert_many(session, [row])
     report_repo.add_event(
-        session, report_id, "reported", actor, note=None, to_status=row["status"],
-        data={"channel": new.channel, "micro_code": row["micro_code"], "outside": row["outside"],
-              "near_boundary": row["near_boundary"]},
+        session, report_id, "reported", actor, note=None, to_status=row.status,
+        data={"channel": new.channel, "micro_code": row.grid.micro_code, "outside": row.grid.outside,
+              "near_boundary": row.grid.near_boundary},
     )  # fmt: skip
     dup = suggest_duplicate(session, settings, report_id, row)
     if dup is not None:
@@ -200,29 +201,40 @@ def create(
     return Created(report_id, code)
 
 
-def get(session: Session, report_id: int, lock: bool = False) -> dict[str, Any]:
-    row = report_repo.get(session, report_id, now(), lock=lock)
-    if row is None:
+def get(session: Session, report_id: int, lock: bool = False) -> Report:
+    report = report_repo.get(session, report_id, now(), lock=lock)
+    if report is None:
         raise ReportNotFound(f"no report {report_id}")
-    return row
+    return report
 
 
-def detail(session: Session, directory: GridDirectory | None, report_id: int) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class ReportDetail:
     """A report with its history and the people responsible for its grid."""
-    row = get(session, report_id)
-    row["history"] = report_repo.events(session, report_id)
-    row["people"] = people_for(directory, row)
-    return row
+
+    report: Report
+    history: tuple[ReportEvent, ...]
+    people: tuple[PersonRole, ...]
 
 
-def people_for(directory: GridDirectory | None, row: dict[str, Any]) -> list[Any]:
-    if directory is None:
+def detail(session: Session, directory: GridDirectory | None, report_id: int) -> ReportDetail:
+    """A report with its history and the people responsible for its grid."""
+    report = get(session, report_id)
+    history = tuple(report_repo.events(session, report_id))
+    return ReportDetail(report, history, tuple(people_for(directory, report)))
+
+
+def people_for(directory: GridDirectory | None, report: Report) -> list[PersonRole]:
+    """The people responsible for the report's grid (the lookup rule, from its stored grid codes)."""
+    if directory is None or report.micro_code is None:
         return []
-    out: list[Any] = []
-    for code in (row.get("micro_code"), row.get("tertiary_code")):
-        if code:
-            out.extend(directory.people.get(code, ()))
-    return out
+    micro = directory.grids.get(report.micro_code)
+    tertiary = directory.grids.get(report.tertiary_code or "")
+    placement = Placement(
+        lon=report.lon or 0.0, lat=report.lat or 0.0, micro=micro, tertiary=tertiary,
+        community_code=report.community_code, community_name=None, outside=False, on_boundary=False,
+    )  # fmt: skip
+    return responsible_people(directory, placement)
 
 
 def address_resolver(book: Any, directory: GridDirectory) -> AddressResolver:

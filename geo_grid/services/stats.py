@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -11,27 +12,74 @@ from sqlalchemy.orm import Session
 from geo_grid import SUBDISTRICT_CODE, SUBDISTRICT_NAME, reporting
 from geo_grid.errors import GridNotFound, InvalidInput
 from geo_grid.repository import report_stats
+from geo_grid.repository.report_stats import Aggregates
 from geo_grid.services.directory import GridDirectory
 from geo_grid.services.reports import now as utc_now
 
 
-def _rate(numerator: int, denominator: int) -> dict[str, Any]:
-    return {
-        "numerator": int(numerator),
-        "denominator": int(denominator),
-        "rate": round(numerator / denominator, 4) if denominator else None,
-    }
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """A rate with its numerator and denominator (None when there is nothing to divide by)."""
+
+    numerator: int
+    denominator: int
+    rate: float | None
 
 
-def _shape(row: dict[str, Any]) -> dict[str, Any]:
-    median = row["median_hours_to_close"]
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """The figures of one grid: counts, median time to close, the three rates."""
+
+    total: int
+    overdue: int
+    median_hours_to_close: float | None
+    response_rate: Rate
+    resolution_rate: Rate
+    satisfaction_rate: Rate
+
+
+@dataclass(frozen=True, slots=True)
+class ChildStats(Figures):
+    """A child grid's figures (code None, level `outside`: reports outside every grid)."""
+
+    code: str | None
+    level: str | None
+    name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    since: datetime | None
+    until: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class GridStats(Figures):
+    """GET /grids/{code}/stats: the grid's figures and its children's."""
+
+    code: str
+    level: str
+    name: str | None
+    period: Period
+    overdue_as_of: datetime
+    by_status: dict[str, int]
+    by_category: dict[str, int]
+    children: list[ChildStats]
+
+
+def _rate(numerator: int, denominator: int) -> Rate:
+    return Rate(int(numerator), int(denominator), round(numerator / denominator, 4) if denominator else None)
+
+
+def _figures(a: Aggregates) -> dict[str, Any]:
+    median = a.median_hours_to_close
     return {
-        "total": int(row["total"]),
-        "overdue": int(row["overdue"]),
-        "median_hours_to_close": round(float(median), 2) if median is not None else None,
-        "response_rate": _rate(row["responded_in_time"], row["handled"]),
-        "resolution_rate": _rate(row["solved"], row["handled"]),
-        "satisfaction_rate": _rate(row["satisfied"], row["rated"]),
+        "total": a.total,
+        "overdue": a.overdue,
+        "median_hours_to_close": round(median, 2) if median is not None else None,
+        "response_rate": _rate(a.responded_in_time, a.handled),
+        "resolution_rate": _rate(a.solved, a.handled),
+        "satisfaction_rate": _rate(a.satisfied, a.rated),
     }
 
 
@@ -67,7 +115,7 @@ def grid_stats(
     code: str,
     since: datetime | None,
     until: datetime | None,
-) -> dict[str, Any]:
+) -> GridStats:
     if since and until and since >= until:
         raise InvalidInput("`since` must be before `until`")
     level = check_grid_code(directory, code)
@@ -76,24 +124,24 @@ def grid_stats(
     as_of = min(until, now) if until else now
     total, children = report_stats.aggregates(session, code, since, until, as_of)
     child_level = {"subdistrict": "community", "community": "tertiary", "tertiary": "micro"}.get(level)
-    return {
-        "code": code,
-        "level": level,
-        "name": _name(directory, code, level),
-        "period": {"since": since, "until": until},
-        "overdue_as_of": as_of,
-        "by_status": report_stats.counts_by(session, "status", code, since, until, as_of),
-        "by_category": report_stats.counts_by(session, "category", code, since, until, as_of),
-        **_shape(total),
-        "children": [
-            {
-                "code": c["child"],
-                "level": child_level if c["child"] is not None else "outside",
-                "name": _name(directory, c["child"], child_level or "")
-                if c["child"]
+    return GridStats(
+        code=code,
+        level=level,
+        name=_name(directory, code, level),
+        period=Period(since, until),
+        overdue_as_of=as_of,
+        by_status=report_stats.counts_by(session, "status", code, since, until, as_of),
+        by_category=report_stats.counts_by(session, "category", code, since, until, as_of),
+        **_figures(total),
+        children=[
+            ChildStats(
+                code=c.child,
+                level=child_level if c.child is not None else "outside",
+                name=_name(directory, c.child, child_level or "")
+                if c.child
                 else reporting.SUBDISTRICT_CENTRE,
-                **_shape(c),
-            }
+                **_figures(c),
+            )
             for c in children
         ],
-    }
+    )

@@ -13,33 +13,34 @@ from sqlalchemy.orm import Session
 from geo_grid import reporting
 from geo_grid.errors import Conflict, InvalidInput, InvalidTransition, NotFound
 from geo_grid.repository import reports as report_repo
+from geo_grid.repository.report_records import GridFields, Report
 from geo_grid.services import reports as report_service
 from geo_grid.services.directory import GridDirectory
 from geo_grid.services.lookup import to_wgs84
 from geo_grid.settings import Settings
 
 
-def _refuse(report: dict[str, Any], to: str, why: str | None = None) -> InvalidTransition:
-    allowed = list(reporting.allowed_next(report["status"]))
+def _refuse(report: Report, to: str, why: str | None = None) -> InvalidTransition:
+    allowed = list(reporting.allowed_next(report.status))
     message = why or (
-        f"report {report['id']} is {report['status']} ({reporting.status_label(report['status'])}); "
+        f"report {report.id} is {report.status} ({reporting.status_label(report.status)}); "
         f"it cannot move to {to!r}"
     )
-    return InvalidTransition(message, {"from": report["status"], "to": to, "allowed": allowed})
+    return InvalidTransition(message, {"from": report.status, "to": to, "allowed": allowed})
 
 
-def _check(report: dict[str, Any], to: str) -> None:
+def _check(report: Report, to: str) -> None:
     if to not in reporting.STATUSES:
         raise InvalidInput(f"unknown status {to!r}", {"allowed": list(reporting.STATUSES)})
-    if not reporting.is_allowed(report["status"], to):
+    if not reporting.is_allowed(report.status, to):
         raise _refuse(report, to)
 
 
-def _move_status(session: Session, report: dict[str, Any], to: str, actor: str, note: str | None,
+def _move_status(session: Session, report: Report, to: str, actor: str, note: str | None,
                  data: dict[str, Any] | None = None, **fields: Any) -> None:  # fmt: skip
     _check(report, to)
-    report_repo.update(session, report["id"], status=to, **fields)
-    report_repo.add_event(session, report["id"], "transition", actor, note, report["status"], to, data)
+    report_repo.update(session, report.id, status=to, **fields)
+    report_repo.add_event(session, report.id, "transition", actor, note, report.status, to, data)
 
 
 def transition(
@@ -51,13 +52,13 @@ def transition(
     note: str | None = None,
     solved: bool | None = None,
     duplicate_of: int | None = None,
-) -> dict[str, Any]:
+) -> Report:
     """Perform one allowed status change (409 with the allowed next states otherwise)."""
     report = report_service.get(session, report_id, lock=True)
     _check(report, to)
     now = report_service.now()
     if to == "dispatched":  # without an explicit target: the report's own grid team (or the centre)
-        return dispatch(session, directory, report_id, "grid_team" if not report["outside"] else "centre",
+        return dispatch(session, directory, report_id, "grid_team" if not report.outside else "centre",
                         None, actor, note)  # fmt: skip
     if to == "duplicate":
         return confirm_duplicate(session, report_id, actor, note, duplicate_of)
@@ -81,38 +82,38 @@ def dispatch(
     target: str | None,
     actor: str,
     note: str | None = None,
-) -> dict[str, Any]:
+) -> Report:
     """Send a registered report to its grid team, a department (routing table), volunteers, or the centre.
 
     A dispatched report may be re-dispatched (the status stays, an earlier unfinished claim is dropped).
     """
     report = report_service.get(session, report_id, lock=True)
-    if report["status"] not in ("registered", "dispatched"):
+    if report.status not in ("registered", "dispatched"):
         raise _refuse(report, "dispatched")
     if kind not in reporting.DISPATCH_KINDS:
         raise InvalidInput(f"unknown dispatch kind {kind!r}", {"allowed": list(reporting.DISPATCH_KINDS)})
     data: dict[str, Any] = {"kind": kind}
     if kind == "grid_team":
-        if report["micro_code"] is None:
+        if report.micro_code is None:
             raise InvalidInput(
                 "the report lies outside every grid: dispatch it to a department or the centre"
             )
-        target = report["micro_code"]
+        target = report.micro_code
         people = report_service.people_for(directory, report)
         data["people"] = [{"person_id": p.person_id, "name": p.name, "role": p.role} for p in people]
     elif kind == "department":
-        target = target or reporting.department_for(report["category"])
+        target = target or reporting.department_for(report.category)
         if target not in reporting.DEPARTMENTS:
             raise InvalidInput(f"unknown department {target!r}", {"allowed": list(reporting.DEPARTMENTS)})
     elif kind == "volunteer":
-        if report["community_code"] is None:
+        if report.community_code is None:
             raise InvalidInput("volunteers claim tasks of their community; this report has none (outside)")
-        target = report["community_code"]
+        target = report.community_code
     else:
         target = reporting.SUBDISTRICT_CENTRE
     data["target"] = target
     fields = {"dispatch_kind": kind, "dispatch_target": target, "claimed_by": None}
-    if report["status"] == "registered":
+    if report.status == "registered":
         _move_status(session, report, "dispatched", actor, note, data, **fields)
     else:
         report_repo.update(session, report_id, **fields)
@@ -120,26 +121,24 @@ def dispatch(
     return report_service.get(session, report_id)
 
 
-def claim(
-    session: Session, report_id: int, person_id: str, actor: str, note: str | None = None
-) -> dict[str, Any]:
+def claim(session: Session, report_id: int, person_id: str, actor: str, note: str | None = None) -> Report:
     """A 双报到 volunteer of the report's community takes an open volunteer task (→ in_progress)."""
     report = report_service.get(session, report_id, lock=True)
-    if report["dispatch_kind"] != "volunteer" or report["status"] != "dispatched":
+    if report.dispatch_kind != "volunteer" or report.status != "dispatched":
         raise Conflict(f"report {report_id} is not an open volunteer task")
-    if report["claimed_by"] is not None:
-        raise Conflict(f"report {report_id} was already claimed by {report['claimed_by']}")
+    if report.claimed_by is not None:
+        raise Conflict(f"report {report_id} was already claimed by {report.claimed_by}")
     volunteer = report_repo.volunteer(session, person_id)
     if volunteer is None:
         raise NotFound(f"no 双报到 volunteer {person_id!r}")
-    if volunteer["community_code"] != report["community_code"]:
+    if volunteer.community_code != report.community_code:
         raise Conflict(
-            f"volunteer {person_id} is registered in community {volunteer['community_code']}; "
-            f"this task belongs to {report['community_code']}"
+            f"volunteer {person_id} is registered in community {volunteer.community_code}; "
+            f"this task belongs to {report.community_code}"
         )
-    data = {"person_id": person_id, "name": volunteer["name"]}
+    data = {"person_id": person_id, "name": volunteer.name}
     report_repo.add_event(session, report_id, "claim", actor, note, data=data)
-    _move_status(session, report, "in_progress", actor, "双报到党员认领", data, claimed_by=volunteer["id"])
+    _move_status(session, report, "in_progress", actor, "双报到党员认领", data, claimed_by=volunteer.id)
     return report_service.get(session, report_id)
 
 
@@ -153,16 +152,16 @@ def move(
     crs_name: str,
     actor: str,
     note: str | None = None,
-) -> dict[str, Any]:
+) -> Report:
     """Correct a report's point: grid and people are reassigned through the lookup rule, the move logged."""
     report = report_service.get(session, report_id, lock=True)
     wlon, wlat = to_wgs84(lon, lat, crs_name)
     placed = report_service.locate(directory, wlon, wlat, settings.near_boundary_m)
-    fields = report_service.grid_fields(placed)
-    fields.update(_dispatch_after_move(report, fields))
+    grid = report_service.grid_fields(placed)
+    fields = {**grid.as_dict(), **_dispatch_after_move(report, grid)}
     data = {
-        "from": {"lon": report["lon"], "lat": report["lat"], "micro_code": report["micro_code"]},
-        "to": {"lon": wlon, "lat": wlat, "micro_code": fields["micro_code"], "crs": crs_name},
+        "from": {"lon": report.lon, "lat": report.lat, "micro_code": report.micro_code},
+        "to": {"lon": wlon, "lat": wlat, "micro_code": grid.micro_code, "crs": crs_name},
     }
     report_repo.set_point(session, report_id, wlon, wlat, input_lon=lon, input_lat=lat, input_crs=crs_name,
                           **fields)  # fmt: skip
@@ -170,33 +169,33 @@ def move(
     return report_service.get(session, report_id)
 
 
-def _dispatch_after_move(report: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+def _dispatch_after_move(report: Report, grid: GridFields) -> dict[str, Any]:
     """Where a moved report is routed: a grid-team dispatch follows the new grid, a department or
     volunteer dispatch stays, an undispatched report goes where a new one at that point would."""
-    kind = report["dispatch_kind"]
-    inside = not fields["outside"]
+    kind = report.dispatch_kind
+    inside = not grid.outside
     if kind == "grid_team":
         if inside:
-            return {"dispatch_kind": "grid_team", "dispatch_target": fields["micro_code"]}
+            return {"dispatch_kind": "grid_team", "dispatch_target": grid.micro_code}
         return {"dispatch_kind": "centre", "dispatch_target": reporting.SUBDISTRICT_CENTRE}
     if kind in ("department", "volunteer"):
-        return {"dispatch_kind": kind, "dispatch_target": report["dispatch_target"]}
-    if kind == "centre" and report["status"] in (
+        return {"dispatch_kind": kind, "dispatch_target": report.dispatch_target}
+    if kind == "centre" and report.status in (
         "dispatched",
         "in_progress",
         "feedback",
         "verified",
         "closed",
     ):
-        return {"dispatch_kind": kind, "dispatch_target": report["dispatch_target"]}
-    return {"dispatch_kind": fields["dispatch_kind"], "dispatch_target": fields["dispatch_target"]}
+        return {"dispatch_kind": kind, "dispatch_target": report.dispatch_target}
+    return {"dispatch_kind": grid.dispatch_kind, "dispatch_target": grid.dispatch_target}
 
 
 def confirm_duplicate(
     session: Session, report_id: int, actor: str, note: str | None = None, of: int | None = None
-) -> dict[str, Any]:
+) -> Report:
     report = report_service.get(session, report_id, lock=True)
-    original = of or report["possible_duplicate_of"]
+    original = of or report.possible_duplicate_of
     if original is None:
         raise InvalidInput("name the original report (duplicate_of); no duplicate was suggested")
     if original == report_id:
@@ -207,15 +206,13 @@ def confirm_duplicate(
     return report_service.get(session, report_id)
 
 
-def dismiss_duplicate(
-    session: Session, report_id: int, actor: str, note: str | None = None
-) -> dict[str, Any]:
+def dismiss_duplicate(session: Session, report_id: int, actor: str, note: str | None = None) -> Report:
     report = report_service.get(session, report_id, lock=True)
-    if report["possible_duplicate_of"] is None:
+    if report.possible_duplicate_of is None:
         raise Conflict(f"report {report_id} has no duplicate suggestion to dismiss")
     report_repo.update(session, report_id, possible_duplicate_of=None)
     report_repo.add_event(session, report_id, "duplicate_dismissed", actor, note,
-                          data={"of": report["possible_duplicate_of"]})  # fmt: skip
+                          data={"of": report.possible_duplicate_of})  # fmt: skip
     return report_service.get(session, report_id)
 
 
@@ -228,7 +225,7 @@ def rate(
     *,
     tracking_code: str | None = None,
     by_phone: bool = False,
-) -> dict[str, Any]:
+) -> Report:
     """The reporter's 评价 (1–5 and a comment), once, after the report is closed. Only the reporter may
     rate: with the report's tracking code, or by phone, recorded by a dispatcher (the caller checks the
     role; `by_phone` is kept in the event). Without either → 403 tracking_code_invalid."""
@@ -237,9 +234,9 @@ def rate(
         report_service.check_tracking_code(session, report_id, tracking_code)
     if not reporting.RATING_MIN <= rating <= reporting.RATING_MAX:
         raise InvalidInput(f"rating must be {reporting.RATING_MIN}–{reporting.RATING_MAX}")
-    if report["status"] != "closed":
-        raise Conflict(f"only a closed report can be rated; report {report_id} is {report['status']}")
-    if report["rating"] is not None:
+    if report.status != "closed":
+        raise Conflict(f"only a closed report can be rated; report {report_id} is {report.status}")
+    if report.rating is not None:
         raise Conflict(f"report {report_id} was already rated")
     report_repo.update(session, report_id, rating=rating, rating_comment=comment)
     data: dict[str, Any] = {"rating": rating, "by_phone": by_phone}

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 
 from geo_grid.api.deps import SessionDep
+from geo_grid.api.schemas.common import error_responses
+from geo_grid.api.schemas.stats import GridStatsOut
 from geo_grid.services import stats as stats_service
 from geo_grid.timeparse import NAIVE_NOTE, ApiDatetime
 
@@ -16,6 +18,8 @@ router = APIRouter(tags=["reports"])
 @router.get(
     "/grids/{code}/stats",
     summary="Counts by status/category, median time to close, overdue, 响应率/解决率/满意率 (with children)",
+    response_model=GridStatsOut,
+    responses=error_responses(404, 422),
 )
 def grid_stats(
     code: Annotated[str, Path(max_length=18)],
@@ -25,5 +29,5 @@ def grid_stats(
         ApiDatetime | None, Query(description=f"reports created at or after ({NAIVE_NOTE})")
     ] = None,
     until: Annotated[ApiDatetime | None, Query(description=f"reports created before ({NAIVE_NOTE})")] = None,
-) -> dict[str, Any]:
+) -> stats_service.GridStats:
     return stats_service.grid_stats(session, request.app.state.directory.current, code, since, until)

@@ -1,0 +1,147 @@
+"""The typed records of reports: the one definition of a report's fields.
+
+`Report` is what the repository reads (its SELECT list is built from these fields, repository/reports.py),
+what the services take and return, and what the API's response schema (api/schemas/reports.py) and the
+CSV export are checked against (tests/test_report_records.py). `NewReportRow` is what an intake or an
+import stores; `ReportEvent` is one entry of a report's history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """One report as stored, with its SLA-derived deadlines and `overdue` judged at the read's `now`."""
+
+    id: int
+    external_id: str | None
+    category: str
+    description: str
+    channel: str
+    status: str
+    reporter_contact: str | None
+    photo_urls: tuple[str, ...]
+    address_text: str | None
+    input_crs: str | None
+    input_lon: float | None
+    input_lat: float | None
+    lon: float | None
+    lat: float | None
+    micro_code: str | None
+    tertiary_code: str | None
+    community_code: str | None
+    outside: bool
+    near_boundary: bool
+    possible_duplicate_of: int | None
+    duplicate_of: int | None
+    dispatch_kind: str | None
+    dispatch_target: str | None
+    claimed_by: str | None  # the volunteer's person_id
+    claimed_by_name: str | None
+    created_at: datetime
+    updated_at: datetime
+    due_at: datetime
+    response_due_at: datetime
+    accepted_at: datetime | None
+    closed_at: datetime | None
+    solved: bool | None
+    rating: int | None
+    rating_comment: str | None
+    overdue: bool
+
+    @classmethod
+    def from_row(cls, row: Any) -> Report:
+        """From a result row selected with the columns named after the fields."""
+        m = row._mapping
+        values = {f: m[f] for f in REPORT_FIELDS}
+        values["photo_urls"] = tuple(values["photo_urls"] or ())
+        return cls(**values)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+REPORT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Report))
+
+
+@dataclass(frozen=True, slots=True)
+class ReportEvent:
+    """One entry of a report's history (every change is one)."""
+
+    kind: str
+    from_status: str | None
+    to_status: str | None
+    actor: str
+    note: str | None
+    data: dict[str, Any]
+    at: datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+REPORT_EVENT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(ReportEvent))
+
+
+@dataclass(frozen=True, slots=True)
+class GridFields:
+    """Where a placed point puts a report: its grid chain, flags and the default routing."""
+
+    micro_code: str | None
+    tertiary_code: str | None
+    community_code: str | None
+    outside: bool
+    near_boundary: bool
+    dispatch_kind: str | None
+    dispatch_target: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class NewReportRow:
+    """A report to insert (intake or import). `lon`/`lat` (WGS84) become the point; None: no point."""
+
+    external_id: str | None
+    category: str
+    description: str
+    channel: str
+    status: str
+    reporter_contact: str | None
+    photo_urls: tuple[str, ...]
+    address_text: str | None
+    input_crs: str | None
+    input_lon: float | None
+    input_lat: float | None
+    lon: float | None
+    lat: float | None
+    created_at: datetime
+    updated_at: datetime
+    due_at: datetime
+    accepted_at: datetime | None
+    closed_at: datetime | None
+    solved: bool | None
+    rating: int | None
+    grid: GridFields
+    tracking_code_hash: str | None = None
+
+    def columns(self) -> dict[str, Any]:
+        """The stored columns (without the point), the grid fields flattened in."""
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("grid", "lon", "lat")}
+        out["photo_urls"] = list(self.photo_urls)
+        return {**out, **self.grid.as_dict()}
+
+
+@dataclass(frozen=True, slots=True)
+class Volunteer:
+    """A 双报到 volunteer (role `volunteer`) and the community they registered in."""
+
+    id: int
+    person_id: str
+    name: str
+    community_code: str | None
