@@ -35,7 +35,7 @@ from geo_grid.timeparse import ApiDatetime
 router = APIRouter(tags=["reports"])
 
 ReportId = Annotated[int, Path(ge=1, le=2**63 - 1)]
-Note = Annotated[str | None, Field(default=None, max_length=2000)]
+Note = Annotated[str | None, Field(default=None, max_length=2000, description="备注（记入处理经过）")]
 CrsName = Literal["wgs84", "cgcs2000", "gcj02", "bd09"]
 DISPATCHER = "dispatcher"
 _HTTP_URL: TypeAdapter[HttpUrl] = TypeAdapter(HttpUrl)
@@ -53,16 +53,18 @@ def _photo_url(value: str) -> str:
 
 
 class ReportIn(BaseModel):
-    category: str = Field(max_length=40, description=f"one of {', '.join(reporting.CATEGORIES)}")
-    channel: str = Field(max_length=20, description=f"one of {', '.join(reporting.CHANNELS)}")
-    description: str = Field(default="", max_length=reporting.MAX_DESCRIPTION)
-    lon: float | None = None
-    lat: float | None = None
-    crs: CrsName = "wgs84"
-    address: str | None = Field(default=None, max_length=300)
-    reporter_contact: str | None = Field(default=None, max_length=200, description="personal data")
+    category: str = Field(max_length=40, description=f"类别，取值：{'、'.join(reporting.CATEGORIES)}")
+    channel: str = Field(max_length=20, description=f"渠道，取值：{'、'.join(reporting.CHANNELS)}")
+    description: str = Field(default="", max_length=reporting.MAX_DESCRIPTION, description="问题描述")
+    lon: float | None = Field(default=None, description="经度（坐标系见 crs）；不给时按 address 定位")
+    lat: float | None = Field(default=None, description="纬度（坐标系见 crs）")
+    crs: CrsName = Field(default="wgs84", description="坐标系：wgs84、cgcs2000、gcj02、bd09")
+    address: str | None = Field(default=None, max_length=300, description="地址（没有坐标时用于定位）")
+    reporter_contact: str | None = Field(
+        default=None, max_length=200, description="上报人联系方式（个人信息，仅调度员及以上可见）"
+    )
     photo_urls: list[Annotated[str, Field(max_length=500)]] = Field(
-        default_factory=list, max_length=20, description="http(s) URLs only"
+        default_factory=list, max_length=20, description="照片链接（仅 http/https）"
     )
 
     @field_validator("photo_urls")
@@ -72,52 +74,52 @@ class ReportIn(BaseModel):
 
 
 class TransitionIn(BaseModel):
-    to: str = Field(max_length=20)
+    to: str = Field(max_length=20, description="目标状态（须为当前状态允许的下一状态）")
     note: Note = None
-    solved: bool | None = Field(default=None, description="when closing: solved or not (default true)")
-    duplicate_of: int | None = Field(default=None, ge=1, le=2**63 - 1)
+    solved: bool | None = Field(default=None, description="结案时：是否解决（默认是）")
+    duplicate_of: int | None = Field(default=None, ge=1, le=2**63 - 1, description="转为重复时：原上报编号")
 
 
 class DispatchIn(BaseModel):
-    kind: Literal["grid_team", "department", "volunteer", "centre"] = "grid_team"
-    target: str | None = Field(
-        default=None, max_length=100, description="department (default: routing table)"
+    kind: Literal["grid_team", "department", "volunteer", "centre"] = Field(
+        default="grid_team", description="派遣方式：网格队伍、部门、双报到党员、街道中心"
     )
+    target: str | None = Field(default=None, max_length=100, description="部门（默认按类别的派遣表）")
     note: Note = None
 
 
 class ClaimIn(BaseModel):
-    person_id: str = Field(max_length=20, description="the volunteer's person_id")
+    person_id: str = Field(max_length=20, description="认领的双报到党员的人员编号")
     note: Note = None
 
 
 class MoveIn(BaseModel):
-    lon: float
-    lat: float
-    crs: CrsName = "wgs84"
+    lon: float = Field(description="新经度（坐标系见 crs）")
+    lat: float = Field(description="新纬度（坐标系见 crs）")
+    crs: CrsName = Field(default="wgs84", description="坐标系：wgs84、cgcs2000、gcj02、bd09")
     note: Note = None
 
 
 class DuplicateIn(BaseModel):
-    action: Literal["confirm", "dismiss"]
-    duplicate_of: int | None = Field(default=None, ge=1, le=2**63 - 1)
+    action: Literal["confirm", "dismiss"] = Field(description="confirm 确认重复，dismiss 驳回疑似重复")
+    duplicate_of: int | None = Field(
+        default=None, ge=1, le=2**63 - 1, description="原上报编号（默认为系统提示的疑似重复）"
+    )
     note: Note = None
 
 
 class RatingIn(BaseModel):
-    rating: int = Field(ge=reporting.RATING_MIN, le=reporting.RATING_MAX)
-    comment: str | None = Field(default=None, max_length=2000)
-    by_phone: bool = Field(
-        default=False, description="a dispatcher records a rating the reporter gave by phone (audited)"
-    )
+    rating: int = Field(ge=reporting.RATING_MIN, le=reporting.RATING_MAX, description="评价：1–5 分")
+    comment: str | None = Field(default=None, max_length=2000, description="评价意见")
+    by_phone: bool = Field(default=False, description="调度员代录上报人电话中给出的评价（记入审计日志）")
 
 
 # The reporter's tracking code (returned once by POST /reports): a header, or a query parameter for links.
 TrackingHeader = Annotated[
-    str | None, Header(alias="X-Tracking-Code", max_length=100, description="the report's tracking code")
+    str | None, Header(alias="X-Tracking-Code", max_length=100, description="上报时获得的追踪码")
 ]
 TrackingQuery = Annotated[
-    str | None, Query(max_length=100, description="the report's tracking code (or X-Tracking-Code)")
+    str | None, Query(max_length=100, description="上报时获得的追踪码（或用 X-Tracking-Code 请求头）")
 ]
 
 
@@ -378,7 +380,7 @@ def rate(
     """Only the reporter rates: with the report's tracking code (`X-Tracking-Code` or `?tracking_code=`),
     or by phone, recorded by a dispatcher with `by_phone: true` (audited as such). Otherwise 403
     `tracking_code_invalid`."""
-    if body.by_phone:
+    if body.by_phone:  # the role depends on the body, so it is checked here, not by a route dependency
         principal.require(DISPATCHER)
         request.state.audit_detail = {"by_phone": True, "rating": body.rating}
         actor = principal.name
