@@ -32,32 +32,34 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 READ_ONLY_POSTS = frozenset({"/lookup/batch", "/lookup/address/batch"})
 
 
-def get_runtime(request: Request) -> Runtime:
+# The runtime and its parts: `async def`, so that FastAPI calls them on the event loop (a plain `def`
+# dependency would cost every request a thread-pool hop, on in-memory endpoints too).
+async def get_runtime(request: Request) -> Runtime:
     return runtime_of(request.app)
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def get_settings(runtime: RuntimeDep) -> Settings:
+async def get_settings(runtime: RuntimeDep) -> Settings:
     return runtime.settings
 
 
-def get_session_factory(runtime: RuntimeDep) -> sessionmaker[Session]:
+async def get_session_factory(runtime: RuntimeDep) -> sessionmaker[Session]:
     return runtime.session_factory
 
 
-def current_directory(runtime: RuntimeDep) -> GridDirectory | None:
+async def current_directory(runtime: RuntimeDep) -> GridDirectory | None:
     """The live generation's snapshot as the request starts (None before any generation is active); the
     whole request answers from this one snapshot, even if a new one is swapped in meanwhile."""
     return runtime.directory.current
 
 
-def current_address_book(runtime: RuntimeDep) -> AddressBook | None:
+async def current_address_book(runtime: RuntimeDep) -> AddressBook | None:
     return runtime.address_book.current
 
 
-def get_past_directories(runtime: RuntimeDep) -> PastDirectories:
+async def get_past_directories(runtime: RuntimeDep) -> PastDirectories:
     return runtime.past_directories
 
 
