@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import math
-import threading
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -29,6 +28,7 @@ from geo_grid.repository import audit as audit_repo
 from geo_grid.repository import generations as generation_repo
 from geo_grid.services import lookup as lookup_service
 from geo_grid.services.directory import GridDirectory, PersonRole
+from geo_grid.services.snapshots import SnapshotHolder
 
 # The people of an answer, in this order (the roles the issue names: 三长 of the address).
 ANSWER_ROLES = ("micro_grid_leader", "grid_leader", "courtyard_chief", "road_section_chief")
@@ -101,31 +101,20 @@ def build(session: Session) -> AddressBook:
     return AddressBook(AddressMatcher.from_rows(rows), points, import_mark=mark)
 
 
-class AddressBookHolder:
-    """Holds the current book; `reload` builds a new one aside and swaps it in (readers never lock)."""
+def _build_book(session: Session, _import_mark: object) -> AddressBook:
+    return build(session)
 
-    def __init__(self, book: AddressBook | None = None) -> None:
-        self._current = book
-        self._lock = threading.Lock()  # serialises rebuilds, not reads
 
-    @property
-    def current(self) -> AddressBook | None:
-        return self._current
+def address_book_holder() -> SnapshotHolder[AddressBook]:
+    """The holder of the one address book: its version is the newest address import
+    (`address_repo.import_mark`), so an import by another process (the CLI) is noticed."""
+    return SnapshotHolder("address_book", address_repo.import_mark, _build_book)
 
-    def refresh_if_changed(self, factory: sessionmaker[Session]) -> bool:
-        """Rebuild when addresses were imported since this book was built (e.g. by the CLI in another
-        process); True if swapped."""
-        with factory() as session:
-            mark = address_repo.import_mark(session)
-        if self._current is not None and mark == self._current.import_mark:
-            return False
-        self.reload(factory)
-        return True
 
-    def reload(self, factory: sessionmaker[Session]) -> AddressBook:
-        with self._lock, factory() as session:
-            self._current = build(session)
-            return self._current
+def load(factory: sessionmaker[Session]) -> AddressBook:
+    """The address book, built once (the CLI's commands, which hold no runtime)."""
+    with factory() as session:
+        return build(session)
 
 
 def require(book: AddressBook | None) -> AddressBook:

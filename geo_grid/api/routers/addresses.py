@@ -17,8 +17,9 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from geo_grid.api import batch_pool, limits
-from geo_grid.api.deps import PrincipalDep
+from geo_grid.api.deps import PrincipalDep, RuntimeDep
 from geo_grid.api.presenters import person
+from geo_grid.api.runtime import Runtime
 from geo_grid.errors import AddressNotFound, PayloadTooLarge, QueryTooLong
 from geo_grid.geocoding import Candidate
 from geo_grid.services import addresses as address_service
@@ -99,9 +100,9 @@ def resolution_body(res: address_service.Resolution, principal: Principal) -> di
     return body
 
 
-def _resolve(request: Request, query: str) -> address_service.Resolution:
-    book = address_service.require(request.app.state.address_book.current)
-    directory = lookup_service.require(request.app.state.directory.current)
+def _resolve(runtime: Runtime, query: str) -> address_service.Resolution:
+    book = address_service.require(runtime.address_book.current)
+    directory = lookup_service.require(runtime.directory.current)
     return address_service.resolve(book, directory, query)
 
 
@@ -111,17 +112,17 @@ def _too_long(n: int, max_chars: int) -> QueryTooLong:
 
 @router.get("/lookup/address", summary="Who answers for this address: standard address, grid chain, people")
 async def lookup_address(
-    request: Request,
+    runtime: RuntimeDep,
     principal: PrincipalDep,
     q: Annotated[
         str,
         Query(min_length=1, max_length=300, description="the address as typed, e.g. 经三路151号院1号楼1单元"),
     ],
 ) -> dict[str, Any]:
-    max_chars = request.app.state.settings.max_query_chars
+    max_chars = runtime.settings.max_query_chars
     if len(q) > max_chars:
         raise _too_long(len(q), max_chars)
-    res = _resolve(request, q)
+    res = _resolve(runtime, q)
     body = resolution_body(res, principal)
     if res.result.status == "not_found":
         raise AddressNotFound(
@@ -142,13 +143,13 @@ class AddressBatch(BaseModel):
     summary="Look up many addresses; one result per query, in order",
     openapi_extra=limits.json_body_doc(AddressBatch),
 )
-async def lookup_address_batch(request: Request, principal: PrincipalDep) -> Response:
+async def lookup_address_batch(request: Request, runtime: RuntimeDep, principal: PrincipalDep) -> Response:
     """Each query gets its result at its `index`: matched, ambiguous, not_found, or `invalid` with an
     `error` (a query longer than the cap, `query_too_long`) — one bad query never fails the batch."""
     raw = await request.body()
-    book = address_service.require(request.app.state.address_book.current)
-    directory = lookup_service.require(request.app.state.directory.current)
-    settings = request.app.state.settings
+    book = address_service.require(runtime.address_book.current)
+    directory = lookup_service.require(runtime.directory.current)
+    settings = runtime.settings
     # 10,000 matches take seconds: parsed, matched and serialised in a worker process (api/batch_pool).
     args = (settings.database_url, directory.generation_id, directory.built_at, book.built_at, raw, principal)
     body = await limits.run_batch(
@@ -192,9 +193,9 @@ def compute_batch(
 @router.post(
     "/lookup/address/reload", summary="Rebuild the in-memory address matcher from the database (planner)"
 )
-def reload_addresses(request: Request, principal: PrincipalDep) -> dict[str, Any]:
+def reload_addresses(runtime: RuntimeDep, principal: PrincipalDep) -> dict[str, Any]:
     """After `geo-grid import addresses … --commit` on a running server: build the new matcher aside and
     swap it in (lookups keep answering from the old one meanwhile)."""
     principal.require("planner")
-    book = request.app.state.address_book.reload(request.app.state.session_factory)
+    book = runtime.after_address_import()
     return {"addresses": len(book.points), "built_at": book.built_at.isoformat()}

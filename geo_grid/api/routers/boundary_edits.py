@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header, Path, Request, Response
 from pydantic import BaseModel, Field
 
 from geo_grid.api.deps import PrincipalDep, SessionDep
+from geo_grid.api.runtime import runtime_of
 from geo_grid.errors import GridNotFound
 from geo_grid.repository import boundaries as boundary_repo
 from geo_grid.services import boundary_edits as edits
@@ -57,9 +58,7 @@ class MergeBody(BaseModel):
 def _edited(request: Request, generation_id: int) -> None:
     """Drop the draft's cached lookup directory (GET /lookup?generation=…); the cache also notices the
     draft's edit stamp, which covers edits by other processes (services/past_directories)."""
-    past = getattr(request.app.state, "past_directories", None)
-    if past is not None:
-        past.invalidate(generation_id)
+    runtime_of(request.app).after_draft_edit(generation_id)
 
 
 def _with_etag(response: Response, result: dict[str, Any]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from geo_grid.api.deps import PlannerDep, SessionDep
+from geo_grid.api.runtime import runtime_of
 from geo_grid.repository import facilities as facility_repo
 from geo_grid.services import facilities as facility_service
 from geo_grid.services.directory import GridDirectory
@@ -34,8 +35,7 @@ class FacilityPatch(BaseModel):
 
 
 def _directory(request: Request) -> GridDirectory | None:
-    directory: GridDirectory | None = request.app.state.directory.current
-    return directory
+    return runtime_of(request.app).directory.current
 
 
 def _feature(row: dict[str, Any]) -> dict[str, Any]:

@@ -17,7 +17,8 @@ from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile as StarletteUploadFile
 from starlette.types import Message, Receive
 
-from geo_grid.api.deps import PrincipalDep, SessionDep
+from geo_grid.api.deps import PrincipalDep, RuntimeDep, SessionDep
+from geo_grid.api.runtime import Runtime
 from geo_grid.db import transaction
 from geo_grid.errors import PayloadTooLarge
 from geo_grid.io import boundaries as boundary_io
@@ -67,19 +68,16 @@ def discard(session: SessionDep, principal: PrincipalDep, generation_id: GenId) 
 
 
 @router.post("/generations/{generation_id}/activate", summary="Validate and activate a draft (planner)")
-def activate(request: Request, principal: PrincipalDep, generation_id: GenId) -> dict[str, Any]:
+def activate(runtime: RuntimeDep, principal: PrincipalDep, generation_id: GenId) -> dict[str, Any]:
     principal.require("planner")
-    factory = request.app.state.session_factory
+    factory = runtime.session_factory
     # Its own transaction, committed before the in-memory directory is rebuilt and swapped: a lookup
     # sees the old generation until the swap and the new one after it, never a mix.
     with transaction(factory) as session:
         result = generation_service.activate(
-            session, generation_id, principal.name, request.app.state.settings.near_boundary_m
+            session, generation_id, principal.name, runtime.settings.near_boundary_m
         )
-    request.app.state.directory.reload(factory)
-    past = getattr(request.app.state, "past_directories", None)
-    if past is not None:
-        past.clear()
+    runtime.after_activation()  # swap the live directory (api/runtime.py decides what else to refresh)
     return result
 
 
@@ -205,7 +203,7 @@ def _save(src: BinaryIO, path: Path, limit: int) -> None:
 
 
 def _read_and_store(
-    request: Request,
+    runtime: Runtime,
     principal: Principal,
     generation_id: int | None,
     path: Path,
@@ -224,17 +222,19 @@ def _read_and_store(
         source_name=name,
         limits=uploads.Limits.for_upload_bound(limit),
     )
-    with transaction(request.app.state.session_factory) as session:
+    with transaction(runtime.session_factory) as session:
         return generation_service.import_layer(session, layer, principal.name, generation_id, name)
 
 
-async def _import(request: Request, principal: Principal, generation_id: int | None) -> dict[str, Any]:
+async def _import(
+    request: Request, runtime: Runtime, principal: Principal, generation_id: int | None
+) -> dict[str, Any]:
     """Authenticate, then read the multipart body with a bound, into a private temporary directory.
 
     The routes declare no File/Form parameters (FastAPI would read and spool the whole body before
     resolving the principal), so an anonymous or dispatcher upload is refused before a byte is read."""
     principal.require("planner")
-    limit: int = request.app.state.settings.max_upload_bytes
+    limit: int = runtime.settings.max_upload_bytes
     bound = limit + FORM_SLACK_BYTES
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > bound:
@@ -267,7 +267,7 @@ async def _import(request: Request, principal: Principal, generation_id: int | N
             path = tmp / "upload"
             await run_in_threadpool(_save, upload.file, path, limit)
             return await run_in_threadpool(
-                _read_and_store, request, principal, generation_id, path, name, params, limit
+                _read_and_store, runtime, principal, generation_id, path, name, params, limit
             )
         finally:
             await run_in_threadpool(shutil.rmtree, tmp, True)
@@ -279,8 +279,8 @@ async def _import(request: Request, principal: Principal, generation_id: int | N
     summary="Upload a boundary layer into a NEW draft (planner)",
     openapi_extra=IMPORT_BODY,
 )
-async def import_new(request: Request, principal: PrincipalDep) -> dict[str, Any]:
-    return await _import(request, principal, None)
+async def import_new(request: Request, runtime: RuntimeDep, principal: PrincipalDep) -> dict[str, Any]:
+    return await _import(request, runtime, principal, None)
 
 
 @router.post(
@@ -288,5 +288,7 @@ async def import_new(request: Request, principal: PrincipalDep) -> dict[str, Any
     summary="Upload a boundary layer into this draft (planner)",
     openapi_extra=IMPORT_BODY,
 )
-async def import_into(request: Request, principal: PrincipalDep, generation_id: GenId) -> dict[str, Any]:
-    return await _import(request, principal, generation_id)
+async def import_into(
+    request: Request, runtime: RuntimeDep, principal: PrincipalDep, generation_id: GenId
+) -> dict[str, Any]:
+    return await _import(request, runtime, principal, generation_id)
