@@ -1,7 +1,7 @@
 """Generation use cases: open a draft, import a layer into it, activate it (validation, retirement and
 reassignment in one transaction), discard it, list, diff, export and a grid's history.
 
-After an activation commits, the caller swaps the in-memory directory (app.state.directory.reload).
+After an activation commits, the caller swaps the in-memory directory (the runtime's after_activation, api/runtime.py).
 """
 
 from __future__ import annotations
