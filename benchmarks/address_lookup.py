@@ -46,7 +46,8 @@ def queries(url: str, seed: int, limit: int) -> list[str]:
     engine = db.make_engine(url, pool_size=1)
     with db.make_session_factory(engine)() as session:
         rows = [
-            {k: ("" if v is None else str(v)) for k, v in r.items()} for r in address_repo.all_rows(session)
+            {k: ("" if v is None else str(v)) for k, v in r.as_row().items()}
+            for r in address_repo.all_rows(session)
         ]
     engine.dispose()
     rng = random.Random(seed)

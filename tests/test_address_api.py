@@ -26,7 +26,7 @@ def addresses(ro_db_url: str) -> dict[str, dict[str, Any]]:
     """The address table as PostGIS assigned it (micro_code by ST_Covers): the reference for the grid."""
     engine = db.make_engine(ro_db_url, pool_size=1)
     with db.make_session_factory(engine)() as session:
-        rows = {r["address_id"]: r for r in address_repo.all_rows(session)}
+        rows = {r.address_id: r.as_row() for r in address_repo.all_rows(session)}
     engine.dispose()
     return rows
 

@@ -7,8 +7,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from geo_grid import privacy, reporting
+from geo_grid.api.schemas.people import PersonOut
 from geo_grid.labels import ROLE_LABELS
 from geo_grid.services.auth import Principal
+from geo_grid.services.directory import PersonRole
 
 
 def feature_collection(rows: Iterable[Mapping[str, Any]], id_key: str = "code") -> dict[str, Any]:
@@ -21,20 +23,18 @@ def feature_collection(rows: Iterable[Mapping[str, Any]], id_key: str = "code") 
     return {"type": "FeatureCollection", "features": features}
 
 
-def person(p: Mapping[str, Any] | Any, principal: Principal) -> dict[str, Any]:
-    """One person in a role; the phone is masked unless the caller may see personal data."""
-    get = p.get if isinstance(p, Mapping) else lambda k: getattr(p, k)
-    phone = get("phone")
-    role = str(get("role"))
-    return {
-        "person_id": get("person_id"),
-        "name": get("name"),
-        "role": role,
-        "role_label": ROLE_LABELS.get(role, role),
-        "duty": get("duty"),
-        "target_id": get("target_id"),
-        "phone": privacy.phone(phone, principal.role),
-    }
+def person(p: PersonRole, principal: Principal) -> PersonOut:
+    """One person in a role, as the API shows them: the phone as privacy.phone lets the caller's role see
+    it (masked unless the role sees personal data), the role's Chinese label added."""
+    return PersonOut(
+        person_id=p.person_id,
+        name=p.name,
+        role=p.role,
+        role_label=ROLE_LABELS.get(p.role, p.role),
+        duty=p.duty,
+        target_id=p.target_id,
+        phone=privacy.phone(p.phone, principal.role),
+    )
 
 
 def report(row: Mapping[str, Any], principal: Principal) -> dict[str, Any]:

@@ -73,10 +73,6 @@ class Resolution:
     people: Mapping[str, tuple[PersonRole, ...]] = field(default_factory=dict)
 
 
-def _person(p: Mapping[str, Any]) -> PersonRole:
-    return PersonRole(p["person_id"], p["name"], p["phone"], p["role"], p["duty"], p["target_id"])
-
-
 def build(session: Session) -> AddressBook:
     mark = address_repo.import_mark(session)
     rows = address_repo.all_rows(session)
@@ -86,19 +82,19 @@ def build(session: Session) -> AddressBook:
     road_chiefs = address_repo.people_by_target(session, "road_section_chief")
     points: dict[str, AddressPoint] = {}
     for r in rows:
-        court = courtyards.get(r["address_id"])
-        seg = segments.get(r["address_id"])
-        points[r["address_id"]] = AddressPoint(
-            r["address_id"],
-            r["address"],
-            float(r["lon"]),
-            float(r["lat"]),
+        court = courtyards.get(r.address_id)
+        seg = segments.get(r.address_id)
+        points[r.address_id] = AddressPoint(
+            r.address_id,
+            r.address,
+            r.lon,
+            r.lat,
             court,
             seg,
-            tuple(_person(p) for p in court_chiefs.get(court[0], ())) if court else (),
-            tuple(_person(p) for p in road_chiefs.get(seg[0], ())) if seg else (),
+            tuple(court_chiefs.get(court[0], ())) if court else (),
+            tuple(road_chiefs.get(seg[0], ())) if seg else (),
         )
-    return AddressBook(AddressMatcher.from_rows(rows), points, import_mark=mark)
+    return AddressBook(AddressMatcher.from_rows(r.as_row() for r in rows), points, import_mark=mark)
 
 
 def _build_book(session: Session, _import_mark: object) -> AddressBook:
@@ -233,7 +229,7 @@ def import_rows(
         assignment.assign_addresses(session, gen.id)
         address_repo.fill_community_codes(session, gen.id)
     total = address_repo.count(session)
-    outside = sum(1 for r in address_repo.all_rows(session) if r["micro_code"] is None)
+    outside = sum(1 for r in address_repo.all_rows(session) if r.micro_code is None)
     summary = ImportSummary(len(rows), len(rows) - replaced, replaced, deleted, total, outside)
     # Recorded in the audit log; its id is also the mark by which running services notice the import.
     audit_repo.add(session, actor, address_repo.IMPORT_ACTION, asdict(summary))

@@ -20,6 +20,7 @@ from geo_grid.repository import communities as community_repo
 from geo_grid.repository import generations as generation_repo
 from geo_grid.repository import grids as grid_repo
 from geo_grid.repository import people as people_repo
+from geo_grid.repository.people import PersonRole as PersonRole  # the record; re-exported for callers
 from geo_grid.services.snapshots import SnapshotHolder
 
 
@@ -30,16 +31,6 @@ class GridInfo:
     level: str
     parent_code: str
     community_code: str
-
-
-@dataclass(frozen=True)
-class PersonRole:
-    person_id: str
-    name: str
-    phone: str | None
-    role: str
-    duty: str | None
-    target_id: str | None
 
 
 @dataclass(frozen=True)
@@ -78,10 +69,8 @@ def build(session: Session, generation_id: int, max_cells: int | None = None) ->
         **({} if max_cells is None else {"max_cells": max_cells}),
     )
     people: dict[str, list[PersonRole]] = defaultdict(list)
-    for p in people_repo.all_grid_roles(session):
-        people[p["grid_code"]].append(
-            PersonRole(p["person_id"], p["name"], p["phone"], p["role"], p["duty"], p["target_id"])
-        )
+    for r in people_repo.all_grid_roles(session):
+        people[r.grid_code].append(r.person)
     return GridDirectory(
         generation_id=generation_id,
         grids=grids,

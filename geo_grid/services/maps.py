@@ -51,14 +51,15 @@ def _phone(phone: str | None, personal: bool) -> str | None:
 
 def _people_by_grid(session: Session, personal: bool) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for p in people_repo.all_grid_roles(session):
-        out[p["grid_code"]].append(
+    for r in people_repo.all_grid_roles(session):
+        p = r.person
+        out[r.grid_code].append(
             {
-                "name": p["name"],
-                "role": p["role"],
-                "role_label": ROLE_LABELS.get(p["role"], p["role"]),
-                "duty": p["duty"],
-                "phone": _phone(p["phone"], personal),
+                "name": p.name,
+                "role": p.role,
+                "role_label": ROLE_LABELS.get(p.role, p.role),
+                "duty": p.duty,
+                "phone": _phone(p.phone, personal),
             }
         )
     return out

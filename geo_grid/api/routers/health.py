@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from geo_grid.api.deps import RuntimeDep
+from geo_grid.api.schemas.health import HealthOut
 
 router = APIRouter(tags=["health"])
 log = logging.getLogger(__name__)
@@ -20,7 +21,12 @@ log = logging.getLogger(__name__)
 DB_UNREACHABLE = "数据库暂时无法连接"
 
 
-@router.get("/health", summary="Service health (503 with the reason while the database is unreachable)")
+@router.get(
+    "/health",
+    summary="Service health (503 with the reason while the database is unreachable)",
+    response_model=HealthOut,
+    responses={503: {"model": HealthOut, "description": "数据库不可达：status 为 degraded，附 reason"}},
+)
 def health(runtime: RuntimeDep) -> JSONResponse:
     directory = runtime.directory.current
     body: dict[str, Any] = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, cast
 
 import anyio
 import anyio.to_thread
@@ -21,6 +21,8 @@ from geo_grid.api import batch_pool, limits
 from geo_grid.api.deps import PrincipalDep, RuntimeDep
 from geo_grid.api.presenters import person
 from geo_grid.api.runtime import Runtime
+from geo_grid.api.schemas.common import error_responses
+from geo_grid.api.schemas.lookup import CrsName, LookupBatchOut, LookupOut
 from geo_grid.errors import PayloadTooLarge
 from geo_grid.services import lookup as lookup_service
 from geo_grid.services.auth import Principal
@@ -28,8 +30,6 @@ from geo_grid.services.directory import GridDirectory, GridInfo
 from geo_grid.timeparse import ApiDatetime
 
 router = APIRouter(tags=["lookup"])
-
-CrsName = Literal["wgs84", "cgcs2000", "gcj02", "bd09"]
 
 
 def _ref(grid: GridInfo | None) -> dict[str, str] | None:
@@ -57,7 +57,14 @@ def placement_body(directory: GridDirectory, p: lookup_service.Placement) -> dic
     }
 
 
-@router.get("/lookup", summary="Which micro-grid, tertiary grid and community a point is in, and who answers")
+# The hot paths answer with bytes serialised by orjson (here, or in a batch worker process): the declared
+# response_model documents the shape in the OpenAPI document, and FastAPI sends a returned Response as is.
+@router.get(
+    "/lookup",
+    summary="Which micro-grid, tertiary grid and community a point is in, and who answers",
+    response_model=LookupOut,
+    responses=error_responses(404, 422, 503),
+)
 async def lookup(
     runtime: RuntimeDep,
     principal: PrincipalDep,
@@ -98,7 +105,9 @@ async def _past_directory(
     return await anyio.to_thread.run_sync(past.build, factory, gen_id, stamp, limiter=limiter)
 
 
-def _people(directory: GridDirectory, placement: lookup_service.Placement, principal: Principal) -> Any:
+def _people(
+    directory: GridDirectory, placement: lookup_service.Placement, principal: Principal
+) -> list[dict[str, Any]]:
     """The placement's people as presented to this caller; built once per micro-grid and visibility
     (masking ~15 people per request was most of the endpoint's own time)."""
     if placement.micro is None:
@@ -107,19 +116,23 @@ def _people(directory: GridDirectory, placement: lookup_service.Placement, princ
     cached = directory.memo.get(key)
     if cached is None:
         people = lookup_service.responsible_people(directory, placement)
-        cached = directory.memo[key] = [person(p, principal) for p in people]
-    return cached
+        cached = directory.memo[key] = [person(p, principal).model_dump() for p in people]
+    return cast(list[dict[str, Any]], cached)
 
 
 class BatchRequest(BaseModel):
-    crs: CrsName = "wgs84"
-    points: list[Any] = Field(description="[[lon, lat], ...], at most 100,000 points")
+    crs: CrsName = Field(default="wgs84", description="points 的坐标系")
+    points: list[Any] = Field(
+        description="[[lon, lat], ...]，最多 100,000 个点", examples=[[[113.6887, 34.7683]]]
+    )
 
 
 @router.post(
     "/lookup/batch",
     summary="Look up many points at once; one result per point, in order",
     openapi_extra=limits.json_body_doc(BatchRequest),
+    response_model=LookupBatchOut,
+    responses=error_responses(413, 422, 429, 503),
 )
 async def lookup_batch(request: Request, runtime: RuntimeDep) -> Response:
     # The body is read here but parsed, placed and serialised in a worker process (api/limits.run_batch,
