@@ -1,0 +1,75 @@
+"""Grids as GeoJSON: GET /grids and GET /grids/{code}."""
+
+from __future__ import annotations
+
+from geojson_pydantic import Feature, FeatureCollection
+from geojson_pydantic.geometries import MultiPolygon, Polygon
+from pydantic import BaseModel, Field
+
+CODE_EXAMPLE = "410105012001001001"
+
+
+class PersonOut(BaseModel):
+    """一个人在一个网格上的角色；电话按调用者的角色打码（geo_grid/privacy.py）。"""
+
+    person_id: str = Field(description="人员编号", examples=["P00001"])
+    name: str = Field(description="姓名")
+    role: str = Field(description="角色代码，如 micro_grid_leader、grid_leader、officer")
+    role_label: str = Field(description="角色中文名，如 微网格长、网格长、九员")
+    duty: str | None = Field(description="具体职责，如 党建指导员")
+    target_id: str | None = Field(description="负责对象（楼院长的院落、路段长的路段）；其他角色为空")
+    phone: str | None = Field(description="电话；无权查看个人信息时为打码号码（如 138****0001）")
+
+
+class GridProperties(BaseModel):
+    """网格的属性（面积按 EPSG:4547 计算，单位平方米）。"""
+
+    code: str = Field(
+        description="网格编码（社区 12 位 + 三级网格 3 位 [+ 微网格 3 位]）", examples=[CODE_EXAMPLE]
+    )
+    name: str = Field(description="网格名称", examples=["康复社区第1网格第1微网格"])
+    level: str = Field(description="层级：tertiary（三级网格）或 micro（微网格）", examples=["micro"])
+    parent_code: str = Field(
+        description="上级编码：微网格的三级网格，三级网格的社区", examples=["410105012001001"]
+    )
+    community_code: str = Field(description="所属社区编码", examples=["410105012001"])
+    version: int = Field(description="网格版本号（每次修改加一）", examples=[1])
+    generation_id: int = Field(description="边界代次编号", examples=[1])
+    area_m2: float = Field(description="面积（平方米，EPSG:4547）", examples=[5920.9])
+
+
+GridGeometry = MultiPolygon | Polygon
+
+
+class GridFeature(Feature[GridGeometry, GridProperties]):
+    """一个网格（GeoJSON Feature，id 为网格编码）。"""
+
+
+class GridCollection(FeatureCollection[GridFeature]):
+    """网格的 GeoJSON FeatureCollection，附所用的边界代次。"""
+
+    generation: int = Field(description="回答所依据的边界代次编号", examples=[1])
+
+
+class GridRefOut(BaseModel):
+    code: str = Field(description="网格编码")
+    name: str = Field(description="网格名称")
+    level: str = Field(description="层级：tertiary 或 micro")
+
+
+class CommunityRefOut(BaseModel):
+    code: str = Field(description="社区编码", examples=["410105012001"])
+    name: str | None = Field(description="社区名称", examples=["康复社区"])
+
+
+class GridDetailProperties(GridProperties):
+    """网格详情：上级网格、社区、下级网格和负责人（三长九员一书记）。"""
+
+    parent: GridRefOut | None = Field(description="上级三级网格（仅微网格有）")
+    children: list[GridRefOut] = Field(description="下级微网格（仅三级网格有）")
+    people: list[PersonOut] = Field(description="本网格及其上级网格的负责人")
+    community: CommunityRefOut = Field(description="所属社区")
+
+
+class GridDetailFeature(Feature[GridGeometry, GridDetailProperties]):
+    """一个网格及其上级、下级和负责人（GeoJSON Feature）。"""
