@@ -170,6 +170,33 @@ def diff(session: SessionDep, a: GenId, b: GenId) -> Diff:
 
 
 _BINARY = {"schema": {"type": "string", "format": "binary"}}
+# The GeoJSON export as written by GDAL: a FeatureCollection (with a `crs` member) of the grids.
+_EXPORT_GEOJSON = {
+    "schema": {
+        "type": "object",
+        "required": ["type", "features"],
+        "properties": {
+            "type": {"const": "FeatureCollection"},
+            "crs": {"type": "object", "description": "坐标系（CRS84，即 WGS84 经纬度）"},
+            "features": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["type", "properties", "geometry"],
+                    "properties": {
+                        "type": {"const": "Feature"},
+                        "properties": {
+                            "type": "object",
+                            "required": list(boundary_io.EXPORT_FIELDS),
+                            "properties": {k: {"type": "string"} for k in boundary_io.EXPORT_FIELDS},
+                        },
+                        "geometry": {"type": "object", "description": "MultiPolygon（WGS84）"},
+                    },
+                },
+            },
+        },
+    }
+}
 
 
 @router.get(
@@ -179,7 +206,10 @@ _BINARY = {"schema": {"type": "string", "format": "binary"}}
     responses={
         200: {
             "description": "边界文件：GeoJSON（format=geojson）、GeoPackage（gpkg）或压缩的 Shapefile（shp）",
-            "content": {media: _BINARY for media in boundary_io.MEDIA_TYPES.values()},
+            "content": {
+                media: _EXPORT_GEOJSON if fmt == "geojson" else _BINARY
+                for fmt, media in boundary_io.MEDIA_TYPES.items()
+            },
         },
         **error_responses(404, 422),
     },
