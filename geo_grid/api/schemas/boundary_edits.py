@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
-from geojson_pydantic import Feature
 from geojson_pydantic.geometries import Geometry
 from pydantic import BaseModel, Field
 
@@ -22,8 +22,13 @@ class DraftGridProperties(GridProperties):
     etag: str = Field(description="网格的 ETag；修改时放进 If-Match 请求头", examples=[ETAG_EXAMPLE])
 
 
-class DraftGridFeature(Feature[GridGeometry, DraftGridProperties]):
+class DraftGridFeature(BaseModel):
     """某一代次的一个网格（GeoJSON Feature，坐标为全精度）。"""
+
+    type: Literal["Feature"]
+    id: str = Field(description="网格编码")
+    properties: DraftGridProperties
+    geometry: GridGeometry
 
 
 class EditedGridOut(BaseModel):

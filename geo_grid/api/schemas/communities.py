@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from geojson_pydantic import Feature, FeatureCollection
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from geo_grid.api.schemas.grids import GridGeometry
@@ -16,9 +17,17 @@ class CommunityProperties(BaseModel):
     area_m2: float | None = Field(description="面积（平方米，EPSG:4547）；无边界时为空")
 
 
-class CommunityFeature(Feature[GridGeometry, CommunityProperties]):
+class CommunityFeature(BaseModel):
     """一个社区（GeoJSON Feature，id 为社区编码）。"""
 
+    type: Literal["Feature"]
+    id: str = Field(description="社区编码")
+    properties: CommunityProperties
+    geometry: GridGeometry | None = Field(description="社区边界（WGS84）；未载入时为空")
 
-class CommunityCollection(FeatureCollection[CommunityFeature]):
+
+class CommunityCollection(BaseModel):
     """社区的 GeoJSON FeatureCollection。"""
+
+    type: Literal["FeatureCollection"]
+    features: list[CommunityFeature]

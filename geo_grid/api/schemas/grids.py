@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from geojson_pydantic import Feature, FeatureCollection
-from geojson_pydantic.geometries import MultiPolygon, Polygon
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 CODE_EXAMPLE = "410105012001001001"
@@ -38,16 +38,42 @@ class GridProperties(BaseModel):
     area_m2: float = Field(description="面积（平方米，EPSG:4547）", examples=[5920.9])
 
 
-GridGeometry = MultiPolygon | Polygon
+# Grid outlines are many and large (GET /grids answers ~700 polygons): these small RFC 7946 models check
+# them as plain number lists, several times faster than geojson-pydantic's per-position tuples.
+Position = list[float]
 
 
-class GridFeature(Feature[GridGeometry, GridProperties]):
+class MultiPolygonGeometry(BaseModel):
+    """GeoJSON MultiPolygon（WGS84 经纬度）。"""
+
+    type: Literal["MultiPolygon"]
+    coordinates: list[list[list[Position]]] = Field(description="多边形列表：每个多边形是环的列表")
+
+
+class PolygonGeometry(BaseModel):
+    """GeoJSON Polygon（WGS84 经纬度）。"""
+
+    type: Literal["Polygon"]
+    coordinates: list[list[Position]] = Field(description="环的列表：外环在前，内环（洞）在后")
+
+
+GridGeometry = MultiPolygonGeometry | PolygonGeometry
+
+
+class GridFeature(BaseModel):
     """一个网格（GeoJSON Feature，id 为网格编码）。"""
 
+    type: Literal["Feature"]
+    id: str = Field(description="网格编码")
+    properties: GridProperties
+    geometry: GridGeometry
 
-class GridCollection(FeatureCollection[GridFeature]):
+
+class GridCollection(BaseModel):
     """网格的 GeoJSON FeatureCollection，附所用的边界代次。"""
 
+    type: Literal["FeatureCollection"]
+    features: list[GridFeature]
     generation: int = Field(description="回答所依据的边界代次编号", examples=[1])
 
 
@@ -71,5 +97,10 @@ class GridDetailProperties(GridProperties):
     community: CommunityRefOut = Field(description="所属社区")
 
 
-class GridDetailFeature(Feature[GridGeometry, GridDetailProperties]):
+class GridDetailFeature(BaseModel):
     """一个网格及其上级、下级和负责人（GeoJSON Feature）。"""
+
+    type: Literal["Feature"]
+    id: str = Field(description="网格编码")
+    properties: GridDetailProperties
+    geometry: GridGeometry
