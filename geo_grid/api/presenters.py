@@ -4,7 +4,7 @@ see them (the rules are geo_grid/privacy.py's; this module only applies them).""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from geo_grid import privacy, reporting
 from geo_grid.api.schemas.people import PersonOut
@@ -13,14 +13,26 @@ from geo_grid.services.auth import Principal
 from geo_grid.services.directory import PersonRole
 
 
-def feature_collection(rows: Iterable[Mapping[str, Any]], id_key: str = "code") -> dict[str, Any]:
-    features = []
-    for row in rows:
-        props = {k: v for k, v in row.items() if k != "geometry"}
-        features.append(
-            {"type": "Feature", "id": row.get(id_key), "properties": props, "geometry": row["geometry"]}
-        )
-    return {"type": "FeatureCollection", "features": features}
+class FeatureRecord(Protocol):
+    """A record that is a GeoJSON feature: its code is the feature id (grids, communities)."""
+
+    @property
+    def code(self) -> str: ...
+
+    @property
+    def geometry(self) -> dict[str, Any] | None: ...
+
+    def properties(self) -> dict[str, Any]: ...
+
+
+def feature(record: FeatureRecord, **extra: Any) -> dict[str, Any]:
+    """A GeoJSON Feature of a record; `extra` adds properties."""
+    props = record.properties() | extra
+    return {"type": "Feature", "id": record.code, "properties": props, "geometry": record.geometry}
+
+
+def feature_collection(records: Iterable[FeatureRecord]) -> dict[str, Any]:
+    return {"type": "FeatureCollection", "features": [feature(r) for r in records]}
 
 
 def person(p: PersonRole, principal: Principal) -> PersonOut:

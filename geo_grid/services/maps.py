@@ -79,8 +79,7 @@ def _validation(session: Session, generation_id: int) -> dict[str, Any]:
     # Issue 4's validation report: every problem of the generation as GeoJSON.
     from geo_grid.services import validation
 
-    report: dict[str, Any] = validation.report(session, generation_id)
-    return dict(report["geojson"])
+    return dict(validation.report(session, generation_id).geojson)
 
 
 def coverage_map(
