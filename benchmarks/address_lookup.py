@@ -38,7 +38,7 @@ from geo_grid.api.routers.addresses import resolution_body  # noqa: E402
 from geo_grid.repository import addresses as address_repo  # noqa: E402
 from geo_grid.services import addresses as address_service  # noqa: E402
 from geo_grid.services.auth import PUBLIC  # noqa: E402
-from geo_grid.services.directory import DirectoryHolder  # noqa: E402
+from geo_grid.services.directory import load_active  # noqa: E402
 from geo_grid.settings import Settings  # noqa: E402
 
 
@@ -46,7 +46,8 @@ def queries(url: str, seed: int, limit: int) -> list[str]:
     engine = db.make_engine(url, pool_size=1)
     with db.make_session_factory(engine)() as session:
         rows = [
-            {k: ("" if v is None else str(v)) for k, v in r.items()} for r in address_repo.all_rows(session)
+            {k: ("" if v is None else str(v)) for k, v in r.as_row().items()}
+            for r in address_repo.all_rows(session)
         ]
     engine.dispose()
     rng = random.Random(seed)
@@ -69,9 +70,9 @@ def run(url: str, seed: int, limit: int) -> None:
     engine = db.make_engine(url, pool_size=2)
     factory = db.make_session_factory(engine)
     t0 = time.perf_counter()
-    book = address_service.AddressBookHolder().reload(factory)
+    book = address_service.load(factory)
     build_s = time.perf_counter() - t0
-    directory = DirectoryHolder(None).reload(factory)
+    directory = load_active(factory)
     engine.dispose()
     assert directory is not None, "no active generation in this database"
     print(f"addresses: {len(book.points)}   queries: {len(texts)}   seed: {seed}")

@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 from benchmarks.support import embedded_postgis  # noqa: E402
 from geo_grid import db  # noqa: E402
 from geo_grid.api.app import create_app  # noqa: E402
+from geo_grid.api.runtime import runtime_of  # noqa: E402
 from geo_grid.services.auth import create_token  # noqa: E402
 from geo_grid.settings import Settings  # noqa: E402
 
@@ -51,7 +52,7 @@ def main() -> None:
                     print(
                         f"{path:34s} {who:10s} n={args.n}  median {statistics.median(ms):.2f} ms  p95 {p95:.2f} ms"
                     )
-            queue = client.app.state.audit_queue  # type: ignore[attr-defined]
+            queue = runtime_of(client.app).audit_queue
             t = time.perf_counter()
             queue.flush()
             print(

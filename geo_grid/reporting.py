@@ -1,25 +1,19 @@
-"""The report domain tables in one place: workflow transitions, SLA, department routing, channels, labels."""
+"""The report domain tables in one place: workflow transitions, SLA, department routing, channels (their
+Chinese labels, and so the codes' vocabulary, are in labels.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
 
-# 街道中心: where a report outside every grid (or with no point) goes, so that it is not lost.
-SUBDISTRICT_CENTRE = "街道中心"
+from geo_grid.labels import (
+    CATEGORY_LABELS,
+    CHANNEL_LABELS,
+    DISPATCH_KIND_LABELS,
+    STATUS_LABELS,
+    SUBDISTRICT_CENTRE,
+)
 
-STATUS_LABELS = {
-    "reported": "上报",
-    "accepted": "受理",
-    "registered": "立案",
-    "dispatched": "派遣",
-    "in_progress": "处置",
-    "feedback": "反馈",
-    "verified": "核查",
-    "closed": "结案",
-    "rejected": "不予受理",
-    "duplicate": "重复",
-}
 STATUSES = tuple(STATUS_LABELS)
 
 # The workflow: status → the statuses it may move to. Nothing else may change a report's status.
@@ -42,26 +36,8 @@ TERMINAL = frozenset(s for s, nxt in TRANSITIONS.items() if not nxt)
 NOT_HANDLED = frozenset({"rejected", "duplicate"})
 OPEN_STATUSES = tuple(s for s in STATUSES if s not in TERMINAL)
 
-CHANNEL_LABELS = {
-    "public_account": "公众号群众端",
-    "grid_phone": "网格手机终端",
-    "community_pc": "社区PC端",
-    "hotline": "热线",
-}
 CHANNELS = tuple(CHANNEL_LABELS)
 
-CATEGORY_LABELS = {
-    "parking": "停车难",
-    "elderly_fraud": "养老诈骗",
-    "illegal_construction": "违法建设",
-    "road_occupation": "占道经营",
-    "littering": "乱扔垃圾",
-    "illegal_advertising": "乱贴广告",
-    "night_street_order": "夜间街面秩序",
-    "noise": "噪音扰民",
-    "childcare": "托育需求",
-    "facility_repair": "设施维修",
-}
 CATEGORIES = tuple(CATEGORY_LABELS)
 
 # Sensitive categories: their reports are never listed to the public, only counted (geo_grid/privacy.py).
@@ -85,12 +61,6 @@ ROUTING = {
     "facility_repair": "城市管理",
 }
 
-DISPATCH_KIND_LABELS = {
-    "grid_team": "网格队伍",
-    "department": "应急处突队",
-    "volunteer": "双报到党员认领",
-    "centre": SUBDISTRICT_CENTRE,
-}
 DISPATCH_KINDS = tuple(DISPATCH_KIND_LABELS)
 
 

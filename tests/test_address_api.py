@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from geo_grid import db
+from geo_grid.api.runtime import runtime_of
 from geo_grid.repository import addresses as address_repo
 from tests.conftest import bearer
 
@@ -25,7 +26,7 @@ def addresses(ro_db_url: str) -> dict[str, dict[str, Any]]:
     """The address table as PostGIS assigned it (micro_code by ST_Covers): the reference for the grid."""
     engine = db.make_engine(ro_db_url, pool_size=1)
     with db.make_session_factory(engine)() as session:
-        rows = {r["address_id"]: r for r in address_repo.all_rows(session)}
+        rows = {r.address_id: r.as_row() for r in address_repo.all_rows(session)}
     engine.dispose()
     return rows
 
@@ -84,7 +85,7 @@ def test_unit_answer_has_point_and_people_by_role(client: TestClient) -> None:
     assert people["courtyard_chief"][0]["role_label"] == "楼院长"
     assert people["road_section_chief"][0]["target_id"] == body["road_segment"]["segment_id"]
     # 微网格长 / 网格长 are those of the answer's grids in the directory snapshot.
-    directory = client.app.state.directory.current  # type: ignore[attr-defined]
+    directory = runtime_of(client.app).directory.current
     micro_team = directory.people[body["grid"]["micro"]["code"]]
     tertiary_team = directory.people[body["grid"]["tertiary"]["code"]]
     assert people["micro_grid_leader"][0]["person_id"] in {p.person_id for p in micro_team}

@@ -25,7 +25,7 @@ runner = CliRunner()
 def _rows(url: str) -> dict[str, dict[str, Any]]:
     engine = db.make_engine(url, pool_size=1)
     with db.make_session_factory(engine)() as session:
-        rows = {r["address_id"]: r for r in address_repo.all_rows(session)}
+        rows = {r.address_id: r.as_row() for r in address_repo.all_rows(session)}
     engine.dispose()
     return rows
 

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from geo_grid import db
 from geo_grid.api.app import create_app
+from geo_grid.api.runtime import runtime_of
 from geo_grid.cli import app as cli
 from geo_grid.embedded import EmbeddedCluster, free_port
 from geo_grid.settings import Settings
@@ -100,7 +101,7 @@ def test_writes_are_audited_with_the_token_id(env: tuple[TestClient, dict[str, s
 def test_personal_reads_are_audited_public_reads_are_not(env: tuple[TestClient, dict[str, str], str]) -> None:
     client, tokens, url = env
     rid = _report(client)
-    queue = client.app.state.audit_queue  # type: ignore[attr-defined]
+    queue = runtime_of(client.app).audit_queue
     queue.flush()
     before = len(_entries(url, action="read_personal"))
     assert client.get(f"/reports/{rid}").status_code == 200  # public: masked, not audited
@@ -173,7 +174,7 @@ def test_known_token_keeps_working_for_lookups_while_the_database_is_down(
     lon, lat = interior_point(MICRO)
     with httpx.Client(base_url=base, timeout=10, headers=bearer(token)) as http:
         assert http.get("/lookup", params={"lon": lon, "lat": lat}).status_code == 200
-        app.state.audit_queue.flush()
+        runtime_of(app).audit_queue.flush()
         try:
             pg_cluster.stop("fast")
             time.sleep(1.0)  # past the token cache TTL: the token must be re-validated, and cannot be
@@ -184,14 +185,14 @@ def test_known_token_keeps_working_for_lookups_while_the_database_is_down(
                 assert any(p["phone"] and "****" not in p["phone"] for p in people)  # still the dispatcher
             write = http.post("/reports/1/transitions", json={"to": "accepted"})
             assert write.status_code == 503  # writes need the database
-            assert len(app.state.audit_queue) >= 5  # the reads' audit rows wait in memory
+            assert len(runtime_of(app).audit_queue) >= 5  # the reads' audit rows wait in memory
         finally:
             if not pg_cluster.running():
                 pg_cluster.start()
         deadline = time.monotonic() + 20
         while True:
             try:
-                app.state.audit_queue.flush()
+                runtime_of(app).audit_queue.flush()
                 break
             except Exception:
                 assert time.monotonic() < deadline, "the audit queue did not flush after the restart"

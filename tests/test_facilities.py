@@ -12,6 +12,7 @@ from shapely.geometry import mapping, shape
 from sqlalchemy import text
 
 from geo_grid import crs, db
+from geo_grid.api.runtime import runtime_of
 from geo_grid.services.lookup import place
 from tests.conftest import bearer, create_tokens
 from tests.report_helpers import interior_point, micro_grids
@@ -61,7 +62,7 @@ def test_parking_lot_shares(client: TestClient) -> None:
 
 
 def test_point_facilities_get_their_micro_grid(client: TestClient) -> None:
-    directory = client.app.state.directory.current  # type: ignore[attr-defined]
+    directory = runtime_of(client.app).directory.current
     for f in client.get("/facilities").json()["features"]:
         if f["geometry"]["type"] == "Point":
             lon, lat = f["geometry"]["coordinates"]

@@ -14,6 +14,7 @@ from shapely.geometry import mapping
 from sqlalchemy import create_engine, text
 
 from geo_grid import clock
+from geo_grid.api.runtime import runtime_of
 from geo_grid.services import lookup as lookup_service
 from tests.boundary_support import (
     PARENT,
@@ -208,7 +209,7 @@ def test_activation_under_concurrent_lookups_no_error_no_wrong_answer(env) -> No
         (ga.representative_point().x, ga.representative_point().y): (A, A),
         (gc.representative_point().x, gc.representative_point().y): (C, C),
     }
-    holder = client.app.state.directory
+    holder = runtime_of(client.app).directory
     stop = threading.Event()
     wrong: list[Any] = []
     errors: list[BaseException] = []

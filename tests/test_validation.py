@@ -11,7 +11,7 @@ import shapely
 from shapely.geometry import box, mapping
 
 from geo_grid import crs
-from geo_grid.services.validation import check
+from geo_grid.services.validation import GridShape, check
 from tests.boundary_support import PARENT, A, B, horizontal_line, open_draft, read
 from tests.boundary_support import write_headers as wh
 from tests.conftest import bearer, create_tokens
@@ -27,11 +27,11 @@ def cell(i: float, j: float, w: float = 1, h: float = 1) -> Any:
     return box(X + i * D, Y + j * D, X + (i + w) * D, Y + (j + h) * D)
 
 
-def grid(code: str, geom: Any, level: str = "micro", parent: str = T1) -> dict[str, Any]:
-    return {"code": code, "level": level, "parent_code": parent, "community_code": COMMUNITY, "geom": geom}
+def grid(code: str, geom: Any, level: str = "micro", parent: str = T1) -> GridShape:
+    return GridShape(code, level, parent, COMMUNITY, geom)
 
 
-def tiling(m1: Any = None, m2: Any = None, extra: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+def tiling(m1: Any = None, m2: Any = None, extra: list[GridShape] | None = None) -> list[GridShape]:
     return [
         grid(T1, cell(0, 0, 2, 1), "tertiary", COMMUNITY),
         grid(T1 + "001", m1 if m1 is not None else cell(0, 0)),
@@ -40,8 +40,9 @@ def tiling(m1: Any = None, m2: Any = None, extra: list[dict[str, Any]] | None = 
     ]
 
 
-def run(grids: list[dict[str, Any]], leaders: dict[str, set[str]] = LEADERS) -> list[dict[str, Any]]:
-    return check(grids, {COMMUNITY: cell(0, 0, 2, 1)}, leaders)
+def run(grids: list[GridShape], leaders: dict[str, set[str]] = LEADERS) -> list[dict[str, Any]]:
+    """The problems as the report shows them (Problem.properties())."""
+    return [p.properties() for p in check(grids, {COMMUNITY: cell(0, 0, 2, 1)}, leaders)]
 
 
 def kinds(problems: list[dict[str, Any]]) -> dict[str, str]:

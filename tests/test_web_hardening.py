@@ -4,6 +4,7 @@ response carries the security headers (a CSP that admits only the configured bas
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from geo_grid.api.routers.health import DB_UNREACHABLE
+from geo_grid.api.runtime import runtime_of
 from geo_grid.api.security_headers import API_POLICY, page_policy_for, tile_source
 from geo_grid.db import make_engine
 from geo_grid.embedded import free_port
@@ -172,15 +174,17 @@ def test_health_does_not_reveal_the_database_address_when_it_is_down(
     port = free_port()  # nothing listens there: a real connection failure naming host and port
     with make_client(db_url) as c:
         assert c.get("/health").status_code == 200
-        live = c.app.state.engine  # type: ignore[attr-defined]
-        c.app.state.engine = make_engine(  # type: ignore[attr-defined]
-            f"postgresql+psycopg2://geo_grid@127.0.0.1:{port}/geo_grid", 1, 1
+        live = runtime_of(c.app)
+        # The same runtime with an engine that cannot connect (the runtime itself is frozen).
+        down = dataclasses.replace(
+            live, engine=make_engine(f"postgresql+psycopg2://geo_grid@127.0.0.1:{port}/geo_grid", 1, 1)
         )
+        c.app.state.runtime = down  # type: ignore[attr-defined]
         try:
             r = c.get("/health")
         finally:
-            c.app.state.engine.dispose()  # type: ignore[attr-defined]
-            c.app.state.engine = live  # type: ignore[attr-defined]
+            down.engine.dispose()
+            c.app.state.runtime = live  # type: ignore[attr-defined]
     assert r.status_code == 503
     body = r.json()
     assert body["status"] == "degraded" and body["database"] == "unreachable"

@@ -1,5 +1,5 @@
-"""The FastAPI application factory: `create_app(settings)`; its lifespan opens the engine and builds
-the in-memory grid directory once."""
+"""The FastAPI application factory: `create_app(settings)`; its lifespan builds the app's one runtime
+(api/runtime.py: the engine, the in-memory snapshots, caches and workers) and closes it at exit."""
 
 from __future__ import annotations
 
@@ -8,16 +8,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.concurrency import run_in_threadpool
 
 from geo_grid import __version__, clock
 from geo_grid.api import errors, limits, openapi
 from geo_grid.api.routers import ROUTERS
+from geo_grid.api.runtime import Runtime
 from geo_grid.api.security_headers import SecurityHeaders, page_policy_for
-from geo_grid.db import make_engine, make_session_factory
-from geo_grid.services.addresses import AddressBookHolder
-from geo_grid.services.audit import AuditQueue
-from geo_grid.services.directory import DirectoryHolder
 from geo_grid.settings import Settings
 
 DESCRIPTION = """未来路街道网格化基层治理 — grid-mapping service.
@@ -26,21 +22,6 @@ A place in, the grid chain (微网格 → 三级网格 → 社区) and its peopl
 caller holds a dispatcher-or-higher token (`Authorization: Bearer …`, see `geo-grid token create`).
 Errors are JSON `{"code": "...", "message": "..."}`.
 """
-
-
-async def _follow_changes(app: FastAPI, every_s: float) -> None:
-    """Swap in a new generation when another process (e.g. `geo-grid generations activate --commit`)
-    activated one, and a new address book after `geo-grid import addresses`; changes made through this
-    API swap at once. While the database is down, keep serving from memory."""
-    if every_s <= 0:
-        return
-    while True:
-        await asyncio.sleep(every_s)
-        try:
-            await run_in_threadpool(app.state.directory.refresh_if_changed, app.state.session_factory)
-            await run_in_threadpool(app.state.address_book.refresh_if_changed, app.state.session_factory)
-        except Exception:  # the database is unreachable or restarting: try again next round
-            continue
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -53,25 +34,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(
-            settings.database_url or "", settings.db_pool_size, settings.db_connect_timeout_s
-        )
-        app.state.engine = engine
-        app.state.session_factory = make_session_factory(engine)
-        app.state.token_cache = {}
-        app.state.audit_queue = AuditQueue(app.state.session_factory, settings.audit_queue_max)
-        app.state.directory = DirectoryHolder(None)
-        app.state.directory.reload(app.state.session_factory)
-        app.state.address_book = AddressBookHolder()  # the one AddressMatcher (services/addresses.py)
-        app.state.address_book.reload(app.state.session_factory)
-        watcher = asyncio.create_task(_follow_changes(app, settings.generation_poll_s))
+        # The one runtime (api/runtime.py): engine, snapshots, caches, queues, batch workers.
+        runtime = Runtime.open(settings)
+        app.state.runtime = runtime
+        watcher = asyncio.create_task(runtime.follow_changes())
         try:
             yield
         finally:
             watcher.cancel()
-            await run_in_threadpool(app.state.audit_queue.close)
-            limits.shutdown(app)  # the batch worker processes
-            engine.dispose()
+            await runtime.close()
+            del app.state.runtime
 
     app = FastAPI(
         title="geo_grid 网格化治理服务",
@@ -81,7 +53,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,  # /docs and /redoc come from routers/docs.py, with local assets instead of a CDN
         redoc_url=None,
     )
-    app.state.settings = settings
     app.add_middleware(SecurityHeaders, page_policy=page_policy_for(settings))
     errors.install(app)
     limits.install(app, settings)  # body-size and rate limits (api/limits.py)

@@ -21,6 +21,7 @@ from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 from typing import Any
 
+import anyio
 from fastapi.exceptions import RequestValidationError
 
 from geo_grid.errors import GeoGridError
@@ -44,6 +45,36 @@ def shutdown(pool: ProcessPoolExecutor | None) -> None:
     for p in processes:
         if p.is_alive():
             p.terminate()
+
+
+class Workers:
+    """One app's batch workers (a runtime part, api/runtime.py): the process pool, started at the first
+    batch, and a limiter per batch kind (`concurrency` batches of each kind at once)."""
+
+    def __init__(self, concurrency: int) -> None:
+        self.concurrency = max(1, concurrency)
+        self._pool: ProcessPoolExecutor | None = None
+        self._limiters: dict[str, anyio.CapacityLimiter] = {}
+
+    def limiter(self, kind: str) -> anyio.CapacityLimiter:
+        # made on first use, on the event loop that serves the requests
+        limiter = self._limiters.get(kind)
+        if limiter is None:
+            limiter = self._limiters[kind] = anyio.CapacityLimiter(self.concurrency)
+        return limiter
+
+    def pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = new_pool(2 * self.concurrency)
+        return self._pool
+
+    def discard_pool(self) -> None:
+        """Forget a broken pool (a worker died, e.g. out of memory): a new one is started next time."""
+        self._pool = None
+
+    def shutdown(self) -> None:
+        shutdown(self._pool)
+        self._pool = None
 
 
 def _init_worker() -> None:

@@ -1,5 +1,6 @@
-"""Typed FastAPI dependencies: settings, one transaction per request, the caller's principal, and the
-audit trail of the request (every write; every read of unmasked personal data)."""
+"""Typed FastAPI dependencies: the app's runtime and its parts (settings, snapshots, caches; api/runtime.py),
+one transaction per request, the caller's principal, and the audit trail of the request (every write;
+every read of unmasked personal data)."""
 
 from __future__ import annotations
 
@@ -12,13 +13,16 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from geo_grid.api.runtime import Runtime, runtime_of
 from geo_grid.db import transaction
 from geo_grid.errors import NotAuthenticated
 from geo_grid.repository import audit as audit_repo
 from geo_grid.services import auth
-from geo_grid.services.audit import AuditQueue
+from geo_grid.services.addresses import AddressBook
+from geo_grid.services.directory import GridDirectory
+from geo_grid.services.past_directories import PastDirectories
 from geo_grid.settings import Settings
 
 _bearer = HTTPBearer(auto_error=False, description="geo_grid API token (geo-grid token create)")
@@ -28,9 +32,41 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 READ_ONLY_POSTS = frozenset({"/lookup/batch", "/lookup/address/batch"})
 
 
-def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+# The runtime and its parts: `async def`, so that FastAPI calls them on the event loop (a plain `def`
+# dependency would cost every request a thread-pool hop, on in-memory endpoints too).
+async def get_runtime(request: Request) -> Runtime:
+    return runtime_of(request.app)
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+async def get_settings(runtime: RuntimeDep) -> Settings:
+    return runtime.settings
+
+
+async def get_session_factory(runtime: RuntimeDep) -> sessionmaker[Session]:
+    return runtime.session_factory
+
+
+async def current_directory(runtime: RuntimeDep) -> GridDirectory | None:
+    """The live generation's snapshot as the request starts (None before any generation is active); the
+    whole request answers from this one snapshot, even if a new one is swapped in meanwhile."""
+    return runtime.directory.current
+
+
+async def current_address_book(runtime: RuntimeDep) -> AddressBook | None:
+    return runtime.address_book.current
+
+
+async def get_past_directories(runtime: RuntimeDep) -> PastDirectories:
+    return runtime.past_directories
+
+
+SessionFactoryDep = Annotated[sessionmaker[Session], Depends(get_session_factory)]
+DirectoryDep = Annotated[GridDirectory | None, Depends(current_directory)]
+AddressBookDep = Annotated[AddressBook | None, Depends(current_address_book)]
+PastDirectoriesDep = Annotated[PastDirectories, Depends(get_past_directories)]
 
 
 def _route(request: Request) -> str:
@@ -75,48 +111,50 @@ def _entry(request: Request, principal: auth.Principal, action: str) -> dict[str
     }
 
 
-def get_session(request: Request) -> Iterator[Session]:
+def get_session(request: Request, runtime: RuntimeDep) -> Iterator[Session]:
     """One transaction per request: committed whole when the handler returns, rolled back on error.
     A write that succeeded gets its audit entry in this same transaction (it exists iff the write does)."""
     request.state.uses_session = True
-    with transaction(request.app.state.session_factory) as session:
+    with transaction(runtime.session_factory) as session:
         yield session
         if is_write(request):
             principal = getattr(request.state, "principal", auth.PUBLIC)
             audit_repo.add_many(session, [_entry(request, principal, f"{request.method} {_route(request)}")])
 
 
-def _write_without_session(request: Request, principal: auth.Principal) -> None:
+def _write_without_session(request: Request, runtime: Runtime, principal: auth.Principal) -> None:
     # A write route that manages its own transactions (activation, reloads): audited after it succeeded.
-    with transaction(request.app.state.session_factory) as session:
+    with transaction(runtime.session_factory) as session:
         audit_repo.add_many(session, [_entry(request, principal, f"{request.method} {_route(request)}")])
 
 
 async def get_principal(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    request: Request,
+    runtime: RuntimeDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> AsyncIterator[auth.Principal]:
     """No token → public. Then, once the handler has succeeded: a write without the request's session is
     audited here, and a read by a role that sees personal data is queued for the audit log."""
-    principal = await _resolve(request, credentials)
+    principal = await _resolve(request, runtime, credentials)
     request.state.principal = principal
     yield principal
     if is_write(request):
         if not getattr(request.state, "uses_session", False):
-            await run_in_threadpool(_write_without_session, request, principal)
+            await run_in_threadpool(_write_without_session, request, runtime, principal)
     elif principal.sees_personal_data:
-        queue: AuditQueue | None = getattr(request.app.state, "audit_queue", None)
-        if queue is not None:
-            queue.put(_entry(request, principal, "read_personal"))
+        runtime.audit_queue.put(_entry(request, principal, "read_personal"))
 
 
-async def _resolve(request: Request, credentials: HTTPAuthorizationCredentials | None) -> auth.Principal:
+async def _resolve(
+    request: Request, runtime: Runtime, credentials: HTTPAuthorizationCredentials | None
+) -> auth.Principal:
     if credentials is None or not credentials.credentials:
         return auth.PUBLIC
-    return await principal_for_token(request.app.state, credentials.credentials, write=is_write(request))
+    return await principal_for_token(runtime, credentials.credentials, write=is_write(request))
 
 
-async def principal_for_token(state: Any, token: str, write: bool) -> auth.Principal:
-    """The one token cache (`state.token_cache`, shared with the rate limiter in api/limits.py).
+async def principal_for_token(runtime: Runtime, token: str, write: bool) -> auth.Principal:
+    """The one token cache (`runtime.token_cache`, shared with the rate limiter in api/limits.py).
 
     Known tokens are re-validated every GEO_GRID_TOKEN_CACHE_TTL_S (5 s), so a revocation takes effect
     within seconds in every running service. When the database cannot be asked, a token validated within
@@ -124,16 +162,15 @@ async def principal_for_token(state: Any, token: str, write: bool) -> auth.Princ
     holders during an outage); writes need the database anyway. Async, so that in-memory endpoints never
     pay for a thread-pool hop; the database is only asked when the cache entry is due, in the thread pool.
     An unknown or revoked token raises NotAuthenticated."""
-    settings: Settings = state.settings
+    settings = runtime.settings
     key = auth.hash_token(token)
-    # token hash → (principal, validated_at, next_check_at), monotonic seconds
-    cache: dict[str, tuple[auth.Principal, float, float]] = state.token_cache
+    cache = runtime.token_cache  # token hash → (principal, validated_at, next_check_at), monotonic s
     hit = cache.get(key)
     now = time.monotonic()
     if hit and hit[2] > now:
         return hit[0]
     try:
-        principal = await run_in_threadpool(_authenticate, state.session_factory, token)
+        principal = await run_in_threadpool(_authenticate, runtime.session_factory, token)
     except NotAuthenticated:
         cache.pop(key, None)
         raise
@@ -147,7 +184,7 @@ async def principal_for_token(state: Any, token: str, write: bool) -> auth.Princ
     return principal
 
 
-def _authenticate(factory: Any, token: str) -> auth.Principal:
+def _authenticate(factory: sessionmaker[Session], token: str) -> auth.Principal:
     with transaction(factory) as session:
         return auth.authenticate(session, token)
 

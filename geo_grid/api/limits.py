@@ -18,7 +18,6 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import anyio
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -27,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from geo_grid.api import batch_pool
 from geo_grid.api.deps import principal_for_token
+from geo_grid.api.runtime import runtime_of
 from geo_grid.errors import GeoGridError, PayloadTooLarge, RateLimited, ServiceUnavailable
 from geo_grid.services import auth
 from geo_grid.settings import Settings
@@ -232,7 +232,7 @@ async def _valid_token_key(scope: Scope) -> str | None:
     if scheme.lower() != "bearer" or not token:
         return None
     try:
-        await principal_for_token(scope["app"].state, token, write=False)
+        await principal_for_token(runtime_of(scope["app"]), token, write=False)
     except Exception:  # unknown token, or the database is down: anonymous (the route decides the rest)
         return None
     return "token:" + auth.hash_token(token)
@@ -245,30 +245,15 @@ async def run_batch(request: Request, kind: str, fn: Callable[..., T], *args: An
     """Run CPU-heavy batch work `fn(*args)` in a worker process (api/batch_pool), at most
     `settings.batch_concurrency` batches of each kind at once; waiting batches wait on the event loop,
     holding neither a thread nor a process, and single lookups keep the server's CPU and GIL."""
-    state = request.app.state
-    limiters: dict[str, anyio.CapacityLimiter] | None = getattr(state, "batch_limiters", None)
-    if limiters is None:
-        limiters = state.batch_limiters = {}
-    limiter = limiters.get(kind)
-    if limiter is None:
-        limiter = limiters[kind] = anyio.CapacityLimiter(max(1, state.settings.batch_concurrency))
-    async with limiter:
-        pool = getattr(state, "batch_pool", None)
-        if pool is None:
-            pool = state.batch_pool = batch_pool.new_pool(2 * max(1, state.settings.batch_concurrency))
+    workers = runtime_of(request.app).batches
+    async with workers.limiter(kind):
         try:
-            answer = await asyncio.wrap_future(pool.submit(batch_pool.call, fn, *args))
+            answer = await asyncio.wrap_future(workers.pool().submit(batch_pool.call, fn, *args))
         except BrokenProcessPool:
-            state.batch_pool = None  # a worker died (e.g. out of memory): a new pool next time
+            workers.discard_pool()  # a worker died (e.g. out of memory): a new pool next time
             raise ServiceUnavailable("批量计算进程意外退出，请稍后重试") from None
     result: T = batch_pool.unwrap(answer)
     return result
-
-
-def shutdown(app: FastAPI) -> None:
-    """Stop the batch worker processes (the app's lifespan calls this at exit)."""
-    batch_pool.shutdown(getattr(app.state, "batch_pool", None))
-    app.state.batch_pool = None
 
 
 def json_body_doc(model: type[BaseModel]) -> dict[str, Any]:

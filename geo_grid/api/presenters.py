@@ -4,37 +4,49 @@ see them (the rules are geo_grid/privacy.py's; this module only applies them).""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from geo_grid import privacy, reporting
+from geo_grid.api.schemas.people import PersonOut
 from geo_grid.labels import ROLE_LABELS
 from geo_grid.services.auth import Principal
+from geo_grid.services.directory import PersonRole
 
 
-def feature_collection(rows: Iterable[Mapping[str, Any]], id_key: str = "code") -> dict[str, Any]:
-    features = []
-    for row in rows:
-        props = {k: v for k, v in row.items() if k != "geometry"}
-        features.append(
-            {"type": "Feature", "id": row.get(id_key), "properties": props, "geometry": row["geometry"]}
-        )
-    return {"type": "FeatureCollection", "features": features}
+class FeatureRecord(Protocol):
+    """A record that is a GeoJSON feature: its code is the feature id (grids, communities)."""
+
+    @property
+    def code(self) -> str: ...
+
+    @property
+    def geometry(self) -> dict[str, Any] | None: ...
+
+    def properties(self) -> dict[str, Any]: ...
 
 
-def person(p: Mapping[str, Any] | Any, principal: Principal) -> dict[str, Any]:
-    """One person in a role; the phone is masked unless the caller may see personal data."""
-    get = p.get if isinstance(p, Mapping) else lambda k: getattr(p, k)
-    phone = get("phone")
-    role = str(get("role"))
-    return {
-        "person_id": get("person_id"),
-        "name": get("name"),
-        "role": role,
-        "role_label": ROLE_LABELS.get(role, role),
-        "duty": get("duty"),
-        "target_id": get("target_id"),
-        "phone": privacy.phone(phone, principal.role),
-    }
+def feature(record: FeatureRecord, **extra: Any) -> dict[str, Any]:
+    """A GeoJSON Feature of a record; `extra` adds properties."""
+    props = record.properties() | extra
+    return {"type": "Feature", "id": record.code, "properties": props, "geometry": record.geometry}
+
+
+def feature_collection(records: Iterable[FeatureRecord]) -> dict[str, Any]:
+    return {"type": "FeatureCollection", "features": [feature(r) for r in records]}
+
+
+def person(p: PersonRole, principal: Principal) -> PersonOut:
+    """One person in a role, as the API shows them: the phone as privacy.phone lets the caller's role see
+    it (masked unless the role sees personal data), the role's Chinese label added."""
+    return PersonOut(
+        person_id=p.person_id,
+        name=p.name,
+        role=p.role,
+        role_label=ROLE_LABELS.get(p.role, p.role),
+        duty=p.duty,
+        target_id=p.target_id,
+        phone=privacy.phone(p.phone, principal.role),
+    )
 
 
 def report(row: Mapping[str, Any], principal: Principal) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from geo_grid.io import csvfile
 from geo_grid.services import addresses as address_service
 from geo_grid.services import audit as audit_service
 from geo_grid.services import lookup as lookup_service
-from geo_grid.services.directory import DirectoryHolder
+from geo_grid.services.directory import load_active
 from geo_grid.settings import Settings
 
 
@@ -87,8 +87,8 @@ def geocode(
             engine = make_engine(url, pool_size=1)
             try:
                 factory = make_session_factory(engine)
-                book = address_service.AddressBookHolder().reload(factory)
-                directory = lookup_service.require(DirectoryHolder(None).reload(factory))
+                book = address_service.load(factory)
+                directory = lookup_service.require(load_active(factory))
                 if privacy.sees_personal_data(privacy.role_for(with_phones)):
                     # Unmasked phones leave the service in a file: that read is on record.
                     with transaction(factory) as session:

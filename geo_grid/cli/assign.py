@@ -16,7 +16,7 @@ from geo_grid.errors import GeoGridError, InvalidInput
 from geo_grid.io.points import PointReader, PointWriter, detect_format
 from geo_grid.services import lookup as lookup_service
 from geo_grid.services.assign import COLUMNS, Assigner
-from geo_grid.services.directory import DirectoryHolder, GridDirectory
+from geo_grid.services.directory import GridDirectory, load_active
 from geo_grid.settings import Settings
 
 
@@ -30,7 +30,7 @@ def _active_directory() -> GridDirectory:
     with database(Settings()) as (url, _):
         engine = make_engine(url, pool_size=1)
         try:
-            return lookup_service.require(DirectoryHolder(None).reload(make_session_factory(engine)))
+            return lookup_service.require(load_active(make_session_factory(engine)))
         finally:
             engine.dispose()
 

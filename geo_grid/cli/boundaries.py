@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import getpass
 import json
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -73,8 +75,8 @@ def import_boundaries(
         try:
             with session_for(url, commit=commit) as session:
                 result = generation_service.import_layer(session, layer, _actor(actor), generation, file.name)
-                report = validation.report(session, int(result["generation"]))
-                outcome = {**result, "validation": report["counts"], "by_kind": report["by_kind"]}
+                report = validation.report(session, result.generation)
+                outcome = {**asdict(result), "validation": report.counts, "by_kind": report.by_kind}
         except GeoGridError as exc:
             raise fail(exc) from exc
     verb = "imported" if commit else "would import (dry run, nothing changed)"
@@ -112,8 +114,8 @@ def list_generations() -> None:
         rows = generation_service.list_generations(session)
     for g in rows:
         typer.echo(
-            f"{g['id']:>4}  {g['status']:<8} created {g['created_at']:%Y-%m-%d %H:%M} by {g['created_by']}"
-            f"  activated {g['activated_at'] or '-'}  retired {g['retired_at'] or '-'}  {g['counts']}"
+            f"{g.id:>4}  {g.status:<8} created {g.created_at:%Y-%m-%d %H:%M} by {g.created_by}"
+            f"  activated {g.activated_at or '-'}  retired {g.retired_at or '-'}  {g.counts}"
         )
 
 
@@ -138,11 +140,11 @@ def validate(generation: int = typer.Argument(...), output: Path | None = typer.
                 report = validation.report(session, generation)
         except GeoGridError as exc:
             raise fail(exc) from exc
-    for p in report["problems"][:50]:
-        typer.echo(f"{p['severity']:<7} {p['kind']:<20} {p['message']}")
-    typer.echo(json.dumps({"counts": report["counts"], "by_kind": report["by_kind"]}))
+    for p in report.problems[:50]:
+        typer.echo(f"{p.severity:<7} {p.kind:<20} {p.message}")
+    typer.echo(json.dumps({"counts": report.counts, "by_kind": report.by_kind}))
     if output:
-        output.write_text(json.dumps(report["geojson"], ensure_ascii=False, default=str), encoding="utf-8")
+        output.write_text(json.dumps(report.geojson, ensure_ascii=False, default=str), encoding="utf-8")
 
 
 @generations_app.command("activate")
@@ -159,14 +161,14 @@ def activate(
             with session_for(url) as session:
                 if commit:
                     near_m = Settings().near_boundary_m
-                    result = generation_service.activate(session, generation, _actor(actor), near_m)
-                else:
-                    active = generation_service.generation_repo.active(session)
-                    report = validation.report(session, generation)
-                    moves = (
-                        generation_service.diff(session, active.id, generation)["counts"] if active else {}
+                    result: dict[str, Any] = asdict(
+                        generation_service.activate(session, generation, _actor(actor), near_m)
                     )
-                    result = {"would_activate": generation, "validation": report["counts"], "changes": moves}
+                else:
+                    active = generation_service.active(session)
+                    report = validation.report(session, generation)
+                    moves = generation_service.diff(session, active.id, generation).counts if active else {}
+                    result = {"would_activate": generation, "validation": report.counts, "changes": moves}
         except GeoGridError as exc:
             raise fail(exc) from exc
     typer.echo(json.dumps(result, ensure_ascii=False, default=str))

@@ -12,6 +12,9 @@ import folium
 import numpy as np
 import shapely
 
+from geo_grid.labels import ATTRIBUTE_LABELS as ATTRIBUTE_LABELS
+from geo_grid.labels import FACILITY_LABELS as FACILITY_LABELS
+from geo_grid.labels import PROBLEM_FIELDS, PROBLEM_KINDS
 from geo_grid.render.assets import DEFAULT_ASSETS_URL
 from geo_grid.render.basemap import Basemap
 from geo_grid.render.colouring import colours_for
@@ -29,11 +32,7 @@ from geo_grid.render.common import (
     popup_table,
     simplify_coverage,
 )
-from geo_grid.render.coverage_labels import ATTRIBUTE_LABELS as ATTRIBUTE_LABELS
-from geo_grid.render.coverage_labels import FACILITY_LABELS as FACILITY_LABELS
 from geo_grid.render.coverage_labels import (
-    PROBLEM_FIELDS,
-    PROBLEM_KINDS,
     facility_popup,
     grid_popup,
     short_name,

@@ -1,48 +1,15 @@
-"""Chinese labels and popup / label text of the coverage map (grids, people, facilities, problems)."""
+"""Popup and label text of the coverage map (grids, people, facilities, problems); the labels are labels.py's."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from geo_grid.labels import ATTRIBUTE_LABELS, FACILITY_LABELS, LEVEL_LABELS
 from geo_grid.render.common import popup_table
 
 if TYPE_CHECKING:
     from geo_grid.render.coverage import GridShape
-
-PROBLEM_KINDS = {
-    "gap": "缺口",
-    "overlap": "重叠",
-    "outside_parent": "超出上级网格",
-    "missing_parent": "缺少上级网格",
-    "invalid_geometry": "无效几何",
-    "sliver": "碎片",
-    "no_micro_grid_leader": "未配备微网格长",
-    "no_grid_leader": "未配备网格长",
-}
-PROBLEM_FIELDS = {
-    "kind": "类型",
-    "severity": "级别",
-    "codes": "网格",
-    "area_m2": "面积（m²）",
-    "message": "说明",
-}
-
-FACILITY_LABELS = {
-    "parking": "智慧停车场",
-    "charging_station": "充电站",
-    "service_center": "党群服务中心",
-    "school": "学校",
-    "health_center": "社区卫生服务中心",
-    "police_station": "派出所",
-}
-ATTRIBUTE_LABELS = {
-    "capacity": "容量",
-    "car_spaces": "机动车位",
-    "non_motor_spaces": "非机动车位",
-    "charging_piles": "充电桩",
-    "area_mu": "面积（亩）",
-}
 
 
 def people_rows(people: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
@@ -54,7 +21,7 @@ def people_rows(people: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
 
 
 def grid_popup(g: GridShape, community: str | None) -> str:
-    level = "三级网格" if g.level == "tertiary" else "微网格"
+    level = LEVEL_LABELS[g.level]
     rows = [("编码", g.code), ("层级", level)]
     if community:
         rows.append(("社区", community))

@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_grid.models import METRIC_SRID, SRID
+from geo_grid.repository.people import PersonRole, person_role
 
 # A 路段长 answers for an address when their segment is at most this far from the address point (metres,
 # EPSG:4547). In the sample every address has a segment of its own road within 256 m (median 58 m;
@@ -23,11 +25,32 @@ _M_PER_DEG_MIN = 80_000.0
 _COLUMNS = ("address_id", "address", "road", "number", "courtyard", "building", "unit", "community_code")
 
 
-def all_rows(session: Session) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class Address:
+    """One standard address (门牌地址): its parts, community, micro-grid (None outside) and WGS84 point."""
+
+    address_id: str
+    address: str
+    road: str | None
+    number: str | None
+    courtyard: str | None
+    building: str | None
+    unit: str | None
+    community_code: str | None
+    micro_code: str | None
+    lon: float
+    lat: float
+
+    def as_row(self) -> dict[str, Any]:
+        """The fields by name (what the address matcher reads)."""
+        return asdict(self)
+
+
+def all_rows(session: Session) -> list[Address]:
     """Every standard address with its point (lon/lat) and micro-grid, in address_id order."""
     sql = f"""SELECT {", ".join(_COLUMNS)}, micro_code, ST_X(geom) AS lon, ST_Y(geom) AS lat
               FROM addresses ORDER BY address_id"""
-    return [dict(r._mapping) for r in session.execute(text(sql))]
+    return [Address(**r._mapping) for r in session.execute(text(sql))]
 
 
 def count(session: Session) -> int:
@@ -63,7 +86,7 @@ def fill_community_codes(session: Session, generation_id: int) -> int:
     sql = """UPDATE addresses a SET community_code = g.community_code FROM grids g
              WHERE a.community_code IS NULL AND g.generation_id = :gen AND g.level = 'micro'
                AND g.code = a.micro_code"""
-    return session.execute(text(sql), {"gen": generation_id}).rowcount  # type: ignore[attr-defined]
+    return int(session.execute(text(sql), {"gen": generation_id}).rowcount)  # type: ignore[attr-defined]
 
 
 def courtyards_of_addresses(session: Session) -> dict[str, tuple[str, str]]:
@@ -101,15 +124,15 @@ def road_segments_of_addresses(
     }
 
 
-def people_by_target(session: Session, role: str) -> dict[str, list[dict[str, Any]]]:
+def people_by_target(session: Session, role: str) -> dict[str, list[PersonRole]]:
     """target_id → the people holding `role` for it (courtyard_chief → courtyard_id, road_section_chief →
-    segment_id), each as person_id, name, phone, role, duty, target_id."""
+    segment_id), by person_id."""
     sql = """SELECT p.person_id, p.name, p.phone, r.role, r.duty, r.target_id
              FROM roles r JOIN people p ON p.id = r.person_id
              WHERE r.role = :role AND r.target_id IS NOT NULL ORDER BY r.target_id, p.person_id"""
-    out: dict[str, list[dict[str, Any]]] = {}
+    out: dict[str, list[PersonRole]] = {}
     for r in session.execute(text(sql), {"role": role}):
-        out.setdefault(r.target_id, []).append(dict(r._mapping))
+        out.setdefault(r.target_id, []).append(person_role(r._mapping))
     return out
 
 

@@ -5,13 +5,29 @@ carry `cli:<os user>` and no token id."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 
-from geo_grid.models import AuditEntry
+from geo_grid.models import AuditEntry as AuditRow
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One audit log entry as read back."""
+
+    id: int
+    at: datetime
+    actor: str
+    actor_token_id: int | None
+    action: str
+    subject: str | None
+    generation_id: int | None
+    grid_code: str | None
+    detail: dict[str, Any]
 
 
 def add(
@@ -41,7 +57,7 @@ def add_many(session: Session, rows: list[dict[str, Any]]) -> None:
     without = [{k: v for k, v in r.items() if k != "at"} for r in full if r.get("at") is None]
     for batch in (with_at, without):
         if batch:
-            session.execute(insert(AuditEntry), batch)
+            session.execute(insert(AuditRow), batch)
 
 
 def entries(
@@ -52,7 +68,7 @@ def entries(
     action: str | None = None,
     since: datetime | None = None,
     limit: int = 1000,
-) -> list[dict[str, Any]]:
+) -> list[AuditEntry]:
     """Entries, newest first, filtered by token, subject, action (prefix) and time."""
     where: list[str] = ["true"]
     params: dict[str, Any] = {"limit": limit}
@@ -70,4 +86,4 @@ def entries(
         params["since"] = since
     sql = f"""SELECT id, at, actor, actor_token_id, action, subject, generation_id, grid_code, detail
               FROM audit_log WHERE {" AND ".join(where)} ORDER BY at DESC, id DESC LIMIT :limit"""
-    return [dict(r._mapping) for r in session.execute(text(sql), params)]
+    return [AuditEntry(**r._mapping) for r in session.execute(text(sql), params)]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -15,24 +17,124 @@ _GRID_COLUMNS = """g.code, g.level, g.name, g.parent_code, g.community_code, g.v
                    g.updated_by, g.updated_at, ST_AsBinary(g.geom) AS wkb"""
 
 
-def _rows(session: Session, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    return [dict(r._mapping) for r in session.execute(text(sql), params)]
+# ---------------------------------------------------------------------------------------- records
 
 
-def _wkb(row: dict[str, Any]) -> dict[str, Any]:
-    row["wkb"] = bytes(row["wkb"])
-    return row
+@dataclass(frozen=True, slots=True)
+class DraftGrid:
+    """A stored grid with its WKB geometry (for validation, export and edits)."""
+
+    code: str
+    level: str
+    name: str
+    parent_code: str
+    community_code: str
+    version: int
+    in_draft: bool
+    updated_by: str | None
+    updated_at: datetime | None
+    wkb: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class NewGrid:
+    """A grid to insert into a draft; `version` None takes the insert's default."""
+
+    code: str
+    level: str
+    name: str
+    parent_code: str
+    community_code: str
+    wkb: bytes
+    version: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GridFeature:
+    """One grid of a generation at full precision, with who changed it last (the editor's read)."""
+
+    code: str
+    name: str
+    level: str
+    parent_code: str
+    community_code: str
+    version: int
+    generation_id: int
+    updated_by: str | None
+    updated_at: datetime | None
+    area_m2: float
+    geometry: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class GridAuditEntry:
+    """An audit entry about a generation or grid."""
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    generation_id: int | None
+    grid_code: str | None
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class GridVersion:
+    """A grid as one generation holds it, with the generation's validity interval."""
+
+    generation: int
+    status: str
+    valid_from: datetime | None
+    valid_to: datetime | None
+    name: str
+    level: str
+    parent_code: str
+    community_code: str
+    version: int
+    updated_by: str | None
+    updated_at: datetime | None
+    area_m2: float
+    geom_hash: str
+    geometry: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class GridPair:
+    """A code in generation a and/or b, compared (a row of diff_grids)."""
+
+    code: str
+    level: str
+    in_a: bool
+    in_b: bool
+    parent_a: str | None
+    parent_b: str | None
+    name_a: str | None
+    name_b: str | None
+    same_shape: bool
+    area_a: float | None
+    area_b: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """A report, facility or address whose micro-grid differs between two generations."""
+
+    id: str
+    ref: str | None
+    from_code: str | None
+    to_code: str | None
+
+
+def _rows(session: Session, sql: str, params: dict[str, Any]) -> list[Any]:
+    return list(session.execute(text(sql), params))
+
+
+def _draft_grid(row: Any) -> DraftGrid:
+    return DraftGrid(**{**row._mapping, "wkb": bytes(row.wkb)})
 
 
 # ------------------------------------------------------------------------------------ generations
-
-
-def lock_generation(session: Session, generation_id: int, exclusive: bool = False) -> dict[str, Any] | None:
-    """The generation row, locked: edits take a share lock, activation an exclusive one, so an edit
-    never lands in a draft while it is being activated."""
-    mode = "UPDATE" if exclusive else "SHARE"
-    rows = _rows(session, f"SELECT * FROM generations WHERE id = :id FOR {mode}", {"id": generation_id})
-    return rows[0] if rows else None
 
 
 def open_draft(session: Session, subdistrict: str, based_on: int, actor: str, note: str | None) -> int:
@@ -79,20 +181,20 @@ def discard_draft(session: Session, draft_id: int) -> None:
 
 def summary(session: Session, generation_id: int) -> dict[str, int]:
     sql = "SELECT level, count(*) AS n FROM grids WHERE generation_id = :gen GROUP BY level"
-    return {r["level"]: r["n"] for r in _rows(session, sql, {"gen": generation_id})}
+    return {r.level: r.n for r in _rows(session, sql, {"gen": generation_id})}
 
 
 # ------------------------------------------------------------------------------------------ grids
 
 
-def load_grids(session: Session, generation_id: int, level: str | None = None) -> list[dict[str, Any]]:
+def load_grids(session: Session, generation_id: int, level: str | None = None) -> list[DraftGrid]:
     """Every grid of a generation with its WKB geometry (for validation, export, edits)."""
     where = " AND g.level = :level" if level else ""
     sql = f"SELECT {_GRID_COLUMNS} FROM grids g WHERE g.generation_id = :gen{where} ORDER BY g.code"
-    return [_wkb(r) for r in _rows(session, sql, {"gen": generation_id, "level": level})]
+    return [_draft_grid(r) for r in _rows(session, sql, {"gen": generation_id, "level": level})]
 
 
-def grid_feature(session: Session, generation_id: int, code: str) -> dict[str, Any] | None:
+def grid_feature(session: Session, generation_id: int, code: str) -> GridFeature | None:
     """One grid with its geometry at full precision (an editor must get shared vertices back exactly)."""
     sql = f"""SELECT g.code, g.name, g.level, g.parent_code, g.community_code, g.version, g.generation_id,
                      g.updated_by, g.updated_at,
@@ -100,14 +202,14 @@ def grid_feature(session: Session, generation_id: int, code: str) -> dict[str, A
                      ST_AsGeoJSON(g.geom, 15)::json AS geometry
               FROM grids g WHERE g.generation_id = :gen AND g.code = :code"""
     rows = _rows(session, sql, {"gen": generation_id, "code": code})
-    return rows[0] if rows else None
+    return GridFeature(**rows[0]._mapping) if rows else None
 
 
-def lock_grids(session: Session, generation_id: int, codes: list[str]) -> dict[str, dict[str, Any]]:
+def lock_grids(session: Session, generation_id: int, codes: list[str]) -> dict[str, DraftGrid]:
     """The named grids of a generation, row-locked until the transaction ends (in code order: no deadlock)."""
     sql = f"""SELECT {_GRID_COLUMNS} FROM grids g WHERE g.generation_id = :gen AND g.code = ANY(:codes)
               ORDER BY g.code FOR UPDATE"""
-    return {r["code"]: _wkb(r) for r in _rows(session, sql, {"gen": generation_id, "codes": codes})}
+    return {r.code: _draft_grid(r) for r in _rows(session, sql, {"gen": generation_id, "codes": codes})}
 
 
 def neighbours(session: Session, generation_id: int, code: str, level: str, wkb: bytes) -> list[str]:
@@ -115,7 +217,7 @@ def neighbours(session: Session, generation_id: int, code: str, level: str, wkb:
     sql = """SELECT code FROM grids WHERE generation_id = :gen AND level = :level AND code <> :code
              AND geom && ST_Expand(ST_GeomFromWKB(:wkb, 4326), 1e-7) ORDER BY code"""
     params = {"gen": generation_id, "level": level, "code": code, "wkb": wkb}
-    return [r["code"] for r in _rows(session, sql, params)]
+    return [r.code for r in _rows(session, sql, params)]
 
 
 def update_geometry(session: Session, generation_id: int, code: str, wkb: bytes, actor: str) -> int:
@@ -150,15 +252,13 @@ def rename(session: Session, generation_id: int, code: str, name: str) -> None:
     session.execute(text(sql), {"gen": generation_id, "code": code, "name": name})
 
 
-def insert_grid(
-    session: Session, generation_id: int, grid: dict[str, Any], actor: str, version: int = 1
-) -> None:
-    """Insert one grid (keys code, level, name, parent_code, community_code, wkb) into a draft."""
+def insert_grid(session: Session, generation_id: int, grid: NewGrid, actor: str, version: int = 1) -> None:
+    """Insert one grid into a draft."""
     insert_grids(session, generation_id, [grid], actor, version)
 
 
 def insert_grids(
-    session: Session, generation_id: int, grids: list[dict[str, Any]], actor: str, version: int = 1
+    session: Session, generation_id: int, grids: list[NewGrid], actor: str, version: int = 1
 ) -> None:
     if not grids:
         return
@@ -172,8 +272,13 @@ def insert_grids(
             {
                 "gen": generation_id,
                 "actor": actor,
-                "version": g.get("version", version),
-                **{k: g[k] for k in ("code", "level", "name", "parent_code", "community_code", "wkb")},
+                "version": g.version if g.version is not None else version,
+                "code": g.code,
+                "level": g.level,
+                "name": g.name,
+                "parent_code": g.parent_code,
+                "community_code": g.community_code,
+                "wkb": g.wkb,
             }
             for g in grids
         ],
@@ -187,7 +292,8 @@ def delete_grids(session: Session, generation_id: int, codes: list[str]) -> None
 
 def delete_level(session: Session, generation_id: int, level: str) -> int:
     sql = "DELETE FROM grids WHERE generation_id = :gen AND level = :level"
-    return session.execute(text(sql), {"gen": generation_id, "level": level}).rowcount  # type: ignore[attr-defined]
+    result: Any = session.execute(text(sql), {"gen": generation_id, "level": level})
+    return int(result.rowcount)
 
 
 def codes_ever_used(session: Session, prefix: str) -> set[str]:
@@ -198,26 +304,26 @@ def codes_ever_used(session: Session, prefix: str) -> set[str]:
              UNION SELECT jsonb_array_elements_text(detail -> 'codes') FROM audit_log
                    WHERE jsonb_typeof(detail -> 'codes') = 'array'"""
     prefix = prefix.replace("%", "")
-    return {r["code"] for r in _rows(session, sql, {"prefix": prefix + "%"}) if r["code"].startswith(prefix)}
+    return {r.code for r in _rows(session, sql, {"prefix": prefix + "%"}) if r.code.startswith(prefix)}
 
 
-def last_known(session: Session, code: str) -> dict[str, Any] | None:
-    """The newest stored row of a code in any generation (to version a grid that is re-created)."""
+def last_version(session: Session, code: str) -> int | None:
+    """The newest stored version of a code in any generation (to version a grid that is re-created)."""
     sql = "SELECT max(version) AS version FROM grids WHERE code = :code"
-    rows = _rows(session, sql, {"code": code})
-    return rows[0] if rows and rows[0]["version"] is not None else None
+    version: int | None = session.execute(text(sql), {"code": code}).scalar_one()
+    return version
 
 
 def community_geometries(session: Session) -> dict[str, bytes | None]:
     sql = "SELECT code, ST_AsBinary(geom) AS wkb FROM communities ORDER BY code"
-    return {r["code"]: (bytes(r["wkb"]) if r["wkb"] is not None else None) for r in _rows(session, sql, {})}
+    return {r.code: (bytes(r.wkb) if r.wkb is not None else None) for r in _rows(session, sql, {})}
 
 
 def leaders(session: Session) -> dict[str, set[str]]:
     """grid code → the roles held on it (to find grids without a 网格长 / 微网格长)."""
     out: dict[str, set[str]] = {}
     for r in _rows(session, "SELECT DISTINCT grid_code, role FROM roles WHERE grid_code IS NOT NULL", {}):
-        out.setdefault(r["grid_code"], set()).add(r["role"])
+        out.setdefault(r.grid_code, set()).add(r.role)
     return out
 
 
@@ -240,24 +346,25 @@ def audit(
 
 def audit_entries(
     session: Session, generation_id: int | None = None, grid_code: str | None = None
-) -> list[dict[str, Any]]:
-    where, params = [], {}
+) -> list[GridAuditEntry]:
+    where: list[str] = []
+    params: dict[str, Any] = {}
     if generation_id is not None:
         where.append("generation_id = :gen")
         params["gen"] = generation_id
     if grid_code is not None:
         where.append("(grid_code = :code OR detail -> 'codes' ? :code)")
-        params["code"] = grid_code  # type: ignore[assignment]
+        params["code"] = grid_code
     sql = "SELECT id, at, actor, action, generation_id, grid_code, detail FROM audit_log"
     if where:
         sql += " WHERE " + " AND ".join(where)
-    return _rows(session, sql + " ORDER BY id", params)
+    return [GridAuditEntry(**r._mapping) for r in _rows(session, sql + " ORDER BY id", params)]
 
 
 # ---------------------------------------------------------------------------------- history, diff
 
 
-def history(session: Session, code: str) -> list[dict[str, Any]]:
+def history(session: Session, code: str) -> list[GridVersion]:
     """Every stored version of a grid: one row per generation that holds the code, oldest first."""
     sql = f"""SELECT ge.id AS generation, ge.status, ge.activated_at AS valid_from, ge.retired_at AS valid_to,
                      g.name, g.level, g.parent_code, g.community_code, g.version, g.updated_by, g.updated_at,
@@ -265,10 +372,10 @@ def history(session: Session, code: str) -> list[dict[str, Any]]:
                      md5(ST_AsBinary(g.geom)) AS geom_hash, ST_AsGeoJSON(g.geom, 7)::json AS geometry
               FROM grids g JOIN generations ge ON ge.id = g.generation_id
               WHERE g.code = :code ORDER BY ge.id"""
-    return _rows(session, sql, {"code": code})
+    return [GridVersion(**r._mapping) for r in _rows(session, sql, {"code": code})]
 
 
-def diff_grids(session: Session, a: int, b: int) -> list[dict[str, Any]]:
+def diff_grids(session: Session, a: int, b: int) -> list[GridPair]:
     """Grids only in a (retired), only in b (added), or in both with another shape/parent/name."""
     sql = f"""SELECT coalesce(ga.code, gb.code) AS code, coalesce(gb.level, ga.level) AS level,
                      ga.code IS NOT NULL AS in_a, gb.code IS NOT NULL AS in_b,
@@ -283,10 +390,10 @@ def diff_grids(session: Session, a: int, b: int) -> list[dict[str, Any]]:
               FROM (SELECT * FROM grids WHERE generation_id = :a) ga
               FULL OUTER JOIN (SELECT * FROM grids WHERE generation_id = :b) gb ON ga.code = gb.code
               ORDER BY 1"""
-    return _rows(session, sql, {"a": a, "b": b})
+    return [GridPair(**r._mapping) for r in _rows(session, sql, {"a": a, "b": b})]
 
 
-def moves(session: Session, a: int, b: int) -> dict[str, list[dict[str, Any]]]:
+def moves(session: Session, a: int, b: int) -> dict[str, list[Move]]:
     """Open reports, point facilities and addresses whose micro-grid under `a` differs from under `b`."""
     specs = {
         "reports": (
@@ -297,11 +404,11 @@ def moves(session: Session, a: int, b: int) -> dict[str, list[dict[str, Any]]]:
         "facilities": ("facilities r", "r.id::text AS id, r.name AS ref", "GeometryType(r.geom) = 'POINT'"),
         "addresses": ("addresses r", "r.address_id AS id, r.address AS ref", "true"),
     }
-    out: dict[str, list[dict[str, Any]]] = {}
+    out: dict[str, list[Move]] = {}
     for key, (table, cols, cond) in specs.items():
         sql = f"""SELECT {cols}, ma.code AS from_code, mb.code AS to_code FROM {table}
                   LEFT JOIN LATERAL ({covering_micro("r.geom", gen="a")}) ma ON true
                   LEFT JOIN LATERAL ({covering_micro("r.geom", gen="b")}) mb ON true
                   WHERE {cond} AND ma.code IS DISTINCT FROM mb.code ORDER BY 1"""
-        out[key] = _rows(session, sql, {"a": a, "b": b})
+        out[key] = [Move(**r._mapping) for r in _rows(session, sql, {"a": a, "b": b})]
     return out

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, text
@@ -20,16 +22,45 @@ FROM facilities f
 """
 
 
-def _rows(session: Session, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    return [dict(r._mapping) for r in session.execute(text(sql), params)]
+@dataclass(frozen=True, slots=True)
+class Facility:
+    """One facility row; `geometry` is GeoJSON (WGS84, 7 decimals), `area_m2` None for points."""
+
+    id: int
+    facility_id: str | None
+    kind: str
+    name: str
+    attributes: dict[str, Any]
+    micro_code: str | None
+    geometry_type: str
+    area_m2: float | None
+    created_at: datetime
+    updated_at: datetime
+    geometry: dict[str, Any]
 
 
-def list_facilities(session: Session, kind: str | None = None) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class GridOverlap:
+    """A micro-grid a polygon facility overlaps: area in m² (EPSG:4547), share of the facility's area."""
+
+    code: str
+    name: str
+    parent_code: str
+    community_code: str
+    area_m2: float
+    share: float | None
+
+
+def _rows(session: Session, sql: str, params: dict[str, Any]) -> list[Facility]:
+    return [Facility(**r._mapping) for r in session.execute(text(sql), params)]
+
+
+def list_facilities(session: Session, kind: str | None = None) -> list[Facility]:
     where = " WHERE f.kind = :kind" if kind else ""
     return _rows(session, _SELECT + where + " ORDER BY f.id", {"kind": kind})
 
 
-def get(session: Session, ref: str) -> dict[str, Any] | None:
+def get(session: Session, ref: str) -> Facility | None:
     """By numeric id or by facility_id (F001 …)."""
     numeric = ref.isascii() and ref.isdigit()  # "²".isdigit() is True, int("²") fails
     cond = "f.id = :id" if numeric else "f.facility_id = :fid"
@@ -84,7 +115,7 @@ def delete(session: Session, facility_pk: int) -> None:
     session.execute(text("DELETE FROM facilities WHERE id = :id"), {"id": facility_pk})
 
 
-def overlaps(session: Session, generation_id: int, facility_pk: int) -> list[dict[str, Any]]:
+def overlaps(session: Session, generation_id: int, facility_pk: int) -> list[GridOverlap]:
     """Every micro-grid a polygon facility overlaps: the overlap area (m², EPSG:4547) and its share of the
     facility's area, largest first."""
     sql = f"""
@@ -97,7 +128,8 @@ def overlaps(session: Session, generation_id: int, facility_pk: int) -> list[dic
     SELECT code, name, parent_code, community_code, round(area_m2::numeric, 1)::float AS area_m2,
            CASE WHEN area > 0 THEN area_m2 / area END AS share
     FROM o WHERE area_m2 > 0 ORDER BY area_m2 DESC, code"""
-    return _rows(session, sql, {"id": facility_pk, "gen": generation_id})
+    params = {"id": facility_pk, "gen": generation_id}
+    return [GridOverlap(**r._mapping) for r in session.execute(text(sql), params)]
 
 
 def assign_polygon_primaries(session: Session, generation_id: int) -> int:
@@ -110,7 +142,7 @@ def assign_polygon_primaries(session: Session, generation_id: int) -> int:
     return int(session.execute(text(sql), {"gen": generation_id}).rowcount)  # type: ignore[attr-defined]
 
 
-def in_grid(session: Session, generation_id: int, code: str) -> list[dict[str, Any]]:
+def in_grid(session: Session, generation_id: int, code: str) -> list[Facility]:
     """Facilities in a grid at any level: points by their micro-grid (codes are hierarchical, so a prefix
     names every level), polygons by a positive-area overlap with a micro-grid under that code."""
     sql = (

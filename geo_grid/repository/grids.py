@@ -10,7 +10,44 @@ from sqlalchemy.orm import Session
 
 from geo_grid.models import METRIC_SRID
 
-# Every read returns plain dicts shaped like GeoJSON feature properties, plus `geometry` (parsed JSON).
+
+@dataclass(frozen=True, slots=True)
+class Grid:
+    """One grid of a generation as the API shows it: metadata, area (m², EPSG:4547) and GeoJSON geometry."""
+
+    code: str
+    name: str
+    level: str
+    parent_code: str
+    community_code: str
+    version: int
+    generation_id: int
+    area_m2: float
+    geometry: dict[str, Any]
+
+    def properties(self) -> dict[str, Any]:
+        """The GeoJSON feature properties (every field but the geometry)."""
+        return {
+            "code": self.code,
+            "name": self.name,
+            "level": self.level,
+            "parent_code": self.parent_code,
+            "community_code": self.community_code,
+            "version": self.version,
+            "generation_id": self.generation_id,
+            "area_m2": self.area_m2,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class GridRef:
+    """A grid named by code, name and level (a parent or a child)."""
+
+    code: str
+    name: str
+    level: str
+
+
 _SELECT = f"""
 SELECT g.code, g.name, g.level, g.parent_code, g.community_code, g.version, g.generation_id,
        round(ST_Area(ST_Transform(g.geom, {METRIC_SRID}))::numeric, 1)::float AS area_m2,
@@ -19,8 +56,8 @@ FROM grids g
 """
 
 
-def _rows(session: Session, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    return [dict(r._mapping) for r in session.execute(text(sql), params)]
+def _grids(session: Session, sql: str, params: dict[str, Any]) -> list[Grid]:
+    return [Grid(**r._mapping) for r in session.execute(text(sql), params)]
 
 
 def list_grids(
@@ -31,7 +68,7 @@ def list_grids(
     bbox: tuple[float, float, float, float] | None = None,
     limit: int | None = None,
     offset: int = 0,
-) -> list[dict[str, Any]]:
+) -> list[Grid]:
     where = ["g.generation_id = :gen"]
     params: dict[str, Any] = {"gen": generation_id, "offset": offset}
     if level:
@@ -47,11 +84,11 @@ def list_grids(
     if limit is not None:
         sql += " LIMIT :limit"
         params["limit"] = limit
-    return _rows(session, sql, params)
+    return _grids(session, sql, params)
 
 
-def get_grid(session: Session, generation_id: int, code: str) -> dict[str, Any] | None:
-    rows = _rows(
+def get_grid(session: Session, generation_id: int, code: str) -> Grid | None:
+    rows = _grids(
         session,
         _SELECT + " WHERE g.generation_id = :gen AND g.code = :code",
         {"gen": generation_id, "code": code},
@@ -59,24 +96,27 @@ def get_grid(session: Session, generation_id: int, code: str) -> dict[str, Any] 
     return rows[0] if rows else None
 
 
-def children(session: Session, generation_id: int, code: str) -> list[dict[str, Any]]:
+def children(session: Session, generation_id: int, code: str) -> list[GridRef]:
     sql = (
         "SELECT code, name, level FROM grids WHERE generation_id = :gen AND parent_code = :code ORDER BY code"
     )
-    return _rows(session, sql, {"gen": generation_id, "code": code})
+    return [
+        GridRef(r.code, r.name, r.level)
+        for r in session.execute(text(sql), {"gen": generation_id, "code": code})
+    ]
 
 
 def names(session: Session, generation_id: int, codes: list[str]) -> dict[str, str]:
     sql = "SELECT code, name FROM grids WHERE generation_id = :gen AND code = ANY(:codes)"
-    return {r["code"]: r["name"] for r in _rows(session, sql, {"gen": generation_id, "codes": codes})}
+    return {r.code: r.name for r in session.execute(text(sql), {"gen": generation_id, "codes": codes})}
 
 
 def counts(session: Session, generation_id: int) -> dict[str, int]:
     sql = "SELECT level, count(*) AS n FROM grids WHERE generation_id = :gen GROUP BY level"
-    return {r["level"]: r["n"] for r in _rows(session, sql, {"gen": generation_id})}
+    return {r.level: r.n for r in session.execute(text(sql), {"gen": generation_id})}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class GridRecord:
     """One grid as the in-memory lookup needs it: metadata and WKB geometry."""
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import math
-import threading
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -29,6 +28,7 @@ from geo_grid.repository import audit as audit_repo
 from geo_grid.repository import generations as generation_repo
 from geo_grid.services import lookup as lookup_service
 from geo_grid.services.directory import GridDirectory, PersonRole
+from geo_grid.services.snapshots import SnapshotHolder
 
 # The people of an answer, in this order (the roles the issue names: 三长 of the address).
 ANSWER_ROLES = ("micro_grid_leader", "grid_leader", "courtyard_chief", "road_section_chief")
@@ -73,10 +73,6 @@ class Resolution:
     people: Mapping[str, tuple[PersonRole, ...]] = field(default_factory=dict)
 
 
-def _person(p: Mapping[str, Any]) -> PersonRole:
-    return PersonRole(p["person_id"], p["name"], p["phone"], p["role"], p["duty"], p["target_id"])
-
-
 def build(session: Session) -> AddressBook:
     mark = address_repo.import_mark(session)
     rows = address_repo.all_rows(session)
@@ -86,46 +82,35 @@ def build(session: Session) -> AddressBook:
     road_chiefs = address_repo.people_by_target(session, "road_section_chief")
     points: dict[str, AddressPoint] = {}
     for r in rows:
-        court = courtyards.get(r["address_id"])
-        seg = segments.get(r["address_id"])
-        points[r["address_id"]] = AddressPoint(
-            r["address_id"],
-            r["address"],
-            float(r["lon"]),
-            float(r["lat"]),
+        court = courtyards.get(r.address_id)
+        seg = segments.get(r.address_id)
+        points[r.address_id] = AddressPoint(
+            r.address_id,
+            r.address,
+            r.lon,
+            r.lat,
             court,
             seg,
-            tuple(_person(p) for p in court_chiefs.get(court[0], ())) if court else (),
-            tuple(_person(p) for p in road_chiefs.get(seg[0], ())) if seg else (),
+            tuple(court_chiefs.get(court[0], ())) if court else (),
+            tuple(road_chiefs.get(seg[0], ())) if seg else (),
         )
-    return AddressBook(AddressMatcher.from_rows(rows), points, import_mark=mark)
+    return AddressBook(AddressMatcher.from_rows(r.as_row() for r in rows), points, import_mark=mark)
 
 
-class AddressBookHolder:
-    """Holds the current book; `reload` builds a new one aside and swaps it in (readers never lock)."""
+def _build_book(session: Session, _import_mark: object) -> AddressBook:
+    return build(session)
 
-    def __init__(self, book: AddressBook | None = None) -> None:
-        self._current = book
-        self._lock = threading.Lock()  # serialises rebuilds, not reads
 
-    @property
-    def current(self) -> AddressBook | None:
-        return self._current
+def address_book_holder() -> SnapshotHolder[AddressBook]:
+    """The holder of the one address book: its version is the newest address import
+    (`address_repo.import_mark`), so an import by another process (the CLI) is noticed."""
+    return SnapshotHolder("address_book", address_repo.import_mark, _build_book)
 
-    def refresh_if_changed(self, factory: sessionmaker[Session]) -> bool:
-        """Rebuild when addresses were imported since this book was built (e.g. by the CLI in another
-        process); True if swapped."""
-        with factory() as session:
-            mark = address_repo.import_mark(session)
-        if self._current is not None and mark == self._current.import_mark:
-            return False
-        self.reload(factory)
-        return True
 
-    def reload(self, factory: sessionmaker[Session]) -> AddressBook:
-        with self._lock, factory() as session:
-            self._current = build(session)
-            return self._current
+def load(factory: sessionmaker[Session]) -> AddressBook:
+    """The address book, built once (the CLI's commands, which hold no runtime)."""
+    with factory() as session:
+        return build(session)
 
 
 def require(book: AddressBook | None) -> AddressBook:
@@ -244,7 +229,7 @@ def import_rows(
         assignment.assign_addresses(session, gen.id)
         address_repo.fill_community_codes(session, gen.id)
     total = address_repo.count(session)
-    outside = sum(1 for r in address_repo.all_rows(session) if r["micro_code"] is None)
+    outside = sum(1 for r in address_repo.all_rows(session) if r.micro_code is None)
     summary = ImportSummary(len(rows), len(rows) - replaced, replaced, deleted, total, outside)
     # Recorded in the audit log; its id is also the mark by which running services notice the import.
     audit_repo.add(session, actor, address_repo.IMPORT_ACTION, asdict(summary))

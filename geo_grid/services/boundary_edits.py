@@ -10,10 +10,12 @@ sequence number under the parent that no generation has ever used: a code always
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import shapely
-from shapely.geometry import mapping
+from shapely.geometry import MultiPolygon, mapping
+from sqlalchemy.orm import Session
 
 from geo_grid import crs
 from geo_grid import geometry as geo
@@ -26,11 +28,70 @@ from geo_grid.errors import (
     PreconditionRequired,
 )
 from geo_grid.repository import boundaries as repo
+from geo_grid.repository.boundaries import DraftGrid, NewGrid
 from geo_grid.services.generations import require_draft
 
 _ETAG = re.compile(r'^(?:W/)?"?(?P<tag>[^"]+)"?$')
 SEQ_DIGITS = 3
 CODE_LENGTH = {"tertiary": 15, "micro": 18}
+
+
+@dataclass(frozen=True, slots=True)
+class EditedGrid:
+    """A grid an edit changed: its new version and ETag, and its area (m², EPSG:4547)."""
+
+    code: str
+    version: int
+    etag: str
+    area_m2: float
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """What an edit changed: replace, create, reparent, split."""
+
+    generation: int
+    grids: list[EditedGrid]
+
+
+@dataclass(frozen=True, slots=True)
+class RetiringEdit:
+    """An edit that also removed grids from the draft: retire, merge."""
+
+    generation: int
+    grids: list[EditedGrid]
+    retired: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """Area a moved boundary gave up that no neighbour took (WGS84 GeoJSON geometry)."""
+
+    area_m2: float
+    geometry: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class BoundaryMove:
+    """A moved boundary: the grid and every neighbour it changed, and what was gained and released."""
+
+    generation: int
+    grids: list[EditedGrid]
+    gap: Gap | None
+    gained_m2: float
+    released_m2: float
+    released_to: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewGridRequest:
+    """A grid to create in a draft (POST /generations/{id}/grids)."""
+
+    level: str
+    parent_code: str
+    geometry: Any
+    name: str | None = None
+    code: str | None = None
 
 
 def etag(generation_id: int, code: str, version: int) -> str:
@@ -48,13 +109,13 @@ def _tags(if_match: str | None) -> set[str]:
     return out
 
 
-def check_etags(generation_id: int, if_match: str | None, grids: dict[str, dict[str, Any]]) -> None:
+def check_etags(generation_id: int, if_match: str | None, grids: dict[str, DraftGrid]) -> None:
     """Every grid an edit changes by request must be named in If-Match with its current ETag."""
     tags = _tags(if_match)
     if "*" in tags:
         return
     for code, g in grids.items():
-        current = etag(generation_id, code, g["version"])
+        current = etag(generation_id, code, g.version)
         if current.strip('"') not in tags:
             raise PreconditionFailed(
                 f"grid {code} changed since you read it (its ETag is now {current}); reload and redo the edit",
@@ -73,7 +134,7 @@ def parse_geometry(value: Any, kinds: tuple[str, ...] = ("Polygon", "MultiPolygo
     return geom
 
 
-def _require_valid(code: str, geom: Any) -> geo.MultiPolygon:
+def _require_valid(code: str, geom: Any) -> MultiPolygon:
     """Refuse an invalid result with the GEOS reason and its lon/lat (nothing is stored)."""
     v = geo.validity(geom)
     if not v.valid:
@@ -88,21 +149,23 @@ def area_m2(geom: Any) -> float:
     return round(float(crs.to_metric(geom).area), 1)
 
 
-def _locked(session: Any, gen_id: int, codes: list[str]) -> dict[str, dict[str, Any]]:
+def _locked(session: Session, gen_id: int, codes: list[str]) -> dict[str, DraftGrid]:
     rows = repo.lock_grids(session, gen_id, codes)
     for code in codes:
         if code not in rows:
             raise GridNotFound(f"no grid {code} in draft {gen_id}")
-    for r in rows.values():
-        r["geom"] = shapely.from_wkb(r["wkb"])
     return rows
 
 
-def _summary(gen_id: int, code: str, version: int, geom: Any) -> dict[str, Any]:
-    return {"code": code, "version": version, "etag": etag(gen_id, code, version), "area_m2": area_m2(geom)}
+def _geom(grid: DraftGrid) -> Any:
+    return shapely.from_wkb(grid.wkb)
 
 
-def next_code(session: Any, parent_code: str, level: str, taken: set[str] = frozenset()) -> str:  # type: ignore[assignment]
+def _summary(gen_id: int, code: str, version: int, geom: Any) -> EditedGrid:
+    return EditedGrid(code, version, etag(gen_id, code, version), area_m2(geom))
+
+
+def next_code(session: Session, parent_code: str, level: str, taken: frozenset[str] = frozenset()) -> str:
     used = repo.codes_ever_used(session, parent_code) | set(taken)
     seqs = [
         int(c[len(parent_code) :])
@@ -119,45 +182,45 @@ def next_code(session: Any, parent_code: str, level: str, taken: set[str] = froz
 
 
 def replace_geometry(
-    session: Any, gen_id: int, code: str, geometry: Any, actor: str, if_match: str | None
-) -> dict[str, Any]:
+    session: Session, gen_id: int, code: str, geometry: Any, actor: str, if_match: str | None
+) -> Edit:
     require_draft(session, gen_id)
     grid = _locked(session, gen_id, [code])[code]
     check_etags(gen_id, if_match, {code: grid})
     new = _require_valid(code, parse_geometry(geometry))
     version = repo.update_geometry(session, gen_id, code, shapely.to_wkb(new), actor)
-    detail = {"area_before_m2": area_m2(grid["geom"]), "area_after_m2": area_m2(new), "version": version}
+    detail = {"area_before_m2": area_m2(_geom(grid)), "area_after_m2": area_m2(new), "version": version}
     repo.audit(session, actor, "replace_geometry", gen_id, code, detail)
-    return {"generation": gen_id, "grids": [_summary(gen_id, code, version, new)]}
+    return Edit(gen_id, [_summary(gen_id, code, version, new)])
 
 
-def create_grid(session: Any, gen_id: int, body: dict[str, Any], actor: str) -> dict[str, Any]:
+def create_grid(session: Session, gen_id: int, body: NewGridRequest, actor: str) -> Edit:
     """Create a grid under an existing parent (a tertiary grid of the draft, or a community)."""
     require_draft(session, gen_id)
-    level, parent = body["level"], body["parent_code"]
+    level, parent = body.level, body.parent_code
     if level == "micro":
         parents = repo.lock_grids(session, gen_id, [parent])
-        if parent not in parents or parents[parent]["level"] != "tertiary":
+        if parent not in parents or parents[parent].level != "tertiary":
             raise InvalidInput(f"parent {parent} is not a tertiary grid of draft {gen_id}")
-        community = parents[parent]["community_code"]
+        community = parents[parent].community_code
     else:
         community = parent
         if parent not in repo.community_geometries(session):
             raise InvalidInput(f"parent {parent} is not a community")
-    code = body.get("code") or next_code(session, parent, level)
+    code = body.code or next_code(session, parent, level)
     if repo.lock_grids(session, gen_id, [code]):
         raise Conflict(f"grid {code} already exists in draft {gen_id}")
-    new = _require_valid(code, parse_geometry(body["geometry"]))
-    last = repo.last_known(session, code)
-    version = last["version"] + 1 if last else 1
-    row = {
-        "code": code,
-        "level": level,
-        "name": body.get("name") or code,
-        "parent_code": parent,
-        "community_code": community,
-        "wkb": shapely.to_wkb(new),
-    }
+    new = _require_valid(code, parse_geometry(body.geometry))
+    last = repo.last_version(session, code)
+    version = last + 1 if last is not None else 1
+    row = NewGrid(
+        code=code,
+        level=level,
+        name=body.name or code,
+        parent_code=parent,
+        community_code=community,
+        wkb=shapely.to_wkb(new),
+    )
     repo.insert_grid(session, gen_id, row, actor, version)
     repo.audit(
         session,
@@ -167,72 +230,72 @@ def create_grid(session: Any, gen_id: int, body: dict[str, Any], actor: str) -> 
         code,
         {"level": level, "parent_code": parent, "area_m2": area_m2(new)},
     )
-    return {"generation": gen_id, "grids": [_summary(gen_id, code, version, new)]}
+    return Edit(gen_id, [_summary(gen_id, code, version, new)])
 
 
-def retire_grid(session: Any, gen_id: int, code: str, actor: str, if_match: str | None) -> dict[str, Any]:
+def retire_grid(session: Session, gen_id: int, code: str, actor: str, if_match: str | None) -> RetiringEdit:
     """Remove a grid from the draft (older generations keep it); a tertiary grid must be empty first."""
     require_draft(session, gen_id)
     grid = _locked(session, gen_id, [code])[code]
     check_etags(gen_id, if_match, {code: grid})
-    if grid["level"] == "tertiary":
-        kids = [g["code"] for g in repo.load_grids(session, gen_id, "micro") if g["parent_code"] == code]
+    if grid.level == "tertiary":
+        kids = [g.code for g in repo.load_grids(session, gen_id, "micro") if g.parent_code == code]
         if kids:
             raise Conflict(
                 f"tertiary grid {code} still has {len(kids)} micro-grids; retire or reparent them first",
                 {"children": kids},
             )
     repo.delete_grids(session, gen_id, [code])
-    repo.audit(session, actor, "retire", gen_id, code, {"area_m2": area_m2(grid["geom"])})
-    return {"generation": gen_id, "retired": [code], "grids": []}
+    repo.audit(session, actor, "retire", gen_id, code, {"area_m2": area_m2(_geom(grid))})
+    return RetiringEdit(gen_id, [], [code])
 
 
 def reparent(
-    session: Any, gen_id: int, code: str, parent_code: str, actor: str, if_match: str | None
-) -> dict[str, Any]:
+    session: Session, gen_id: int, code: str, parent_code: str, actor: str, if_match: str | None
+) -> Edit:
     """Move a micro-grid under another tertiary grid. Its code stays (people and reports refer to it)."""
     require_draft(session, gen_id)
     rows = _locked(session, gen_id, sorted({code, parent_code}))
     grid, parent = rows[code], rows[parent_code]
     check_etags(gen_id, if_match, {code: grid})
-    if grid["level"] != "micro" or parent["level"] != "tertiary":
+    if grid.level != "micro" or parent.level != "tertiary":
         raise InvalidInput("reparent moves a micro-grid under a tertiary grid")
-    version = repo.update_parent(session, gen_id, code, parent_code, parent["community_code"], actor)
-    repo.audit(session, actor, "reparent", gen_id, code, {"from": grid["parent_code"], "to": parent_code})
-    return {"generation": gen_id, "grids": [_summary(gen_id, code, version, grid["geom"])]}
+    version = repo.update_parent(session, gen_id, code, parent_code, parent.community_code, actor)
+    repo.audit(session, actor, "reparent", gen_id, code, {"from": grid.parent_code, "to": parent_code})
+    return Edit(gen_id, [_summary(gen_id, code, version, _geom(grid))])
 
 
 def split(
-    session: Any,
+    session: Session,
     gen_id: int,
     code: str,
     line: Any,
     actor: str,
     if_match: str | None,
     new_name: str | None = None,
-) -> dict[str, Any]:
+) -> Edit:
     """Cut a micro-grid in two along a line: the larger part keeps the code (and its team), the other
     gets the next never-used code under the same tertiary grid."""
     require_draft(session, gen_id)
     grid = _locked(session, gen_id, [code])[code]
     check_etags(gen_id, if_match, {code: grid})
-    if grid["level"] != "micro":
+    if grid.level != "micro":
         raise InvalidInput("only micro-grids are split")
     try:
-        keep, other = geo.split_by_line(grid["geom"], parse_geometry(line, ("LineString", "MultiLineString")))
+        keep, other = geo.split_by_line(_geom(grid), parse_geometry(line, ("LineString", "MultiLineString")))
     except geo.EditError as exc:
         raise InvalidBoundary(f"{code}: {exc}", {"code": code}) from exc
-    new_code = next_code(session, grid["parent_code"], "micro")
+    new_code = next_code(session, grid.parent_code, "micro")
     keep, other = _require_valid(code, keep), _require_valid(new_code, other)
     version = repo.update_geometry(session, gen_id, code, shapely.to_wkb(keep), actor)
-    row = {
-        "code": new_code,
-        "level": "micro",
-        "name": new_name or f"{grid['name']}（拆分）",
-        "parent_code": grid["parent_code"],
-        "community_code": grid["community_code"],
-        "wkb": shapely.to_wkb(other),
-    }
+    row = NewGrid(
+        code=new_code,
+        level="micro",
+        name=new_name or f"{grid.name}（拆分）",
+        parent_code=grid.parent_code,
+        community_code=grid.community_code,
+        wkb=shapely.to_wkb(other),
+    )
     repo.insert_grid(session, gen_id, row, actor)
     repo.audit(
         session,
@@ -242,15 +305,12 @@ def split(
         code,
         {"codes": [code, new_code], "areas_m2": [area_m2(keep), area_m2(other)]},
     )
-    return {
-        "generation": gen_id,
-        "grids": [_summary(gen_id, code, version, keep), _summary(gen_id, new_code, 1, other)],
-    }
+    return Edit(gen_id, [_summary(gen_id, code, version, keep), _summary(gen_id, new_code, 1, other)])
 
 
 def merge(
-    session: Any, gen_id: int, codes: list[str], actor: str, if_match: str | None, name: str | None = None
-) -> dict[str, Any]:
+    session: Session, gen_id: int, codes: list[str], actor: str, if_match: str | None, name: str | None = None
+) -> RetiringEdit:
     """Merge adjacent micro-grids of one tertiary grid into the one with the smallest code."""
     require_draft(session, gen_id)
     codes = sorted(set(codes))
@@ -258,12 +318,10 @@ def merge(
         raise InvalidInput("a merge needs at least two different grid codes")
     rows = _locked(session, gen_id, codes)
     check_etags(gen_id, if_match, rows)
-    if {r["level"] for r in rows.values()} != {"micro"} or len(
-        {r["parent_code"] for r in rows.values()}
-    ) != 1:
+    if {r.level for r in rows.values()} != {"micro"} or len({r.parent_code for r in rows.values()}) != 1:
         raise InvalidInput("only micro-grids of the same tertiary grid can be merged")
     try:
-        merged = geo.merge([rows[c]["geom"] for c in codes])
+        merged = geo.merge([_geom(rows[c]) for c in codes])
     except geo.EditError as exc:
         raise InvalidBoundary(f"cannot merge {', '.join(codes)}: {exc}", {"codes": codes}) from exc
     keep = codes[0]
@@ -273,18 +331,18 @@ def merge(
     if name:
         repo.rename(session, gen_id, keep, name)
     repo.audit(session, actor, "merge", gen_id, keep, {"codes": codes, "area_m2": area_m2(merged)})
-    return {"generation": gen_id, "grids": [_summary(gen_id, keep, version, merged)], "retired": codes[1:]}
+    return RetiringEdit(gen_id, [_summary(gen_id, keep, version, merged)], codes[1:])
 
 
 def move_boundary(
-    session: Any,
+    session: Session,
     gen_id: int,
     code: str,
     geometry: Any,
     actor: str,
     if_match: str | None,
     release_to: str | None = None,
-) -> dict[str, Any]:
+) -> BoundaryMove:
     """Redraw a grid and keep the tiling exact: each same-level neighbour gives up exactly the part of
     the new shape it held; the area the grid gives up goes to `release_to`, or is reported as a gap."""
     require_draft(session, gen_id)
@@ -292,14 +350,15 @@ def move_boundary(
     current = _locked(session, gen_id, [code])[code]
     check_etags(gen_id, if_match, {code: current})
     candidates = repo.neighbours(
-        session, gen_id, code, current["level"], shapely.to_wkb(shapely.union_all([new, current["geom"]]))
+        session, gen_id, code, current.level, shapely.to_wkb(shapely.union_all([new, _geom(current)]))
     )
     if release_to and release_to not in candidates:
         candidates.append(release_to)
-    rows = _locked(session, gen_id, sorted(set(candidates) | {code}))
-    old = rows.pop(code)["geom"]
+    locked = _locked(session, gen_id, sorted(set(candidates) | {code}))
+    old = _geom(locked[code])
+    geoms = {c: _geom(r) for c, r in locked.items() if c != code}
     try:
-        moved = geo.move_shared_boundary(old, new, {c: r["geom"] for c, r in rows.items()}, release_to)
+        moved = geo.move_shared_boundary(old, new, geoms, release_to)
     except geo.EditError as exc:
         raise InvalidBoundary(f"{code}: {exc}", {"code": code}) from exc
     if moved.swallowed:
@@ -315,20 +374,22 @@ def move_boundary(
         out.append(_summary(gen_id, c, repo.update_geometry(session, gen_id, c, shapely.to_wkb(g), actor), g))
     gap = None
     if not moved.released.is_empty and release_to is None:
-        gap = {"area_m2": area_m2(moved.released), "geometry": mapping(moved.released)}
+        gap = Gap(area_m2(moved.released), dict(mapping(moved.released)))
     detail = {
         "codes": [code, *sorted(changed)],
         "taken_m2": {
-            c: round(area_m2(rows[c]["geom"]) - area_m2(g), 1) for c, g in changed.items() if c != release_to
+            c: round(area_m2(geoms[c]) - area_m2(g), 1) for c, g in changed.items() if c != release_to
         },
         "gained_m2": area_m2(moved.gained),
         "released_m2": area_m2(moved.released),
         "released_to": release_to,
     }
     repo.audit(session, actor, "move_boundary", gen_id, code, detail)
-    return {
-        "generation": gen_id,
-        "grids": out,
-        "gap": gap,
-        **{k: detail[k] for k in ("gained_m2", "released_m2", "released_to")},
-    }
+    return BoundaryMove(
+        generation=gen_id,
+        grids=out,
+        gap=gap,
+        gained_m2=area_m2(moved.gained),
+        released_m2=area_m2(moved.released),
+        released_to=release_to,
+    )

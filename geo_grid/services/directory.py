@@ -6,7 +6,6 @@ in with one reference assignment, so a lookup sees either the old or the new gen
 
 from __future__ import annotations
 
-import threading
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,6 +20,8 @@ from geo_grid.repository import communities as community_repo
 from geo_grid.repository import generations as generation_repo
 from geo_grid.repository import grids as grid_repo
 from geo_grid.repository import people as people_repo
+from geo_grid.repository.people import PersonRole as PersonRole  # the record; re-exported for callers
+from geo_grid.services.snapshots import SnapshotHolder
 
 
 @dataclass(frozen=True)
@@ -30,16 +31,6 @@ class GridInfo:
     level: str
     parent_code: str
     community_code: str
-
-
-@dataclass(frozen=True)
-class PersonRole:
-    person_id: str
-    name: str
-    phone: str | None
-    role: str
-    duty: str | None
-    target_id: str | None
 
 
 @dataclass(frozen=True)
@@ -78,10 +69,8 @@ def build(session: Session, generation_id: int, max_cells: int | None = None) ->
         **({} if max_cells is None else {"max_cells": max_cells}),
     )
     people: dict[str, list[PersonRole]] = defaultdict(list)
-    for p in people_repo.all_grid_roles(session):
-        people[p["grid_code"]].append(
-            PersonRole(p["person_id"], p["name"], p["phone"], p["role"], p["duty"], p["target_id"])
-        )
+    for r in people_repo.all_grid_roles(session):
+        people[r.grid_code].append(r.person)
     return GridDirectory(
         generation_id=generation_id,
         grids=grids,
@@ -91,39 +80,20 @@ def build(session: Session, generation_id: int, max_cells: int | None = None) ->
     )
 
 
-class DirectoryHolder:
-    """Holds the current snapshot; `swap` replaces it atomically (readers never lock)."""
+def _active_generation_id(session: Session) -> int | None:
+    gen = generation_repo.active(session)
+    return gen.id if gen else None
 
-    def __init__(self, directory: GridDirectory | None) -> None:
-        self._current = directory
-        self._lock = threading.Lock()  # serialises rebuilds, not reads
 
-    @property
-    def current(self) -> GridDirectory | None:
-        return self._current
+def _build_active(session: Session, generation_id: object) -> GridDirectory | None:
+    return build(session, generation_id) if isinstance(generation_id, int) else None
 
-    def swap(self, directory: GridDirectory | None) -> None:
-        self._current = directory
 
-    def refresh_if_changed(self, factory: sessionmaker[Session]) -> bool:
-        """Reload when the active generation in the database is not the one held; True if swapped."""
-        with factory() as session:
-            gen = generation_repo.active(session)
-        active_id = gen.id if gen else None
-        current = self._current.generation_id if self._current else None
-        if active_id == current:
-            return False
-        self.reload(factory, active_id)
-        return True
+def directory_holder() -> SnapshotHolder[GridDirectory]:
+    """The holder of the live directory: its version is the active generation's id (None: no snapshot)."""
+    return SnapshotHolder("directory", _active_generation_id, _build_active)
 
-    def reload(
-        self, factory: sessionmaker[Session], generation_id: int | None = None
-    ) -> GridDirectory | None:
-        """Rebuild from the database (the active generation unless one is named) and swap it in."""
-        with self._lock, factory() as session:
-            if generation_id is None:
-                gen = generation_repo.active(session)
-                generation_id = gen.id if gen else None
-            new = build(session, generation_id) if generation_id is not None else None
-            self.swap(new)
-            return new
+
+def load_active(factory: sessionmaker[Session]) -> GridDirectory | None:
+    """The active generation's directory, built once (the CLI's commands, which hold no runtime)."""
+    return directory_holder().reload(factory)

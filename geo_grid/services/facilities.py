@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass, replace
 from typing import Any
 
 import shapely
@@ -13,10 +14,39 @@ from geo_grid import geometry as geo
 from geo_grid.errors import FacilityNotFound, InvalidInput
 from geo_grid.repository import audit as audit_repo
 from geo_grid.repository import facilities as facility_repo
+from geo_grid.repository.facilities import Facility, GridOverlap
 from geo_grid.services.directory import GridDirectory
 from geo_grid.services.lookup import check_coordinates, place, require
 
 GEOMETRY_TYPES = ("Point", "Polygon", "MultiPolygon")
+
+
+@dataclass(frozen=True, slots=True)
+class TertiaryShare:
+    """A polygon facility's overlaps rolled up to one tertiary grid."""
+
+    code: str
+    name: str | None
+    area_m2: float
+    share: float
+
+
+@dataclass(frozen=True, slots=True)
+class GridShares:
+    """The grids a polygon facility overlaps; `primary` is the micro-grid of the largest overlap."""
+
+    primary: str | None
+    micro: tuple[GridOverlap, ...]
+    tertiary: tuple[TertiaryShare, ...]
+    outside_share: float  # the share outside every grid (0 when the grids cover it whole)
+
+
+@dataclass(frozen=True, slots=True)
+class FacilityDetail:
+    """One facility; a polygon's grid shares when a directory is loaded (None for points)."""
+
+    facility: Facility
+    grids: GridShares | None = None
 
 
 def check_geometry(geometry: dict[str, Any]) -> Any:
@@ -38,45 +68,45 @@ def _primary_micro(session: Session, directory: GridDirectory, facility_pk: int,
         p = place(directory, geom.x, geom.y)
         return p.micro.code if p.micro else None
     shares = facility_repo.overlaps(session, directory.generation_id, facility_pk)
-    return shares[0]["code"] if shares else None
+    return shares[0].code if shares else None
 
 
-def get(session: Session, directory: GridDirectory | None, ref: str) -> dict[str, Any]:
+def _facility(session: Session, ref: str) -> Facility:
     row = facility_repo.get(session, ref)
     if row is None:
         raise FacilityNotFound(f"no facility {ref!r}")
-    if row["geometry_type"] != "POINT" and directory is not None:
-        row["grids"] = grid_shares(session, directory, row["id"])
     return row
 
 
-def grid_shares(session: Session, directory: GridDirectory, facility_pk: int) -> dict[str, Any]:
+def get(session: Session, directory: GridDirectory | None, ref: str) -> FacilityDetail:
+    row = _facility(session, ref)
+    if row.geometry_type != "POINT" and directory is not None:
+        return FacilityDetail(row, grid_shares(session, directory, row.id))
+    return FacilityDetail(row)
+
+
+def grid_shares(session: Session, directory: GridDirectory, facility_pk: int) -> GridShares:
     """Micro-grids overlapped (area m², share), the tertiary grids they roll up to, and the primary grid."""
     micro = facility_repo.overlaps(session, directory.generation_id, facility_pk)
-    tertiary: dict[str, dict[str, Any]] = defaultdict(lambda: {"area_m2": 0.0, "share": 0.0})
+    area: dict[str, float] = defaultdict(float)
+    share: dict[str, float] = defaultdict(float)
     for m in micro:
-        t = tertiary[m["parent_code"]]
-        t["area_m2"] += m["area_m2"]
-        t["share"] += m["share"] or 0.0
-    for m in micro:
-        m["share"] = round(m["share"], 6) if m["share"] is not None else None
-    tertiary_list = [
-        {"code": code, "name": getattr(directory.grids.get(code), "name", None),
-         "area_m2": round(v["area_m2"], 1), "share": round(v["share"], 6)}
-        for code, v in sorted(tertiary.items(), key=lambda kv: -kv[1]["area_m2"])
-    ]  # fmt: skip
-    return {
-        "primary": micro[0]["code"] if micro else None,
-        "micro": micro,
-        "tertiary": tertiary_list,
-        # The share of the facility outside every grid (0 when the grids cover it whole).
-        "outside_share": round(max(0.0, 1.0 - sum(m["share"] or 0.0 for m in micro)), 6),
-    }
+        area[m.parent_code] += m.area_m2
+        share[m.parent_code] += m.share or 0.0
+    tertiary = tuple(
+        TertiaryShare(
+            code, getattr(directory.grids.get(code), "name", None), round(a, 1), round(share[code], 6)
+        )
+        for code, a in sorted(area.items(), key=lambda kv: -kv[1])
+    )
+    outside = round(max(0.0, 1.0 - sum(m.share or 0.0 for m in micro)), 6)
+    rounded = tuple(replace(m, share=round(m.share, 6) if m.share is not None else None) for m in micro)
+    return GridShares(micro[0].code if micro else None, rounded, tertiary, outside)
 
 
 def create(
     session: Session, directory: GridDirectory | None, body: dict[str, Any], actor: str
-) -> dict[str, Any]:
+) -> FacilityDetail:
     directory = require(directory)
     kind, name = (body.get("kind") or "").strip(), (body.get("name") or "").strip()
     if not kind or not name:
@@ -92,9 +122,9 @@ def create(
 
 
 def update(session: Session, directory: GridDirectory | None, ref: str, body: dict[str, Any],
-           actor: str) -> dict[str, Any]:  # fmt: skip
+           actor: str) -> FacilityDetail:  # fmt: skip
     directory = require(directory)
-    row = get(session, directory, ref)
+    row = _facility(session, ref)
     fields: dict[str, Any] = {}
     for key in ("kind", "name"):
         if key in body and body[key] is not None:
@@ -108,23 +138,21 @@ def update(session: Session, directory: GridDirectory | None, ref: str, body: di
         geom = check_geometry(body["geometry"])
         fields["geometry"] = mapping(geom)
     if fields:
-        facility_repo.update(session, row["id"], fields)
+        facility_repo.update(session, row.id, fields)
     if geom is not None:  # a new shape: its grid(s) again
         facility_repo.update(
-            session, row["id"], {"micro_code": _primary_micro(session, directory, row["id"], geom)}
+            session, row.id, {"micro_code": _primary_micro(session, directory, row.id, geom)}
         )
-    audit_repo.add(session, actor, "facility_update", {"id": row["id"], "fields": sorted(fields)})
-    return get(session, directory, str(row["id"]))
+    audit_repo.add(session, actor, "facility_update", {"id": row.id, "fields": sorted(fields)})
+    return get(session, directory, str(row.id))
 
 
 def delete(session: Session, ref: str, actor: str) -> None:
-    row = facility_repo.get(session, ref)
-    if row is None:
-        raise FacilityNotFound(f"no facility {ref!r}")
-    facility_repo.delete(session, row["id"])
-    audit_repo.add(session, actor, "facility_delete", {"id": row["id"], "name": row["name"]})
+    row = _facility(session, ref)
+    facility_repo.delete(session, row.id)
+    audit_repo.add(session, actor, "facility_delete", {"id": row.id, "name": row.name})
 
 
-def in_grid(session: Session, directory: GridDirectory | None, code: str) -> list[dict[str, Any]]:
+def in_grid(session: Session, directory: GridDirectory | None, code: str) -> list[Facility]:
     directory = require(directory)
     return facility_repo.in_grid(session, directory.generation_id, code)

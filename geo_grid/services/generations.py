@@ -1,11 +1,13 @@
 """Generation use cases: open a draft, import a layer into it, activate it (validation, retirement and
 reassignment in one transaction), discard it, list, diff, export and a grid's history.
 
-After an activation commits, the caller swaps the in-memory directory (app.state.directory.reload).
+After an activation commits, the caller swaps the in-memory directory (the runtime's after_activation, api/runtime.py).
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,33 +17,151 @@ from sqlalchemy.orm import Session
 
 from geo_grid import SUBDISTRICT_CODE
 from geo_grid.errors import Conflict, GenerationNotFound, GridNotFound, InvalidTransition, ValidationFailed
-from geo_grid.io.boundaries import ImportedLayer, write_layer
-from geo_grid.models import Generation
+from geo_grid.io.boundaries import EXPORT_FIELDS, ImportedLayer, write_layer
 from geo_grid.repository import assignment
 from geo_grid.repository import boundaries as repo
 from geo_grid.repository import facilities as facility_repo
 from geo_grid.repository import generations as generation_repo
 from geo_grid.repository import reports as report_repo
+from geo_grid.repository.boundaries import GridAuditEntry, Move, NewGrid
+from geo_grid.repository.generations import Generation
 from geo_grid.services import validation
 
 
-def describe(session: Session, gen: Generation) -> dict[str, Any]:
-    return {
-        "id": gen.id,
-        "status": gen.status,
-        "based_on": gen.based_on,
-        "note": gen.note,
-        "created_by": gen.created_by,
-        "created_at": gen.created_at,
-        "activated_by": gen.activated_by,
-        "activated_at": gen.activated_at,
-        "retired_at": gen.retired_at,
-        "counts": repo.summary(session, gen.id),
-    }
+@dataclass(frozen=True, slots=True)
+class GenerationSummary:
+    """A generation with its grid counts per level."""
+
+    id: int
+    status: str
+    based_on: int | None
+    note: str | None
+    created_by: str
+    created_at: datetime
+    activated_by: str | None
+    activated_at: datetime | None
+    retired_at: datetime | None
+    counts: dict[str, int]
 
 
-def list_generations(session: Session) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class Moved:
+    """How many open reports, point facilities and addresses an activation reassigned."""
+
+    reports: int
+    facilities: int
+    addresses: int
+
+
+@dataclass(frozen=True, slots=True)
+class Activation:
+    generation: int
+    previous: int | None
+    moved: Moved
+    warnings: int
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    generation: int
+    source: str
+    level: str
+    features: int
+    replaced: int
+    source_crs: str
+    shifted_from: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class GridArea:
+    """A grid only in one of two generations, with its area."""
+
+    code: str
+    level: str
+    area_m2: float
+
+
+@dataclass(frozen=True, slots=True)
+class Reshaped:
+    code: str
+    level: str
+    area_a_m2: float
+    area_b_m2: float
+    area_change_m2: float
+
+
+@dataclass(frozen=True, slots=True)
+class Relabelled:
+    """A grid in both generations with another parent or name."""
+
+    code: str
+    parent_a: str | None
+    parent_b: str | None
+    name_a: str | None
+    name_b: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Diff:
+    a: int
+    b: int
+    added: list[GridArea]
+    retired: list[GridArea]
+    reshaped: list[Reshaped]
+    reparented_or_renamed: list[Relabelled]
+    moves: dict[str, list[Move]]
+    counts: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryVersion:
+    """A grid as one generation holds it; `shape_changed` against the previous version."""
+
+    generation: int
+    status: str
+    valid_from: datetime | None
+    valid_to: datetime | None
+    name: str
+    level: str
+    parent_code: str
+    community_code: str
+    version: int
+    updated_by: str | None
+    updated_at: datetime | None
+    area_m2: float
+    geometry: dict[str, Any]
+    shape_changed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class GridHistory:
+    code: str
+    versions: list[HistoryVersion]
+    audit: list[GridAuditEntry]
+
+
+def describe(session: Session, gen: Generation) -> GenerationSummary:
+    return GenerationSummary(
+        id=gen.id,
+        status=gen.status,
+        based_on=gen.based_on,
+        note=gen.note,
+        created_by=gen.created_by,
+        created_at=gen.created_at,
+        activated_by=gen.activated_by,
+        activated_at=gen.activated_at,
+        retired_at=gen.retired_at,
+        counts=repo.summary(session, gen.id),
+    )
+
+
+def list_generations(session: Session) -> list[GenerationSummary]:
     return [describe(session, g) for g in generation_repo.list_all(session)]
+
+
+def active(session: Session) -> Generation | None:
+    """The active generation, if any."""
+    return generation_repo.active(session)
 
 
 def get(session: Session, generation_id: int) -> Generation:
@@ -51,13 +171,13 @@ def get(session: Session, generation_id: int) -> Generation:
     return gen
 
 
-def require_draft(session: Session, generation_id: int, exclusive: bool = False) -> dict[str, Any]:
+def require_draft(session: Session, generation_id: int, exclusive: bool = False) -> Generation:
     """The draft, locked (share lock for edits, exclusive for activation); 404/409 otherwise."""
-    gen = repo.lock_generation(session, generation_id, exclusive)
+    gen = generation_repo.lock(session, generation_id, exclusive)
     if gen is None:
         raise GenerationNotFound(f"no generation {generation_id}")
-    if gen["status"] != "draft":
-        raise InvalidTransition(f"generation {generation_id} is {gen['status']}; only a draft can be changed")
+    if gen.status != "draft":
+        raise InvalidTransition(f"generation {generation_id} is {gen.status}; only a draft can be changed")
     return gen
 
 
@@ -89,7 +209,7 @@ def discard(session: Session, generation_id: int, actor: str) -> None:
     repo.audit(session, actor, "discard_draft", generation_id, None, {})
 
 
-def activate(session: Session, generation_id: int, actor: str, near_boundary_m: float) -> dict[str, Any]:
+def activate(session: Session, generation_id: int, actor: str, near_boundary_m: float) -> Activation:
     """Validate the draft and make it the active generation, all in the caller's one transaction:
     the old generation is retired at the same instant, open reports, point facilities and addresses are
     reassigned (each report move is a `reassign` event). Errors in the report → ValidationFailed (409)."""
@@ -99,143 +219,140 @@ def activate(session: Session, generation_id: int, actor: str, near_boundary_m: 
     if errors:
         raise ValidationFailed(
             f"generation {generation_id} has {len(errors)} validation error(s); fix them before activating",
-            {"errors": errors[:500], "counts": checked["counts"]},
+            {"errors": [p.properties() for p in errors[:500]], "counts": checked.counts},
         )
     previous = generation_repo.active(session)
     if previous is not None:
-        repo.lock_generation(session, previous.id, exclusive=True)
+        generation_repo.lock(session, previous.id, exclusive=True)
     repo.activate(session, generation_id, previous.id if previous else None, actor)
-    moved = {
-        "reports": assignment.reassign_open_reports(session, generation_id, actor),
-        "facilities": assignment.reassign_point_facilities(session, generation_id),
-        "addresses": assignment.reassign_addresses(session, generation_id),
-    }
+    moved = Moved(
+        reports=assignment.reassign_open_reports(session, generation_id, actor),
+        facilities=assignment.reassign_point_facilities(session, generation_id),
+        addresses=assignment.reassign_addresses(session, generation_id),
+    )
     # Derived from the grids too: the near-edge flag of open reports and the primary grid of polygon
     # facilities (the parking lot) follow the new boundaries.
     report_repo.flag_near_boundary(session, generation_id, near_boundary_m, only_open=True)
     facility_repo.assign_polygon_primaries(session, generation_id)
-    detail = {
-        "previous": previous.id if previous else None,
-        "moved": moved,
-        "warnings": checked["counts"]["warning"],
-    }
+    result = Activation(
+        generation=generation_id,
+        previous=previous.id if previous else None,
+        moved=moved,
+        warnings=checked.counts["warning"],
+    )
+    detail = {"previous": result.previous, "moved": asdict(moved), "warnings": result.warnings}
     repo.audit(session, actor, "activate", generation_id, None, detail)
     session.expire_all()
-    return {"generation": generation_id, **detail}
+    return result
 
 
-def diff(session: Session, a: int, b: int) -> dict[str, Any]:
+def diff(session: Session, a: int, b: int) -> Diff:
     """What changes from generation `a` to `b`: grids added, retired, reshaped (area change m²),
     reparented or renamed, and the open reports, point facilities and addresses that would move."""
     get(session, a), get(session, b)
-    added, retired, reshaped, other = [], [], [], []
+    added: list[GridArea] = []
+    retired: list[GridArea] = []
+    reshaped: list[Reshaped] = []
+    other: list[Relabelled] = []
     for r in repo.diff_grids(session, a, b):
-        if not r["in_a"]:
-            added.append({"code": r["code"], "level": r["level"], "area_m2": round(r["area_b"], 1)})
-        elif not r["in_b"]:
-            retired.append({"code": r["code"], "level": r["level"], "area_m2": round(r["area_a"], 1)})
+        area_a, area_b = r.area_a or 0.0, r.area_b or 0.0
+        if not r.in_a:
+            added.append(GridArea(r.code, r.level, round(area_b, 1)))
+        elif not r.in_b:
+            retired.append(GridArea(r.code, r.level, round(area_a, 1)))
         else:
-            if not r["same_shape"]:
+            if not r.same_shape:
                 reshaped.append(
-                    {
-                        "code": r["code"],
-                        "level": r["level"],
-                        "area_a_m2": round(r["area_a"], 1),
-                        "area_b_m2": round(r["area_b"], 1),
-                        "area_change_m2": round(r["area_b"] - r["area_a"], 1),
-                    }
+                    Reshaped(r.code, r.level, round(area_a, 1), round(area_b, 1), round(area_b - area_a, 1))
                 )
-            if r["parent_a"] != r["parent_b"] or r["name_a"] != r["name_b"]:
-                other.append(
-                    {
-                        "code": r["code"],
-                        "parent_a": r["parent_a"],
-                        "parent_b": r["parent_b"],
-                        "name_a": r["name_a"],
-                        "name_b": r["name_b"],
-                    }
-                )
+            if r.parent_a != r.parent_b or r.name_a != r.name_b:
+                other.append(Relabelled(r.code, r.parent_a, r.parent_b, r.name_a, r.name_b))
     moves = repo.moves(session, a, b)
-    return {
-        "a": a,
-        "b": b,
-        "added": added,
-        "retired": retired,
-        "reshaped": reshaped,
-        "reparented_or_renamed": other,
-        "moves": moves,
-        "counts": {
+    return Diff(
+        a=a,
+        b=b,
+        added=added,
+        retired=retired,
+        reshaped=reshaped,
+        reparented_or_renamed=other,
+        moves=moves,
+        counts={
             "added": len(added),
             "retired": len(retired),
             "reshaped": len(reshaped),
             **{k: len(v) for k, v in moves.items()},
         },
-    }
+    )
 
 
 def import_layer(
     session: Session, layer: ImportedLayer, actor: str, generation_id: int | None = None, source: str = ""
-) -> dict[str, Any]:
+) -> ImportResult:
     """Replace one level of a draft (a new one copied from the active generation unless one is named)
     with the imported grids. All or nothing: the caller's transaction holds every change."""
     gen_id = generation_id if generation_id is not None else open_draft(session, actor, f"import {source}").id
     require_draft(session, gen_id)
-    before = {g["code"]: g for g in repo.load_grids(session, gen_id)}
-    tertiary_community = {c: g["community_code"] for c, g in before.items() if g["level"] == "tertiary"}
+    before = {g.code: g for g in repo.load_grids(session, gen_id)}
+    tertiary_community = {c: g.community_code for c, g in before.items() if g.level == "tertiary"}
     if layer.level == "tertiary":
         tertiary_community = {}
-    rows = []
+    rows: list[NewGrid] = []
     for g in layer.grids:
         if layer.level == "micro":
             community = tertiary_community.get(g["parent_code"]) or g["parent_code"][:12]
         else:
             community = g["parent_code"][:12]
         old = before.get(g["code"])
-        if old is not None and old["level"] != layer.level:
+        if old is not None and old.level != layer.level:
             raise Conflict(
-                f"code {g['code']} is a {old['level']} grid in the draft; it cannot be a {layer.level}"
+                f"code {g['code']} is a {old.level} grid in the draft; it cannot be a {layer.level}"
             )
         rows.append(
-            {
-                "code": g["code"],
-                "level": layer.level,
-                "name": g["name"],
-                "parent_code": g["parent_code"],
-                "community_code": community,
-                "wkb": shapely.to_wkb(g["geom"]),
+            NewGrid(
+                code=g["code"],
+                level=layer.level,
+                name=g["name"],
+                parent_code=g["parent_code"],
+                community_code=community,
+                wkb=shapely.to_wkb(g["geom"]),
                 # A re-imported grid gets a new version, so an ETag taken before the import is stale.
-                "version": (old["version"] + 1) if old else 1,
-            }
+                version=(old.version + 1) if old else 1,
+            )
         )
     removed = repo.delete_level(session, gen_id, layer.level)
     repo.insert_grids(session, gen_id, rows, actor)
-    detail = {
-        "source": source,
-        "level": layer.level,
-        "features": len(rows),
-        "replaced": removed,
-        "source_crs": layer.source_crs,
-        "shifted_from": layer.shifted_from,
-    }
+    result = ImportResult(
+        generation=gen_id,
+        source=source,
+        level=layer.level,
+        features=len(rows),
+        replaced=removed,
+        source_crs=layer.source_crs,
+        shifted_from=layer.shifted_from,
+    )
+    detail = {k: v for k, v in asdict(result).items() if k != "generation"}
     repo.audit(session, actor, "import", gen_id, None, detail)
-    return {"generation": gen_id, **detail}
+    return result
 
 
 def export(session: Session, generation_id: int, fmt: str, path: Path, level: str | None = None) -> Path:
     get(session, generation_id)
     rows = repo.load_grids(session, generation_id, level)
-    grids = [{**r, "geom": shapely.from_wkb(r["wkb"])} for r in rows]
+    grids = [{**{k: getattr(r, k) for k in EXPORT_FIELDS}, "geom": shapely.from_wkb(r.wkb)} for r in rows]
     return write_layer(grids, fmt, path)
 
 
-def history(session: Session, code: str) -> dict[str, Any]:
+def history(session: Session, code: str) -> GridHistory:
     """Every generation's version of a grid (valid_from/valid_to from activation and retirement) and
     the audit entries about it; `changed` says whether the shape differs from the previous version."""
     versions = repo.history(session, code)
     if not versions:
         raise GridNotFound(f"no grid with code {code!r} in any generation")
-    previous_hash = None
+    out: list[HistoryVersion] = []
+    previous_hash: str | None = None
     for v in versions:
-        v["shape_changed"] = previous_hash is not None and v["geom_hash"] != previous_hash
-        previous_hash = v.pop("geom_hash")
-    return {"code": code, "versions": versions, "audit": repo.audit_entries(session, grid_code=code)}
+        fields = {k: getattr(v, k) for k in HistoryVersion.__dataclass_fields__ if k != "shape_changed"}
+        changed = previous_hash is not None and v.geom_hash != previous_hash
+        out.append(HistoryVersion(**fields, shape_changed=changed))
+        previous_hash = v.geom_hash
+    return GridHistory(code=code, versions=out, audit=repo.audit_entries(session, grid_code=code))

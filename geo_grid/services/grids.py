@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy.orm import Session
 
 from geo_grid.errors import GenerationNotFound, GridNotFound, InvalidInput
-from geo_grid.models import Generation
+from geo_grid.repository import communities as community_repo
 from geo_grid.repository import generations as generation_repo
 from geo_grid.repository import grids as grid_repo
 from geo_grid.repository import people as people_repo
+from geo_grid.repository.generations import Generation
+from geo_grid.repository.grids import Grid, GridRef
+from geo_grid.repository.people import PersonRole
+
+
+@dataclass(frozen=True, slots=True)
+class GridDetail:
+    """A grid with its parent (micro-grids), community, children and the people responsible for it."""
+
+    grid: Grid
+    parent: GridRef | None
+    community_name: str | None
+    children: list[GridRef]
+    people: list[PersonRole]
 
 
 def resolve_generation(
@@ -52,16 +66,17 @@ def parse_bbox(bbox: str | None) -> tuple[float, float, float, float] | None:
     return x0, y0, x1, y1
 
 
-def grid_detail(session: Session, gen: Generation, code: str) -> dict[str, Any]:
+def grid_detail(session: Session, gen: Generation, code: str) -> GridDetail:
     """A grid with its parent, community, children and the people responsible for it."""
     grid = grid_repo.get_grid(session, gen.id, code)
     if grid is None:
         raise GridNotFound(f"no grid with code {code!r} in generation {gen.id}")
-    parent = grid_repo.get_grid(session, gen.id, grid["parent_code"]) if grid["level"] == "micro" else None
-    codes = [code] + ([parent["code"]] if parent else [])
-    grid["parent"] = (
-        {"code": parent["code"], "name": parent["name"], "level": parent["level"]} if parent else None
+    parent = grid_repo.get_grid(session, gen.id, grid.parent_code) if grid.level == "micro" else None
+    codes = [code] + ([parent.code] if parent else [])
+    return GridDetail(
+        grid=grid,
+        parent=GridRef(parent.code, parent.name, parent.level) if parent else None,
+        community_name=community_repo.names(session).get(grid.community_code),
+        children=grid_repo.children(session, gen.id, code),
+        people=people_repo.for_grids(session, codes),
     )
-    grid["children"] = grid_repo.children(session, gen.id, code)
-    grid["people"] = people_repo.for_grids(session, codes)
-    return grid

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from geo_grid import privacy, reporting
 from geo_grid.errors import GenerationNotFound, GridNotFound, InvalidInput
-from geo_grid.labels import ROLE_LABELS
+from geo_grid.labels import CATEGORY_LABELS, ROLE_LABELS, STATUS_LABELS, SUBDISTRICT_CENTRE
 from geo_grid.render import build_coverage_map, build_editor_map, build_incident_map
 from geo_grid.render.assets import DEFAULT_ASSETS_URL
 from geo_grid.render.basemap import Basemap
@@ -55,14 +55,15 @@ def _phone(phone: str | None, personal: bool) -> str | None:
 
 def _people_by_grid(session: Session, personal: bool) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for p in people_repo.all_grid_roles(session):
-        out[p["grid_code"]].append(
+    for r in people_repo.all_grid_roles(session):
+        p = r.person
+        out[r.grid_code].append(
             {
-                "name": p["name"],
-                "role": p["role"],
-                "role_label": ROLE_LABELS.get(p["role"], p["role"]),
-                "duty": p["duty"],
-                "phone": _phone(p["phone"], personal),
+                "name": p.name,
+                "role": p.role,
+                "role_label": ROLE_LABELS.get(p.role, p.role),
+                "duty": p.duty,
+                "phone": _phone(p.phone, personal),
             }
         )
     return out
@@ -82,8 +83,7 @@ def _validation(session: Session, generation_id: int) -> dict[str, Any]:
     # Issue 4's validation report: every problem of the generation as GeoJSON.
     from geo_grid.services import validation
 
-    report: dict[str, Any] = validation.report(session, generation_id)
-    return dict(report["geojson"])
+    return dict(validation.report(session, generation_id).geojson)
 
 
 def coverage_map(
@@ -196,7 +196,7 @@ def incident_map(
                 "lon": privacy.coarse(r.lon, role),
                 "lat": privacy.coarse(r.lat, role),
                 "grid_name": names.get(r.micro_code or ""),
-                "responsible": responsible or reporting.SUBDISTRICT_CENTRE,
+                "responsible": responsible or SUBDISTRICT_CENTRE,
             }
         )
     note = "" if f.include_closed else f"{CLOSED_SHOWN_DAYS}天前办结的上报已隐藏（include_closed=true 显示）"
@@ -205,8 +205,8 @@ def incident_map(
         reports=reports,
         micro=micro,
         open_counts=repo.open_counts(session, tuple(sorted(reporting.TERMINAL))),
-        status_labels=reporting.STATUS_LABELS,
-        category_labels=reporting.CATEGORY_LABELS,
+        status_labels=STATUS_LABELS,
+        category_labels=CATEGORY_LABELS,
         report_url=page.api_url.rstrip("/") + "/reports/{id}",
         note=note,
     )

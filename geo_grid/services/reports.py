@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from geo_grid import clock, crs, reporting
 from geo_grid.errors import InvalidInput, ReportNotFound, TrackingCodeInvalid
+from geo_grid.labels import SUBDISTRICT_CENTRE
 from geo_grid.reporting import NewReport
 from geo_grid.repository import reports as report_repo
 from geo_grid.repository.report_records import GridFields, NewReportRow, Report, ReportEvent
@@ -88,7 +89,7 @@ def grid_fields(placed: Placed) -> GridFields:
         near_boundary=placed.near_boundary,
         # A report outside every grid is still taken: the subdistrict centre handles it.
         dispatch_kind=None if inside else "centre",
-        dispatch_target=None if inside else reporting.SUBDISTRICT_CENTRE,
+        dispatch_target=None if inside else SUBDISTRICT_CENTRE,
     )
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from geo_grid import SUBDISTRICT_CODE, SUBDISTRICT_NAME, reporting
 from geo_grid.errors import GridNotFound, InvalidInput
+from geo_grid.labels import SUBDISTRICT_CENTRE
 from geo_grid.repository import report_stats
 from geo_grid.repository.report_stats import Aggregates
 from geo_grid.services.directory import GridDirectory
@@ -137,9 +138,7 @@ def grid_stats(
             ChildStats(
                 code=c.child,
                 level=child_level if c.child is not None else "outside",
-                name=_name(directory, c.child, child_level or "")
-                if c.child
-                else reporting.SUBDISTRICT_CENTRE,
+                name=_name(directory, c.child, child_level or "") if c.child else SUBDISTRICT_CENTRE,
                 **_figures(c),
             )
             for c in children

@@ -18,6 +18,8 @@ overlay arithmetic and ignored; a planner's real mistake is orders of magnitude 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import shapely
@@ -29,6 +31,7 @@ from geo_grid import geometry as geo
 from geo_grid.errors import GenerationNotFound
 from geo_grid.repository import boundaries as repo
 from geo_grid.repository import generations as generation_repo
+from geo_grid.repository.boundaries import DraftGrid
 
 LEADER_ROLE = {
     "micro": ("micro_grid_leader", "no_micro_grid_leader", "微网格长"),
@@ -36,38 +39,98 @@ LEADER_ROLE = {
 }
 
 
-def _problem(
-    kind: str, severity: str, codes: list[str], message: str, geom: Any = None, **extra: Any
-) -> dict[str, Any]:
-    return {"kind": kind, "severity": severity, "codes": codes, "message": message, "geom": geom, **extra}
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One problem of a generation. `geom` is in EPSG:4547 (None where there is no place to show)."""
+
+    kind: str
+    severity: str
+    codes: list[str]
+    message: str
+    geom: Any = None
+    area_m2: float | None = None
+    reason: str | None = None
+    location: list[float] | None = None
+
+    def properties(self) -> dict[str, Any]:
+        """The problem as JSON (and GeoJSON feature properties): area_m2 where it has one, reason and
+        location for invalid geometry."""
+        out: dict[str, Any] = {
+            "kind": self.kind,
+            "severity": self.severity,
+            "codes": self.codes,
+            "message": self.message,
+        }
+        if self.kind == "invalid_geometry":
+            out["reason"] = self.reason
+            out["location"] = self.location
+        if self.area_m2 is not None:
+            out["area_m2"] = self.area_m2
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    noise_m2: float
+    sliver_m2: float
+    area_crs: str
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationReport:
+    """The validation report of a generation; `geojson` holds the problems as a FeatureCollection."""
+
+    generation: int
+    status: str
+    valid: bool
+    counts: dict[str, int]
+    by_kind: dict[str, int]
+    thresholds: Thresholds
+    problems: list[Problem]
+    geojson: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class GridShape:
+    """What validation needs of a grid: its code, level, parent and WGS84 shapely geometry."""
+
+    code: str
+    level: str
+    parent_code: str
+    community_code: str
+    geom: Any
+
+    @classmethod
+    def of(cls, grid: DraftGrid) -> GridShape:
+        geom = shapely.from_wkb(grid.wkb)
+        return cls(grid.code, grid.level, grid.parent_code, grid.community_code, geom)
 
 
 def check(
-    grids: list[dict[str, Any]],
+    grids: Sequence[GridShape],
     communities: dict[str, Any],
     leaders: dict[str, set[str]],
     sliver_m2: float = geo.SLIVER_M2,
     noise_m2: float = geo.NOISE_M2,
-) -> list[dict[str, Any]]:
-    """Every problem of a set of grids (dicts with code, level, parent_code, community_code and a WGS84
-    shapely `geom`); `communities` maps a community code to its WGS84 outline. Problem geometries are
-    returned in EPSG:4547 under "geom"."""
-    out: list[dict[str, Any]] = []
-    metric = dict(zip([g["code"] for g in grids], crs.to_metric([g["geom"] for g in grids]), strict=True))
-    by_level: dict[str, list[dict[str, Any]]] = defaultdict(list)
+) -> list[Problem]:
+    """Every problem of a set of grids; `communities` maps a community code to its WGS84 outline.
+    Problem geometries are in EPSG:4547."""
+    out: list[Problem] = []
+    metric = dict(zip([g.code for g in grids], crs.to_metric([g.geom for g in grids]), strict=True))
+    by_level: dict[str, list[GridShape]] = defaultdict(list)
     for g in grids:
-        by_level[g["level"]].append(g)
-        v = geo.validity(g["geom"])
+        by_level[g.level].append(g)
+        v = geo.validity(g.geom)
         if not v.valid:
-            point = shapely.Point(crs.lonlat_to_metric(*v.location)) if v.location else metric[g["code"]]
-            msg = f"{g['code']}: invalid geometry: {v.reason}" + (
+            point = shapely.Point(crs.lonlat_to_metric(*v.location)) if v.location else metric[g.code]
+            msg = f"{g.code}: invalid geometry: {v.reason}" + (
                 f" at {v.location[0]:.7f}, {v.location[1]:.7f}" if v.location else ""
             )
             out.append(
-                _problem(
+                Problem(
                     "invalid_geometry",
                     "error",
-                    [g["code"]],
+                    [g.code],
                     msg,
                     point,
                     reason=v.reason,
@@ -75,23 +138,23 @@ def check(
                 )
             )
     parents: dict[str, dict[str, Any]] = {
-        "micro": {g["code"]: metric[g["code"]] for g in by_level["tertiary"]},
+        "micro": {g.code: metric[g.code] for g in by_level["tertiary"]},
         "tertiary": {c: crs.to_metric(geom) for c, geom in communities.items() if geom is not None},
     }
     for level, parent_name in (("micro", "tertiary grid"), ("tertiary", "community")):
         grids_l = by_level[level]
         children: dict[str, list[Any]] = defaultdict(list)
         for g in grids_l:
-            m = metric[g["code"]]
-            children[g["parent_code"]].append(m)
-            parent = parents[level].get(g["parent_code"])
+            m = metric[g.code]
+            children[g.parent_code].append(m)
+            parent = parents[level].get(g.parent_code)
             if parent is None:
                 out.append(
-                    _problem(
+                    Problem(
                         "missing_parent",
                         "error",
-                        [g["code"]],
-                        f"{g['code']}: its {parent_name} {g['parent_code']} is not in this generation",
+                        [g.code],
+                        f"{g.code}: its {parent_name} {g.parent_code} is not in this generation",
                         m,
                     )
                 )
@@ -99,21 +162,20 @@ def check(
             over = geo.outside(m, parent, noise_m2)
             if over:
                 out.append(
-                    _problem(
+                    Problem(
                         "outside_parent",
                         "error",
-                        [g["code"], g["parent_code"]],
-                        f"{g['code']}: {over.area_m2:.1f} m² lie outside its {parent_name} "
-                        f"{g['parent_code']}",
+                        [g.code, g.parent_code],
+                        f"{g.code}: {over.area_m2:.1f} m² lie outside its {parent_name} {g.parent_code}",
                         over.geom,
                         area_m2=round(over.area_m2, 1),
                     )
                 )
-        codes = [g["code"] for g in grids_l]
+        codes = [g.code for g in grids_l]
         for piece in geo.overlaps(codes, [metric[c] for c in codes], noise_m2):
             a, b = piece.codes
             out.append(
-                _problem(
+                Problem(
                     "overlap",
                     "error",
                     [a, b],
@@ -125,7 +187,7 @@ def check(
         for parent_code, parent in parents[level].items():
             for piece in geo.gaps(parent, children.get(parent_code, []), noise_m2):
                 out.append(
-                    _problem(
+                    Problem(
                         "gap",
                         "error",
                         [parent_code],
@@ -136,32 +198,32 @@ def check(
                 )
         role, kind, label = LEADER_ROLE[level]
         for g in grids_l:
-            for piece in geo.slivers(metric[g["code"]], sliver_m2):
+            for piece in geo.slivers(metric[g.code], sliver_m2):
                 out.append(
-                    _problem(
+                    Problem(
                         "sliver",
                         "warning",
-                        [g["code"]],
-                        f"{g['code']}: a sliver of {piece.area_m2:.1f} m² (under {sliver_m2:g} m²)",
+                        [g.code],
+                        f"{g.code}: a sliver of {piece.area_m2:.1f} m² (under {sliver_m2:g} m²)",
                         piece.geom,
                         area_m2=round(piece.area_m2, 2),
                     )
                 )
-            if role not in leaders.get(g["code"], set()):
+            if role not in leaders.get(g.code, set()):
                 out.append(
-                    _problem(
+                    Problem(
                         kind,
                         "warning",
-                        [g["code"]],
-                        f"{g['code']}: no {label} ({role})",
-                        metric[g["code"]].representative_point(),
+                        [g.code],
+                        f"{g.code}: no {label} ({role})",
+                        metric[g.code].representative_point(),
                     )
                 )
-    out.sort(key=lambda p: (p["severity"] != "error", p["kind"], p["codes"]))
+    out.sort(key=lambda p: (p.severity != "error", p.kind, p.codes))
     return out
 
 
-def community_outlines(session: Session, grids_of_active: list[dict[str, Any]] | None) -> dict[str, Any]:
+def community_outlines(session: Session, grids_of_active: list[DraftGrid] | None) -> dict[str, Any]:
     """Each community's outline: the communities table, or the union of the active generation's tertiary
     grids for a community without one."""
     out: dict[str, Any] = {}
@@ -171,55 +233,48 @@ def community_outlines(session: Session, grids_of_active: list[dict[str, Any]] |
     if missing and grids_of_active:
         for code in missing:
             geoms = [
-                shapely.from_wkb(g["wkb"])
+                shapely.from_wkb(g.wkb)
                 for g in grids_of_active
-                if g["level"] == "tertiary" and g["community_code"] == code
+                if g.level == "tertiary" and g.community_code == code
             ]
             out[code] = shapely.union_all(geoms) if geoms else None
     return out
 
 
-def report(session: Session, generation_id: int, sliver_m2: float = geo.SLIVER_M2) -> dict[str, Any]:
-    """The validation report of a generation as JSON, with a GeoJSON FeatureCollection of the problems."""
+def report(session: Session, generation_id: int, sliver_m2: float = geo.SLIVER_M2) -> ValidationReport:
+    """The validation report of a generation, with a GeoJSON FeatureCollection of the problems."""
     gen = generation_repo.get(session, generation_id)
     if gen is None:
         raise GenerationNotFound(f"no generation {generation_id}")
-    rows = repo.load_grids(session, generation_id)
-    grids = [{**r, "geom": shapely.from_wkb(r["wkb"])} for r in rows]
+    grids = [GridShape.of(g) for g in repo.load_grids(session, generation_id)]
     active = generation_repo.active(session)
     active_rows = repo.load_grids(session, active.id, "tertiary") if active else None
     problems = check(grids, community_outlines(session, active_rows), repo.leaders(session), sliver_m2)
-    features = []
-    for i, p in enumerate(problems):
-        geom = p.pop("geom")
-        features.append(
-            {
-                "type": "Feature",
-                "id": i,
-                "properties": {k: v for k, v in p.items()},
-                "geometry": mapping(crs.from_metric(geom)) if geom is not None else None,
-            }
-        )
-    counts = {"error": sum(p["severity"] == "error" for p in problems)}
+    features = [
+        {
+            "type": "Feature",
+            "id": i,
+            "properties": p.properties(),
+            "geometry": mapping(crs.from_metric(p.geom)) if p.geom is not None else None,
+        }
+        for i, p in enumerate(problems)
+    ]
+    counts = {"error": sum(p.severity == "error" for p in problems)}
     counts["warning"] = len(problems) - counts["error"]
     by_kind: dict[str, int] = defaultdict(int)
     for p in problems:
-        by_kind[p["kind"]] += 1
-    return {
-        "generation": generation_id,
-        "status": gen.status,
-        "valid": counts["error"] == 0,
-        "counts": counts,
-        "by_kind": dict(by_kind),
-        "thresholds": {
-            "noise_m2": geo.NOISE_M2,
-            "sliver_m2": sliver_m2,
-            "area_crs": f"EPSG:{crs.METRIC_EPSG}",
-        },
-        "problems": problems,
-        "geojson": {"type": "FeatureCollection", "features": features},
-    }
+        by_kind[p.kind] += 1
+    return ValidationReport(
+        generation=generation_id,
+        status=gen.status,
+        valid=counts["error"] == 0,
+        counts=counts,
+        by_kind=dict(by_kind),
+        thresholds=Thresholds(geo.NOISE_M2, sliver_m2, f"EPSG:{crs.METRIC_EPSG}"),
+        problems=problems,
+        geojson={"type": "FeatureCollection", "features": features},
+    )
 
 
-def errors_of(report_: dict[str, Any]) -> list[dict[str, Any]]:
-    return [p for p in report_["problems"] if p["severity"] == "error"]
+def errors_of(report_: ValidationReport) -> list[Problem]:
+    return [p for p in report_.problems if p.severity == "error"]

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from geo_grid import reporting
 from geo_grid.errors import Conflict, InvalidInput, InvalidTransition, NotFound
+from geo_grid.labels import SUBDISTRICT_CENTRE
 from geo_grid.repository import reports as report_repo
 from geo_grid.repository.report_records import GridFields, Report
 from geo_grid.services import reports as report_service
@@ -110,7 +111,7 @@ def dispatch(
             raise InvalidInput("volunteers claim tasks of their community; this report has none (outside)")
         target = report.community_code
     else:
-        target = reporting.SUBDISTRICT_CENTRE
+        target = SUBDISTRICT_CENTRE
     data["target"] = target
     fields = {"dispatch_kind": kind, "dispatch_target": target, "claimed_by": None}
     if report.status == "registered":
@@ -177,7 +178,7 @@ def _dispatch_after_move(report: Report, grid: GridFields) -> dict[str, Any]:
     if kind == "grid_team":
         if inside:
             return {"dispatch_kind": "grid_team", "dispatch_target": grid.micro_code}
-        return {"dispatch_kind": "centre", "dispatch_target": reporting.SUBDISTRICT_CENTRE}
+        return {"dispatch_kind": "centre", "dispatch_target": SUBDISTRICT_CENTRE}
     if kind in ("department", "volunteer"):
         return {"dispatch_kind": kind, "dispatch_target": report.dispatch_target}
     if kind == "centre" and report.status in (

@@ -17,8 +17,11 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from geo_grid.api import batch_pool, limits
-from geo_grid.api.deps import PrincipalDep
+from geo_grid.api.deps import PlannerDep, PrincipalDep, RuntimeDep
 from geo_grid.api.presenters import person
+from geo_grid.api.runtime import Runtime
+from geo_grid.api.schemas.addresses import AddressBatchOut, AddressLookupOut, AddressReloadOut
+from geo_grid.api.schemas.common import error_responses
 from geo_grid.errors import AddressNotFound, PayloadTooLarge, QueryTooLong
 from geo_grid.geocoding import Candidate
 from geo_grid.services import addresses as address_service
@@ -91,7 +94,8 @@ def resolution_body(res: address_service.Resolution, principal: Principal) -> di
             else None
         ),
         "people": {
-            role: [person(x, principal) for x in res.people.get(role, ())]
+            # as dicts: the batch answer is serialised by orjson in a worker process
+            role: [person(x, principal).model_dump() for x in res.people.get(role, ())]
             for role in address_service.ANSWER_ROLES
         },
         "candidates": [_candidate(c) for c in r.candidates],
@@ -99,9 +103,9 @@ def resolution_body(res: address_service.Resolution, principal: Principal) -> di
     return body
 
 
-def _resolve(request: Request, query: str) -> address_service.Resolution:
-    book = address_service.require(request.app.state.address_book.current)
-    directory = lookup_service.require(request.app.state.directory.current)
+def _resolve(runtime: Runtime, query: str) -> address_service.Resolution:
+    book = address_service.require(runtime.address_book.current)
+    directory = lookup_service.require(runtime.directory.current)
     return address_service.resolve(book, directory, query)
 
 
@@ -109,19 +113,26 @@ def _too_long(n: int, max_chars: int) -> QueryTooLong:
     return QueryTooLong(f"地址过长：{n} 个字符，最多 {max_chars} 个", {"length": n, "max_chars": max_chars})
 
 
-@router.get("/lookup/address", summary="Who answers for this address: standard address, grid chain, people")
+@router.get(
+    "/lookup/address",
+    summary="Who answers for this address: standard address, grid chain, people",
+    response_model=AddressLookupOut,
+    # exclude_unset: an ambiguous answer has no address/grid/people keys (not nulls), as documented
+    response_model_exclude_unset=True,
+    responses=error_responses(404, 422, 503),
+)
 async def lookup_address(
-    request: Request,
+    runtime: RuntimeDep,
     principal: PrincipalDep,
     q: Annotated[
         str,
         Query(min_length=1, max_length=300, description="the address as typed, e.g. 经三路151号院1号楼1单元"),
     ],
 ) -> dict[str, Any]:
-    max_chars = request.app.state.settings.max_query_chars
+    max_chars = runtime.settings.max_query_chars
     if len(q) > max_chars:
         raise _too_long(len(q), max_chars)
-    res = _resolve(request, q)
+    res = _resolve(runtime, q)
     body = resolution_body(res, principal)
     if res.result.status == "not_found":
         raise AddressNotFound(
@@ -133,7 +144,8 @@ async def lookup_address(
 
 class AddressBatch(BaseModel):
     queries: list[str] = Field(
-        description=f"address texts, at most {address_service.MAX_BATCH_QUERIES:,}, each at most 300 characters"
+        description=f"地址文本，最多 {address_service.MAX_BATCH_QUERIES:,} 条，每条最多 300 个字符",
+        examples=[["经三路158号院1号楼1单元", "经三路151号院"]],
     )
 
 
@@ -141,14 +153,17 @@ class AddressBatch(BaseModel):
     "/lookup/address/batch",
     summary="Look up many addresses; one result per query, in order",
     openapi_extra=limits.json_body_doc(AddressBatch),
+    # The answer is bytes from a worker process (not re-validated); the model documents their shape.
+    response_model=AddressBatchOut,
+    responses=error_responses(413, 422, 429, 503),
 )
-async def lookup_address_batch(request: Request, principal: PrincipalDep) -> Response:
+async def lookup_address_batch(request: Request, runtime: RuntimeDep, principal: PrincipalDep) -> Response:
     """Each query gets its result at its `index`: matched, ambiguous, not_found, or `invalid` with an
     `error` (a query longer than the cap, `query_too_long`) — one bad query never fails the batch."""
     raw = await request.body()
-    book = address_service.require(request.app.state.address_book.current)
-    directory = lookup_service.require(request.app.state.directory.current)
-    settings = request.app.state.settings
+    book = address_service.require(runtime.address_book.current)
+    directory = lookup_service.require(runtime.directory.current)
+    settings = runtime.settings
     # 10,000 matches take seconds: parsed, matched and serialised in a worker process (api/batch_pool).
     args = (settings.database_url, directory.generation_id, directory.built_at, book.built_at, raw, principal)
     body = await limits.run_batch(
@@ -190,11 +205,13 @@ def compute_batch(
 
 
 @router.post(
-    "/lookup/address/reload", summary="Rebuild the in-memory address matcher from the database (planner)"
+    "/lookup/address/reload",
+    summary="Rebuild the in-memory address matcher from the database (planner)",
+    response_model=AddressReloadOut,
+    responses=error_responses(401, 403),
 )
-def reload_addresses(request: Request, principal: PrincipalDep) -> dict[str, Any]:
+def reload_addresses(runtime: RuntimeDep, principal: PlannerDep) -> dict[str, Any]:
     """After `geo-grid import addresses … --commit` on a running server: build the new matcher aside and
     swap it in (lookups keep answering from the old one meanwhile)."""
-    principal.require("planner")
-    book = request.app.state.address_book.reload(request.app.state.session_factory)
+    book = runtime.after_address_import()
     return {"addresses": len(book.points), "built_at": book.built_at.isoformat()}

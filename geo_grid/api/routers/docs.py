@@ -25,7 +25,7 @@ def _openapi_url(request: Request) -> str:
     return _root(request) + (request.app.openapi_url or "/openapi.json")
 
 
-@router.get("/docs")
+@router.get("/docs", response_class=HTMLResponse)
 def swagger_ui(request: Request) -> HTMLResponse:
     assets.check_installed(files=assets.DOCS_ASSETS.values())
     root, app = _root(request), request.app
@@ -42,12 +42,12 @@ def swagger_ui(request: Request) -> HTMLResponse:
     )
 
 
-@router.get(OAUTH2_REDIRECT)
+@router.get(OAUTH2_REDIRECT, response_class=HTMLResponse)
 def swagger_ui_oauth2_redirect() -> HTMLResponse:
     return get_swagger_ui_oauth2_redirect_html()
 
 
-@router.get("/redoc")
+@router.get("/redoc", response_class=HTMLResponse)
 def redoc(request: Request) -> HTMLResponse:
     assets.check_installed(files=assets.DOCS_ASSETS.values())
     root = _root(request)
@@ -60,7 +60,7 @@ def redoc(request: Request) -> HTMLResponse:
     )
 
 
-@router.get(STATIC + "/{name}")
+@router.get(STATIC + "/{name}", response_class=FileResponse)
 def static(name: str) -> FileResponse:
     """Swagger UI's and Redoc's JavaScript/CSS/favicon, from maps/node_modules (installed by `make setup`)."""
     found = assets.resolve_docs(name)

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from geo_grid.api.deps import PlannerDep, SessionDep
+from geo_grid.api.runtime import runtime_of
+from geo_grid.api.schemas.common import error_responses
+from geo_grid.api.schemas.facilities import FacilityCollection, FacilityFeature
 from geo_grid.repository import facilities as facility_repo
+from geo_grid.repository.facilities import Facility
 from geo_grid.services import facilities as facility_service
 from geo_grid.services.directory import GridDirectory
+from geo_grid.services.facilities import FacilityDetail
 from geo_grid.services.stats import check_grid_code
 
 router = APIRouter(tags=["facilities"])
@@ -34,53 +40,97 @@ class FacilityPatch(BaseModel):
 
 
 def _directory(request: Request) -> GridDirectory | None:
-    directory: GridDirectory | None = request.app.state.directory.current
-    return directory
+    return runtime_of(request.app).directory.current
 
 
-def _feature(row: dict[str, Any]) -> dict[str, Any]:
-    props = {k: v for k, v in row.items() if k != "geometry"}
-    return {"type": "Feature", "id": row["id"], "properties": props, "geometry": row["geometry"]}
+def _feature(f: Facility, detail: FacilityDetail | None = None) -> dict[str, Any]:
+    props = {k: v for k, v in asdict(f).items() if k != "geometry"}
+    if detail is not None and detail.grids is not None:
+        props["grids"] = asdict(detail.grids)
+    return {"type": "Feature", "id": f.id, "properties": props, "geometry": f.geometry}
 
 
-def _collection(rows: list[dict[str, Any]]) -> dict[str, Any]:
+def _detail(d: FacilityDetail) -> dict[str, Any]:
+    return _feature(d.facility, d)
+
+
+def _collection(rows: list[Facility]) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": [_feature(r) for r in rows]}
 
 
-@router.get("/facilities", summary="Facilities as a GeoJSON FeatureCollection")
+# response_model_exclude_unset: `grids` appears only for a polygon facility asked for by itself.
+
+
+@router.get(
+    "/facilities",
+    summary="Facilities as a GeoJSON FeatureCollection",
+    response_model=FacilityCollection,
+    response_model_exclude_unset=True,
+)
 def list_facilities(
     session: SessionDep, kind: Annotated[str | None, Query(max_length=40)] = None
 ) -> dict[str, Any]:
     return _collection(facility_repo.list_facilities(session, kind))
 
 
-@router.get("/facilities/{ref}", summary="One facility; a polygon lists the grids it overlaps (m², share)")
+@router.get(
+    "/facilities/{ref}",
+    summary="One facility; a polygon lists the grids it overlaps (m², share)",
+    responses=error_responses(404),
+    response_model=FacilityFeature,
+    response_model_exclude_unset=True,
+)
 def get_facility(ref: FacilityRef, request: Request, session: SessionDep) -> dict[str, Any]:
-    return _feature(facility_service.get(session, _directory(request), ref))
+    return _detail(facility_service.get(session, _directory(request), ref))
 
 
-@router.post("/facilities", status_code=201, summary="Create a facility (planner)")
+@router.post(
+    "/facilities",
+    status_code=201,
+    summary="Create a facility (planner)",
+    responses=error_responses(401, 403, 413, 422, 503),
+    response_model=FacilityFeature,
+    response_model_exclude_unset=True,
+)
 def create_facility(
     body: FacilityIn, request: Request, session: SessionDep, principal: PlannerDep
 ) -> dict[str, Any]:
-    return _feature(facility_service.create(session, _directory(request), body.model_dump(), principal.name))
+    return _detail(facility_service.create(session, _directory(request), body.model_dump(), principal.name))
 
 
-@router.patch("/facilities/{ref}", summary="Change a facility (planner)")
+@router.patch(
+    "/facilities/{ref}",
+    summary="Change a facility (planner)",
+    responses=error_responses(401, 403, 404, 413, 422, 503),
+    response_model=FacilityFeature,
+    response_model_exclude_unset=True,
+)
 def update_facility(
     ref: FacilityRef, body: FacilityPatch, request: Request, session: SessionDep, principal: PlannerDep
 ) -> dict[str, Any]:
     patch = body.model_dump(exclude_unset=True)
-    return _feature(facility_service.update(session, _directory(request), ref, patch, principal.name))
+    return _detail(facility_service.update(session, _directory(request), ref, patch, principal.name))
 
 
-@router.delete("/facilities/{ref}", status_code=204, summary="Delete a facility (planner)")
+@router.delete(
+    "/facilities/{ref}",
+    status_code=204,
+    response_class=Response,
+    responses=error_responses(401, 403, 404),
+    summary="Delete a facility (planner)",
+)
 def delete_facility(ref: FacilityRef, session: SessionDep, principal: PlannerDep) -> Response:
     facility_service.delete(session, ref, principal.name)
     return Response(status_code=204)
 
 
-@router.get("/grids/{code}/facilities", summary="Facilities in a grid at any level (GeoJSON)")
+@router.get(
+    "/grids/{code}/facilities",
+    summary="Facilities in a grid at any level (GeoJSON)",
+    responses=error_responses(404, 503),
+    response_model=FacilityCollection,
+    response_model_exclude_unset=True,
+)
 def grid_facilities(
     code: Annotated[str, Path(max_length=18)], request: Request, session: SessionDep
 ) -> dict[str, Any]:

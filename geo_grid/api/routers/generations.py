@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO, Literal
 
@@ -17,15 +18,28 @@ from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile as StarletteUploadFile
 from starlette.types import Message, Receive
 
-from geo_grid.api.deps import PrincipalDep, SessionDep
+from geo_grid.api.deps import PlannerDep, RuntimeDep, SessionDep
+from geo_grid.api.runtime import Runtime
+from geo_grid.api.schemas.common import error_responses
+from geo_grid.api.schemas.generations import (
+    ActivationOut,
+    AuditEntryOut,
+    DiffOut,
+    GenerationOut,
+    ImportResultOut,
+    ProblemCollection,
+    ValidationReportOut,
+)
 from geo_grid.db import transaction
 from geo_grid.errors import PayloadTooLarge
 from geo_grid.io import boundaries as boundary_io
 from geo_grid.io import uploads
 from geo_grid.repository import boundaries as boundary_repo
+from geo_grid.repository.boundaries import GridAuditEntry
 from geo_grid.services import generations as generation_service
 from geo_grid.services import validation
 from geo_grid.services.auth import Principal
+from geo_grid.services.generations import Activation, Diff, GenerationSummary, ImportResult
 
 router = APIRouter(tags=["generations"])
 
@@ -37,53 +51,89 @@ class DraftRequest(BaseModel):
 
 
 @router.post(
-    "/generations", status_code=201, summary="Open a draft: a copy of the active boundaries (planner)"
+    "/generations",
+    status_code=201,
+    summary="Open a draft: a copy of the active boundaries (planner)",
+    response_model=GenerationOut,
+    responses=error_responses(401, 403, 409),
 )
 def open_draft(
-    session: SessionDep, principal: PrincipalDep, body: DraftRequest | None = None
-) -> dict[str, Any]:
-    principal.require("planner")
+    session: SessionDep, principal: PlannerDep, body: DraftRequest | None = None
+) -> GenerationSummary:
     gen = generation_service.open_draft(session, principal.name, body.note if body else None)
     return generation_service.describe(session, gen)
 
 
-@router.get("/generations", summary="Every generation with its status, who opened/activated it and when")
-def list_generations(session: SessionDep) -> list[dict[str, Any]]:
+@router.get(
+    "/generations",
+    summary="Every generation with its status, who opened/activated it and when",
+    response_model=list[GenerationOut],
+)
+def list_generations(session: SessionDep) -> list[GenerationSummary]:
     return generation_service.list_generations(session)
 
 
-@router.get("/generations/{generation_id}", summary="One generation")
-def get_generation(session: SessionDep, generation_id: GenId) -> dict[str, Any]:
+@router.get(
+    "/generations/{generation_id}",
+    summary="One generation",
+    response_model=GenerationOut,
+    responses=error_responses(404),
+)
+def get_generation(session: SessionDep, generation_id: GenId) -> GenerationSummary:
     return generation_service.describe(session, generation_service.get(session, generation_id))
 
 
 @router.delete(
-    "/generations/{generation_id}", summary="Discard a draft (kept as retired, never active; planner)"
+    "/generations/{generation_id}",
+    summary="Discard a draft (kept as retired, never active; planner)",
+    response_model=GenerationOut,
+    responses=error_responses(401, 403, 404, 409),
 )
-def discard(session: SessionDep, principal: PrincipalDep, generation_id: GenId) -> dict[str, Any]:
-    principal.require("planner")
+def discard(session: SessionDep, principal: PlannerDep, generation_id: GenId) -> GenerationSummary:
     generation_service.discard(session, generation_id, principal.name)
     return generation_service.describe(session, generation_service.get(session, generation_id))
 
 
-@router.post("/generations/{generation_id}/activate", summary="Validate and activate a draft (planner)")
-def activate(request: Request, principal: PrincipalDep, generation_id: GenId) -> dict[str, Any]:
-    principal.require("planner")
-    factory = request.app.state.session_factory
+@router.post(
+    "/generations/{generation_id}/activate",
+    summary="Validate and activate a draft (planner)",
+    response_model=ActivationOut,
+    responses=error_responses(401, 403, 404, 409),
+)
+def activate(runtime: RuntimeDep, principal: PlannerDep, generation_id: GenId) -> Activation:
+    factory = runtime.session_factory
     # Its own transaction, committed before the in-memory directory is rebuilt and swapped: a lookup
     # sees the old generation until the swap and the new one after it, never a mix.
     with transaction(factory) as session:
         result = generation_service.activate(
-            session, generation_id, principal.name, request.app.state.settings.near_boundary_m
+            session, generation_id, principal.name, runtime.settings.near_boundary_m
         )
-    request.app.state.directory.reload(factory)
-    past = getattr(request.app.state, "past_directories", None)
-    if past is not None:
-        past.clear()
+    runtime.after_activation()  # swap the live directory (api/runtime.py decides what else to refresh)
     return result
 
 
-@router.get("/generations/{generation_id}/validation", summary="Validation report: JSON and GeoJSON problems")
+def _report_json(report: validation.ValidationReport) -> dict[str, Any]:
+    """The report as JSON: each problem with only the fields it has (area_m2, reason, location)."""
+    return {
+        "generation": report.generation,
+        "status": report.status,
+        "valid": report.valid,
+        "counts": report.counts,
+        "by_kind": report.by_kind,
+        "thresholds": asdict(report.thresholds),
+        "problems": [p.properties() for p in report.problems],
+        "geojson": report.geojson,
+    }
+
+
+@router.get(
+    "/generations/{generation_id}/validation",
+    summary="Validation report: JSON and GeoJSON problems",
+    description="`format=json`（默认）回答完整的校验报告；`format=geojson` 只回答问题的 GeoJSON FeatureCollection。",
+    response_model=ValidationReportOut | ProblemCollection,
+    response_model_exclude_unset=True,
+    responses=error_responses(404),
+)
 def validate(
     session: SessionDep,
     generation_id: GenId,
@@ -93,24 +143,74 @@ def validate(
     format: Annotated[Literal["json", "geojson"], Query()] = "json",
 ) -> dict[str, Any]:
     report = validation.report(session, generation_id, sliver_m2)
-    return report["geojson"] if format == "geojson" else report
+    return report.geojson if format == "geojson" else _report_json(report)
 
 
-@router.get("/generations/{generation_id}/audit", summary="Who changed what in this generation, and when")
-def audit(session: SessionDep, generation_id: GenId) -> list[dict[str, Any]]:
+@router.get(
+    "/generations/{generation_id}/audit",
+    summary="Who changed what in this generation, and when",
+    response_model=list[AuditEntryOut],
+    responses=error_responses(404),
+)
+def audit(session: SessionDep, generation_id: GenId) -> list[GridAuditEntry]:
     generation_service.get(session, generation_id)
     return boundary_repo.audit_entries(session, generation_id=generation_id)
 
 
 @router.get(
-    "/generations/{a}/diff/{b}", summary="Grids added/retired/reshaped and what would move from a to b"
+    "/generations/{a}/diff/{b}",
+    summary="Grids added/retired/reshaped and what would move from a to b",
+    response_model=DiffOut,
+    responses=error_responses(404),
 )
-def diff(session: SessionDep, a: GenId, b: GenId) -> dict[str, Any]:
+def diff(session: SessionDep, a: GenId, b: GenId) -> Diff:
     return generation_service.diff(session, a, b)
 
 
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+# The GeoJSON export as written by GDAL: a FeatureCollection (with a `crs` member) of the grids.
+_EXPORT_GEOJSON = {
+    "schema": {
+        "type": "object",
+        "required": ["type", "features"],
+        "properties": {
+            "type": {"const": "FeatureCollection"},
+            "crs": {"type": "object", "description": "坐标系（CRS84，即 WGS84 经纬度）"},
+            "features": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["type", "properties", "geometry"],
+                    "properties": {
+                        "type": {"const": "Feature"},
+                        "properties": {
+                            "type": "object",
+                            "required": list(boundary_io.EXPORT_FIELDS),
+                            "properties": {k: {"type": "string"} for k in boundary_io.EXPORT_FIELDS},
+                        },
+                        "geometry": {"type": "object", "description": "MultiPolygon（WGS84）"},
+                    },
+                },
+            },
+        },
+    }
+}
+
+
 @router.get(
-    "/generations/{generation_id}/export", summary="Download the boundaries (geojson, gpkg or zipped shp)"
+    "/generations/{generation_id}/export",
+    summary="Download the boundaries (geojson, gpkg or zipped shp)",
+    response_class=FileResponse,
+    responses={
+        200: {
+            "description": "边界文件：GeoJSON（format=geojson）、GeoPackage（gpkg）或压缩的 Shapefile（shp）",
+            "content": {
+                media: _EXPORT_GEOJSON if fmt == "geojson" else _BINARY
+                for fmt, media in boundary_io.MEDIA_TYPES.items()
+            },
+        },
+        **error_responses(404, 422),
+    },
 )
 def export(
     session: SessionDep,
@@ -205,14 +305,14 @@ def _save(src: BinaryIO, path: Path, limit: int) -> None:
 
 
 def _read_and_store(
-    request: Request,
+    runtime: Runtime,
     principal: Principal,
     generation_id: int | None,
     path: Path,
     name: str,
     form: ImportForm,
     limit: int,
-) -> dict[str, Any]:
+) -> ImportResult:
     layer = boundary_io.read_layer(
         path,
         form.level,
@@ -224,17 +324,19 @@ def _read_and_store(
         source_name=name,
         limits=uploads.Limits.for_upload_bound(limit),
     )
-    with transaction(request.app.state.session_factory) as session:
+    with transaction(runtime.session_factory) as session:
         return generation_service.import_layer(session, layer, principal.name, generation_id, name)
 
 
-async def _import(request: Request, principal: Principal, generation_id: int | None) -> dict[str, Any]:
-    """Authenticate, then read the multipart body with a bound, into a private temporary directory.
+async def _import(
+    request: Request, runtime: Runtime, principal: Principal, generation_id: int | None
+) -> ImportResult:
+    """Read the multipart body with a bound, into a private temporary directory.
 
     The routes declare no File/Form parameters (FastAPI would read and spool the whole body before
-    resolving the principal), so an anonymous or dispatcher upload is refused before a byte is read."""
-    principal.require("planner")
-    limit: int = request.app.state.settings.max_upload_bytes
+    resolving the principal): their PlannerDep runs first, so an anonymous or dispatcher upload is
+    refused before a byte is read."""
+    limit: int = runtime.settings.max_upload_bytes
     bound = limit + FORM_SLACK_BYTES
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > bound:
@@ -267,7 +369,7 @@ async def _import(request: Request, principal: Principal, generation_id: int | N
             path = tmp / "upload"
             await run_in_threadpool(_save, upload.file, path, limit)
             return await run_in_threadpool(
-                _read_and_store, request, principal, generation_id, path, name, params, limit
+                _read_and_store, runtime, principal, generation_id, path, name, params, limit
             )
         finally:
             await run_in_threadpool(shutil.rmtree, tmp, True)
@@ -278,15 +380,21 @@ async def _import(request: Request, principal: Principal, generation_id: int | N
     status_code=201,
     summary="Upload a boundary layer into a NEW draft (planner)",
     openapi_extra=IMPORT_BODY,
+    response_model=ImportResultOut,
+    responses=error_responses(401, 403, 409, 413, 422),
 )
-async def import_new(request: Request, principal: PrincipalDep) -> dict[str, Any]:
-    return await _import(request, principal, None)
+async def import_new(request: Request, runtime: RuntimeDep, principal: PlannerDep) -> ImportResult:
+    return await _import(request, runtime, principal, None)
 
 
 @router.post(
     "/generations/{generation_id}/import",
     summary="Upload a boundary layer into this draft (planner)",
     openapi_extra=IMPORT_BODY,
+    response_model=ImportResultOut,
+    responses=error_responses(401, 403, 404, 409, 413, 422),
 )
-async def import_into(request: Request, principal: PrincipalDep, generation_id: GenId) -> dict[str, Any]:
-    return await _import(request, principal, generation_id)
+async def import_into(
+    request: Request, runtime: RuntimeDep, principal: PlannerDep, generation_id: GenId
+) -> ImportResult:
+    return await _import(request, runtime, principal, generation_id)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 
 from geo_grid.api.deps import PrincipalDep, SessionDep
-from geo_grid.api.presenters import feature_collection, person
-from geo_grid.repository import communities as community_repo
+from geo_grid.api.presenters import feature, feature_collection, person
+from geo_grid.api.schemas.common import error_responses
+from geo_grid.api.schemas.grids import GridCollection, GridDetailFeature
 from geo_grid.repository import grids as grid_repo
 from geo_grid.services import grids as grid_service
 from geo_grid.timeparse import NAIVE_NOTE, ApiDatetime
@@ -19,7 +21,12 @@ AtQuery = Annotated[ApiDatetime | None, Query(description=f"answer as of this mo
 GenerationQuery = Annotated[int | None, Query(ge=1, le=2**31 - 1, description="a generation id")]
 
 
-@router.get("/grids", summary="Grids as a GeoJSON FeatureCollection (area_m2 computed in EPSG:4547)")
+@router.get(
+    "/grids",
+    summary="Grids as a GeoJSON FeatureCollection (area_m2 computed in EPSG:4547)",
+    response_model=GridCollection,
+    responses=error_responses(404, 422),
+)
 def list_grids(
     session: SessionDep,
     level: Annotated[Literal["tertiary", "micro"] | None, Query()] = None,
@@ -34,12 +41,15 @@ def list_grids(
     rows = grid_repo.list_grids(
         session, gen.id, level, community, grid_service.parse_bbox(bbox), limit, offset
     )
-    fc = feature_collection(rows)
-    fc["generation"] = gen.id
-    return fc
+    return feature_collection(rows) | {"generation": gen.id}
 
 
-@router.get("/grids/{code}", summary="One grid with its parent, children and people")
+@router.get(
+    "/grids/{code}",
+    summary="One grid with its parent, children and people",
+    response_model=GridDetailFeature,
+    responses=error_responses(404, 422),
+)
 def get_grid(
     session: SessionDep,
     principal: PrincipalDep,
@@ -48,15 +58,11 @@ def get_grid(
     generation: GenerationQuery = None,
 ) -> dict[str, Any]:
     gen = grid_service.resolve_generation(session, at, generation)
-    grid = grid_service.grid_detail(session, gen, code)
-    grid["people"] = [person(p, principal) for p in grid["people"]]
-    grid["community"] = {
-        "code": grid["community_code"],
-        "name": community_repo.names(session).get(grid["community_code"]),
-    }
-    return {
-        "type": "Feature",
-        "id": grid["code"],
-        "properties": {k: v for k, v in grid.items() if k != "geometry"},
-        "geometry": grid["geometry"],
-    }
+    detail = grid_service.grid_detail(session, gen, code)
+    return feature(
+        detail.grid,
+        parent=asdict(detail.parent) if detail.parent else None,
+        children=[asdict(c) for c in detail.children],
+        people=[person(p, principal) for p in detail.people],
+        community={"code": detail.grid.community_code, "name": detail.community_name},
+    )

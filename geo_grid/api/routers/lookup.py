@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, cast
 
 import anyio
 import anyio.to_thread
@@ -18,18 +18,18 @@ from starlette.concurrency import run_in_threadpool
 
 from geo_grid import crs
 from geo_grid.api import batch_pool, limits
-from geo_grid.api.deps import PrincipalDep
+from geo_grid.api.deps import PrincipalDep, RuntimeDep
 from geo_grid.api.presenters import person
+from geo_grid.api.runtime import Runtime
+from geo_grid.api.schemas.common import error_responses
+from geo_grid.api.schemas.lookup import CrsName, LookupBatchOut, LookupOut
 from geo_grid.errors import PayloadTooLarge
 from geo_grid.services import lookup as lookup_service
 from geo_grid.services.auth import Principal
 from geo_grid.services.directory import GridDirectory, GridInfo
-from geo_grid.services.past_directories import PastDirectories
 from geo_grid.timeparse import ApiDatetime
 
 router = APIRouter(tags=["lookup"])
-
-CrsName = Literal["wgs84", "cgcs2000", "gcj02", "bd09"]
 
 
 def _ref(grid: GridInfo | None) -> dict[str, str] | None:
@@ -57,9 +57,16 @@ def placement_body(directory: GridDirectory, p: lookup_service.Placement) -> dic
     }
 
 
-@router.get("/lookup", summary="Which micro-grid, tertiary grid and community a point is in, and who answers")
+# The hot paths answer with bytes serialised by orjson (here, or in a batch worker process): the declared
+# response_model documents the shape in the OpenAPI document, and FastAPI sends a returned Response as is.
+@router.get(
+    "/lookup",
+    summary="Which micro-grid, tertiary grid and community a point is in, and who answers",
+    response_model=LookupOut,
+    responses=error_responses(404, 422, 503),
+)
 async def lookup(
-    request: Request,
+    runtime: RuntimeDep,
     principal: PrincipalDep,
     lon: Annotated[float, Query(description="longitude in the given crs")],
     lat: Annotated[float, Query(description="latitude in the given crs")],
@@ -69,9 +76,9 @@ async def lookup(
     ] = None,
     generation: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="a generation id")] = None,
 ) -> Response:
-    directory = lookup_service.require(request.app.state.directory.current)
+    directory = lookup_service.require(runtime.directory.current)
     if at is not None or generation is not None:
-        directory = await _past_directory(request, directory, at, generation)
+        directory = await _past_directory(runtime, directory, at, generation)
     x, y = lookup_service.to_wgs84(lon, lat, crs_name)
     placement = lookup_service.place(directory, x, y)
     body = placement_body(directory, placement)
@@ -82,38 +89,25 @@ async def lookup(
     return Response(orjson.dumps(body), media_type="application/json")
 
 
-def past_directories(request: Request) -> PastDirectories:
-    """The app's cache of past/draft generations' directories (services/past_directories)."""
-    state = request.app.state
-    past: PastDirectories | None = getattr(state, "past_directories", None)
-    if past is None:
-        settings = state.settings
-        past = state.past_directories = PastDirectories(
-            settings.past_directories_cache, settings.past_index_max_cells
-        )
-    return past
-
-
 async def _past_directory(
-    request: Request, current: GridDirectory, at: datetime | None, generation: int | None
+    runtime: Runtime, current: GridDirectory, at: datetime | None, generation: int | None
 ) -> GridDirectory:
     """A past moment's directory. A miss builds in one worker thread at a time (anyio limiter): callers
     waiting for a build wait on the event loop, holding no thread, and the cache answers them after it."""
-    state = request.app.state
-    past = past_directories(request)
-    gen_id, stamp = await run_in_threadpool(past.identify, state.session_factory, at, generation)
+    past, factory = runtime.past_directories, runtime.session_factory
+    gen_id, stamp = await run_in_threadpool(past.identify, factory, at, generation)
     if current.generation_id == gen_id:
         return current
     hit = past.cached(gen_id, stamp)
     if hit is not None:
         return hit
-    limiter: anyio.CapacityLimiter | None = getattr(state, "past_build_limiter", None)
-    if limiter is None:
-        limiter = state.past_build_limiter = anyio.CapacityLimiter(1)
-    return await anyio.to_thread.run_sync(past.build, state.session_factory, gen_id, stamp, limiter=limiter)
+    limiter = runtime.past_build_limiter
+    return await anyio.to_thread.run_sync(past.build, factory, gen_id, stamp, limiter=limiter)
 
 
-def _people(directory: GridDirectory, placement: lookup_service.Placement, principal: Principal) -> Any:
+def _people(
+    directory: GridDirectory, placement: lookup_service.Placement, principal: Principal
+) -> list[dict[str, Any]]:
     """The placement's people as presented to this caller; built once per micro-grid and visibility
     (masking ~15 people per request was most of the endpoint's own time)."""
     if placement.micro is None:
@@ -122,26 +116,30 @@ def _people(directory: GridDirectory, placement: lookup_service.Placement, princ
     cached = directory.memo.get(key)
     if cached is None:
         people = lookup_service.responsible_people(directory, placement)
-        cached = directory.memo[key] = [person(p, principal) for p in people]
-    return cached
+        cached = directory.memo[key] = [person(p, principal).model_dump() for p in people]
+    return cast(list[dict[str, Any]], cached)
 
 
 class BatchRequest(BaseModel):
-    crs: CrsName = "wgs84"
-    points: list[Any] = Field(description="[[lon, lat], ...], at most 100,000 points")
+    crs: CrsName = Field(default="wgs84", description="points 的坐标系")
+    points: list[Any] = Field(
+        description="[[lon, lat], ...]，最多 100,000 个点", examples=[[[113.6887, 34.7683]]]
+    )
 
 
 @router.post(
     "/lookup/batch",
     summary="Look up many points at once; one result per point, in order",
     openapi_extra=limits.json_body_doc(BatchRequest),
+    response_model=LookupBatchOut,
+    responses=error_responses(413, 422, 429, 503),
 )
-async def lookup_batch(request: Request) -> Response:
+async def lookup_batch(request: Request, runtime: RuntimeDep) -> Response:
     # The body is read here but parsed, placed and serialised in a worker process (api/limits.run_batch,
     # api/batch_pool): a 100,000-point batch is ~0.5 s of CPU that must not stall single lookups.
     raw = await request.body()
-    directory = lookup_service.require(request.app.state.directory.current)
-    settings = request.app.state.settings
+    directory = lookup_service.require(runtime.directory.current)
+    settings = runtime.settings
     args = (
         settings.database_url,
         directory.generation_id,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import FileResponse, HTMLResponse
 
 from geo_grid import clock
 from geo_grid.api.deps import PrincipalDep, SessionDep, SettingsDep
+from geo_grid.api.schemas.common import error_responses
 from geo_grid.errors import NotFound
 from geo_grid.render import assets
 from geo_grid.services import maps as map_service
@@ -24,6 +25,13 @@ ListQuery = Annotated[
 ]
 
 
+# An HTML page (no JSON model); errors are the common JSON error body.
+PAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/html": {"schema": {"type": "string"}}}, "description": "HTML 地图页面"},
+    **error_responses(404, 422, 503),
+}
+
+
 def _html(fmap: object) -> HTMLResponse:
     # Pages are built per request from the database; never cache them (phones depend on the token).
     return HTMLResponse(assets.html_of(fmap), headers={"Cache-Control": "no-store"})
@@ -37,6 +45,7 @@ def _split(values: list[str] | None) -> list[str] | None:
 @router.get(
     "/coverage",
     response_class=HTMLResponse,
+    responses=PAGE_RESPONSES,
     summary="Coverage map: grids, people, facilities, draft problems",
 )
 def coverage(
@@ -50,7 +59,10 @@ def coverage(
 
 
 @router.get(
-    "/grids/{code}", response_class=HTMLResponse, summary="The coverage map opened zoomed on one grid"
+    "/grids/{code}",
+    response_class=HTMLResponse,
+    responses=PAGE_RESPONSES,
+    summary="The coverage map opened zoomed on one grid",
 )
 def grid(
     session: SessionDep,
@@ -67,7 +79,10 @@ def grid(
 
 
 @router.get(
-    "/incidents", response_class=HTMLResponse, summary="Incident map: reports by state, heat map, choropleth"
+    "/incidents",
+    response_class=HTMLResponse,
+    responses=PAGE_RESPONSES,
+    summary="Incident map: reports by state, heat map, choropleth",
 )
 def incidents(
     session: SessionDep,
@@ -94,13 +109,18 @@ def incidents(
     return _html(fmap)
 
 
-@router.get("/editor", response_class=HTMLResponse, summary="Planner's editor page for a draft generation")
+@router.get(
+    "/editor",
+    response_class=HTMLResponse,
+    responses=PAGE_RESPONSES,
+    summary="Planner's editor page for a draft generation",
+)
 def editor(session: SessionDep, settings: SettingsDep, generation: GenerationQuery = None) -> HTMLResponse:
     assets.check_installed()
     return _html(map_service.editor_map(session, map_service.basemap_of(settings), generation))
 
 
-@router.get("/static/{path:path}", include_in_schema=False)
+@router.get("/static/{path:path}", include_in_schema=False, response_class=FileResponse)
 def static(path: str) -> FileResponse:
     """The pages' JavaScript/CSS/images, from maps/node_modules (installed by `make setup`)."""
     found = assets.resolve(path)

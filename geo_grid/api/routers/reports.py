@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, HttpUrl, TypeAdapter, field_validator
 from geo_grid import privacy, reporting
 from geo_grid.api import presenters
 from geo_grid.api.deps import DispatcherDep, PrincipalDep, SessionDep, SettingsDep
+from geo_grid.api.runtime import runtime_of
 from geo_grid.api.schemas.common import error_responses
 from geo_grid.api.schemas.reports import (
     ReportCreated,
@@ -136,13 +137,11 @@ def present(report: Report | report_service.ReportDetail, principal: Principal) 
 
 
 def _directory(request: Request) -> GridDirectory | None:
-    directory: GridDirectory | None = request.app.state.directory.current
-    return directory
+    return runtime_of(request.app).directory.current
 
 
 def _resolver(request: Request, directory: GridDirectory) -> report_service.AddressResolver | None:
-    holder = getattr(request.app.state, "address_book", None)
-    book = holder.current if holder is not None else None
+    book = runtime_of(request.app).address_book.current
     return report_service.address_resolver(book, directory) if book is not None else None
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query
 
-from geo_grid.api.deps import SessionDep
+from geo_grid.api.deps import DirectoryDep, SessionDep
 from geo_grid.api.schemas.common import error_responses
 from geo_grid.api.schemas.stats import GridStatsOut
 from geo_grid.services import stats as stats_service
@@ -23,11 +23,11 @@ router = APIRouter(tags=["reports"])
 )
 def grid_stats(
     code: Annotated[str, Path(max_length=18)],
-    request: Request,
+    directory: DirectoryDep,
     session: SessionDep,
     since: Annotated[
         ApiDatetime | None, Query(description=f"reports created at or after ({NAIVE_NOTE})")
     ] = None,
     until: Annotated[ApiDatetime | None, Query(description=f"reports created before ({NAIVE_NOTE})")] = None,
 ) -> stats_service.GridStats:
-    return stats_service.grid_stats(session, request.app.state.directory.current, code, since, until)
+    return stats_service.grid_stats(session, directory, code, since, until)

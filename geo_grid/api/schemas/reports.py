@@ -13,17 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-
-class PersonOut(BaseModel):
-    """A person responsible for the report's grid (phone masked unless the caller sees personal data)."""
-
-    person_id: str = Field(description="人员编号")
-    name: str = Field(description="姓名")
-    role: str = Field(description="角色代码（micro_grid_leader …）")
-    role_label: str = Field(description="角色中文名（微网格长 …）")
-    duty: str | None = Field(default=None, description="职责")
-    target_id: str | None = Field(default=None, description="负责的路段或楼院编号")
-    phone: str | None = Field(default=None, description="电话（公众：掩码，如 138****5678）")
+from geo_grid.api.schemas.people import PersonOut
 
 
 class ReportEventOut(BaseModel):
