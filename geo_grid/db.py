@@ -87,4 +87,4 @@ def upgrade(url: str, revision: str = "head") -> None:
 
 def database_is_empty(engine: Engine) -> bool:
     with engine.connect() as conn:
-        return conn.execute(text("SELECT count(*) FROM generations")).scalar_one() == 0
+        return int(conn.execute(text("SELECT count(*) FROM generations")).scalar_one()) == 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
-from geo_grid import privacy, reporting
+from geo_grid import labels, privacy, reporting
 from geo_grid.api.schemas.people import PersonOut
 from geo_grid.labels import ROLE_LABELS
 from geo_grid.services.auth import Principal
@@ -56,8 +56,8 @@ def report(row: Mapping[str, Any], principal: Principal) -> dict[str, Any]:
     shown = privacy.report(row, principal.role)
     out = {k: v for k, v in shown.items() if k not in ("people", "history")}
     out["status_label"] = reporting.status_label(row["status"])
-    out["category_label"] = reporting.CATEGORY_LABELS.get(row["category"], row["category"])
-    out["channel_label"] = reporting.CHANNEL_LABELS.get(row["channel"], row["channel"])
+    out["category_label"] = labels.CATEGORY_LABELS.get(row["category"], row["category"])
+    out["channel_label"] = labels.CHANNEL_LABELS.get(row["channel"], row["channel"])
     out["allowed_next"] = list(reporting.allowed_next(row["status"]))
     if "people" in row:
         out["people"] = [person(p, principal) for p in row["people"]]

@@ -25,8 +25,9 @@ from geo_grid.render.common import (
     new_map,
     popup_table,
 )
-from geo_grid.render.coverage import PROBLEM_STYLE, display_shapes, problem_layer
+from geo_grid.render.coverage import display_shapes, problem_layer
 from geo_grid.render.editor_js import EDITOR_JS, GCJ_JS, IDENTITY_JS, PANEL_HTML
+from geo_grid.render.styles import PROBLEM_STYLE
 
 # Leaflet.draw's own texts, in Chinese (it ships English only).
 DRAW_LOCAL_JS = """

@@ -13,7 +13,7 @@ def assign_addresses(session: Session, generation_id: int) -> int:
     sql = f"""UPDATE addresses a SET micro_code = m.code
               FROM addresses a2 LEFT JOIN LATERAL ({covering_micro("a2.geom")}) m ON true
               WHERE a.id = a2.id"""
-    return session.execute(text(sql), {"gen": generation_id}).rowcount  # type: ignore[attr-defined]
+    return int(session.execute(text(sql), {"gen": generation_id}).rowcount)  # type: ignore[attr-defined]
 
 
 def assign_reports(session: Session, generation_id: int, only_unassigned: bool = False) -> int:
@@ -23,14 +23,14 @@ def assign_reports(session: Session, generation_id: int, only_unassigned: bool =
                      community_code = m.community_code, outside = (m.code IS NULL)
               FROM reports r2 LEFT JOIN LATERAL ({covering_micro("r2.geom")}) m ON true
               WHERE r.id = r2.id AND r2.geom IS NOT NULL{extra}"""
-    return session.execute(text(sql), {"gen": generation_id}).rowcount  # type: ignore[attr-defined]
+    return int(session.execute(text(sql), {"gen": generation_id}).rowcount)  # type: ignore[attr-defined]
 
 
 def assign_point_facilities(session: Session, generation_id: int) -> int:
     sql = f"""UPDATE facilities f SET micro_code = m.code
               FROM facilities f2 LEFT JOIN LATERAL ({covering_micro("f2.geom")}) m ON true
               WHERE f.id = f2.id AND GeometryType(f2.geom) = 'POINT'"""
-    return session.execute(text(sql), {"gen": generation_id}).rowcount  # type: ignore[attr-defined]
+    return int(session.execute(text(sql), {"gen": generation_id}).rowcount)  # type: ignore[attr-defined]
 
 
 def reassign_open_reports(session: Session, generation_id: int, actor: str) -> int:
@@ -57,7 +57,7 @@ def reassign_open_reports(session: Session, generation_id: int, actor: str) -> i
                               'to_tertiary', parent_code, 'generation', :gen)
     FROM moved JOIN upd ON upd.id = moved.id"""
     params = {"gen": generation_id, "actor": actor, "note": f"boundary generation {generation_id} activated"}
-    return session.execute(text(sql), params).rowcount  # type: ignore[attr-defined]
+    return int(session.execute(text(sql), params).rowcount)  # type: ignore[attr-defined]
 
 
 def reassign_addresses(session: Session, generation_id: int) -> int:
@@ -65,7 +65,7 @@ def reassign_addresses(session: Session, generation_id: int) -> int:
     sql = f"""UPDATE addresses a SET micro_code = m.code
               FROM addresses a2 LEFT JOIN LATERAL ({covering_micro("a2.geom")}) m ON true
               WHERE a.id = a2.id AND a2.micro_code IS DISTINCT FROM m.code"""
-    return session.execute(text(sql), {"gen": generation_id}).rowcount  # type: ignore[attr-defined]
+    return int(session.execute(text(sql), {"gen": generation_id}).rowcount)  # type: ignore[attr-defined]
 
 
 def reassign_point_facilities(session: Session, generation_id: int) -> int:
@@ -73,4 +73,4 @@ def reassign_point_facilities(session: Session, generation_id: int) -> int:
     sql = f"""UPDATE facilities f SET micro_code = m.code, updated_at = geo_grid_now()
               FROM facilities f2 LEFT JOIN LATERAL ({covering_micro("f2.geom")}) m ON true
               WHERE f.id = f2.id AND GeometryType(f2.geom) = 'POINT' AND f2.micro_code IS DISTINCT FROM m.code"""
-    return session.execute(text(sql), {"gen": generation_id}).rowcount  # type: ignore[attr-defined]
+    return int(session.execute(text(sql), {"gen": generation_id}).rowcount)  # type: ignore[attr-defined]
