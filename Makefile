@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint bench clean-db
+.PHONY: setup run test test-fast lint bench clean-db
 
 setup: $(STAMP) maps/node_modules/.installed
 	@bash scripts/setup_system.sh
@@ -26,6 +26,10 @@ run: setup
 
 test: setup
 	$(VENV)/bin/pytest
+
+# The unit tests alone (no database, no browser): seconds.
+test-fast: $(STAMP)
+	$(VENV)/bin/pytest tests/unit -q
 
 lint: setup
 	$(VENV)/bin/ruff check geo_grid tests

@@ -13,25 +13,34 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from geo_grid import clock, db
+from geo_grid import db
 from geo_grid.embedded import EmbeddedCluster, EmbeddedError, find_pg_bin_dir, free_port
 from geo_grid.settings import SAMPLE_DIR, Settings
+from tests.support import clock as support_clock
+from tests.support.api import create_tokens
 
 TEMPLATE_DB = "geo_grid_template"
 
-# The suite's clock: the morning after the sample's newest report. Every "now" of the service (Python and
-# SQL) reads it, in this process and in the servers the tests start, so no result depends on the day the
-# suite runs (tests/test_clock.py). The sample is loaded with its files' times.
-TEST_NOW = "2026-11-01T09:00:00+08:00"
-os.environ["GEO_GRID_NOW"] = TEST_NOW
-clock.configure(datetime.fromisoformat(TEST_NOW))
+support_clock.fix()  # every "now" of the service reads the suite's fixed clock (tests/support/clock.py)
+
+# Tests are marked by their folder: unit (no database, seconds: `make test-fast`), db (the PostGIS the
+# fixtures below start), e2e (live servers, subprocesses, a real browser).
+FOLDER_MARKS = {"unit": "unit", "db": "db", "e2e": "e2e"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        folder = item.path.parent.name
+        if folder in FOLDER_MARKS:
+            item.add_marker(getattr(pytest.mark, FOLDER_MARKS[folder]))
+
+
 _counter = itertools.count(1)
 
 
@@ -123,19 +132,3 @@ def client(make_client: Callable[..., Any], ro_db_url: str) -> Iterator[TestClie
 def tokens(ro_db_url: str) -> dict[str, str]:
     """A token of each role in the shared read-only database."""
     return create_tokens(ro_db_url)
-
-
-def create_tokens(url: str) -> dict[str, str]:
-    from geo_grid.services.auth import create_token
-
-    engine = db.make_engine(url, pool_size=1)
-    with db.transaction(db.make_session_factory(engine)) as session:
-        out = {
-            role: create_token(session, role, f"test-{role}") for role in ("dispatcher", "planner", "admin")
-        }
-    engine.dispose()
-    return out
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}

@@ -3,7 +3,7 @@
 The canonical spelling is what the matcher compares; the standard table is normalised with the same
 functions, so any rule applies symmetrically to queries and to the table.
 
-Rules, applied in this order (each has its own test in tests/test_geocoding.py):
+Rules, applied in this order (each has its own test in tests/unit/test_geocoding.py):
 
 1. NFKC: full-width digits/letters/punctuation → half-width (``２３号`` → ``23号``); letters upper-cased.
 2. ``N#`` → ``N号`` (``3#楼`` is common shorthand for ``3号楼``).

@@ -2,7 +2,7 @@
 
 `Report` is what the repository reads (its SELECT list is built from these fields, repository/reports.py),
 what the services take and return, and what the API's response schema (api/schemas/reports.py) and the
-CSV export are checked against (tests/test_report_records.py). `NewReportRow` is what an intake or an
+CSV export are checked against (tests/db/test_report_records.py). `NewReportRow` is what an intake or an
 import stores; `ReportEvent` is one entry of a report's history.
 """
 

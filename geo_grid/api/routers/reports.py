@@ -177,7 +177,7 @@ CSV_COLUMNS = (
 
 
 def _csv(rows: list[dict[str, Any]]) -> str:
-    # Columns are fields of the Report record (tests/test_report_records.py); the public's rows lack some.
+    # Columns are fields of the Report record (tests/db/test_report_records.py); the public's rows lack some.
     return csvfile.to_text(CSV_COLUMNS, ([r.get(c) for c in CSV_COLUMNS] for r in rows))
 
 

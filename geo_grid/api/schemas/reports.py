@@ -1,7 +1,7 @@
 """Response schemas of /reports: one report (as the caller's role may see it), a page of them, GeoJSON.
 
 `ReportOut` declares every field of the Report record (repository/report_records.py) plus the labels
-the presenter adds; tests/test_report_records.py checks that the two agree. Fields the privacy policy
+the presenter adds; tests/db/test_report_records.py checks that the two agree. Fields the privacy policy
 drops for the public (geo_grid/privacy.py) are optional: routes answer with `response_model_exclude_unset`
 so that a field left out stays left out (not `null`).
 """

@@ -1,0 +1,202 @@
+"""One audit log (audit_log, migration 0003_privacy): every write in the request's own transaction, every
+read of unmasked personal data (queued, flushed in the background), token create/revoke; the actor is the
+token's id. Token revocation takes effect within the cache TTL; while PostgreSQL is down a known token
+keeps working for lookups and its audit rows wait in memory."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from geo_grid import db
+from geo_grid.api.app import create_app
+from geo_grid.api.runtime import runtime_of
+from geo_grid.cli import app as cli
+from geo_grid.embedded import EmbeddedCluster, free_port
+from geo_grid.settings import Settings
+from tests.support.api import bearer, create_tokens
+from tests.support.report_helpers import interior_point
+
+MICRO = "410105012004003005"
+
+
+def _query(url: str, sql: str, **params: Any) -> list[Any]:
+    engine = db.make_engine(url, pool_size=1)
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(text(sql), params))
+    finally:
+        engine.dispose()
+
+
+def _token_id(url: str, name: str) -> int:
+    return int(_query(url, "SELECT id FROM api_tokens WHERE name = :n AND revoked_at IS NULL", n=name)[0].id)
+
+
+def _entries(url: str, **where: Any) -> list[Any]:
+    cond = " AND ".join(f"{k} = :{k}" for k in where) or "true"
+    return _query(url, f"SELECT * FROM audit_log WHERE {cond} ORDER BY id", **where)
+
+
+@pytest.fixture(scope="module")
+def env(
+    db_factory: Callable[[], str], make_client: Callable[..., Any]
+) -> Iterator[tuple[TestClient, dict[str, str], str]]:
+    url = db_factory()
+    tokens = create_tokens(url)
+    with make_client(url) as client:
+        yield client, tokens, url
+
+
+def _report(client: TestClient) -> int:
+    lon, lat = interior_point(MICRO)
+    r = client.post("/reports", json={"category": "noise", "channel": "hotline", "lon": lon, "lat": lat})
+    assert r.status_code == 201, r.text
+    return int(r.json()["id"])
+
+
+def test_writes_are_audited_with_the_token_id(env: tuple[TestClient, dict[str, str], str]) -> None:
+    client, tokens, url = env
+    rid = _report(client)
+    intake = _entries(url, subject=f"report:{rid}", action="POST /reports")
+    assert len(intake) == 1 and intake[0].actor == "public" and intake[0].actor_token_id is None
+    r = client.post(
+        f"/reports/{rid}/transitions", json={"to": "accepted"}, headers=bearer(tokens["dispatcher"])
+    )
+    assert r.status_code == 200
+    rows = _entries(url, subject=f"report:{rid}", action="POST /reports/{report_id}/transitions")
+    assert len(rows) == 1  # written in the request's transaction: there at once
+    assert rows[0].actor_token_id == _token_id(url, "test-dispatcher") and rows[0].actor == "test-dispatcher"
+    # A refused write leaves nothing (its transaction is rolled back with it).
+    bad = client.post(
+        f"/reports/{rid}/transitions", json={"to": "closed"}, headers=bearer(tokens["dispatcher"])
+    )
+    assert bad.status_code == 409
+    assert len(_entries(url, subject=f"report:{rid}", action="POST /reports/{report_id}/transitions")) == 1
+    # Facilities and boundary work are in the same log.
+    planner = bearer(tokens["planner"])
+    f = client.post(
+        "/facilities",
+        headers=planner,
+        json={"kind": "charging_station", "name": "审计测试充电站",
+              "geometry": {"type": "Point", "coordinates": list(interior_point(MICRO))}},
+    )  # fmt: skip
+    assert f.status_code == 201, f.text
+    g = client.post("/generations", headers=planner, json={"note": "审计"})
+    assert g.status_code in (200, 201), g.text
+    pid = _token_id(url, "test-planner")
+    actions = {r.action for r in _entries(url, actor_token_id=pid)}
+    assert {"POST /facilities", "POST /generations"} <= actions
+
+
+def test_personal_reads_are_audited_public_reads_are_not(env: tuple[TestClient, dict[str, str], str]) -> None:
+    client, tokens, url = env
+    rid = _report(client)
+    queue = runtime_of(client.app).audit_queue
+    queue.flush()
+    before = len(_entries(url, action="read_personal"))
+    assert client.get(f"/reports/{rid}").status_code == 200  # public: masked, not audited
+    assert client.get(f"/reports/{rid}", headers=bearer(tokens["dispatcher"])).status_code == 200
+    lon, lat = interior_point(MICRO)
+    assert (
+        client.get("/lookup", params={"lon": lon, "lat": lat}, headers=bearer(tokens["admin"])).status_code
+        == 200
+    )
+    csv = client.get("/reports", params={"format": "csv", "limit": 3}, headers=bearer(tokens["dispatcher"]))
+    assert csv.status_code == 200
+    queue.flush()
+    rows = _entries(url, action="read_personal")[before:]
+    assert len(rows) == 3
+    by_subject = {r.subject: r for r in rows}
+    read = by_subject[f"report:{rid}"]
+    assert read.actor_token_id == _token_id(url, "test-dispatcher") and read.detail["method"] == "GET"
+    lookup = next(r for r in rows if r.detail["path"] == "/lookup")
+    assert lookup.actor_token_id == _token_id(url, "test-admin") and f"lon={lon}"[:10] in lookup.subject
+    export = next(r for r in rows if r.detail["path"] == "/reports")
+    assert export.detail["format"] == "csv" and len(export.detail["ids"]) == 3
+
+
+def test_token_create_and_revoke_are_audited_and_revocation_is_quick(
+    db_url: str, make_client: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GEO_GRID_DATABASE_URL", db_url)
+    runner = CliRunner()
+    made = runner.invoke(cli, ["token", "create", "--role", "dispatcher", "--name", "值班员甲"])
+    assert made.exit_code == 0, made.output
+    token = made.output.strip().splitlines()[-1]
+    tid = _token_id(db_url, "值班员甲")
+    ttl = 1.0
+    with make_client(db_url, token_cache_ttl_s=ttl) as client:
+        assert client.get("/reports", params={"limit": 1}, headers=bearer(token)).status_code == 200
+        revoked = runner.invoke(cli, ["token", "revoke", str(tid)])  # another process's connection
+        assert revoked.exit_code == 0, revoked.output
+        time.sleep(ttl + 0.2)
+        r = client.get("/reports", params={"limit": 1}, headers=bearer(token))
+        assert r.status_code == 401 and r.json()["code"] == "not_authenticated"
+    rows = _entries(db_url, subject=f"token:{tid}")
+    assert [r.action for r in rows] == ["token_create", "token_revoke"]
+    assert all(r.actor.startswith("cli:") for r in rows) and rows[0].detail["name"] == "值班员甲"
+
+
+@pytest.fixture
+def live(db_url: str) -> Iterator[tuple[str, Any]]:
+    settings = Settings(database_url=db_url, db_pool_size=2, db_connect_timeout_s=1, token_cache_ttl_s=0.5)
+    app = create_app(settings)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", app
+    server.should_exit = True
+    thread.join(10)
+
+
+def test_known_token_keeps_working_for_lookups_while_the_database_is_down(
+    live: tuple[str, Any], db_url: str, pg_cluster: EmbeddedCluster
+) -> None:
+    base, app = live
+    token = create_tokens(db_url)["dispatcher"]
+    lon, lat = interior_point(MICRO)
+    with httpx.Client(base_url=base, timeout=10, headers=bearer(token)) as http:
+        assert http.get("/lookup", params={"lon": lon, "lat": lat}).status_code == 200
+        runtime_of(app).audit_queue.flush()
+        try:
+            pg_cluster.stop("fast")
+            time.sleep(1.0)  # past the token cache TTL: the token must be re-validated, and cannot be
+            for _ in range(5):
+                r = http.get("/lookup", params={"lon": lon, "lat": lat})
+                assert r.status_code == 200, r.text
+                people = r.json()["people"]
+                assert any(p["phone"] and "****" not in p["phone"] for p in people)  # still the dispatcher
+            write = http.post("/reports/1/transitions", json={"to": "accepted"})
+            assert write.status_code == 503  # writes need the database
+            assert len(runtime_of(app).audit_queue) >= 5  # the reads' audit rows wait in memory
+        finally:
+            if not pg_cluster.running():
+                pg_cluster.start()
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                runtime_of(app).audit_queue.flush()
+                break
+            except Exception:
+                assert time.monotonic() < deadline, "the audit queue did not flush after the restart"
+                time.sleep(0.3)
+    tid = _token_id(db_url, "test-dispatcher")
+    rows = _entries(db_url, actor_token_id=tid, action="read_personal")
+    assert len(rows) >= 6 and all(r.detail["path"] == "/lookup" for r in rows)
