@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import random
 import sys
 import time
@@ -29,12 +30,18 @@ from pathlib import Path
 
 import cn2an
 
-from geo_grid.geocoding import COMMUNITY_NAMES, AddressMatcher, MatchResult
+from geo_grid import SUBDISTRICT_ADMIN_CHAIN
+from geo_grid.geocoding import AddressMatcher, MatchResult, place_prefixes
 
 PARTS = ("road", "number", "courtyard", "building", "unit")
 TYPO_CHARS = "东西南北中华新建国光明大山天安平兴盛海河文龙凤长青春德福"
 Row = dict[str, str]
 Query = tuple[str, dict[str, str]]  # (text, the parts it still contains exactly)
+# The sample's communities (the service reads them from the database; here from the sample's file).
+with open(
+    Path(__file__).resolve().parents[1] / "sample_boundaries" / "communities.geojson", encoding="utf-8"
+) as _fh:
+    COMMUNITIES: tuple[str, ...] = tuple(f["properties"]["name"] for f in json.load(_fh)["features"])
 
 
 def _digits(part: str) -> str:
@@ -127,7 +134,7 @@ def n_fullwidth(row: Row, rng: random.Random) -> Query:
 
 
 def n_prefix(row: Row, rng: random.Random) -> Query:
-    community = rng.choice(COMMUNITY_NAMES)
+    community = rng.choice(COMMUNITIES).removesuffix("社区")
     prefix = rng.choice(["河南省郑州市金水区未来路街道", "郑州市金水区", "河南郑州", "金水区未来路办事处"])
     return f"{prefix}{community}社区{row['address']}", _all(row)
 
@@ -229,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     with args.csv.open(encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.DictReader(fh))
     t0 = time.perf_counter()
-    matcher = AddressMatcher.from_rows(rows)
+    matcher = AddressMatcher.from_rows(rows, prefixes=place_prefixes(SUBDISTRICT_ADMIN_CHAIN, COMMUNITIES))
     build_s = time.perf_counter() - t0
     rng = random.Random(args.seed)
     sample = rows[: args.limit] if args.limit else rows

@@ -56,11 +56,7 @@ def postgis_app(url: str) -> Any:
     engine = make_engine(url, pool_size=16)
     with engine.connect() as conn:
         gen = conn.execute(text("SELECT id FROM generations WHERE status = 'active'")).scalar_one()
-    sql = text(
-        POSTGIS_LOOKUP.format(
-            covering=covering_micro("ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)")
-        )
-    )
+    sql = text(POSTGIS_LOOKUP.format(covering=covering_micro("ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)")))
     app = FastAPI()
 
     @app.get("/lookup")

@@ -2,7 +2,7 @@
 
 from .matcher import CONFIDENT_AT, MARGIN, NOT_FOUND_BELOW, AddressMatcher
 from .normalize import (
-    COMMUNITY_NAMES,
+    COUNTRY_PREFIXES,
     DEFAULT_PREFIXES,
     DEFAULT_ROAD_ALIASES,
     ParsedAddress,
@@ -10,13 +10,14 @@ from .normalize import (
     normalize_part,
     parse_address,
     parse_normalized,
+    place_prefixes,
     strip_prefixes,
 )
 from .results import LEVELS, Candidate, Level, MatchResult, Status
 
 __all__ = [
     "CONFIDENT_AT",
-    "COMMUNITY_NAMES",
+    "COUNTRY_PREFIXES",
     "DEFAULT_PREFIXES",
     "DEFAULT_ROAD_ALIASES",
     "LEVELS",
@@ -32,5 +33,6 @@ __all__ = [
     "normalize_part",
     "parse_address",
     "parse_normalized",
+    "place_prefixes",
     "strip_prefixes",
 ]

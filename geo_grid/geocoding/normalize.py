@@ -32,36 +32,29 @@ from dataclasses import dataclass
 
 import cn2an
 
-COMMUNITY_NAMES: tuple[str, ...] = (
-    "康复",
-    "新鑫花园",
-    "名门世家",
-    "民航路",
-    "金色港湾",
-    "燕庄花园",
-    "升龙",
-    "金水锦江",
-    "银基花园",
-    "金林",
-    "协和城邦",
-)
+# What every address here may start with, whatever the place; the place's own names (province … subdistrict,
+# its communities) are data: `place_prefixes` builds them from the database's rows.
+COUNTRY_PREFIXES: tuple[str, ...] = ("中华人民共和国", "中国")
+DEFAULT_PREFIXES: tuple[str, ...] = COUNTRY_PREFIXES
 
-# Longest first, so that 郑州市 is removed before 郑州 could leave a stray 市.
-DEFAULT_PREFIXES: tuple[str, ...] = (
-    "中华人民共和国",
-    "中国",
-    "河南省",
-    "河南",
-    "郑州市",
-    "郑州",
-    "金水区",
-    "未来路街道办事处",
-    "未来路街道",
-    "未来路办事处",
-    *(f"{name}社区居民委员会" for name in COMMUNITY_NAMES),
-    *(f"{name}社区居委会" for name in COMMUNITY_NAMES),
-    *(f"{name}社区" for name in COMMUNITY_NAMES),
-)
+
+def place_prefixes(admin_chain: Iterable[str], community_names: Iterable[str]) -> tuple[str, ...]:
+    """The administrative prefixes people write before an address in one subdistrict, longest first (so
+    that 郑州市 is removed before 郑州 could leave a stray 市): the country; each level of `admin_chain`
+    (河南省 and 河南, 郑州市 and 郑州, 金水区, 未来路街道 with 未来路街道办事处 and 未来路办事处 — never the bare
+    未来路, which is also a road); each community (康复社区 with 康复社区居委会 and 康复社区居民委员会)."""
+    out: set[str] = set(COUNTRY_PREFIXES)
+    for name in admin_chain:
+        out.add(name)
+        if name.endswith(("省", "市")) and len(name) > 2:
+            out.add(name[:-1])
+        if name.endswith("街道"):
+            out.update({f"{name}办事处", f"{name[:-2]}办事处"})
+    for name in community_names:
+        base = name.removesuffix("社区")
+        out.update({f"{base}社区", f"{base}社区居委会", f"{base}社区居民委员会"})
+    return tuple(sorted(out, key=lambda p: (-len(p), p)))
+
 
 DEFAULT_ROAD_ALIASES: Mapping[str, str] = {"未来大道": "未来路"}
 

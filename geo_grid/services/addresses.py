@@ -19,12 +19,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from geo_grid import clock
+from geo_grid import SUBDISTRICT_ADMIN_CHAIN, clock
 from geo_grid.errors import ImportFailed, ServiceUnavailable
-from geo_grid.geocoding import AddressMatcher, Candidate, MatchResult
+from geo_grid.geocoding import AddressMatcher, Candidate, MatchResult, place_prefixes
 from geo_grid.repository import addresses as address_repo
 from geo_grid.repository import assignment
 from geo_grid.repository import audit as audit_repo
+from geo_grid.repository import communities as community_repo
 from geo_grid.repository import generations as generation_repo
 from geo_grid.services import lookup as lookup_service
 from geo_grid.services.directory import GridDirectory, PersonRole
@@ -94,7 +95,9 @@ def build(session: Session) -> AddressBook:
             tuple(court_chiefs.get(court[0], ())) if court else (),
             tuple(road_chiefs.get(seg[0], ())) if seg else (),
         )
-    return AddressBook(AddressMatcher.from_rows(r.as_row() for r in rows), points, import_mark=mark)
+    prefixes = place_prefixes(SUBDISTRICT_ADMIN_CHAIN, community_repo.names(session).values())
+    matcher = AddressMatcher.from_rows((r.as_row() for r in rows), prefixes=prefixes)
+    return AddressBook(matcher, points, import_mark=mark)
 
 
 def _build_book(session: Session, _import_mark: object) -> AddressBook:

@@ -5,16 +5,30 @@ from __future__ import annotations
 import csv
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from geo_grid.geocoding import (
     AddressMatcher,
     MatchResult,
-    normalize_address,
-    parse_address,
+    ParsedAddress,
 )
+from geo_grid.geocoding import normalize_address as _normalize_address
+from geo_grid.geocoding import parse_address as _parse_address
+from tests.support.places import SAMPLE_PREFIXES
 from tests.support.realdata import realdata_path
+
+
+# As the service does (services/addresses.py): the place's prefixes come from its data — here the
+# sample's communities behind the subdistrict's administrative chain.
+def normalize_address(text: str, **options: Any) -> str:
+    return _normalize_address(text, prefixes=SAMPLE_PREFIXES, **options)
+
+
+def parse_address(text: str) -> ParsedAddress:
+    return _parse_address(text, prefixes=SAMPLE_PREFIXES)
+
 
 # -- a small standard table built here (the generated sample table is not needed) -------------------
 
@@ -57,7 +71,7 @@ BY_ADDRESS = {row["address"]: row for row in ROWS}
 
 @pytest.fixture(scope="module")
 def matcher() -> AddressMatcher:
-    return AddressMatcher.from_rows(ROWS)
+    return AddressMatcher.from_rows(ROWS, prefixes=SAMPLE_PREFIXES)
 
 
 def _id(address: str) -> str:
@@ -336,7 +350,7 @@ def test_from_csv_round_trip(tmp_path) -> None:  # type: ignore[no-untyped-def]
         writer = csv.DictWriter(fh, fieldnames=list(ROWS[0]))
         writer.writeheader()
         writer.writerows(ROWS)
-    m = AddressMatcher.from_csv(path)
+    m = AddressMatcher.from_csv(path, prefixes=SAMPLE_PREFIXES)
     assert len(m) == len(ROWS)
     assert m.match(ROWS[0]["address"]).address_id == ROWS[0]["address_id"]
 
@@ -348,7 +362,7 @@ def test_generated_sample_table_addresses_match_themselves() -> None:
     """Every 17th address of the generated table, written as in the table, is matched to itself."""
     if not SAMPLE_TABLE.is_file():
         pytest.skip(f"{SAMPLE_TABLE} not generated yet (python sample_boundaries/generate.py)")
-    m = AddressMatcher.from_csv(SAMPLE_TABLE)
+    m = AddressMatcher.from_csv(SAMPLE_TABLE, prefixes=SAMPLE_PREFIXES)
     assert len(m) >= 5000
     with SAMPLE_TABLE.open(encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.DictReader(fh))[::17]
@@ -403,3 +417,15 @@ def test_realdata_cpca_parse_cases_normalise_without_crash() -> None:
         norm = normalize_address(case["input"])
         remainder = normalize_address(case["addr_remainder"])
         assert remainder in norm, (case["input"], norm)
+
+
+def test_place_prefixes_come_from_the_places_data_not_the_code() -> None:
+    from geo_grid.geocoding import place_prefixes
+
+    prefixes = place_prefixes(("河南省", "郑州市", "金水区", "未来路街道"), ["新建花园社区"])
+    for prefix in ("河南郑州金水区未来路办事处", "新建花园社区居民委员会", "新建花园社区居委会", "中国"):
+        assert _normalize_address(prefix + "民航路23号", prefixes=prefixes) == "民航路23号"
+    # A community that is not in the data is not a prefix; the bare 未来路 (a road too) never is.
+    assert _normalize_address("康复社区民航路23号", prefixes=prefixes) == "康复社区民航路23号"
+    assert _normalize_address("未来路88号", prefixes=prefixes) == "未来路88号"
+    assert prefixes == tuple(sorted(prefixes, key=lambda p: (-len(p), p)))  # longest first

@@ -1,0 +1,15 @@
+"""The sample's place names as the service reads them from the database: its communities (the sample's
+communities file) behind the subdistrict's administrative chain, as address prefixes."""
+
+from __future__ import annotations
+
+import json
+
+from geo_grid import SUBDISTRICT_ADMIN_CHAIN
+from geo_grid.geocoding import place_prefixes
+from geo_grid.settings import SAMPLE_DIR
+
+with open(SAMPLE_DIR / "communities.geojson", encoding="utf-8") as _fh:
+    SAMPLE_COMMUNITIES: tuple[str, ...] = tuple(f["properties"]["name"] for f in json.load(_fh)["features"])
+
+SAMPLE_PREFIXES = place_prefixes(SUBDISTRICT_ADMIN_CHAIN, SAMPLE_COMMUNITIES)
