@@ -1,6 +1,6 @@
 """The one personal-data policy: what each role sees of each field, free-text scrubbing (phone and ID
 numbers), sensitive categories and coarse public locations. Presenters, exports, maps and the CLI call it;
-nothing else decides visibility (README-privacy: "who sees what").
+nothing else decides visibility (README: "Security and data protection" → "Who sees what").
 
 Roles: `public` (no token; a resident holding a report's tracking code sees that one report, also as
 public), `dispatcher`, `planner`, `admin`. Dispatcher-or-higher sees everything, and that read is audited.

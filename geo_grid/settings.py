@@ -63,7 +63,7 @@ class Settings(BaseSettings):
         description="how often to look for a generation activated or addresses imported by another process (0: never)",
     )
 
-    # Tokens and the audit trail (README-privacy): a revoked token is refused within token_cache_ttl_s;
+    # Tokens and the audit trail (README: "Security and data protection"): a revoked token is refused within token_cache_ttl_s;
     # while the database is unreachable, a token validated within token_grace_s keeps working for reads.
     token_cache_ttl_s: float = Field(default=5.0, ge=0, le=60)
     token_grace_s: float = Field(default=3600.0, ge=0)
