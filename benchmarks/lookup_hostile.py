@@ -57,22 +57,15 @@ def serve(url: str, port: int, rate_limits: bool) -> None:
 
 
 def start_server(url: str, rate_limits: bool) -> tuple[subprocess.Popen[bytes], int]:
-    import httpx
+    from support import wait_until_serving
 
     from geo_grid.embedded import free_port
 
     port = free_port()
     cmd = [sys.executable, __file__, "--serve", "--url", url, "--port", str(port)]
     proc = subprocess.Popen(cmd + ([] if rate_limits else ["--no-rate-limits"]))
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/lookup?lon=113.7&lat=34.76", timeout=2).status_code == 200:
-                return proc, port
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("server did not start")
+    wait_until_serving(proc, port)
+    return proc, port
 
 
 def stop_server(proc: subprocess.Popen[bytes]) -> None:

@@ -92,21 +92,13 @@ def serve(kind: str, url: str, port: int) -> None:
 
 
 def start_server(kind: str, url: str) -> tuple[subprocess.Popen[bytes], int]:
-    import httpx
-
+    from benchmarks.support import wait_until_serving
     from geo_grid.embedded import free_port
 
     port = free_port()
     proc = subprocess.Popen([sys.executable, __file__, "--serve", kind, "--url", url, "--port", str(port)])
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/lookup?lon=113.7&lat=34.76", timeout=2).status_code == 200:
-                return proc, port
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError(f"{kind} server did not start")
+    wait_until_serving(proc, port, f"{kind} server")
+    return proc, port
 
 
 LUA = """

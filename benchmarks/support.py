@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 
 @contextmanager
@@ -33,3 +34,20 @@ def embedded_postgis() -> Iterator[str]:
     finally:
         cluster.stop("immediate")
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def wait_until_serving(proc: Any, port: int, what: str = "server") -> None:
+    """Wait (≤ 60 s) until the server `proc` started on `port` answers a lookup; kill it if it never does."""
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/lookup?lon=113.7&lat=34.76", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(f"{what} did not start")

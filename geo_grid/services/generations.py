@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import shapely
 from sqlalchemy.exc import IntegrityError
@@ -23,7 +22,7 @@ from geo_grid.repository import boundaries as repo
 from geo_grid.repository import facilities as facility_repo
 from geo_grid.repository import generations as generation_repo
 from geo_grid.repository import reports as report_repo
-from geo_grid.repository.boundaries import GridAuditEntry, Move, NewGrid
+from geo_grid.repository.boundaries import GridAuditEntry, GridVersion, Move, NewGrid
 from geo_grid.repository.generations import Generation
 from geo_grid.services import validation
 
@@ -114,22 +113,9 @@ class Diff:
 
 
 @dataclass(frozen=True, slots=True)
-class HistoryVersion:
+class HistoryVersion(GridVersion):
     """A grid as one generation holds it; `shape_changed` against the previous version."""
 
-    generation: int
-    status: str
-    valid_from: datetime | None
-    valid_to: datetime | None
-    name: str
-    level: str
-    parent_code: str
-    community_code: str
-    version: int
-    updated_by: str | None
-    updated_at: datetime | None
-    area_m2: float
-    geometry: dict[str, Any]
     shape_changed: bool
 
 
@@ -351,8 +337,7 @@ def history(session: Session, code: str) -> GridHistory:
     out: list[HistoryVersion] = []
     previous_hash: str | None = None
     for v in versions:
-        fields = {k: getattr(v, k) for k in HistoryVersion.__dataclass_fields__ if k != "shape_changed"}
         changed = previous_hash is not None and v.geom_hash != previous_hash
-        out.append(HistoryVersion(**fields, shape_changed=changed))
+        out.append(HistoryVersion(**asdict(v), shape_changed=changed))
         previous_hash = v.geom_hash
     return GridHistory(code=code, versions=out, audit=repo.audit_entries(session, grid_code=code))
