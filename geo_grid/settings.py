@@ -46,6 +46,12 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="API processes `geo-grid up` serves with (one port; the change feed keeps them in step)",
+    )
     sample_dir: Path = SAMPLE_DIR
     load_sample: bool = Field(default=True, description="load the sample data when the database is empty")
 

@@ -24,6 +24,12 @@ Errors are JSON `{"code": "...", "message": "..."}`.
 """
 
 
+def app_from_environment() -> FastAPI:
+    """The app of a worker process of `geo-grid up --workers N` (uvicorn calls it as a factory):
+    its settings come from the GEO_GRID_ environment that `up` prepared."""
+    return create_app(Settings())
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     clock.configure(settings.now)

@@ -96,3 +96,13 @@ def h11_protocol_class(timeout: float) -> type[asyncio.Protocol]:
                 self._head_complete()
 
     return H11HeaderTimeout
+
+
+def __getattr__(name: str) -> type[asyncio.Protocol]:
+    """`geo_grid.api.header_timeout:FromEnvironment`: the protocol with the timeout of the process's
+    settings, by import string, for `geo-grid up --workers N` (uvicorn imports it in every worker)."""
+    if name == "FromEnvironment":
+        from geo_grid.settings import Settings
+
+        return protocol_class(Settings().header_timeout_s)
+    raise AttributeError(name)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 import uvicorn
 
@@ -14,6 +16,9 @@ from geo_grid.settings import Settings
 def up(
     host: str = typer.Option(None, help="address to listen on (default 127.0.0.1)"),
     port: int = typer.Option(None, help="port to listen on (default 8000)"),
+    workers: int = typer.Option(
+        None, min=1, max=64, help="API processes on the one port (default GEO_GRID_WORKERS, 1)"
+    ),
 ) -> None:
     """Serve the API. Without GEO_GRID_DATABASE_URL, starts (and at exit stops) the embedded PostGIS."""
     from geo_grid.api.app import create_app
@@ -29,11 +34,32 @@ def up(
                 typer.echo("sample data loaded: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
         settings = settings.model_copy(update={"database_url": url})
         host, port = host or settings.host, port or settings.port
-        typer.echo(f"geo_grid API on http://{host}:{port} (docs at /docs); Ctrl-C stops it")
+        workers = workers or settings.workers
+        typer.echo(
+            f"geo_grid API on http://{host}:{port} (docs at /docs), {workers} process(es); Ctrl-C stops it"
+        )
         # http=: uvicorn's own protocol plus a request-header timeout (api/header_timeout.py); no `server`
         # header (it would name the software and its version)
-        http = protocol_class(settings.header_timeout_s)
-        uvicorn.run(
-            create_app(settings), host=host, port=port, log_level="info", http=http, server_header=False
-        )
+        if workers == 1:
+            http = protocol_class(settings.header_timeout_s)
+            uvicorn.run(
+                create_app(settings), host=host, port=port, log_level="info", http=http, server_header=False
+            )
+        else:
+            # Each worker process builds its app from the environment (the database URL of this run);
+            # uvicorn shares the listening socket and restarts a worker that dies.
+            os.environ["GEO_GRID_DATABASE_URL"] = url
+            uvicorn.run(
+                "geo_grid.api.app:app_from_environment",
+                factory=True,
+                workers=workers,
+                host=host,
+                port=port,
+                log_level="info",
+                http="geo_grid.api.header_timeout:FromEnvironment",
+                server_header=False,
+                # A worker answers uvicorn's health ping from a thread; while it imports and builds its
+                # snapshots (seconds on a busy machine) the answer may be late: don't kill it for that.
+                timeout_worker_healthcheck=60,
+            )
     typer.echo("stopped")
