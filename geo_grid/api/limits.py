@@ -37,6 +37,7 @@ M = TypeVar("M", bound=BaseModel)
 BATCH_ROUTES = frozenset({("POST", "/lookup/batch"), ("POST", "/lookup/address/batch")})
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _UPLOAD_PATH = re.compile(r"^/generations(?:/[^/]+)?/import/?$")
+_PHOTO_PATH = re.compile(r"^/reports/[^/]+/photos/?$")
 
 
 async def _send_error(send: Send, error: GeoGridError, headers: dict[str, str] | None = None) -> None:
@@ -67,6 +68,8 @@ def body_limit(settings: Settings, method: str, path: str) -> int:
         return settings.body_limit_address_batch_bytes
     if _UPLOAD_PATH.match(path):
         return settings.body_limit_upload_bytes
+    if method == "POST" and _PHOTO_PATH.match(path):
+        return settings.body_limit_photo_bytes
     return settings.body_limit_bytes
 
 
