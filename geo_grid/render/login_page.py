@@ -34,13 +34,27 @@ MESSAGES = {
 }
 
 
-def login_html(csrf: str, next_path: str, message: str | None = None, who: str | None = None) -> str:
-    """The form; `message` is a key of MESSAGES (from ?error= or ?info=), `who` the logged-in user if any."""
+def login_html(
+    csrf: str,
+    next_path: str,
+    message: str | None = None,
+    who: str | None = None,
+    logout_csrf: str | None = None,
+) -> str:
+    """The form; `message` is a key of MESSAGES (from ?error= or ?info=), `who` the logged-in user if any
+    (then a logout form too, carrying the session's CSRF token `logout_csrf`)."""
     notice = ""
     if message in MESSAGES:
         kind, text = MESSAGES[message]
         notice = f'<p class="{kind}" role="alert" id="notice">{escape(text)}</p>'
-    already = f'<p class="info" id="who">当前已登录：{escape(who)}</p>' if who else ""
+    already = ""
+    if who and logout_csrf:
+        already = (
+            f'<p class="info" id="who">当前已登录：{escape(who)}</p>'
+            '<form method="post" action="/logout" id="logout-form">'
+            f'<input type="hidden" name="csrf_token" value="{escape(logout_csrf)}">'
+            '<button type="submit" id="logout">退出登录</button></form><hr>'
+        )
     return f"""<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

@@ -69,8 +69,10 @@ def login_form(
 ) -> HTMLResponse:
     """Sets the form's CSRF cookie (HttpOnly, SameSite=Strict, path /login) and its hidden field."""
     csrf = secrets.token_urlsafe(32)
-    who = principal.name if principal.user_id is not None else None
-    page = login_page.login_html(csrf, login_page.safe_next(next), error or info, who)
+    cookie = request.cookies.get(accounts.SESSION_COOKIE)
+    who = principal.name if principal.user_id is not None and cookie else None
+    logout_csrf = accounts.csrf_token(cookie) if who and cookie else None
+    page = login_page.login_html(csrf, login_page.safe_next(next), error or info, who, logout_csrf)
     response = _html_page(page)
     response.set_cookie(
         accounts.LOGIN_COOKIE, csrf, max_age=LOGIN_COOKIE_MAX_AGE_S, path="/login", httponly=True,
