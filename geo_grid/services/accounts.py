@@ -241,6 +241,17 @@ class ActiveSession:
     user: User
 
 
+def _end_reason(ws: WebSession, user: User, settings: Settings, now: datetime) -> str | None:
+    """Why a session has ended (its user disabled, past its lifetime, idle too long), or None if it is live."""
+    if user.disabled:
+        return "disabled"
+    if now >= ws.expires_at:
+        return "lifetime"
+    if now - ws.last_seen_at > timedelta(seconds=settings.session_idle_timeout_s):
+        return "idle"
+    return None
+
+
 def resolve_session(session: Session, settings: Settings, token: str) -> ActiveSession | None:
     """The session of a cookie's token, or None when there is none or it has ended: past its absolute
     lifetime, idle longer than `session_idle_timeout_s`, or its user disabled. An ended session is deleted
@@ -250,8 +261,7 @@ def resolve_session(session: Session, settings: Settings, token: str) -> ActiveS
     if found is None:
         return None
     ws, user = found
-    idle = now - ws.last_seen_at > timedelta(seconds=settings.session_idle_timeout_s)
-    reason = "disabled" if user.disabled else "lifetime" if now >= ws.expires_at else "idle" if idle else None
+    reason = _end_reason(ws, user, settings, now)
     if reason is not None:
         user_repo.delete_session(session, ws.id)
         audit_repo.add(session, actor_label(user), "session_expired", {"reason": reason},
@@ -259,6 +269,12 @@ def resolve_session(session: Session, settings: Settings, token: str) -> ActiveS
         return None
     user_repo.touch_session(session, ws.id, now)
     return ActiveSession(ws, user)
+
+
+def session_is_live(session: Session, settings: Settings, token: str) -> bool:
+    """Whether a cookie's session is live, changing nothing (the rate limiter asks before the request)."""
+    found = user_repo.session_with_user(session, hash_token(token))
+    return found is not None and _end_reason(*found, settings, clock.now()) is None
 
 
 def logout(session: Session, token: str) -> User | None:

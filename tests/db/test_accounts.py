@@ -355,3 +355,19 @@ def test_role_checks_apply_to_sessions(env: tuple[TestClient, str], browser: Tes
     rid = _report(TestClient(client.app))
     r = browser.post(f"/reports/{rid}/transitions", json={"to": "accepted"}, headers={"X-CSRF-Token": csrf})
     assert r.status_code == 403 and r.json()["code"] == "forbidden"
+
+
+def test_a_session_has_its_own_rate_bucket(
+    env: tuple[TestClient, str], make_client: Callable[..., Any]
+) -> None:
+    """Logged-in users are counted per session like token holders, not with everyone at their address."""
+    _, url = env
+    create_user(url, "rate_disp", "dispatcher")
+    lon, lat = interior_point(MICRO)
+    body = {"category": "noise", "channel": "hotline", "lon": lon, "lat": lat}
+    with make_client(url, rate_anonymous_writes_per_min=3) as anonymous:
+        browser = TestClient(anonymous.app)
+        csrf = login(browser, "rate_disp")  # one anonymous write (the login)
+        for _ in range(5):
+            assert browser.post("/reports", json=body, headers={"X-CSRF-Token": csrf}).status_code == 201
+        assert [anonymous.post("/reports", json=body).status_code for _ in range(3)] == [201, 201, 429]

@@ -39,7 +39,7 @@ def form_csrf(client: Any) -> str:
     """Open the login page (sets its CSRF cookie) and return the hidden field's token."""
     page = client.get("/login")
     assert page.status_code == 200, page.text
-    m = _CSRF_FIELD.search(page.text)
+    m = _CSRF_FIELD.search(page.text.split('id="login-form"', 1)[-1])  # not the logout form's field
     assert m, page.text
     return m.group(1)
 
