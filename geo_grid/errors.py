@@ -38,6 +38,24 @@ class Forbidden(GeoGridError):
     code, status = "forbidden", 403
 
 
+class LoginFailed(GeoGridError):
+    """Unknown login, wrong password or disabled account (one answer for all: logins cannot be probed)."""
+
+    code, status = "login_failed", 401
+
+
+class AccountLocked(GeoGridError):
+    """Too many failed logins: the account is locked for settings.login_lockout_s."""
+
+    code, status = "account_locked", 423
+
+
+class CsrfFailed(GeoGridError):
+    """A state-changing request made with the session cookie without its CSRF token (or a wrong one)."""
+
+    code, status = "csrf_failed", 403
+
+
 class TrackingCodeInvalid(GeoGridError):
     """A resident's action on a report without (or with a wrong) tracking code of that report."""
 
@@ -78,6 +96,12 @@ class AddressNotFound(GeoGridError):
     """No standard address matches."""
 
     code, status = "address_not_found", 404
+
+
+class PhotoNotFound(GeoGridError):
+    """No such photo, or not one the caller may see."""
+
+    code, status = "photo_not_found", 404
 
 
 class InvalidInput(GeoGridError):
@@ -144,6 +168,12 @@ class UnsupportedFormat(GeoGridError):
     """An upload that is not one of the accepted file formats (or could make GDAL read elsewhere)."""
 
     code, status = "unsupported_format", 415
+
+
+class InvalidImage(GeoGridError):
+    """An upload that claims to be a photo but is not a JPEG, PNG or WebP that decodes within the limits."""
+
+    code, status = "invalid_image", 415
 
 
 class QueryTooLong(GeoGridError):

@@ -42,7 +42,9 @@ ROLES = (
     "party_secretary",
     "volunteer",
 )
-TOKEN_ROLES = ("dispatcher", "planner", "admin")
+# Roles of API tokens and of console users (privacy.ROLES orders them; grid_worker = 网格员, issue 13).
+USER_ROLES = ("dispatcher", "planner", "admin", "grid_worker")
+TOKEN_ROLES = USER_ROLES
 
 
 class Base(DeclarativeBase):
@@ -308,16 +310,74 @@ class AuditEntry(Base):
         Index("ix_audit_log_generation_id", "generation_id"),
         Index("ix_audit_log_actor_token_at", "actor_token_id", "at"),
         Index("ix_audit_log_subject", "subject"),
+        Index("ix_audit_log_actor_user_at", "actor_user_id", "at"),
     )
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.geo_grid_now())
     actor: Mapped[str] = mapped_column(String(100))  # the token's name (readable; names need not be unique)
     actor_token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"), nullable=True)
+    # The console user behind a browser session (migration 0006_accounts); a token's entries leave it null.
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     action: Mapped[str] = mapped_column(String(120))
     subject: Mapped[str | None] = mapped_column(String(200), nullable=True)  # the record: "report:42" …
     generation_id: Mapped[int | None] = mapped_column(ForeignKey("generations.id"), nullable=True)
     grid_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
     detail: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
+
+
+class User(Base):
+    """A console user (issue 13): login, role, argon2 password hash, lockout state (services/accounts.py)."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    login: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20))
+    # A 微网格长's link to the roster: the grids they hold come from their roles.
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"), nullable=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.geo_grid_now())
+    password_changed_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.geo_grid_now()
+    )
+
+
+class WebSession(Base):
+    """A browser session: its id is the SHA-256 of the cookie's token (the token itself is never stored);
+    the CSRF token is derived from the session token (services/accounts.csrf_token)."""
+
+    __tablename__ = "web_sessions"
+    __table_args__ = (Index("ix_web_sessions_user_id", "user_id"),)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    user_agent: Mapped[str | None] = mapped_column(String(300), nullable=True)
+
+
+class Photo(Base):
+    """An uploaded photo, re-encoded without metadata, with its thumbnail (io/photos.py); files on disk
+    under settings.photos_dir, paths relative to it."""
+
+    __tablename__ = "photos"
+    __table_args__ = (Index("ix_photos_report_id", "report_id"),)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), nullable=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content_type: Mapped[str] = mapped_column(String(40))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    bytes: Mapped[int] = mapped_column(Integer)
+    path: Mapped[str] = mapped_column(String(300))
+    thumb_path: Mapped[str] = mapped_column(String(300))
+    uploaded_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.geo_grid_now())
 
 
 __all__ = [
@@ -331,8 +391,11 @@ __all__ = [
     "Generation",
     "Grid",
     "Person",
+    "Photo",
     "Report",
     "ReportEvent",
     "Role",
     "RoadSegment",
+    "User",
+    "WebSession",
 ]

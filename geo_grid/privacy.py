@@ -2,8 +2,11 @@
 numbers), sensitive categories and coarse public locations. Presenters, exports, maps and the CLI call it;
 nothing else decides visibility (README: "Security and data protection" → "Who sees what").
 
-Roles: `public` (no token; a resident holding a report's tracking code sees that one report, also as
-public), `dispatcher`, `planner`, `admin`. Dispatcher-or-higher sees everything, and that read is audited.
+Roles, in order: `public` (no token; a resident holding a report's tracking code sees that one report, also
+as public), `grid_worker` (网格员, a console user or token: acts in the field; sees personal data as the public
+does, and the photos of the reports the public may see listed), `dispatcher`, `planner`, `admin`.
+Dispatcher-or-higher sees everything, and that read is audited. A browser session and a bearer token of the
+same role see the same (the principal's role is all this module is told).
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ from geo_grid.reporting import SENSITIVE_CATEGORIES
 
 # Roles that see personal data unmasked (phones, reporter contacts, exact points, free text as written).
 FULL_ROLES = frozenset({"dispatcher", "planner", "admin"})
-ROLES = ("public", "dispatcher", "planner", "admin")
+ROLES = ("public", "grid_worker", "dispatcher", "planner", "admin")
+# Staff in the field: they handle reports, so they see their photos (of the reports they may see listed).
+PHOTO_ROLES = frozenset({"grid_worker"}) | FULL_ROLES
 PUBLIC = "public"
 
 
@@ -182,3 +187,14 @@ def history_event(event: Mapping[str, Any], role: str) -> dict[str, Any]:
     out["note"] = scrub_text(out.get("note"))
     out["data"] = _scrub_any(out.get("data") or {})
     return out
+
+
+def photos_visible(category: str | None, role: str, *, reporter: bool = False) -> bool:
+    """Whether `role` may see a report's photos. Dispatcher-or-higher: every report's. A grid worker: those of
+    the reports listed to them (not sensitive ones). The reporter (tracking code): their own report's. The
+    public: none — a photo cannot be scrubbed like text (faces, number plates, door plates)."""
+    if sees_personal_data(role):
+        return True
+    if reporter:
+        return True
+    return role in PHOTO_ROLES and listed(category, role)

@@ -80,6 +80,41 @@ class Settings(BaseSettings):
     duplicate_radius_m: float = 50.0
     duplicate_window_h: float = 72.0
 
+    # Accounts and browser sessions of the web console (services/accounts.py; README "Accounts and sessions").
+    session_idle_timeout_s: float = Field(
+        default=1800.0, gt=0, description="a browser session ends after this long without a request"
+    )
+    session_max_age_s: float = Field(
+        default=12 * 3600.0, gt=0, description="a browser session ends this long after login, used or not"
+    )
+    login_max_failures: int = Field(
+        default=5, ge=1, description="failed logins within login_failure_window_s that lock an account"
+    )
+    login_failure_window_s: float = Field(default=900.0, gt=0, description="window of the failures counted")
+    login_lockout_s: float = Field(default=900.0, gt=0, description="how long a locked account stays locked")
+    trust_forwarded_proto: bool = Field(
+        default=False,
+        description="behind a TLS-terminating reverse proxy: trust X-Forwarded-Proto: https (Secure cookies)",
+    )
+
+    # Photos (io/photos.py, services/photos.py).
+    photos_dir: Path | None = Field(
+        default=None, description="where photos are stored; default <data_dir>/photos"
+    )
+    photo_max_bytes: int = Field(default=10 << 20, gt=0, description="largest photo upload (the file itself)")
+    photo_max_pixels: int = Field(
+        default=40_000_000,
+        gt=0,
+        description="largest width × height decoded (decompression bombs are refused)",
+    )
+    photo_max_side: int = Field(
+        default=2560, gt=0, description="longest side of the stored (re-encoded) photo"
+    )
+    photo_thumb_side: int = Field(default=320, gt=0, description="longest side of a thumbnail")
+
+    def photos_path(self) -> Path:
+        return self.photos_dir if self.photos_dir is not None else self.data_dir / "photos"
+
     @field_validator("now")
     @classmethod
     def _beijing_if_naive(cls, value: datetime | None) -> datetime | None:
@@ -100,6 +135,10 @@ class Settings(BaseSettings):
     body_limit_lookup_batch_bytes: int = Field(default=8 << 20, description="POST /lookup/batch body limit")
     body_limit_address_batch_bytes: int = Field(
         default=24 << 20, description="POST /lookup/address/batch (10,000 × 300 characters, \\u-escaped)"
+    )
+    body_limit_photo_bytes: int = Field(
+        default=11 << 20,
+        description="multipart photo uploads (POST /reports/{id}/photos): a photo and its form",
     )
     body_limit_upload_bytes: int = Field(
         default=256 << 20, description="multipart boundary imports (/generations/import, …/{id}/import)"

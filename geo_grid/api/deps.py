@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from geo_grid.api.runtime import Runtime, runtime_of
 from geo_grid.db import transaction
-from geo_grid.errors import NotAuthenticated
+from geo_grid.errors import CsrfFailed, NotAuthenticated
 from geo_grid.repository import audit as audit_repo
-from geo_grid.services import auth
+from geo_grid.services import accounts, auth
 from geo_grid.services.addresses import AddressBook
 from geo_grid.services.directory import GridDirectory
 from geo_grid.services.past_directories import PastDirectories
@@ -105,6 +105,7 @@ def _entry(request: Request, principal: auth.Principal, action: str) -> dict[str
     return {
         "actor": principal.name,
         "actor_token_id": principal.token_id,
+        "actor_user_id": principal.user_id,
         "action": action,
         "subject": _subject(request),
         "detail": detail,
@@ -148,9 +149,46 @@ async def get_principal(
 async def _resolve(
     request: Request, runtime: Runtime, credentials: HTTPAuthorizationCredentials | None
 ) -> auth.Principal:
-    if credentials is None or not credentials.credentials:
+    """A bearer token first (browsers cannot forge one: no CSRF check); else the session cookie; else the
+    public. A session's write must carry its CSRF token."""
+    if credentials is not None and credentials.credentials:
+        return await principal_for_token(runtime, credentials.credentials, write=is_write(request))
+    cookie = request.cookies.get(accounts.SESSION_COOKIE)
+    if not cookie:
         return auth.PUBLIC
-    return await principal_for_token(runtime, credentials.credentials, write=is_write(request))
+    active = await run_in_threadpool(_session_principal, runtime, cookie)
+    if active is None:
+        return auth.PUBLIC  # ended or unknown session: the caller is the public (the route decides the rest)
+    if is_write(request) and not accounts.csrf_matches(cookie, await _csrf_given(request)):
+        raise CsrfFailed(
+            "缺少或错误的 CSRF 令牌：请刷新页面后重试（请求头 X-CSRF-Token 或表单字段 csrf_token）"
+        )
+    return active
+
+
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+
+
+async def _csrf_given(request: Request) -> str | None:
+    """The CSRF token a request carries: its header, else the hidden field of a form post."""
+    given = request.headers.get(CSRF_HEADER)
+    if given:
+        return given
+    ctype = request.headers.get("content-type", "").lower()
+    if ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        value = (await request.form()).get(CSRF_FIELD)  # parsed once; the route reads the same form
+        return value if isinstance(value, str) else None
+    return None
+
+
+def _session_principal(runtime: Runtime, cookie: str) -> auth.Principal | None:
+    with transaction(runtime.session_factory) as session:
+        active = accounts.resolve_session(session, runtime.settings, cookie)
+    if active is None:
+        return None
+    user = active.user
+    return auth.principal_for_user(user.role, accounts.actor_label(user), user.id)
 
 
 async def principal_for_token(runtime: Runtime, token: str, write: bool) -> auth.Principal:
@@ -198,7 +236,7 @@ PrincipalDep = Annotated[auth.Principal, Depends(get_principal)]
 
 # Roles on the route: a handler that takes `principal: PlannerDep` may only run for a planner (or admin);
 # the requirement is in its signature, and api/openapi.py writes it into the OpenAPI document.
-ROLE_LABELS_ZH = {"dispatcher": "调度员", "planner": "规划员", "admin": "管理员"}
+ROLE_LABELS_ZH = {"dispatcher": "调度员", "planner": "规划员", "admin": "管理员", "grid_worker": "网格员"}
 
 
 def require_role(*roles: str) -> Callable[[auth.Principal], auth.Principal]:
@@ -215,3 +253,5 @@ def require_role(*roles: str) -> Callable[[auth.Principal], auth.Principal]:
 DispatcherDep = Annotated[auth.Principal, Depends(require_role("dispatcher"))]
 PlannerDep = Annotated[auth.Principal, Depends(require_role("planner"))]
 AdminDep = Annotated[auth.Principal, Depends(require_role("admin"))]
+# Field work (photos, later the phone pages): a grid worker or a dispatcher (or admin).
+FieldDep = Annotated[auth.Principal, Depends(require_role("dispatcher", "grid_worker"))]

@@ -22,13 +22,16 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from geo_grid.api import batch_pool
 from geo_grid.api.deps import principal_for_token
 from geo_grid.api.runtime import runtime_of
+from geo_grid.db import transaction
 from geo_grid.errors import GeoGridError, PayloadTooLarge, RateLimited, ServiceUnavailable
-from geo_grid.services import auth
+from geo_grid.services import accounts, auth
 from geo_grid.settings import Settings
 
 T = TypeVar("T")
@@ -37,6 +40,7 @@ M = TypeVar("M", bound=BaseModel)
 BATCH_ROUTES = frozenset({("POST", "/lookup/batch"), ("POST", "/lookup/address/batch")})
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _UPLOAD_PATH = re.compile(r"^/generations(?:/[^/]+)?/import/?$")
+_PHOTO_PATH = re.compile(r"^/reports/[^/]+/photos/?$")
 
 
 async def _send_error(send: Send, error: GeoGridError, headers: dict[str, str] | None = None) -> None:
@@ -67,6 +71,8 @@ def body_limit(settings: Settings, method: str, path: str) -> int:
         return settings.body_limit_address_batch_bytes
     if _UPLOAD_PATH.match(path):
         return settings.body_limit_upload_bytes
+    if method == "POST" and _PHOTO_PATH.match(path):
+        return settings.body_limit_photo_bytes
     return settings.body_limit_bytes
 
 
@@ -183,7 +189,8 @@ def rate_kind(method: str, path: str) -> str | None:
 
 class RateLimitMiddleware:
     """429 `rate_limited` with Retry-After when a caller exceeds its rate: per API token for token
-    holders, per client address for anonymous callers (stricter). A bearer token that is not valid
+    holders (and per session for logged-in console users), per client address for anonymous callers
+    (stricter). A bearer token that is not valid
     counts as anonymous, so invented tokens buy nothing."""
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
@@ -202,7 +209,7 @@ class RateLimitMiddleware:
         if kind is None:
             await self.app(scope, receive, send)
             return
-        token_key = await _valid_token_key(scope)
+        token_key = await _valid_token_key(scope) or await _live_session_key(scope)
         anonymous = token_key is None
         per_min = self._rate(kind, anonymous)
         if per_min > 0:
@@ -236,6 +243,28 @@ async def _valid_token_key(scope: Scope) -> str | None:
     except Exception:  # unknown token, or the database is down: anonymous (the route decides the rest)
         return None
     return "token:" + auth.hash_token(token)
+
+
+async def _live_session_key(scope: Scope) -> str | None:
+    """ "session:<sha256>" for a live console session (services/accounts.py), else None: a logged-in user
+    is counted like a token holder, not with everyone behind the same office address."""
+    header = _header(scope, b"cookie")
+    if not header or _header(scope, b"authorization"):
+        return None
+    cookie = cookie_parser(header.decode("latin-1")).get(accounts.SESSION_COOKIE)
+    if not cookie:
+        return None
+    runtime = runtime_of(scope["app"])
+
+    def live() -> bool:
+        with transaction(runtime.session_factory) as session:
+            return accounts.session_is_live(session, runtime.settings, cookie)
+
+    try:
+        alive = await run_in_threadpool(live)
+    except Exception:  # the database is down: anonymous (the route decides the rest)
+        return None
+    return "session:" + accounts.hash_token(cookie) if alive else None
 
 
 # ------------------------------------------------------------------------------------ batch workers

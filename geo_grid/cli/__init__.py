@@ -38,6 +38,7 @@ def _register() -> None:
         server,
         subdistricts,
         tokens,
+        users,
     )
 
 

@@ -1,7 +1,7 @@
 """SQL for the audit log: who changed what and when (every write), who read unmasked personal data.
 
-The actor is the token's id (`actor_token_id`, the principal) with its name kept for reading; CLI actions
-carry `cli:<os user>` and no token id."""
+The actor is the token's id (`actor_token_id`, the principal) or the console user's id (`actor_user_id`, a
+browser session) with its name kept for reading; CLI actions carry `cli:<os user>` and neither id."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ class AuditEntry:
     at: datetime
     actor: str
     actor_token_id: int | None
+    actor_user_id: int | None
     action: str
     subject: str | None
     generation_id: int | None
@@ -38,21 +39,29 @@ def add(
     grid_code: str | None = None,
     *,
     actor_token_id: int | None = None,
+    actor_user_id: int | None = None,
     subject: str | None = None,
 ) -> None:
     add_many(
         session,
         [{"actor": actor, "action": action, "detail": detail, "grid_code": grid_code,
-          "actor_token_id": actor_token_id, "subject": subject}],
+          "actor_token_id": actor_token_id, "actor_user_id": actor_user_id, "subject": subject}],
     )  # fmt: skip
 
 
 def add_many(session: Session, rows: list[dict[str, Any]]) -> None:
     """Many entries in one INSERT (keys: actor, action, detail and optionally grid_code, actor_token_id,
-    subject, at)."""
+    actor_user_id, subject, at)."""
     if not rows:
         return
-    full = [{"grid_code": None, "actor_token_id": None, "subject": None, "detail": {}, **r} for r in rows]
+    defaults: dict[str, Any] = {
+        "grid_code": None,
+        "actor_token_id": None,
+        "actor_user_id": None,
+        "subject": None,
+        "detail": {},
+    }
+    full = [{**defaults, **r} for r in rows]
     with_at = [r for r in full if r.get("at") is not None]
     without = [{k: v for k, v in r.items() if k != "at"} for r in full if r.get("at") is None]
     for batch in (with_at, without):
@@ -64,6 +73,7 @@ def entries(
     session: Session,
     *,
     actor_token_id: int | None = None,
+    actor_user_id: int | None = None,
     subject: str | None = None,
     action: str | None = None,
     since: datetime | None = None,
@@ -75,6 +85,9 @@ def entries(
     if actor_token_id is not None:
         where.append("actor_token_id = :tid")
         params["tid"] = actor_token_id
+    if actor_user_id is not None:
+        where.append("actor_user_id = :uid")
+        params["uid"] = actor_user_id
     if subject is not None:
         where.append("subject = :subject")
         params["subject"] = subject
@@ -84,6 +97,6 @@ def entries(
     if since is not None:
         where.append("at >= :since")
         params["since"] = since
-    sql = f"""SELECT id, at, actor, actor_token_id, action, subject, generation_id, grid_code, detail
+    sql = f"""SELECT id, at, actor, actor_token_id, actor_user_id, action, subject, generation_id, grid_code, detail
               FROM audit_log WHERE {" AND ".join(where)} ORDER BY at DESC, id DESC LIMIT :limit"""
     return [AuditEntry(**r._mapping) for r in session.execute(text(sql), params)]

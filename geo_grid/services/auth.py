@@ -1,4 +1,6 @@
-"""Bearer tokens and roles: public (no token), dispatcher, planner, admin (may do everything)."""
+"""Principals and bearer tokens. Roles (privacy.ROLES): public (no token), grid_worker, dispatcher, planner,
+admin (may do everything). A principal comes from a bearer token or from a console user's browser session
+(services/accounts.py); both are the same to the role checks and the privacy policy."""
 
 from __future__ import annotations
 
@@ -20,12 +22,13 @@ PERSONAL_DATA_ROLES = privacy.FULL_ROLES
 
 @dataclass(frozen=True)
 class Principal:
-    """Who calls: a token's role, name and id (the id is the principal the audit log records; names
-    need not be unique). The public has no token id."""
+    """Who calls: a token's (or a console user's) role, name and id (the id is the principal the audit log
+    records; names need not be unique). The public has neither id."""
 
     role: str
     name: str
     token_id: int | None = None
+    user_id: int | None = None  # a browser session's user (services/accounts.py)
 
     @property
     def sees_personal_data(self) -> bool:
@@ -83,3 +86,8 @@ def revoke_token(session: Session, token_id: int, actor: str = "system") -> None
     if not token_repo.revoke(session, token_id):
         raise NotFound(f"no active token with id {token_id}")
     audit_repo.add(session, actor, "token_revoke", {}, subject=f"token:{token_id}")
+
+
+def principal_for_user(role: str, name: str, user_id: int) -> Principal:
+    """The principal of a console user's browser session: the user's role, the same policy as a token's."""
+    return Principal(role, name, user_id=user_id)

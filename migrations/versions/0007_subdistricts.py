@@ -2,7 +2,7 @@
 division codes); every generation belongs to one (foreign key).
 
 Revision ID: 0007_subdistricts
-Revises: 0003_privacy
+Revises: 0006_accounts
 Create Date: 2026-11-30
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_subdistricts"
-down_revision = "0003_privacy"
+down_revision = "0006_accounts"
 branch_labels = None
 depends_on = None
 

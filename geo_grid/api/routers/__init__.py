@@ -11,7 +11,9 @@ from geo_grid.api.routers import (
     health,
     lookup,
     maps,
+    photos,
     reports,
+    sessions,
     stats,
     subdistricts,
 )
@@ -30,4 +32,6 @@ ROUTERS = [
     boundary_edits.router,
     maps.router,
     docs.router,
+    sessions.router,  # the web console's login and sessions (issue 13)
+    photos.router,  # report photos (issue 13)
 ]
