@@ -5,6 +5,7 @@ from geo_grid.api.routers import (
     boundary_edits,
     communities,
     docs,
+    exchange,
     facilities,
     generations,
     grids,
@@ -27,5 +28,6 @@ ROUTERS = [
     generations.router,
     boundary_edits.router,
     maps.router,
+    exchange.router,
     docs.router,
 ]

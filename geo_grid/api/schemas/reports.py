@@ -81,7 +81,16 @@ class ReportOut(BaseModel):
 class ReportCreated(ReportOut):
     """POST /reports: the new report and its tracking code."""
 
-    tracking_code: str = Field(description="追踪码：只显示这一次，凭它查看和评价此上报")
+    tracking_code: str | None = Field(
+        default=None,
+        description="追踪码：只显示这一次，凭它查看和评价此上报（同一来源工单再次推送时不再给出）",
+    )
+    # The 12345 exchange (services/exchange.py): what a pushed order's intake did.
+    intake: Literal["created", "unchanged", "updated", "cancelled"] | None = Field(
+        default=None,
+        description="来源系统工单（source + external_id）：created 新建（201）；unchanged 已收到过、"
+        "updated 已按新内容更新、cancelled 已退单（200，同一上报编号）",
+    )
 
 
 class ReportPage(BaseModel):
