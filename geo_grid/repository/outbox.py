@@ -61,21 +61,21 @@ def _message(row: Any) -> OutboxMessage:
     return OutboxMessage(**{k: row._mapping[k] for k in OutboxMessage.__dataclass_fields__})
 
 
-def claim_due(session: Session, limit: int) -> list[Due]:
+def claim_due(session: Session, limit: int, skip: list[int] | None = None) -> list[Due]:
     """The messages due now, each the oldest undelivered one of its report (a later message never
     overtakes an earlier one, even one that failed for good), of an active source with a webhook; locked
-    until the transaction ends (other workers skip them)."""
+    until the transaction ends (other workers skip them). `skip`: ids already tried in this pass."""
     sql = f"""
     SELECT {_COLUMNS}, s.webhook_url, s.secret
     FROM outbox o JOIN exchange_sources s ON s.name = o.source
     WHERE o.delivered_at IS NULL AND NOT o.failed_for_good AND o.next_attempt_at <= geo_grid_now()
-      AND s.active AND s.webhook_url IS NOT NULL
+      AND s.active AND s.webhook_url IS NOT NULL AND NOT (o.id = ANY(:skip))
       AND NOT EXISTS (SELECT 1 FROM outbox e
                       WHERE e.report_id = o.report_id AND e.id < o.id AND e.delivered_at IS NULL)
     ORDER BY o.next_attempt_at, o.id
     LIMIT :limit
     FOR UPDATE OF o SKIP LOCKED"""
-    rows = session.execute(text(sql), {"limit": limit})
+    rows = session.execute(text(sql), {"limit": limit, "skip": skip or []})
     return [Due(_message(r), r.webhook_url, r.secret) for r in rows]
 
 

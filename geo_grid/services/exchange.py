@@ -285,18 +285,20 @@ def deliver_once(
     factory: sessionmaker[Session], settings: Settings, client: httpx.Client | None = None,
     stop: threading.Event | None = None, max_messages: int = 10_000,
 ) -> DeliveryPass:  # fmt: skip
-    """One pass: deliver every message due now (each in its own transaction), in order per report."""
+    """One pass: try every message due now once (each in its own transaction), in order per report."""
     own = client is None
     http = client or httpx.Client(timeout=settings.outbox_timeout_s, follow_redirects=False)
     delivered = retried = gave_up = 0
+    tried: list[int] = []
     try:
         for _ in range(max_messages):
             if stop is not None and stop.is_set():
                 break
             with transaction(factory) as session:
-                due = outbox_repo.claim_due(session, 1)
+                due = outbox_repo.claim_due(session, 1, tried)
                 if not due:
                     break
+                tried.append(due[0].message.id)
                 error = _post(http, due[0])
                 if error is None:
                     outbox_repo.mark_delivered(session, due[0].message.id)
