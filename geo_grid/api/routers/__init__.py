@@ -12,6 +12,7 @@ from geo_grid.api.routers import (
     health,
     lookup,
     maps,
+    open311,
     reports,
     stats,
 )
@@ -29,5 +30,6 @@ ROUTERS = [
     boundary_edits.router,
     maps.router,
     exchange.router,
+    open311.router,
     docs.router,
 ]
