@@ -19,6 +19,7 @@ class Report:
 
     id: int
     external_id: str | None
+    source: str | None  # the system the order came from (the 12345 exchange), or None
     category: str
     description: str
     channel: str

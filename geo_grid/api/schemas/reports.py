@@ -32,7 +32,12 @@ class ReportOut(BaseModel):
     """A report as the caller's role may see it (geo_grid/privacy.py decides)."""
 
     id: int = Field(description="上报编号")
-    external_id: str | None = Field(default=None, description="外部编号（导入时的 report_id）")
+    external_id: str | None = Field(
+        default=None, description="外部编号（导入时的 report_id；来源系统的工单编号）"
+    )
+    source: str | None = Field(
+        default=None, description="来源系统（12345 热线、区级平台等），与 external_id 一起标识工单"
+    )
     category: str = Field(description="类别代码（road_occupation …）")
     category_label: str = Field(description="类别中文名")
     description: str = Field(description="描述（公众：电话、身份证号已隐藏）")
