@@ -335,11 +335,17 @@ class OutboxWorker:
 
     def _run(self) -> None:
         with httpx.Client(timeout=self._settings.outbox_timeout_s, follow_redirects=False) as client:
+            failing = False
             while not self._stop.is_set():
                 try:
                     deliver_once(self._factory, self._settings, client, self._stop)
-                except Exception:  # the database is down or restarting: try again next round
-                    log.warning("outbox pass failed", exc_info=True)
+                    failing = False
+                except Exception as exc:  # the database is down or restarting: try again next round
+                    if not failing:  # once per outage, not every round
+                        log.warning(
+                            "outbox pass failed (retrying every %ss): %s", self._settings.outbox_poll_s, exc
+                        )
+                    failing = True
                 self._stop.wait(self._settings.outbox_poll_s)
 
     def stop(self, timeout_s: float = 30.0) -> None:
