@@ -71,6 +71,11 @@ def test_same_order_twice_is_one_report_and_an_update_applies(env: dict[str, Any
     assert changed.status_code == 200 and changed.json()["intake"] == "updated"
     assert changed.json()["description"] == "小区门口占道经营，已持续三天"
     assert [e["kind"] for e in changed.json()["history"]][-1] == "order_update"
+    photo = ["https://img.example.cn/gd-0001.jpg"]
+    with_photo = client.post(
+        "/reports", json=_order("GD-0001", "小区门口占道经营，已持续三天", photo_urls=photo), headers=key
+    )
+    assert with_photo.json()["intake"] == "updated" and with_photo.json()["photo_urls"] == photo
     rows = _sql(env["url"], "SELECT count(*) FROM reports WHERE source = '12345' AND external_id = 'GD-0001'")
     assert rows[0][0] == 1
 
