@@ -238,9 +238,25 @@ class Report(Base):
         Index("ix_reports_tertiary_code", "tertiary_code"),
         Index("ix_reports_community_code", "community_code"),
         Index("ix_reports_created_at", "created_at"),
+        # external_id: unique among reports without a source; with one, per (source, external_id).
+        Index(
+            "ux_reports_external_id_no_source",
+            "external_id",
+            unique=True,
+            postgresql_where=text("source IS NULL"),
+        ),
+        Index(
+            "ux_reports_source_external_id",
+            "source",
+            "external_id",
+            unique=True,
+            postgresql_where=text("source IS NOT NULL"),
+        ),
     )
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    external_id: Mapped[str | None] = mapped_column(String(40), unique=True, nullable=True)
+    external_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    # The system an order came from (12345 hotline, district platform: exchange_sources.name), or None.
+    source: Mapped[str | None] = mapped_column(String(40), nullable=True)
     category: Mapped[str] = mapped_column(String(40))
     description: Mapped[str] = mapped_column(Text, default="")
     channel: Mapped[str] = mapped_column(String(20))
@@ -288,6 +304,44 @@ class ReportEvent(Base):
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     data: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.geo_grid_now())
+
+
+class ExchangeSource(Base):
+    """Another system that pushes orders (12345, the district platform) and gets their status changes
+    back on its webhook, signed with HMAC-SHA256 (`secret`); `api_key_hash` guards its Open311 POSTs."""
+
+    __tablename__ = "exchange_sources"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    webhook_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    secret: Mapped[str] = mapped_column(String(100))
+    api_key_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.geo_grid_now())
+
+
+class Outbox(Base):
+    """A message to a source's webhook, enqueued by a trigger on report_events (migration 0005) in the
+    same transaction as the change; delivered in order per report, retried with backoff."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_pending", "report_id", "id", postgresql_where=text("delivered_at IS NULL")),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    source: Mapped[str] = mapped_column(ForeignKey("exchange_sources.name", ondelete="CASCADE"))
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"))
+    event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("report_events.id", ondelete="CASCADE"), unique=True, nullable=True
+    )
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.geo_grid_now())
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.geo_grid_now()
+    )
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    failed_for_good: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
 
 
 class ApiToken(Base):
@@ -387,9 +441,11 @@ __all__ = [
     "Base",
     "Community",
     "Courtyard",
+    "ExchangeSource",
     "Facility",
     "Generation",
     "Grid",
+    "Outbox",
     "Person",
     "Photo",
     "Report",

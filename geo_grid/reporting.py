@@ -105,6 +105,7 @@ class NewReport:
     reporter_contact: str | None = None
     photo_urls: list[str] = field(default_factory=list)
     external_id: str | None = None
+    source: str | None = None  # another system's name (exchange_sources): (source, external_id) is one order
     created_at: datetime | None = None
     # Only imports of historical data set these; live intake always starts at `reported`.
     status: str = "reported"

@@ -75,6 +75,15 @@ class Settings(BaseSettings):
     token_grace_s: float = Field(default=3600.0, ge=0)
     audit_queue_max: int = Field(default=10_000, ge=1, description="audit rows of reads held in memory")
 
+    # The 12345 exchange (services/exchange.py): the outbox worker posts messages to the sources' webhooks.
+    outbox_poll_s: float = Field(
+        default=2.0, ge=0, description="how often the outbox worker looks (0: no worker)"
+    )
+    outbox_max_attempts: int = Field(default=12, ge=1, description="attempts before a message fails for good")
+    outbox_backoff_s: float = Field(default=5.0, gt=0, description="first retry delay; doubles each attempt")
+    outbox_backoff_max_s: float = Field(default=3600.0, gt=0, description="longest retry delay")
+    outbox_timeout_s: float = Field(default=10.0, gt=0, description="time a webhook has to answer")
+
     # Report intake rules (issue 5); distances in metres, computed in EPSG:4547.
     near_boundary_m: float = 10.0
     duplicate_radius_m: float = 50.0

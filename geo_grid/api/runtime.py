@@ -29,6 +29,7 @@ from geo_grid.services.addresses import AddressBook
 from geo_grid.services.audit import AuditQueue
 from geo_grid.services.auth import Principal
 from geo_grid.services.directory import GridDirectory
+from geo_grid.services.exchange import OutboxWorker
 from geo_grid.services.past_directories import PastDirectories
 from geo_grid.services.snapshots import SnapshotHolder
 from geo_grid.settings import Settings
@@ -50,6 +51,9 @@ class Runtime:
     audit_queue: AuditQueue  # audited reads, written in batches (services/audit.py)
     batches: Workers  # batch worker processes and their limiters (api/batch_pool.py, api/limits.py)
     past_build_limiter: anyio.CapacityLimiter  # past directories are built one at a time
+    outbox: (
+        OutboxWorker  # delivers the 12345 exchange's outbox to the sources' webhooks (services/exchange.py)
+    )
     token_cache: TokenCache = field(default_factory=dict)  # shared by deps and the rate limiter
 
     @classmethod
@@ -70,6 +74,7 @@ class Runtime:
             audit_queue=AuditQueue(factory, settings.audit_queue_max),
             batches=Workers(settings.batch_concurrency),
             past_build_limiter=anyio.CapacityLimiter(1),
+            outbox=OutboxWorker(factory, settings),
         )
         try:
             runtime.directory.reload(factory)
@@ -77,9 +82,11 @@ class Runtime:
         except BaseException:
             engine.dispose()
             raise
+        runtime.outbox.start()
         return runtime
 
     async def close(self) -> None:
+        await run_in_threadpool(self.outbox.stop)  # the message in flight is finished and committed
         await run_in_threadpool(self.audit_queue.close)  # writes what is still queued
         self.batches.shutdown()
         self.engine.dispose()

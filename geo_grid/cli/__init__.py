@@ -33,6 +33,7 @@ def _register() -> None:
         assign,
         boundaries,
         database,
+        exchange,
         maps,
         reports,
         server,

@@ -47,6 +47,11 @@ def import_reports_command(
         False, help="take rows without coordinates unlocated (flagged outside, routed to 街道中心)"
     ),
     actor: str | None = typer.Option(None, help="name recorded in the history (default cli:<user>)"),
+    source: str | None = typer.Option(
+        None,
+        "--source",
+        help="the rows are orders of this system (e.g. 12345): idempotent on (source, report_id)",
+    ),
 ) -> None:
     """Import reports: each is placed in its micro-grid (or flagged outside), near-boundary and duplicate
     flags are set, and its deadlines follow the SLA table. One bad row and nothing is imported; the error
@@ -83,7 +88,14 @@ def import_reports_command(
                 ) as bar:
                     task = bar.add_task("reports", total=len(rows))
                     summary = import_reports(
-                        session, directory, settings, rows, who, file.name, lambda n: bar.advance(task, n)
+                        session,
+                        directory,
+                        settings,
+                        rows,
+                        who,
+                        file.name,
+                        lambda n: bar.advance(task, n),
+                        order_source=source,
                     )
         except GeoGridError as exc:
             raise fail(exc) from exc

@@ -19,6 +19,7 @@ class Report:
 
     id: int
     external_id: str | None
+    source: str | None  # the system the order came from (the 12345 exchange), or None
     category: str
     description: str
     channel: str
@@ -129,6 +130,7 @@ class NewReportRow:
     rating: int | None
     grid: GridFields
     tracking_code_hash: str | None = None
+    source: str | None = None  # the system an order came from (the 12345 exchange), with its external_id
 
     def columns(self) -> dict[str, Any]:
         """The stored columns (without the point), the grid fields flattened in."""

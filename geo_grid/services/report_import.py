@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -11,8 +12,10 @@ from sqlalchemy.orm import Session
 from geo_grid.errors import GeoGridError, ImportFailed
 from geo_grid.io.reports import ImportRow
 from geo_grid.repository import audit as audit_repo
+from geo_grid.repository import exchange_sources as source_repo
 from geo_grid.repository import reports as report_repo
 from geo_grid.repository.report_records import NewReportRow
+from geo_grid.services import exchange
 from geo_grid.services import reports as report_service
 from geo_grid.services.directory import GridDirectory
 from geo_grid.services.lookup import to_wgs84
@@ -39,6 +42,21 @@ def _check_ids(session: Session, rows: Sequence[ImportRow]) -> None:
         )
 
 
+def _orders(session: Session, rows: Sequence[ImportRow], order_source: str) -> dict[str, int]:
+    """`--source NAME` (the 12345 exchange): every row names its order; the orders already taken."""
+    seen: dict[str, str] = {}
+    for row in rows:
+        eid = row.report.external_id
+        if eid is None:
+            raise ImportFailed(
+                f"{row.where}: --source {order_source} needs a report_id (the order's number) on every row"
+            )
+        if eid in seen:
+            raise ImportFailed(f"{row.where}: report_id {eid!r} appears twice (first at {seen[eid]})")
+        seen[eid] = row.where
+    return source_repo.orders(session, order_source, list(seen))
+
+
 def import_reports(
     session: Session,
     directory: GridDirectory,
@@ -47,9 +65,26 @@ def import_reports(
     actor: str,
     source: str,
     progress: Progress | None = None,
+    order_source: str | None = None,
 ) -> dict[str, Any]:
-    """Validate, place and insert every row; any bad row raises ImportFailed naming it (caller rolls back)."""
-    _check_ids(session, rows)
+    """Validate, place and insert every row; any bad row raises ImportFailed naming it (caller rolls back).
+
+    With `order_source` (`geo-grid import reports --source NAME`) the rows are orders of that system:
+    an order already taken is not imported again; its new text, if any, is applied to its report."""
+    taken: dict[str, int] = {}
+    updated = 0
+    if order_source is None:
+        _check_ids(session, rows)
+    else:
+        taken = _orders(session, rows, order_source)
+        for row in rows:
+            if row.report.external_id in taken:
+                again = replace(row.report, source=order_source)
+                updated += (
+                    exchange.apply_update(session, taken[row.report.external_id], again, actor) == "updated"
+                )
+        rows = [replace(r, report=replace(r.report, source=order_source)) for r in rows
+                if r.report.external_id not in taken]  # fmt: skip
     prepared: list[NewReportRow] = []
     for n, row in enumerate(rows, start=1):
         new = row.report
@@ -68,7 +103,7 @@ def import_reports(
             progress(500)
     if progress and len(rows) % 500:
         progress(len(rows) % 500)
-    ids = report_repo.insert_many(session, prepared)
+    ids = report_repo.insert_many(session, prepared) if prepared else []  # --source: all taken already
     report_repo.add_events(
         session,
         [
@@ -82,6 +117,7 @@ def import_reports(
     )
     summary = {
         "imported": len(ids),
+        **({"already_imported": len(taken), "updated": updated} if order_source is not None else {}),
         "inside": sum(1 for r in prepared if not r.grid.outside),
         "outside": sum(1 for r in prepared if r.grid.outside),
         "without_point": sum(1 for r in prepared if r.lon is None),
@@ -89,5 +125,7 @@ def import_reports(
         "possible_duplicates": duplicates,
         "by_category": dict(Counter(r.category for r in prepared)),
     }
-    audit_repo.add(session, actor, "import_reports", {"source": source, **summary})
+    audit_repo.add(
+        session, actor, "import_reports", {"source": source, "order_source": order_source, **summary}
+    )
     return summary

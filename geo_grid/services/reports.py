@@ -118,6 +118,7 @@ def row_for(new: NewReport, placed: Placed) -> NewReportRow:
         solved=new.solved,
         rating=new.rating,
         grid=grid_fields(placed),
+        source=new.source,  # the 12345 exchange (services/exchange.py)
     )
 
 

@@ -3,7 +3,7 @@
 log. The role `grid_worker` (网格员) joins the API token roles.
 
 Revision ID: 0006_accounts
-Revises: 0003_privacy
+Revises: 0005_exchange
 Create Date: 2026-11-30
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_accounts"
-down_revision = "0003_privacy"
+down_revision = "0005_exchange"
 branch_labels = None
 depends_on = None
 

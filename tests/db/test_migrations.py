@@ -11,6 +11,7 @@ from geo_grid import db
 EXPECTED_TABLES = {
     "communities", "generations", "grids", "people", "roles", "road_segments", "courtyards",
     "facilities", "addresses", "reports", "report_events", "api_tokens", "audit_log", "subdistricts",
+    "exchange_sources", "outbox", "users", "web_sessions", "photos",
 }  # fmt: skip
 
 

@@ -5,12 +5,14 @@ from geo_grid.api.routers import (
     boundary_edits,
     communities,
     docs,
+    exchange,
     facilities,
     generations,
     grids,
     health,
     lookup,
     maps,
+    open311,
     photos,
     reports,
     sessions,
@@ -31,6 +33,8 @@ ROUTERS = [
     generations.router,
     boundary_edits.router,
     maps.router,
+    exchange.router,
+    open311.router,
     docs.router,
     sessions.router,  # the web console's login and sessions (issue 13)
     photos.router,  # report photos (issue 13)

@@ -20,13 +20,13 @@ from geo_grid.api.schemas.reports import (
     ReportOut,
     ReportPage,
 )
-from geo_grid.errors import ReportNotFound
+from geo_grid.errors import InvalidInput, ReportNotFound
 from geo_grid.io import csvfile
 from geo_grid.reporting import NewReport
 from geo_grid.repository import reports as report_repo
 from geo_grid.repository.report_records import Report
+from geo_grid.services import exchange, workflow
 from geo_grid.services import reports as report_service
-from geo_grid.services import workflow
 from geo_grid.services.auth import Principal
 from geo_grid.services.directory import GridDirectory
 from geo_grid.services.grids import parse_bbox
@@ -67,6 +67,17 @@ class ReportIn(BaseModel):
     photo_urls: list[Annotated[str, Field(max_length=500)]] = Field(
         default_factory=list, max_length=20, description="照片链接（仅 http/https）"
     )
+    # The 12345 exchange (services/exchange.py): an order pushed by another system.
+    source: str | None = Field(
+        default=None,
+        max_length=40,
+        description="来源系统（如 12345）；与 external_id 一起使同一工单只生成一条上报",
+    )
+    external_id: str | None = Field(
+        default=None, min_length=1, max_length=40, description="来源系统的工单编号"
+    )
+    cancel: bool = Field(default=False, description="来源系统退单：该工单的上报转为不予受理（附原因）")
+    cancel_reason: str | None = Field(default=None, max_length=2000, description="退单原因")
 
     @field_validator("photo_urls")
     @classmethod
@@ -119,6 +130,10 @@ class RatingIn(BaseModel):
 TrackingHeader = Annotated[
     str | None, Header(alias="X-Tracking-Code", max_length=100, description="上报时获得的追踪码")
 ]
+# A source system's key (the 12345 exchange: geo-grid exchange source add prints it once).
+ApiKeyHeader = Annotated[
+    str | None, Header(alias="X-Api-Key", max_length=200, description="来源系统的接入密钥")
+]
 TrackingQuery = Annotated[
     str | None, Query(max_length=100, description="上报时获得的追踪码（或用 X-Tracking-Code 请求头）")
 ]
@@ -150,17 +165,46 @@ def _resolver(request: Request, directory: GridDirectory) -> report_service.Addr
     status_code=201,
     summary="Report a problem or need at a place (public)",
     response_model=ReportCreated,
-    responses=error_responses(422, 503),
+    responses={
+        200: {"model": ReportCreated, "description": "来源系统工单已收到过（同一上报）"},
+        **error_responses(401, 403, 404, 409, 422, 503),
+    },
     response_model_exclude_unset=True,
 )
 def create_report(
-    body: ReportIn, request: Request, session: SessionDep, settings: SettingsDep, principal: PrincipalDep
-) -> dict[str, Any]:
+    body: ReportIn, request: Request, response: Response, session: SessionDep, settings: SettingsDep,
+    principal: PrincipalDep, x_api_key: ApiKeyHeader = None,
+) -> dict[str, Any]:  # fmt: skip
     """The answer carries `tracking_code`, shown this once: the reporter follows the report with it
-    (`GET /reports/{id}` with `X-Tracking-Code` or `?tracking_code=`) and rates it once it is closed."""
+    (`GET /reports/{id}` with `X-Tracking-Code` or `?tracking_code=`) and rates it once it is closed.
+
+    An order of another system (`source` + `external_id`, with that source's `X-Api-Key` or a
+    dispatcher token) is taken once: sent again it answers 200 with the same report (`intake`:
+    unchanged, updated with the new text, or cancelled with `cancel: true`, 退单)."""
     directory = require(_directory(request))
-    new = NewReport(**body.model_dump())
+    new = NewReport(**body.model_dump(exclude={"cancel", "cancel_reason"}))
     resolver = _resolver(request, directory) if body.address and body.lon is None else None
+    # -- the 12345 exchange (services/exchange.py) --
+    if body.source is not None or body.external_id is not None or body.cancel:
+        if body.source is None or body.external_id is None:
+            raise InvalidInput("来源系统的工单需要同时给出 source 和 external_id")
+        exchange.authorize_source(session, body.source, principal, x_api_key)
+        actor = principal.name if principal.sees_personal_data else f"source:{body.source}"
+        got = exchange.intake(session, directory, settings, new, actor, resolver, cancel=body.cancel,
+                              cancel_reason=body.cancel_reason)  # fmt: skip
+        request.state.audit_subject = f"report:{got.report_id}"
+        request.state.audit_detail = {
+            "source": body.source,
+            "external_id": body.external_id,
+            "intake": got.outcome,
+        }
+        if not got.created:
+            response.status_code = 200
+        out = present(report_service.detail(session, directory, got.report_id), principal)
+        return {**out, "intake": got.outcome} | (
+            {"tracking_code": got.tracking_code} if got.tracking_code else {}
+        )
+    # -- end of the 12345 exchange --
     created = report_service.create(session, directory, settings, new, principal.name, resolver)
     request.state.audit_subject = f"report:{created.report_id}"
     # The reporter sees their own report as the public would (a sensitive one included: it is theirs).

@@ -32,7 +32,12 @@ class ReportOut(BaseModel):
     """A report as the caller's role may see it (geo_grid/privacy.py decides)."""
 
     id: int = Field(description="上报编号")
-    external_id: str | None = Field(default=None, description="外部编号（导入时的 report_id）")
+    external_id: str | None = Field(
+        default=None, description="外部编号（导入时的 report_id；来源系统的工单编号）"
+    )
+    source: str | None = Field(
+        default=None, description="来源系统（12345 热线、区级平台等），与 external_id 一起标识工单"
+    )
     category: str = Field(description="类别代码（road_occupation …）")
     category_label: str = Field(description="类别中文名")
     description: str = Field(description="描述（公众：电话、身份证号已隐藏）")
@@ -81,7 +86,16 @@ class ReportOut(BaseModel):
 class ReportCreated(ReportOut):
     """POST /reports: the new report and its tracking code."""
 
-    tracking_code: str = Field(description="追踪码：只显示这一次，凭它查看和评价此上报")
+    tracking_code: str | None = Field(
+        default=None,
+        description="追踪码：只显示这一次，凭它查看和评价此上报（同一来源工单再次推送时不再给出）",
+    )
+    # The 12345 exchange (services/exchange.py): what a pushed order's intake did.
+    intake: Literal["created", "unchanged", "updated", "cancelled"] | None = Field(
+        default=None,
+        description="来源系统工单（source + external_id）：created 新建（201）；unchanged 已收到过、"
+        "updated 已按新内容更新、cancelled 已退单（200，同一上报编号）",
+    )
 
 
 class ReportPage(BaseModel):
