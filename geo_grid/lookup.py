@@ -36,7 +36,7 @@ The raster is built by geo_grid.lookup_raster; the queries below read it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -44,7 +44,14 @@ import shapely
 from numpy.typing import ArrayLike, NDArray
 
 from geo_grid.crs import lonlat_to_far_metric, lonlat_to_metric, to_far_metric, to_metric
-from geo_grid.lookup_raster import ORIENT_ERR, IntArray, build_raster, orient_sign, ring_segments
+from geo_grid.lookup_raster import (
+    ORIENT_ERR,
+    IntArray,
+    build_raster,
+    memoryviews,
+    orient_sign,
+    ring_segments,
+)
 
 # Points per chunk in locate_many: keeps the temporaries in L2 cache (≈ 2x faster than whole arrays).
 _CHUNK = 1 << 15
@@ -107,6 +114,12 @@ class GridIndex:
     _sp_cand: IntArray
     # memoryviews of the arrays above: indexing one gives a Python int/float fast (numpy scalars are slow)
     _mv: tuple[Any, ...]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Picklable, for worker processes (batches, Dask): the arrays, geometries and trees travel; the
+        memoryviews and the prepared geometries are made again on arrival."""
+        state = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "_mv"}
+        return (_restore, (state,))
 
     # ------------------------------------------------------------------------------------ build
 
@@ -421,3 +434,13 @@ class GridIndex:
 
     def __repr__(self) -> str:
         return f"GridIndex(size={self.size}, cells={self._nx}x{self._ny})"
+
+
+def _restore(state: dict[str, Any]) -> GridIndex:
+    """A GridIndex from its pickled state (GridIndex.__reduce__)."""
+    shapely.prepare(state["_geoms"])
+    for name in ("_raster", "_seg", "_sp_seg", "_sp_left", "_sp_right", "_sp_ptr", "_sp_cand", "_row_base"):
+        state[name].flags.writeable = False
+    views = memoryviews(state["_raster"], state["_seg"], state["_sp_seg"], state["_sp_left"],
+                        state["_sp_right"], state["_sp_ptr"], state["_sp_cand"], state["_row_base"])  # fmt: skip
+    return GridIndex(**state, _mv=views)

@@ -167,7 +167,7 @@ def build_raster(
     arrays = [raster, seg_t, sp_seg, sp_left, sp_right, sp_ptr, cand.astype(np.int32), row_base]
     for a in arrays:
         a.flags.writeable = False
-    mv = (raster.data, seg_t.ravel().data, *(a.data for a in arrays[2:7]), row_base.data)
+    mv = memoryviews(*arrays)
     return Raster(
         cell_deg=(cx, cy),
         x0=float(x0),
@@ -186,6 +186,22 @@ def build_raster(
         sp_cand=arrays[6],
         mv=mv,
     )
+
+
+def memoryviews(
+    raster: NDArray[Any],
+    seg: NDArray[np.float64],
+    sp_seg: IntArray,
+    sp_left: IntArray,
+    sp_right: IntArray,
+    sp_ptr: IntArray,
+    sp_cand: IntArray,
+    row_base: IntArray,
+) -> tuple[Any, ...]:
+    """Memoryviews of the lookup arrays: indexing one gives a Python int/float fast (numpy scalars are
+    slow). Made from the arrays, so they are rebuilt (not pickled) when an index travels."""
+    return (raster.data, seg.ravel().data, sp_seg.data, sp_left.data, sp_right.data, sp_ptr.data,
+            sp_cand.data, row_base.data)  # fmt: skip
 
 
 def unique_segments(geoms: NDArray[np.object_]) -> NDArray[np.float64]:

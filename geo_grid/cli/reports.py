@@ -72,7 +72,6 @@ def import_reports_command(
         rows = read_reports(file, options)
     except GeoGridError as exc:
         raise fail(exc) from exc
-    summary: dict[str, object] = {}
     with database(settings) as (url, _):
         try:
             with session_for(url, commit=commit) as session:
@@ -100,5 +99,5 @@ def import_reports_command(
         except GeoGridError as exc:
             raise fail(exc) from exc
     verb = "imported" if commit else "would import (dry run, nothing changed)"
-    typer.echo(f"{verb}: {summary['imported']} reports from {file.name}")
-    typer.echo(json.dumps(summary, ensure_ascii=False))
+    typer.echo(f"{verb}: {summary.imported} reports from {file.name}")
+    typer.echo(json.dumps(summary.as_dict(), ensure_ascii=False))

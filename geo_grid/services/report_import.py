@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -57,6 +57,25 @@ def _orders(session: Session, rows: Sequence[ImportRow], order_source: str) -> d
     return source_repo.orders(session, order_source, list(seen))
 
 
+@dataclass(frozen=True, slots=True)
+class ReportImportSummary:
+    """What an import did (printed by `geo-grid import reports`, kept in the audit log)."""
+
+    imported: int
+    inside: int
+    outside: int
+    without_point: int
+    near_boundary: int
+    possible_duplicates: int
+    by_category: dict[str, int]
+    # Only with `--source NAME`: orders taken before (not imported again) and those whose text changed.
+    already_imported: int | None = None
+    updated: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
 def import_reports(
     session: Session,
     directory: GridDirectory,
@@ -66,7 +85,7 @@ def import_reports(
     source: str,
     progress: Progress | None = None,
     order_source: str | None = None,
-) -> dict[str, Any]:
+) -> ReportImportSummary:
     """Validate, place and insert every row; any bad row raises ImportFailed naming it (caller rolls back).
 
     With `order_source` (`geo-grid import reports --source NAME`) the rows are orders of that system:
@@ -115,17 +134,21 @@ def import_reports(
     duplicates = report_repo.suggest_duplicates(
         session, ids, settings.duplicate_radius_m, settings.duplicate_window_h
     )
-    summary = {
-        "imported": len(ids),
-        **({"already_imported": len(taken), "updated": updated} if order_source is not None else {}),
-        "inside": sum(1 for r in prepared if not r.grid.outside),
-        "outside": sum(1 for r in prepared if r.grid.outside),
-        "without_point": sum(1 for r in prepared if r.lon is None),
-        "near_boundary": sum(1 for r in prepared if r.grid.near_boundary),
-        "possible_duplicates": duplicates,
-        "by_category": dict(Counter(r.category for r in prepared)),
-    }
+    summary = ReportImportSummary(
+        imported=len(ids),
+        inside=sum(1 for r in prepared if not r.grid.outside),
+        outside=sum(1 for r in prepared if r.grid.outside),
+        without_point=sum(1 for r in prepared if r.lon is None),
+        near_boundary=sum(1 for r in prepared if r.grid.near_boundary),
+        possible_duplicates=duplicates,
+        by_category=dict(Counter(r.category for r in prepared)),
+        already_imported=len(taken) if order_source is not None else None,
+        updated=updated if order_source is not None else None,
+    )
     audit_repo.add(
-        session, actor, "import_reports", {"source": source, "order_source": order_source, **summary}
+        session,
+        actor,
+        "import_reports",
+        {"source": source, "order_source": order_source, **summary.as_dict()},
     )
     return summary

@@ -183,8 +183,8 @@ def test_real_311_file_all_or_nothing_and_outside(db_factory: Callable[[], str])
         directory = directory_service.build(session, gen)
         summary = import_reports(session, directory, Settings(database_url=url), rows, "test", path.name)
     engine.dispose()
-    assert summary["imported"] == 10_000 and summary["inside"] == 0
-    assert summary["outside"] == 10_000 and summary["without_point"] == 11
+    assert summary.imported == 10_000 and summary.inside == 0
+    assert summary.outside == 10_000 and summary.without_point == 11
     where = "external_id LIKE '1-%'"
     assert (
         _count(url, f"{where} AND outside AND dispatch_kind = 'centre' AND dispatch_target = '街道中心'")

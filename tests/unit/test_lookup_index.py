@@ -79,6 +79,22 @@ def test_voronoi_vertices_edges_and_near_edges(voronoi: GridIndex) -> None:
     assert (ref >= 0).all() or (ref == -1).sum() < len(ref) // 4
 
 
+def test_an_index_survives_pickling_whole(voronoi: GridIndex) -> None:
+    """Worker processes receive the index pickled: the copy answers exactly as the original, on edge
+    probes (ties), random points inside and outside, and `nearest`."""
+    import pickle
+
+    copy = pickle.loads(pickle.dumps(voronoi))
+    assert copy is not voronoi and copy.codes == voronoi.codes
+    ex, ey = edge_probe_points(voronoi.polygons, eps=1e-9)
+    rx, ry = random_points(voronoi.polygons, 50_000, seed=7)
+    x, y = np.concatenate([ex, rx]), np.concatenate([ey, ry])
+    assert np.array_equal(copy.locate_many(x, y), voronoi.locate_many(x, y))
+    assert assert_agrees(copy, x[:20_000], y[:20_000], scalar_every=4) is not None
+    outside = [(float(a), float(b)) for a, b in zip(rx[:400], ry[:400], strict=True)]
+    assert [copy.nearest(a, b) for a, b in outside] == [voronoi.nearest(a, b) for a, b in outside]
+
+
 @pytest.mark.parametrize("cell_m", [0.3, 7.0, 40.0])
 def test_voronoi_other_raster_resolutions(cell_m: float) -> None:
     codes, polys = voronoi_tiling(150, seed=5, area_km2=1.2)
