@@ -38,7 +38,9 @@ def _active_directory() -> GridDirectory:
 @app.command("assign")
 def assign(
     input_file: Path = typer.Argument(
-        ..., exists=True, dir_okay=False, help="CSV, Parquet, GeoJSON or GeoPackage"
+        ...,
+        exists=True,
+        help="CSV, Parquet, GeoJSON or GeoPackage (with --dask also a folder of Parquet files)",
     ),
     output: Path = typer.Option(..., "-o", "--output", help="file to write, same format family as the input"),
     lon_col: str = typer.Option(
@@ -51,10 +53,19 @@ def assign(
         "wgs84", "--crs", help="wgs84, cgcs2000, gcj02 (Amap/Tencent) or bd09 (Baidu)"
     ),
     chunk_rows: int = typer.Option(250_000, "--chunk-rows", min=1_000, help="rows per chunk (bounds memory)"),
+    dask: str = typer.Option(
+        None,
+        "--dask",
+        help="run on a Dask cluster: a scheduler address (tcp://host:8786) or local[:N] for a LocalCluster "
+        "of N processes; input Parquet/GeoParquet (file or folder) or CSV, OUTPUT is a folder of partitions",
+    ),
 ) -> None:
     """Add micro_code, tertiary_code, community_code, outside and error to every row, streaming the file in
     chunks (any size). Rows with missing or invalid coordinates are kept, with `error` saying why; the
     output has the input's rows in the input's order. Grids: the active generation in the database."""
+    if dask:
+        _assign_on_dask(input_file, output, lon_col, lat_col, crs_name, dask)
+        return
     try:
         fmt_in, fmt_out = detect_format(input_file), detect_format(output)
         if fmt_in != fmt_out:
@@ -95,3 +106,23 @@ def assign(
         writer.close()
     counts["inside"] = counts["rows"] - counts["outside"] - counts["errors"]
     typer.echo(f"wrote {output}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()), file=sys.stdout)
+
+
+def _assign_on_dask(input_file: Path, output: Path, lon_col: str, lat_col: str, crs_name: str,
+                    scheduler: str) -> None:  # fmt: skip
+    """`--dask`: the same assignment, partition by partition on a Dask cluster (services/assign_dask.py)."""
+    from geo_grid.services import assign_dask
+
+    try:
+        fmt = "parquet" if input_file.is_dir() else detect_format(input_file)
+        if output.resolve() == input_file.resolve():
+            raise InvalidInput("the output must be a different file from the input")
+        assigner = Assigner(_active_directory(), crs_name)
+        with assign_dask.client_for(scheduler) as client:
+            counts = assign_dask.assign(client, assigner, input_file, output, lon_col, lat_col, fmt)
+    except (GeoGridError, ValueError) as exc:
+        raise _fail(getattr(exc, "message", str(exc))) from exc
+    typer.echo(
+        f"wrote {output} ({counts.partitions} partitions): rows {counts.rows:,}, inside {counts.inside:,}, "
+        f"outside {counts.outside:,}, errors {counts.errors:,}"
+    )
