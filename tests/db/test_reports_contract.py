@@ -20,7 +20,13 @@ from tests.support.api import bearer, create_tokens
 
 _openapi = create_app(Settings(database_url="postgresql+psycopg2://unused@127.0.0.1:1/unused")).openapi()
 PATHS = r"^/reports|^/grids/\{code\}/stats$"
-schema = schemathesis.openapi.from_dict(_openapi).include(path_regex=PATHS)
+# The multipart photo upload is left out as in test_schemathesis.py (schemathesis generates file parts
+# httpx cannot encode); tests/db/test_photos.py covers it.
+schema = (
+    schemathesis.openapi.from_dict(_openapi)
+    .include(path_regex=PATHS)
+    .exclude(method="POST", path_regex=r"/photos$")
+)
 schema.config.generation.update(modes=[GenerationMode.POSITIVE], max_examples=6)
 schema.config.phases.update(phases=["examples", "fuzzing"])
 _seen: dict[str, int] = {}  # "METHOD path status" -> responses, printed at the end (pytest -s)
