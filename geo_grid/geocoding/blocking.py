@@ -85,7 +85,8 @@ class RoadResolver:
         every road and would inflate it. A direction or ordinal inserted into a table name (金水东路 vs
         金水路) names a different real road, not a typo: such a pair scores at most 0.5. A name that
         sounds exactly like a known one (京三路 → 经三路, by toneless pinyin) is a misheard or mistyped
-        homophone: 0.9 when one road sounds so, 0.8 each when several do.
+        homophone: 0.9 when one road sounds so, 0.8 each when several do — unless another road is at least
+        as close in writing (then the sound decides nothing).
         """
         if text in self._set:
             return {text: 1.0}
@@ -106,7 +107,11 @@ class RoadResolver:
             for road in self._by_core[core]:
                 out[road] = max(out.get(road, 0.0), sim)
         sounds = self._by_sound.get(pinyin_key(base), []) if base else []
+        chars = {core: score for core, score, _ in found}
         for core in sounds:
+            # 东凤 sounds like 东风 but is as close in writing to 玉凤: then the sound decides nothing
+            if any(score >= chars.get(core, 0.0) for other, score in chars.items() if other not in sounds):
+                continue
             for road in self._by_core[core]:
                 out[road] = max(out.get(road, 0.0), 0.9 if len(sounds) == 1 else 0.8)
         return out

@@ -218,7 +218,7 @@ KIND_WORDS: dict[str, tuple[str, ...]] = {
     "parking": ("停车场",),
     "charging_station": ("充电站", "充电桩"),
     "school": ("学校",),
-    "health_center": ("卫生服务中心", "社区医院", "卫生站"),
+    "health_center": ("社区医院", "卫生站"),
     "police_station": ("派出所",),
     "service_center": ("党群服务中心", "服务中心"),
 }
