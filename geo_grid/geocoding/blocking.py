@@ -64,6 +64,11 @@ def pinyin_key(text: str) -> str:
     return "".join(lazy_pinyin(text))
 
 
+def _in_place(a: str, b: str) -> int:
+    """How many characters two names of one length share in the same place (0 for other lengths)."""
+    return sum(x == y for x, y in zip(a, b, strict=True)) if len(a) == len(b) else 0
+
+
 class RoadResolver:
     """Road name as typed or said → the known roads it may mean, with a similarity in [0, 1]."""
 
@@ -86,7 +91,7 @@ class RoadResolver:
         金水路) names a different real road, not a typo: such a pair scores at most 0.5. A name that
         sounds exactly like a known one (京三路 → 经三路, by toneless pinyin) is a misheard or mistyped
         homophone: 0.9 when one road sounds so, 0.8 each when several do — unless another road is at least
-        as close in writing (then the sound decides nothing).
+        as close in writing, character by character (then the sound decides nothing).
         """
         if text in self._set:
             return {text: 1.0}
@@ -107,10 +112,11 @@ class RoadResolver:
             for road in self._by_core[core]:
                 out[road] = max(out.get(road, 0.0), sim)
         sounds = self._by_sound.get(pinyin_key(base), []) if base else []
-        chars = {core: score for core, score, _ in found}
+        others = [core for core, _, _ in found if core not in sounds]
         for core in sounds:
-            # 东凤 sounds like 东风 but is as close in writing to 玉凤: then the sound decides nothing
-            if any(score >= chars.get(core, 0.0) for other, score in chars.items() if other not in sounds):
+            # 东凤 sounds like 东风 but shares as many characters in place with 玉凤: the sound decides
+            # nothing (风产 → 丰产 still does: 东风 shares 风, but not in its place)
+            if any(_in_place(base, other) >= _in_place(base, core) for other in others):
                 continue
             for road in self._by_core[core]:
                 out[road] = max(out.get(road, 0.0), 0.9 if len(sounds) == 1 else 0.8)

@@ -119,6 +119,7 @@ CORNER_M = 15.0  # a corner (东北角) is this far from the meeting point, diag
 SIDE_M = 30.0  # "路口东侧" without a distance
 NO_MEETING_CONFIDENCE = 0.3  # the nearest approach of two roads that never meet: a suggestion only
 ROAD_SIM_MIN = 0.8  # both roads of an intersection must resolve at least this well
+MAX_SPOKEN_CHARS = 40  # longer texts are not read as intersections or fuzzy landmark names
 
 
 def strip_qualifier(text: str) -> tuple[str, str | None, float]:
@@ -376,7 +377,7 @@ class SpokenMatcher:
         door = replace(door, normalized=norm)
         if door.status == "matched":
             return _widen(door, qualifier, extra)
-        fuzzy = self.landmarks.fuzzy(key) if key else ()
+        fuzzy = self.landmarks.fuzzy(key) if key and len(key) <= MAX_SPOKEN_CHARS else ()
         if fuzzy and fuzzy[0].confidence > door.confidence:
             best = fuzzy[0].confidence
             second = fuzzy[1].confidence if len(fuzzy) > 1 else 0.0
@@ -417,6 +418,8 @@ class SpokenMatcher:
         return None if best is None else (best[1], best[2])
 
     def _intersection(self, query: str, norm: str, text: str) -> MatchResult | None:
+        if len(text) > MAX_SPOKEN_CHARS:  # two road names and an offset are short; keeps hostile text linear
+            return None
         m = _RE_JUNCTION.search(text)
         if m is not None and m.start() >= 4:
             head, tail = text[: m.start()], text[m.end() :]
