@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from pypinyin import lazy_pinyin
 from rapidfuzz import fuzz, process
@@ -59,9 +60,13 @@ def group_label(key: Key) -> str:
     return head + building + unit
 
 
+@lru_cache(maxsize=8192)
 def pinyin_key(text: str) -> str:
     """The toneless pinyin of a text (京三 and 经三 → jingsan): how a name sounds when said."""
     return "".join(lazy_pinyin(text))
+
+
+_RESOLVE_MEMO = 20_000
 
 
 def _in_place(a: str, b: str) -> int:
@@ -79,6 +84,7 @@ class RoadResolver:
         for road in self.names:
             self._by_core[road_core(road)].append(road)
         self._cores = sorted(self._by_core)
+        self._memo: dict[str, dict[str, float]] = {}  # road texts repeat: 京三路 is resolved once
         self._by_sound: dict[str, list[str]] = defaultdict(list)
         for core in self._cores:
             self._by_sound[pinyin_key(core)].append(core)
@@ -95,6 +101,14 @@ class RoadResolver:
         """
         if text in self._set:
             return {text: 1.0}
+        found = self._memo.get(text)
+        if found is None:
+            if len(self._memo) >= _RESOLVE_MEMO:
+                self._memo.clear()
+            found = self._memo[text] = self._resolve(text)
+        return dict(found)
+
+    def _resolve(self, text: str) -> dict[str, float]:
         base = road_core(text)
         variants = [base + s for s in ("路", "大道", "街", "大街") if base + s in self._set]
         if len(variants) == 1:

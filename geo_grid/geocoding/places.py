@@ -23,6 +23,7 @@ MEET_TOLERANCE_M = 15.0
 # Meeting points of one pair of roads closer than this are one crossing (a wide junction drawn twice).
 SAME_CROSSING_M = 40.0
 _M_PER_DEG_LAT = 110_574.0
+_MEMO = 20_000
 _M_PER_DEG_LON_EQ = 111_320.0
 
 
@@ -75,6 +76,10 @@ class RoadNetwork:
         self.lines: dict[str, Any] = {road: unary_union(parts) for road, parts in by_road.items()}
         self._metric = metric
         self._tree = shapely.STRtree(metric) if metric else None
+        # answers name a bounded set of points (places, crossings and their offsets): remembered
+        self._nearest_memo: dict[
+            tuple[float, float, float, tuple[str, ...]], tuple[str, str, float] | None
+        ] = {}
         self.meetings: dict[frozenset[str], Meeting] = {}
         for a, b in combinations(sorted(self.lines), 2):
             self.meetings[frozenset((a, b))] = self._meet(a, b)
@@ -116,6 +121,17 @@ class RoadNetwork:
         `prefer` first (the roads the caller named), else the nearest; ties → smallest segment_id."""
         if self._tree is None:
             return None
+        key = (lon, lat, max_m, tuple(prefer))
+        if key not in self._nearest_memo:
+            if len(self._nearest_memo) >= _MEMO:
+                self._nearest_memo.clear()
+            self._nearest_memo[key] = self._nearest_segment(lon, lat, max_m, prefer)
+        return self._nearest_memo[key]
+
+    def _nearest_segment(
+        self, lon: float, lat: float, max_m: float, prefer: Sequence[str]
+    ) -> tuple[str, str, float] | None:
+        assert self._tree is not None
         x, y = lonlat_to_metric(lon, lat)
         p = Point(float(x), float(y))
         near = self._tree.query(p, predicate="dwithin", distance=max_m)

@@ -41,7 +41,7 @@ from rapidfuzz import fuzz, process
 
 from .blocking import RoadResolver, court_core, pinyin_key
 from .matcher import AddressMatcher
-from .normalize import ParsedAddress, apply_aliases, normalize_address, normalize_part, strip_prefixes
+from .normalize import ParsedAddress, apply_aliases, normalize_part, strip_prefixes
 from .places import Meeting, RoadNetwork, offset_point
 from .results import Candidate, MatchResult, Status
 
@@ -357,7 +357,8 @@ class SpokenMatcher:
 
     def match(self, query: str) -> MatchResult:
         m = self.matcher
-        norm = normalize_address(query, prefixes=m.prefixes, aliases=m.aliases)
+        part = normalize_part(query)  # what normalize_address does, once for both readings
+        norm = apply_aliases(strip_prefixes(part, m.prefixes), m.aliases)
         text, qualifier, extra = strip_qualifier(norm)
         if self.network is not None and text:
             # 东北角 / 西侧 after a junction are its offset; elsewhere they are qualifiers
@@ -368,7 +369,7 @@ class SpokenMatcher:
                 crossing = self._intersection(query, norm, text)
                 if crossing is not None:
                     return _widen(crossing, qualifier, extra)
-        key, _, _ = strip_qualifier(apply_aliases(self.landmarks.key(query), m.aliases))
+        key, _, _ = strip_qualifier(apply_aliases(strip_prefixes(part, self.landmarks.prefixes), m.aliases))
         found = self.landmarks.exact(key) if key else ()
         if found:
             status: Status = "matched" if len(found) == 1 else "ambiguous"

@@ -225,7 +225,28 @@ def grid_candidates(
     directory: GridDirectory, lon: float, lat: float, radius: float, primary: GridInfo | None
 ) -> tuple[GridCandidate, ...]:
     """The micro-grids within `radius` metres of the point (EPSG:4547), primary first then by distance,
-    at most MAX_GRID_CANDIDATES; empty when the circle touches one grid only."""
+    at most MAX_GRID_CANDIDATES; empty when the circle touches one grid only. Remembered per directory
+    snapshot (answers name a bounded set of points: door plates, places, crossings)."""
+    memo = cast(
+        dict[tuple[float, float, float], tuple[GridCandidate, ...]],
+        directory.memo.setdefault("address_grid_candidates", {}),
+    )
+    key = (lon, lat, radius)
+    found_before = memo.get(key)
+    if found_before is not None:
+        return found_before
+    if len(memo) >= _GRID_CANDIDATE_MEMO:
+        memo.clear()
+    memo[key] = out = _grid_candidates(directory, lon, lat, radius, primary)
+    return out
+
+
+_GRID_CANDIDATE_MEMO = 50_000
+
+
+def _grid_candidates(
+    directory: GridDirectory, lon: float, lat: float, radius: float, primary: GridInfo | None
+) -> tuple[GridCandidate, ...]:
     tree = directory.memo.get("address_circle_tree")
     if tree is None:
         metric = to_metric(np.array(directory.index.polygons, dtype=object))
