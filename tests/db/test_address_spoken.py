@@ -13,7 +13,7 @@ from geo_grid import db
 from geo_grid.geocoding.places import metres_between
 from geo_grid.repository import facilities as facility_repo
 from geo_grid.services import addresses as address_service
-from tests.support.api import bearer
+from tests.support.api import bearer, create_tokens
 
 # The phrasings of issue 16's table and text, each with the level and the place it must name.
 PHRASINGS = [
@@ -163,3 +163,27 @@ def test_facility_added_later_is_found_after_a_rebuild(db_url: str) -> None:
         assert short.best is not None and short.best.place_id == "F900"
     finally:
         engine.dispose()
+
+
+def test_report_intake_by_spoken_address(make_client: Any, db_url: str) -> None:
+    """A hotline report filed with a landmark or an intersection is placed at that place."""
+    tokens = create_tokens(db_url)
+    with make_client(db_url) as client:
+        expected = _get(client, "民航路社区党群服务中心门口").json()
+        r = client.post(
+            "/reports",
+            json={"category": "noise", "channel": "hotline", "address": "民航路社区党群服务中心门口"},
+        )
+        assert r.status_code == 201, r.text
+        rep = client.get(f"/reports/{r.json()['id']}", headers=bearer(tokens["dispatcher"])).json()
+        assert rep["lon"] == pytest.approx(expected["address"]["point"]["lon"])
+        assert rep["lat"] == pytest.approx(expected["address"]["point"]["lat"])
+        assert rep["community_code"] == expected["grid"]["community"]["code"]
+        crossing = client.post(
+            "/reports", json={"category": "noise", "channel": "hotline", "address": "农业路与未来路交叉口"}
+        )
+        assert crossing.status_code == 201, crossing.text
+        never = client.post(
+            "/reports", json={"category": "noise", "channel": "hotline", "address": "农业路与东风路交叉口"}
+        )
+        assert never.status_code == 422
