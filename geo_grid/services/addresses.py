@@ -287,7 +287,9 @@ def resolve(book: AddressBook, directory: GridDirectory, query: str) -> Resoluti
     people = _leaders(directory, placement.micro, placement.tertiary)
     people["courtyard_chief"] = point.courtyard_chiefs
     people["road_section_chief"] = point.road_chiefs
-    grids = grid_candidates(directory, point.lon, point.lat, best.precision_m, placement.micro)
+    grids: tuple[GridCandidate, ...] = ()
+    if best.precision_m > 0 or placement.on_boundary:  # a door plate's circle is its point
+        grids = grid_candidates(directory, point.lon, point.lat, best.precision_m, placement.micro)
     return Resolution(result, best, point, placement, people, best.precision_m, grids)
 
 
