@@ -201,3 +201,17 @@ def named_places(
         NamedPlace(r.kind, r.ref_id, r.name, float(r.lon), float(r.lat), json.loads(r.g), r.community_code)
         for r in session.execute(text(sql))
     ]
+
+
+def places_mark(session: Session) -> str:
+    """A fingerprint of what the address book reads besides the addresses (facilities, courtyards, road
+    segments, communities: ids, names, kinds, geometries): a change means the book is rebuilt."""
+    sql = """SELECT md5(concat_ws('/',
+        (SELECT string_agg(concat_ws('|', id, facility_id, kind, name, md5(ST_AsBinary(geom))), ',' ORDER BY id)
+         FROM facilities),
+        (SELECT string_agg(concat_ws('|', courtyard_id, name, md5(ST_AsBinary(geom))), ',' ORDER BY courtyard_id)
+         FROM courtyards),
+        (SELECT string_agg(concat_ws('|', segment_id, road_name, md5(ST_AsBinary(geom))), ',' ORDER BY segment_id)
+         FROM road_segments),
+        (SELECT string_agg(concat_ws('|', code, name), ',' ORDER BY code) FROM communities)))"""
+    return str(session.execute(text(sql)).scalar_one())

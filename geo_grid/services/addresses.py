@@ -174,10 +174,16 @@ def _build_book(session: Session, _import_mark: object) -> AddressBook:
     return build(session)
 
 
+def _book_version(session: Session) -> tuple[int, str]:
+    return address_repo.import_mark(session), address_repo.places_mark(session)
+
+
 def address_book_holder() -> SnapshotHolder[AddressBook]:
     """The holder of the one address book: its version is the newest address import
-    (`address_repo.import_mark`), so an import by another process (the CLI) is noticed."""
-    return SnapshotHolder("address_book", address_repo.import_mark, _build_book)
+    (`address_repo.import_mark`), so an import by another process (the CLI) is noticed, and the
+    fingerprint of the facilities, courtyards, road segments and communities it finds by name
+    (`address_repo.places_mark`), so a facility added later is found without a reload."""
+    return SnapshotHolder("address_book", _book_version, _build_book)
 
 
 def load(factory: sessionmaker[Session]) -> AddressBook:

@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from geo_grid import db
+from geo_grid.api.runtime import runtime_of
 from geo_grid.geocoding.places import metres_between
 from geo_grid.repository import facilities as facility_repo
 from geo_grid.services import addresses as address_service
@@ -145,22 +146,27 @@ def test_batch_answers_spoken_queries(client: TestClient) -> None:
     assert [r["level"] for r in body["results"][: len(PHRASINGS)]] == [p[1] for p in PHRASINGS]
 
 
-def test_facility_added_later_is_found_after_a_rebuild(db_url: str) -> None:
+def test_facility_added_later_is_found_without_a_code_change(make_client: Any, db_url: str) -> None:
+    """A facility inserted after start-up: the address book's version probe notices it (as the runtime's
+    background poll does) and the next lookup finds it, short form and qualifier included."""
     engine = db.make_engine(db_url, pool_size=1)
     factory = db.make_session_factory(engine)
     try:
-        with factory() as session:
-            point = {"type": "Point", "coordinates": [113.6950, 34.7600]}
-            facility_repo.insert(session, "F900", "health_center", "民航路社区老年食堂", point, {})
-            session.commit()
-        book = address_service.load(factory)
-        result = book.match("民航路社区老年食堂门口")
-        assert result.status == "matched" and result.best is not None
-        assert result.best.level == "landmark" and result.best.place_id == "F900"
-        assert result.qualifier == "门口"
-        assert math.isclose(result.best.lon, 113.6950) and math.isclose(result.best.lat, 34.7600)
-        short = book.match("民航路老年食堂")
-        assert short.best is not None and short.best.place_id == "F900"
+        with make_client(db_url) as client:
+            assert _get(client, "民航路社区老年食堂").status_code == 404
+            with factory() as session:
+                point = {"type": "Point", "coordinates": [113.6950, 34.7600]}
+                facility_repo.insert(session, "F900", "canteen", "民航路社区老年食堂", point, {})
+                session.commit()
+            runtime_of(client.app).refresh_changed()
+            body = _get(client, "民航路社区老年食堂门口").json()
+            assert body["status"] == "matched" and body["level"] == "landmark"
+            assert body["address"]["place_id"] == "F900" and body["qualifier"] == "门口"
+            assert body["address"]["point"] == {"lon": pytest.approx(113.6950), "lat": pytest.approx(34.7600)}
+            assert _get(client, "民航路老年食堂").json()["address"]["place_id"] == "F900"
+        book = address_service.load(factory)  # the CLI's book (geo-grid geocode) reads it too
+        found = book.match("民航路社区老年食堂")
+        assert found.best is not None and math.isclose(found.best.lon, 113.6950)
     finally:
         engine.dispose()
 
