@@ -8,7 +8,10 @@ Without --database-url a throw-away PostgreSQL + PostGIS cluster is started (as 
 - intersection: every pair of roads whose centrelines meet (the union of each road's segments, crossed
   here with shapely), said as A与B交叉口 / A和B路口 / A、B交汇处 / A B 十字路口 / AB路口, with offsets
   (向南50米, 往北100米左右, 东北角: the place meant is moved so) and in both road orders;
-- facility: every facility by its name, its name without 社区, with a qualifier (门口, 旁边, 附近);
+- facility: every facility by its name, its name without 社区, with a qualifier (门口, 旁边, 附近), and
+  with one character mistyped (facility typo);
+- to be refused (right = not matched): every pair of roads that never meet (A与B交叉口) and short forms
+  several facilities share (学校, 党群服务中心, 充电站, 服务中心);
 - courtyard: every courtyard polygon by its name with a qualifier (门口, 对面, 旁边, 北门, 附近, 楼下);
 - numeral / sound-alike / section / reversed / bare 院 variants of every courtyard door plate
   (经3路151号院, 京三路151号院, 经三路北段151号院, 151号院经三路, 经三路151院).
@@ -27,6 +30,7 @@ matcher (its accuracy must not drop). Figures only; nothing is asserted.
 from __future__ import annotations
 
 import argparse
+import math
 import random
 import sys
 import time
@@ -77,7 +81,8 @@ CN_TO_DIGIT = {
     "八": "8",
     "九": "9",
 }
-Case = tuple[str, str, float, float]  # (kind, query, lon, lat of the place meant)
+Case = tuple[str, str, float, float]  # (kind, query, lon, lat of the place meant; NaN: must be refused)
+NAN = float("nan")
 
 
 def intersections(segments: list[address_repo.SegmentLine]) -> list[tuple[str, str, float, float]]:
@@ -119,9 +124,22 @@ def cases(session_factory: object, seed: int) -> list[Case]:
         out.append(("intersection+offset", f"{b}和{a}交叉口往北100米左右", *n))
         ne = offset_point(lon, lat, 10.6, 10.6)
         out.append(("intersection+offset", f"{a}{b}路口东北角", *ne))
+    met = {frozenset((a, b)) for a, b, _, _ in intersections(segments)}
+    roads = sorted({s.road_name for s in segments})
+    for i, a in enumerate(roads):
+        for b in roads[i + 1 :]:
+            if frozenset((a, b)) not in met:  # the right answer is a refusal (404, nearest approach)
+                out.append(("never meet (refuse)", f"{a}与{b}交叉口", NAN, NAN))
+    for text in ("学校", "党群服务中心", "充电站", "服务中心"):  # shared by several: must not be guessed
+        out.append(("shared short form (refuse)", text, NAN, NAN))
     for p in places:
         if p.kind in ("courtyard", "community"):
             continue
+        if len(p.name) >= 5:  # one character mistyped, in the middle
+            k = rng.randrange(1, len(p.name) - 1)
+            out.append(
+                ("facility typo", p.name[:k] + rng.choice("东西南北华新") + p.name[k + 1 :], p.lon, p.lat)
+            )
         out.append(("facility", p.name, p.lon, p.lat))
         if "社区" in p.name:
             out.append(("facility", p.name.replace("社区", "", 1), p.lon, p.lat))
@@ -191,7 +209,13 @@ def run(url: str, seed: int, show_errors: int) -> None:
         c["n"] += 1
         c[res.result.status] += 1
         ok = False
-        if res.best is not None and res.placement is not None and res.placement.micro is None:
+        if math.isnan(lon):  # a refusal is right; any answer is wrong
+            ok = res.best is None
+            if not ok:
+                wrong.append(
+                    f"  WRONG {kind}: {q!r} → {res.best.address if res.best else ''} (must be refused)"
+                )
+        elif res.best is not None and res.placement is not None and res.placement.micro is None:
             # the place meant lies outside every micro-grid (an offset past the boundary): right when the
             # answer says so too
             ok = directory.index.locate(lon, lat) is None
@@ -211,13 +235,13 @@ def run(url: str, seed: int, show_errors: int) -> None:
     for c in per.values():
         total.update(c)
     print(
-        f"{'kind':<22}{'n':>6}{'top-1':>9}{'conf.wrong':>12}{'ambiguous':>11}{'not found':>11}{'>1 grid':>9}"
+        f"{'kind':<28}{'n':>6}{'top-1':>9}{'conf.wrong':>12}{'ambiguous':>11}{'not found':>11}{'>1 grid':>9}"
     )
     for kind in [*per, "ALL"]:
         c = total if kind == "ALL" else per[kind]
         k = c["n"]
         print(
-            f"{kind:<22}{k:>6}{c['correct'] / k:>9.1%}{c['confident_wrong'] / k:>12.2%}"
+            f"{kind:<28}{k:>6}{c['correct'] / k:>9.1%}{c['confident_wrong'] / k:>12.2%}"
             f"{c['ambiguous'] / k:>11.1%}{c['not_found'] / k:>11.1%}{c['grid_candidates'] / k:>9.1%}"
         )
     n = total["n"]
