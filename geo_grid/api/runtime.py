@@ -36,6 +36,8 @@ from geo_grid.settings import Settings
 
 # token hash → (principal, validated_at, next_check_at), monotonic seconds (api/deps.principal_for_token)
 TokenCache = dict[str, tuple[Principal, float, float]]
+# The tables the address book is built from (services/addresses.build): a change there may rebuild it.
+ADDRESS_BOOK_TABLES = frozenset({"addresses", "facilities", "courtyards", "road_segments", "communities"})
 # While the change feed's connection is down: how often to try listening again.
 LISTEN_RETRY_S = 5.0
 
@@ -122,7 +124,7 @@ class Runtime:
         generations = tables is None or "generations" in tables
         if generations and self.directory.refresh_if_changed(self.session_factory):
             self.past_directories.clear()
-        if tables is None or "addresses" in tables:
+        if tables is None or not tables.isdisjoint(ADDRESS_BOOK_TABLES):
             self.address_book.refresh_if_changed(self.session_factory)
 
     async def follow_changes(self) -> None:

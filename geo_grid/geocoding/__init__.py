@@ -1,4 +1,5 @@
-"""Pure address normalisation and matching against the standard door-plate table (no DB, no web)."""
+"""Pure address normalisation and matching against the standard door-plate table, and the places people
+name without one (intersections, landmarks; geo_grid.geocoding.spoken) — no DB, no web."""
 
 from .matcher import CONFIDENT_AT, MARGIN, NOT_FOUND_BELOW, AddressMatcher
 from .normalize import (
@@ -13,7 +14,8 @@ from .normalize import (
     place_prefixes,
     strip_prefixes,
 )
-from .results import LEVELS, Candidate, Level, MatchResult, Status
+from .results import LEVELS, SPOKEN_LEVELS, Candidate, Level, MatchResult, Status
+from .spoken import Landmark, SpokenMatcher
 
 __all__ = [
     "CONFIDENT_AT",
@@ -21,13 +23,16 @@ __all__ = [
     "DEFAULT_PREFIXES",
     "DEFAULT_ROAD_ALIASES",
     "LEVELS",
+    "SPOKEN_LEVELS",
     "MARGIN",
     "NOT_FOUND_BELOW",
     "AddressMatcher",
     "Candidate",
+    "Landmark",
     "Level",
     "MatchResult",
     "ParsedAddress",
+    "SpokenMatcher",
     "Status",
     "normalize_address",
     "normalize_part",

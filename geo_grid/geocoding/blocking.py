@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
+from pypinyin import lazy_pinyin
 from rapidfuzz import fuzz, process
 
 from .normalize import ROAD_SUFFIXES, ParsedAddress, apply_aliases, normalize_part
@@ -56,6 +58,83 @@ def group_label(key: Key) -> str:
     road, number, court, building, unit = (*key, "", "", "", "", "")[:5]
     head = court if road + number and court.startswith(road + number) else road + number + court
     return head + building + unit
+
+
+@lru_cache(maxsize=8192)
+def pinyin_key(text: str) -> str:
+    """The toneless pinyin of a text (京三 and 经三 → jingsan): how a name sounds when said."""
+    return "".join(lazy_pinyin(text))
+
+
+_RESOLVE_MEMO = 20_000
+
+
+def _in_place(a: str, b: str) -> int:
+    """How many characters two names of one length share in the same place (0 for other lengths)."""
+    return sum(x == y for x, y in zip(a, b, strict=True)) if len(a) == len(b) else 0
+
+
+class RoadResolver:
+    """Road name as typed or said → the known roads it may mean, with a similarity in [0, 1]."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self.names = sorted(set(names))
+        self._set = set(self.names)
+        self._by_core: dict[str, list[str]] = defaultdict(list)
+        for road in self.names:
+            self._by_core[road_core(road)].append(road)
+        self._cores = sorted(self._by_core)
+        self._memo: dict[str, dict[str, float]] = {}  # road texts repeat: 京三路 is resolved once
+        self._by_sound: dict[str, list[str]] = defaultdict(list)
+        for core in self._cores:
+            self._by_sound[pinyin_key(core)].append(core)
+
+    def resolve(self, text: str) -> dict[str, float]:
+        """Exact, unique suffix variant, same sound, else fuzzy on the cores.
+
+        Fuzzy similarity compares names without their generic suffix (民行 vs 民航), since 路 is shared by
+        every road and would inflate it. A direction or ordinal inserted into a table name (金水东路 vs
+        金水路) names a different real road, not a typo: such a pair scores at most 0.5. A name that
+        sounds exactly like a known one (京三路 → 经三路, by toneless pinyin) is a misheard or mistyped
+        homophone: 0.9 when one road sounds so, 0.8 each when several do — unless another road is at least
+        as close in writing, character by character (then the sound decides nothing).
+        """
+        if text in self._set:
+            return {text: 1.0}
+        found = self._memo.get(text)
+        if found is None:
+            if len(self._memo) >= _RESOLVE_MEMO:
+                self._memo.clear()
+            found = self._memo[text] = self._resolve(text)
+        return dict(found)
+
+    def _resolve(self, text: str) -> dict[str, float]:
+        base = road_core(text)
+        variants = [base + s for s in ("路", "大道", "街", "大街") if base + s in self._set]
+        if len(variants) == 1:
+            return {variants[0]: 0.97}
+        if variants:
+            return dict.fromkeys(variants, 0.9)
+        found = process.extract(base, self._cores, scorer=fuzz.ratio, limit=4, score_cutoff=50)
+        out: dict[str, float] = {}
+        for core, score, _ in found:
+            sim = score / 100.0
+            if len(base) == len(core) + 1 and any(
+                base[:i] + base[i + 1 :] == core for i, ch in enumerate(base) if ch in _DISTINCT_INSERTS
+            ):
+                sim = min(sim, 0.5)
+            for road in self._by_core[core]:
+                out[road] = max(out.get(road, 0.0), sim)
+        sounds = self._by_sound.get(pinyin_key(base), []) if base else []
+        others = [core for core, _, _ in found if core not in sounds]
+        for core in sounds:
+            # 东凤 sounds like 东风 but shares as many characters in place with 玉凤: the sound decides
+            # nothing (风产 → 丰产 still does: 东风 shares 风, but not in its place)
+            if any(_in_place(base, other) >= _in_place(base, core) for other in others):
+                continue
+            for road in self._by_core[core]:
+                out[road] = max(out.get(road, 0.0), 0.9 if len(sounds) == 1 else 0.8)
+        return out
 
 
 class AddressIndex:
@@ -113,37 +192,15 @@ class AddressIndex:
         for name in self._court_names:
             self._courts_by_core[court_core(name)].append(name)
         self._court_cores = sorted(self._courts_by_core)
-        self._roads_by_core: dict[str, list[str]] = defaultdict(list)
-        for road in self._road_names:
-            self._roads_by_core[road_core(road)].append(road)
-        self._road_cores = sorted(self._roads_by_core)
+        self.roads = RoadResolver(self._road_names)
+
+    @property
+    def court_names(self) -> tuple[str, ...]:
+        """Every courtyard name of the table (normalised)."""
+        return tuple(self._court_names)
 
     def _resolve_road(self, text: str) -> dict[str, float]:
-        """Road name → {table road: similarity}; exact, unique suffix variant, else fuzzy on the cores.
-
-        Fuzzy similarity compares names without their generic suffix (民行 vs 民航), since 路 is shared by
-        every road and would inflate it. A direction or ordinal inserted into a table name (金水东路 vs
-        金水路) names a different real road, not a typo: such a pair scores at most 0.5.
-        """
-        if text in self._road_set:
-            return {text: 1.0}
-        base = road_core(text)
-        variants = [base + s for s in ("路", "大道", "街", "大街") if base + s in self._road_set]
-        if len(variants) == 1:
-            return {variants[0]: 0.97}
-        if variants:
-            return dict.fromkeys(variants, 0.9)
-        found = process.extract(base, self._road_cores, scorer=fuzz.ratio, limit=4, score_cutoff=50)
-        out: dict[str, float] = {}
-        for core, score, _ in found:
-            sim = score / 100.0
-            if len(base) == len(core) + 1 and any(
-                base[:i] + base[i + 1 :] == core for i, ch in enumerate(base) if ch in _DISTINCT_INSERTS
-            ):
-                sim = min(sim, 0.5)
-            for road in self._roads_by_core[core]:
-                out[road] = max(out.get(road, 0.0), sim)
-        return out
+        return self.roads.resolve(text)
 
     def _court_pool(
         self, parsed: ParsedAddress, roads: dict[str, float] | None, court_text: str | None

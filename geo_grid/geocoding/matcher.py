@@ -27,6 +27,7 @@ centroid (useful to reach a micro-grid through a real door plate).
 from __future__ import annotations
 
 import csv
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -41,6 +42,7 @@ from .normalize import (
     normalize_address,
     parse_normalized,
 )
+from .places import metres_between
 from .results import LEVELS, Candidate, Level, MatchResult, Status
 
 CONFIDENT_AT = 0.75
@@ -100,7 +102,13 @@ class AddressMatcher(AddressIndex):
 
     # -- matching -------------------------------------------------------------------------------
     def match(self, query: str) -> MatchResult:
-        norm = normalize_address(query, prefixes=self.prefixes, aliases=self.aliases)
+        return self.match_normalized(
+            query, normalize_address(query, prefixes=self.prefixes, aliases=self.aliases)
+        )
+
+    def match_normalized(self, query: str, norm: str) -> MatchResult:
+        """Match an already normalised text (`normalize_address`, possibly rewritten by the spoken-address
+        rules of geo_grid.geocoding.spoken); `query` is only echoed."""
         parsed = parse_normalized(norm)
         if parsed.is_empty():
             return MatchResult(query, norm, parsed, "not_found", self._suggest(norm))
@@ -232,6 +240,8 @@ class AddressMatcher(AddressIndex):
         codes = {r.community_code for r in rows}
         parts = (*key, "", "", "", "")[:5]
         is_unit = level == "unit"
+        # The answer is placed at the representative door plate: the group reaches this far from it.
+        spread = 0.0 if is_unit else max(metres_between(rep.lon, rep.lat, r.lon, r.lat) for r in rows)
         return Candidate(
             level=level,
             confidence=0.0,
@@ -247,6 +257,7 @@ class AddressMatcher(AddressIndex):
             building=parts[3],
             unit=parts[4],
             community_code=codes.pop() if len(codes) == 1 else None,
+            precision_m=round(spread, 1) if math.isfinite(spread) else 0.0,
         )
 
     def _suggest(self, norm: str) -> tuple[Candidate, ...]:

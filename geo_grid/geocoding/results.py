@@ -7,9 +7,12 @@ from typing import Literal
 
 from .normalize import ParsedAddress
 
-Level = Literal["road", "number", "courtyard", "building", "unit"]
+Level = Literal["road", "number", "courtyard", "building", "unit", "intersection", "landmark"]
 Status = Literal["matched", "ambiguous", "not_found"]
+# The door-plate levels (groups of the standard address table), coarse to fine.
 LEVELS: tuple[Level, ...] = ("road", "number", "courtyard", "building", "unit")
+# Places people name without a door plate: two roads' meeting point, a facility / courtyard / community.
+SPOKEN_LEVELS: tuple[Level, ...] = ("intersection", "landmark")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +34,13 @@ class Candidate:
     unit: str = ""
     community_code: str | None = None  # None when the group spans several communities
     unmatched: tuple[str, ...] = ()  # parts the query gave that do not exist in this group
+    # How far the place meant may be from (lon, lat), in metres: 0 for a door plate, the group's spread
+    # for coarser levels, tens of metres for an intersection; qualifiers (对面, 附近 …) add to it.
+    precision_m: float = 0.0
+    # intersection / landmark only: what it is (intersection, a facility kind, courtyard, community) and
+    # its id in its table (facility_id, courtyard_id, community code; '' for an intersection)
+    place_kind: str = ""
+    place_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +50,7 @@ class MatchResult:
     parsed: ParsedAddress
     status: Status
     candidates: tuple[Candidate, ...] = ()
+    qualifier: str | None = None  # 门口, 对面, 附近, 东侧 … as said after the place (None when absent)
 
     @property
     def best(self) -> Candidate | None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -143,3 +144,74 @@ def import_mark(session: Session) -> int:
     """Id of the newest address import in the audit log (0 when there was none)."""
     sql = "SELECT coalesce(max(id), 0) FROM audit_log WHERE action = :action"
     return int(session.execute(text(sql), {"action": IMPORT_ACTION}).scalar_one())
+
+
+# -- the places people name without a door plate (read when the address book is built) -----------------
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentLine:
+    """A road segment's centreline: id, road name, WGS84 GeoJSON LineString."""
+
+    segment_id: str
+    road_name: str
+    geometry: dict[str, Any]
+
+
+def road_segment_lines(session: Session) -> list[SegmentLine]:
+    """Every road segment with its WGS84 geometry, by segment_id."""
+    sql = "SELECT segment_id, road_name, ST_AsGeoJSON(geom) AS g FROM road_segments ORDER BY segment_id"
+    return [SegmentLine(r.segment_id, r.road_name, json.loads(r.g)) for r in session.execute(text(sql))]
+
+
+@dataclass(frozen=True, slots=True)
+class NamedPlace:
+    """A place known by name: a facility (kind = its facility kind), a courtyard or a community; its point
+    (on its surface) and WGS84 geometry; the community it lies in (None when none covers it)."""
+
+    kind: str
+    ref_id: str
+    name: str
+    lon: float
+    lat: float
+    geometry: dict[str, Any]
+    community_code: str | None
+
+
+def named_places(
+    session: Session, kinds: tuple[str, ...] = ("facility", "courtyard", "community")
+) -> list[NamedPlace]:
+    """Facilities (by facility_id, else their row id), courtyards and communities, as the address book
+    finds them by name; the point is ST_PointOnSurface (inside the polygon, on the line, the point)."""
+    parts = {
+        "facility": """SELECT f.kind, coalesce(f.facility_id, f.id::text) AS ref_id, f.name, f.geom,
+                              (SELECT c.code FROM communities c WHERE ST_Covers(c.geom, ST_PointOnSurface(f.geom))
+                               ORDER BY c.code LIMIT 1) AS community_code
+                       FROM facilities f""",
+        "courtyard": """SELECT 'courtyard' AS kind, courtyard_id AS ref_id, name, geom, community_code
+                        FROM courtyards""",
+        "community": """SELECT 'community' AS kind, code AS ref_id, name, geom, code AS community_code
+                        FROM communities WHERE geom IS NOT NULL""",
+    }
+    union = " UNION ALL ".join(f"({parts[k]})" for k in kinds)
+    sql = f"""SELECT kind, ref_id, name, ST_X(p) AS lon, ST_Y(p) AS lat, ST_AsGeoJSON(geom) AS g, community_code
+              FROM (SELECT *, ST_PointOnSurface(geom) AS p FROM ({union}) u) q
+              WHERE name IS NOT NULL AND name <> '' ORDER BY kind, ref_id"""
+    return [
+        NamedPlace(r.kind, r.ref_id, r.name, float(r.lon), float(r.lat), json.loads(r.g), r.community_code)
+        for r in session.execute(text(sql))
+    ]
+
+
+def places_mark(session: Session) -> str:
+    """A fingerprint of what the address book reads besides the addresses (facilities, courtyards, road
+    segments, communities: ids, names, kinds, geometries): a change means the book is rebuilt."""
+    sql = """SELECT md5(concat_ws('/',
+        (SELECT string_agg(concat_ws('|', id, facility_id, kind, name, md5(ST_AsBinary(geom))), ',' ORDER BY id)
+         FROM facilities),
+        (SELECT string_agg(concat_ws('|', courtyard_id, name, md5(ST_AsBinary(geom))), ',' ORDER BY courtyard_id)
+         FROM courtyards),
+        (SELECT string_agg(concat_ws('|', segment_id, road_name, md5(ST_AsBinary(geom))), ',' ORDER BY segment_id)
+         FROM road_segments),
+        (SELECT string_agg(concat_ws('|', code, name), ',' ORDER BY code) FROM communities)))"""
+    return str(session.execute(text(sql)).scalar_one())

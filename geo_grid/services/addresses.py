@@ -15,13 +15,19 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+import numpy as np
+import shapely
 from sqlalchemy.orm import Session, sessionmaker
 
 from geo_grid import clock
+from geo_grid.crs import lonlat_to_metric, to_metric
 from geo_grid.errors import ImportFailed, ServiceUnavailable
 from geo_grid.geocoding import AddressMatcher, Candidate, MatchResult, place_prefixes
+from geo_grid.geocoding.places import CourtyardCover, CourtyardShape, RoadNetwork, SegmentLine, radius_m
+from geo_grid.geocoding.results import LEVELS
+from geo_grid.geocoding.spoken import Landmark, SpokenMatcher
 from geo_grid.repository import addresses as address_repo
 from geo_grid.repository import assignment
 from geo_grid.repository import audit as audit_repo
@@ -29,7 +35,7 @@ from geo_grid.repository import communities as community_repo
 from geo_grid.repository import generations as generation_repo
 from geo_grid.services import lookup as lookup_service
 from geo_grid.services import subdistricts
-from geo_grid.services.directory import GridDirectory, PersonRole
+from geo_grid.services.directory import GridDirectory, GridInfo, PersonRole
 from geo_grid.services.snapshots import SnapshotHolder
 
 # The people of an answer, in this order (the roles the issue names: 三长 of the address).
@@ -61,18 +67,51 @@ class AddressBook:
     built_at: datetime = field(default_factory=clock.now)
     # The newest address import (audit log id) this book includes; a newer one means rebuild.
     import_mark: int = 0
+    # Spoken addresses: the door-plate matcher plus intersections (road centrelines) and landmarks
+    # (facilities, courtyards, communities), all read from the database when the book is built.
+    spoken: SpokenMatcher | None = None
+    courtyards: CourtyardCover | None = None
+    courtyard_chiefs: Mapping[str, tuple[PersonRole, ...]] = field(default_factory=dict)
+    road_chiefs: Mapping[str, tuple[PersonRole, ...]] = field(default_factory=dict)
+
+    def match(self, query: str) -> MatchResult:
+        return self.spoken.match(query) if self.spoken is not None else self.matcher.match(query)
+
+
+@dataclass(frozen=True)
+class GridCandidate:
+    """A micro-grid the circle of `precision_m` around the answer touches, with its people."""
+
+    micro: GridInfo
+    tertiary: GridInfo | None
+    distance_m: float  # from the answer's point to the grid (0 when it covers the point)
+    primary: bool  # the grid covering the point by the lookup rule
+    people: Mapping[str, tuple[PersonRole, ...]]
+
+
+# At most this many grids are listed for a wide circle (a whole road): the nearest ones.
+MAX_GRID_CANDIDATES = 8
 
 
 @dataclass(frozen=True)
 class Resolution:
     """A query's answer: the match, and — only when matched — the address point (the group's
-    representative door plate for coarser levels), its placement and its people by role."""
+    representative door plate for coarser levels; the place itself for an intersection or a landmark),
+    its placement and its people by role, how far the place meant may be (`precision_m`) and, when that
+    circle touches several micro-grids, those grids with their people (`grid_candidates`)."""
 
     result: MatchResult
     best: Candidate | None = None
     point: AddressPoint | None = None
     placement: lookup_service.Placement | None = None
     people: Mapping[str, tuple[PersonRole, ...]] = field(default_factory=dict)
+    precision_m: float = 0.0
+    grid_candidates: tuple[GridCandidate, ...] = ()
+
+    @property
+    def is_door_plate(self) -> bool:
+        """Placed by a standard door plate (levels unit … road), not by a spoken place."""
+        return self.best is not None and self.best.level in LEVELS
 
 
 def build(session: Session) -> AddressBook:
@@ -97,19 +136,56 @@ def build(session: Session) -> AddressBook:
             tuple(road_chiefs.get(seg[0], ())) if seg else (),
         )
     home = subdistricts.home(session)
-    prefixes = place_prefixes(home.admin_chain if home else (), community_repo.names(session).values())
+    communities = community_repo.names(session)
+    prefixes = place_prefixes(home.admin_chain if home else (), communities.values())
     matcher = AddressMatcher.from_rows((r.as_row() for r in rows), prefixes=prefixes)
-    return AddressBook(matcher, points, import_mark=mark)
+    network = RoadNetwork(
+        SegmentLine(s.segment_id, s.road_name, s.geometry) for s in address_repo.road_segment_lines(session)
+    )
+    landmarks: list[Landmark] = []
+    for place in address_repo.named_places(session):
+        code = place.community_code
+        landmarks.append(
+            Landmark(
+                place.kind,
+                place.ref_id,
+                place.name,
+                place.lon,
+                place.lat,
+                radius_m(place.geometry, place.lon, place.lat),
+                code,
+                communities.get(code) if code else None,
+            )
+        )
+    courts = CourtyardCover(
+        CourtyardShape(c.ref_id, c.name, c.geometry)
+        for c in address_repo.named_places(session, kinds=("courtyard",))
+    )
+    return AddressBook(
+        matcher,
+        points,
+        import_mark=mark,
+        spoken=SpokenMatcher(matcher, network, landmarks),
+        courtyards=courts,
+        courtyard_chiefs={k: tuple(v) for k, v in court_chiefs.items()},
+        road_chiefs={k: tuple(v) for k, v in road_chiefs.items()},
+    )
 
 
 def _build_book(session: Session, _import_mark: object) -> AddressBook:
     return build(session)
 
 
+def _book_version(session: Session) -> tuple[int, str]:
+    return address_repo.import_mark(session), address_repo.places_mark(session)
+
+
 def address_book_holder() -> SnapshotHolder[AddressBook]:
     """The holder of the one address book: its version is the newest address import
-    (`address_repo.import_mark`), so an import by another process (the CLI) is noticed."""
-    return SnapshotHolder("address_book", address_repo.import_mark, _build_book)
+    (`address_repo.import_mark`), so an import by another process (the CLI) is noticed, and the
+    fingerprint of the facilities, courtyards, road segments and communities it finds by name
+    (`address_repo.places_mark`), so a facility added later is found without a reload."""
+    return SnapshotHolder("address_book", _book_version, _build_book)
 
 
 def load(factory: sessionmaker[Session]) -> AddressBook:
@@ -124,23 +200,105 @@ def require(book: AddressBook | None) -> AddressBook:
     return book
 
 
+def _spoken_point(book: AddressBook, best: Candidate) -> AddressPoint:
+    """The point of an intersection or a landmark, with the 楼院长 of the courtyard covering it and the
+    路段长 of the segment answering for it (a segment of the road(s) named first, within 300 m)."""
+    court = book.courtyards.covering(best.lon, best.lat) if book.courtyards else None
+    seg = None
+    network = book.spoken.network if book.spoken else None
+    if network is not None:
+        prefer = tuple(best.place_id.split("#")[0].split("/")) if best.level == "intersection" else ()
+        seg = network.nearest_segment(best.lon, best.lat, address_repo.ROAD_SEGMENT_MAX_M, prefer)
+    return AddressPoint(
+        best.place_id or best.address,
+        best.address,
+        best.lon,
+        best.lat,
+        court,
+        seg,
+        book.courtyard_chiefs.get(court[0], ()) if court else (),
+        book.road_chiefs.get(seg[0], ()) if seg else (),
+    )
+
+
+def _leaders(directory: GridDirectory, micro: GridInfo | None, tertiary: GridInfo | None) -> dict[str, Any]:
+    people: dict[str, tuple[PersonRole, ...]] = {}
+    for role, grid in (("micro_grid_leader", micro), ("grid_leader", tertiary)):
+        team = directory.people.get(grid.code, ()) if grid is not None else ()
+        people[role] = tuple(p for p in team if p.role == role)
+    return people
+
+
+def grid_candidates(
+    directory: GridDirectory, lon: float, lat: float, radius: float, primary: GridInfo | None
+) -> tuple[GridCandidate, ...]:
+    """The micro-grids within `radius` metres of the point (EPSG:4547), primary first then by distance,
+    at most MAX_GRID_CANDIDATES; empty when the circle touches one grid only. Remembered per directory
+    snapshot (answers name a bounded set of points: door plates, places, crossings)."""
+    memo = cast(
+        dict[tuple[float, float, float], tuple[GridCandidate, ...]],
+        directory.memo.setdefault("address_grid_candidates", {}),
+    )
+    key = (lon, lat, radius)
+    found_before = memo.get(key)
+    if found_before is not None:
+        return found_before
+    if len(memo) >= _GRID_CANDIDATE_MEMO:
+        memo.clear()
+    memo[key] = out = _grid_candidates(directory, lon, lat, radius, primary)
+    return out
+
+
+_GRID_CANDIDATE_MEMO = 50_000
+
+
+def _grid_candidates(
+    directory: GridDirectory, lon: float, lat: float, radius: float, primary: GridInfo | None
+) -> tuple[GridCandidate, ...]:
+    tree = directory.memo.get("address_circle_tree")
+    if tree is None:
+        metric = to_metric(np.array(directory.index.polygons, dtype=object))
+        tree = directory.memo["address_circle_tree"] = (shapely.STRtree(metric), metric)
+    strtree, metric = cast(tuple[Any, Any], tree)
+    x, y = lonlat_to_metric(lon, lat)
+    p = shapely.Point(float(x), float(y))
+    found: list[tuple[bool, float, str]] = []
+    for i in strtree.query(p, predicate="dwithin", distance=max(radius, 0.0)):
+        code = directory.index.codes[int(i)]
+        is_primary = primary is not None and code == primary.code
+        found.append((not is_primary, 0.0 if is_primary else float(metric[int(i)].distance(p)), code))
+    if primary is not None and not any(not f[0] for f in found):
+        found.append((False, 0.0, primary.code))
+    if len(found) < 2:
+        return ()
+    out: list[GridCandidate] = []
+    for not_primary, dist, code in sorted(found)[:MAX_GRID_CANDIDATES]:
+        micro, tertiary = directory.chain(code)
+        people = _leaders(directory, micro, tertiary)
+        out.append(GridCandidate(micro, tertiary, round(dist, 1), not not_primary, people))
+    return tuple(out)
+
+
 def resolve(book: AddressBook, directory: GridDirectory, query: str) -> Resolution:
     """Match `query`; a matched answer is placed by the lookup rule and gets its people by role."""
-    result = book.matcher.match(query)
+    result = book.match(query)
     best = result.best
     if best is None:
         return Resolution(result)
-    point = book.points.get(best.address_id or best.representative_id)
-    if point is None:  # the matcher and the points are built from the same rows; never expected
-        return Resolution(result, best)
+    if best.level in LEVELS:
+        point = book.points.get(best.address_id or best.representative_id)
+        if point is None:  # the matcher and the points are built from the same rows; never expected
+            return Resolution(result, best)
+    else:
+        point = _spoken_point(book, best)
     placement = lookup_service.place(directory, point.lon, point.lat)
-    people: dict[str, tuple[PersonRole, ...]] = {}
-    for role, grid in (("micro_grid_leader", placement.micro), ("grid_leader", placement.tertiary)):
-        team = directory.people.get(grid.code, ()) if grid is not None else ()
-        people[role] = tuple(p for p in team if p.role == role)
+    people = _leaders(directory, placement.micro, placement.tertiary)
     people["courtyard_chief"] = point.courtyard_chiefs
     people["road_section_chief"] = point.road_chiefs
-    return Resolution(result, best, point, placement, people)
+    grids: tuple[GridCandidate, ...] = ()
+    if best.precision_m > 0 or placement.on_boundary:  # a door plate's circle is its point
+        grids = grid_candidates(directory, point.lon, point.lat, best.precision_m, placement.micro)
+    return Resolution(result, best, point, placement, people, best.precision_m, grids)
 
 
 # -- import --------------------------------------------------------------------------------------------
@@ -257,6 +415,9 @@ GEOCODE_COLUMNS = (
     "community_code",
     *ANSWER_ROLES,
     "suggestions",
+    "precision_m",
+    "qualifier",
+    "grid_candidates",
 )
 
 
@@ -268,6 +429,7 @@ def flat_record(res: Resolution, with_phones: bool = False) -> dict[str, str]:
     out = dict.fromkeys(GEOCODE_COLUMNS, "")
     out["status"] = r.status
     out["confidence"] = f"{r.confidence:.3f}"
+    out["qualifier"] = r.qualifier or ""
     if with_phones:
         out |= {f"{role}_phone": "" for role in ANSWER_ROLES}
     if res.best is None or res.point is None:
@@ -280,6 +442,8 @@ def flat_record(res: Resolution, with_phones: bool = False) -> dict[str, str]:
         "matched_address": best.address,
         "lon": f"{best.lon:.7f}",
         "lat": f"{best.lat:.7f}",
+        "precision_m": f"{res.precision_m:.0f}",
+        "grid_candidates": " | ".join(g.micro.code for g in res.grid_candidates),
     }
     if p is not None:
         out["micro_code"] = p.micro.code if p.micro else ""

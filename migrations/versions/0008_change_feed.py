@@ -1,5 +1,5 @@
 """Change feed: every statement that changes what a running service holds in memory (generations, the
-standard addresses, API tokens) notifies the channel `geo_grid_changes` with the table's name. PostgreSQL
+standard addresses and the places the address book knows, API tokens) notifies the channel `geo_grid_changes` with the table's name. PostgreSQL
 delivers a notification when its transaction commits (never for a rollback), to every listening process.
 
 Revision ID: 0008_change_feed
@@ -15,7 +15,7 @@ branch_labels = None
 depends_on = None
 
 # The tables whose changes a running service follows (api/runtime.py decides what each one means).
-TABLES = ("generations", "addresses", "api_tokens")
+TABLES = ("generations", "addresses", "api_tokens", "facilities", "courtyards", "road_segments", "communities")
 
 
 def upgrade() -> None:

@@ -47,6 +47,9 @@ def _candidate(c: Candidate) -> dict[str, Any]:
         "unit": c.unit or None,
         "point": {"lon": c.lon, "lat": c.lat},
         "unmatched": list(c.unmatched),
+        "precision_m": c.precision_m,
+        "place_kind": c.place_kind or None,
+        "place_id": c.place_id or None,
     }
 
 
@@ -57,6 +60,7 @@ def _ref(grid: GridInfo | None) -> dict[str, str] | None:
 def resolution_body(res: address_service.Resolution, principal: Principal) -> dict[str, Any]:
     r = res.result
     body: dict[str, Any] = {"query": r.query, "normalized": r.normalized, "status": r.status}
+    body["qualifier"] = r.qualifier
     if res.best is None or res.point is None or res.placement is None:
         body["confidence"] = round(r.confidence, 4)
         key = "suggestions" if r.status == "not_found" else "candidates"
@@ -74,7 +78,10 @@ def resolution_body(res: address_service.Resolution, principal: Principal) -> di
             "address": point.address,
             "lon": point.lon,
             "lat": point.lat,
-        },
+        }
+        if res.is_door_plate
+        else None,
+        "precision_m": res.precision_m,
         "grid": {
             "micro": _ref(p.micro),
             "tertiary": _ref(p.tertiary),
@@ -99,8 +106,19 @@ def resolution_body(res: address_service.Resolution, principal: Principal) -> di
             for role in address_service.ANSWER_ROLES
         },
         "candidates": [_candidate(c) for c in r.candidates],
+        "grid_candidates": [_grid_candidate(g, principal) for g in res.grid_candidates],
     }
     return body
+
+
+def _grid_candidate(g: address_service.GridCandidate, principal: Principal) -> dict[str, Any]:
+    return {
+        "micro": _ref(g.micro),
+        "tertiary": _ref(g.tertiary),
+        "distance_m": g.distance_m,
+        "primary": g.primary,
+        "people": {role: [person(x, principal).model_dump() for x in xs] for role, xs in g.people.items()},
+    }
 
 
 def _resolve(runtime: Runtime, query: str) -> address_service.Resolution:

@@ -16,7 +16,8 @@ class CandidateOut(BaseModel):
     """A standard address (or a group of them at a coarser level) the query may mean."""
 
     level: Level = Field(
-        description="匹配层级：road 道路、number 门牌号、courtyard 院落、building 楼栋、unit 单元"
+        description="匹配层级：road 道路、number 门牌号、courtyard 院落、building 楼栋、unit 单元、"
+        "intersection 路口、landmark 地标（设施、院落/小区、社区）"
     )
     confidence: float = Field(description="置信度 0–1", examples=[1.0])
     address: str = Field(description="标准地址", examples=["经三路158号院1号楼1单元"])
@@ -30,6 +31,17 @@ class CandidateOut(BaseModel):
     unit: str | None = Field(description="单元")
     point: Wgs84Point = Field(description="位置（WGS84；组为其中心）")
     unmatched: list[str] = Field(description="查询中未能匹配的部分")
+    precision_m: float = Field(
+        default=0.0, description="所指位置与该点可能相距的米数（门牌 0；路口、对面等数十米）"
+    )
+    place_kind: str | None = Field(
+        default=None,
+        description="路口或地标的类别：intersection 路口、nearest_approach 两路最近处、courtyard 院落、"
+        "community 社区、设施类别（parking、school …）",
+    )
+    place_id: str | None = Field(
+        default=None, description="地标在其表中的编号（设施编号、院落编号、社区代码）"
+    )
 
 
 class LocatedBy(BaseModel):
@@ -68,6 +80,21 @@ class AddressPeople(BaseModel):
     road_section_chief: list[PersonOut] = Field(description="路段长")
 
 
+class AddressGridPeople(BaseModel):
+    micro_grid_leader: list[PersonOut] = Field(description="微网格长")
+    grid_leader: list[PersonOut] = Field(description="网格长")
+
+
+class GridCandidateOut(BaseModel):
+    """A micro-grid the circle of `precision_m` touches: the dispatcher chooses among them."""
+
+    micro: GridRef = Field(description="微网格")
+    tertiary: GridRef | None = Field(description="所属网格")
+    distance_m: float = Field(description="该点到此微网格的距离（米；覆盖该点为 0）")
+    primary: bool = Field(description="是否按查询规则覆盖该点的微网格（主网格）")
+    people: AddressGridPeople = Field(description="微网格长与网格长")
+
+
 class AddressLookupOut(BaseModel):
     """`matched`: the address, its grid chain and people; `ambiguous`: only the ranked `candidates`
     (the caller picks); `not_found` (batch only; a single lookup answers 404): the `suggestions`."""
@@ -78,9 +105,21 @@ class AddressLookupOut(BaseModel):
         description="matched 匹配、ambiguous 有歧义、not_found 未找到"
     )
     confidence: float = Field(description="置信度 0–1")
+    qualifier: str | None = Field(
+        default=None, description="位置限定词（门口、对面、旁边、附近、楼下、东侧、北门 …），无则为 null"
+    )
+    precision_m: float | None = Field(
+        default=None, description="所指位置与答案点可能相距的米数（仅 matched；门牌 0）"
+    )
+    grid_candidates: list[GridCandidateOut] | None = Field(
+        default=None,
+        description="precision_m 范围触及多个微网格时的候选微网格及其负责人（主网格在前，最多 8 个；仅 matched）",
+    )
     level: Level | None = Field(default=None, description="匹配层级（仅 matched）")
     address: CandidateOut | None = Field(default=None, description="匹配到的标准地址（仅 matched）")
-    located_by: LocatedBy | None = Field(default=None, description="定位所用的门牌（仅 matched）")
+    located_by: LocatedBy | None = Field(
+        default=None, description="定位所用的门牌（仅 matched；路口、地标按其自身位置定位，为 null）"
+    )
     grid: AddressGrid | None = Field(default=None, description="网格链（仅 matched）")
     courtyard: CourtyardRef | None = Field(
         default=None, description="门牌所在院落（仅 matched；无院落为 null）"
