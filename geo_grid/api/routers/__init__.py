@@ -11,6 +11,7 @@ from geo_grid.api.routers import (
     health,
     lookup,
     maps,
+    ogc,
     reports,
     stats,
 )
@@ -28,4 +29,5 @@ ROUTERS = [
     boundary_edits.router,
     maps.router,
     docs.router,
+    ogc.router,
 ]
