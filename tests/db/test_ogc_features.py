@@ -285,3 +285,45 @@ def test_unknown_collection_is_404(client: TestClient) -> None:
     for url in ("/ogc/collections/nope", "/ogc/collections/nope/items", "/ogc/collections/nope/items/1"):
         r = client.get(url)
         assert r.status_code == 404 and r.json()["code"] == "not_found" and r.json()["description"]
+
+
+def test_grids_datetime_answers_each_generation_in_its_time(make_client: Any, db_url: str) -> None:
+    """A second generation renames a micro-grid: `datetime` before its activation answers the first one's
+    name (and generation id), after it the new one; without datetime, the active one."""
+    from sqlalchemy import text
+
+    from geo_grid import db
+    from geo_grid.repository import generations as generation_repo
+    from geo_grid.services import generations as generation_service
+    from geo_grid.settings import Settings
+
+    code = "410105012004003005"
+    engine = db.make_engine(db_url, pool_size=1)
+    factory = db.make_session_factory(engine)
+    with db.transaction(factory) as session:
+        old = generation_repo.active(session)
+        assert old is not None and old.activated_at is not None
+        draft = generation_service.open_draft(session, "ogc-test").id
+        session.execute(
+            text("UPDATE grids SET name = '新名字微网格' WHERE generation_id = :g AND code = :c"),
+            {"g": draft, "c": code},
+        )
+    with db.transaction(factory) as session:
+        generation_service.activate(session, draft, "ogc-test", Settings().near_boundary_m)
+        new = generation_repo.get(session, draft)
+    engine.dispose()
+    assert new is not None and new.activated_at is not None
+    between = old.activated_at + (new.activated_at - old.activated_at) / 2
+    with make_client(db_url) as client:
+
+        def name_at(moment: str | None) -> tuple[str, int]:
+            params = {"code": code} | ({"datetime": moment} if moment else {})
+            body = client.get(ITEMS.format("micro_grids"), params=params).json()
+            assert body["numberMatched"] == 1, body
+            props = body["features"][0]["properties"]
+            return props["name"], props["generation_id"]
+
+        old_name, old_generation = name_at(between.isoformat())
+        assert old_generation == old.id and old_name != "新名字微网格"
+        assert name_at(new.activated_at.isoformat()) == ("新名字微网格", draft)
+        assert name_at(None) == ("新名字微网格", draft)
