@@ -30,17 +30,16 @@ from pathlib import Path
 
 import cn2an
 
-from geo_grid import SUBDISTRICT_ADMIN_CHAIN
 from geo_grid.geocoding import AddressMatcher, MatchResult, place_prefixes
+from geo_grid.services.sample import sample_subdistrict
 
 PARTS = ("road", "number", "courtyard", "building", "unit")
 TYPO_CHARS = "东西南北中华新建国光明大山天安平兴盛海河文龙凤长青春德福"
 Row = dict[str, str]
 Query = tuple[str, dict[str, str]]  # (text, the parts it still contains exactly)
 # The sample's communities (the service reads them from the database; here from the sample's file).
-with open(
-    Path(__file__).resolve().parents[1] / "sample_boundaries" / "communities.geojson", encoding="utf-8"
-) as _fh:
+SAMPLE_DIR = Path(__file__).resolve().parents[1] / "sample_boundaries"
+with open(SAMPLE_DIR / "communities.geojson", encoding="utf-8") as _fh:
     COMMUNITIES: tuple[str, ...] = tuple(f["properties"]["name"] for f in json.load(_fh)["features"])
 
 
@@ -236,7 +235,9 @@ def main(argv: list[str] | None = None) -> int:
     with args.csv.open(encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.DictReader(fh))
     t0 = time.perf_counter()
-    matcher = AddressMatcher.from_rows(rows, prefixes=place_prefixes(SUBDISTRICT_ADMIN_CHAIN, COMMUNITIES))
+    matcher = AddressMatcher.from_rows(
+        rows, prefixes=place_prefixes(sample_subdistrict(SAMPLE_DIR).admin_chain, COMMUNITIES)
+    )
     build_s = time.perf_counter() - t0
     rng = random.Random(args.seed)
     sample = rows[: args.limit] if args.limit else rows

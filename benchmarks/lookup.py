@@ -22,10 +22,10 @@ import numpy as np
 import shapely
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # run as a script: make geo_grid and tests.lookup_reference importable
+sys.path.insert(0, str(ROOT))  # run as a script: make geo_grid and tests.support importable
 
 from geo_grid.lookup import GridIndex  # noqa: E402
-from tests.lookup_reference import voronoi_tiling  # noqa: E402
+from tests.support.lookup_reference import voronoi_tiling  # noqa: E402
 
 DEFAULT_BOUNDARIES = ROOT / "sample_boundaries" / "micro_grids.geojson"
 

@@ -13,6 +13,7 @@ from geoalchemy2 import Geometry
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     DateTime,
     Float,
     ForeignKey,
@@ -61,6 +62,21 @@ class Community(Base):
     geom: Mapped[Any] = mapped_column(_geom("MULTIPOLYGON"), nullable=True)
 
 
+class Subdistrict(Base):
+    """A subdistrict (街道) with its district, city and province: national statistical division codes."""
+
+    __tablename__ = "subdistricts"
+    __table_args__ = (CheckConstraint("code ~ '^[0-9]{9}$'", name="ck_subdistricts_code"),)
+    code: Mapped[str] = mapped_column(String(9), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    district_code: Mapped[str] = mapped_column(String(6))
+    district_name: Mapped[str] = mapped_column(String(100))
+    city_code: Mapped[str] = mapped_column(String(6))
+    city_name: Mapped[str] = mapped_column(String(100))
+    province_code: Mapped[str] = mapped_column(String(6))
+    province_name: Mapped[str] = mapped_column(String(100))
+
+
 class Generation(Base):
     """A set of boundaries valid together: draft → active → retired. History is never overwritten."""
 
@@ -80,7 +96,9 @@ class Generation(Base):
         ),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    subdistrict_code: Mapped[str] = mapped_column(String(9))
+    subdistrict_code: Mapped[str] = mapped_column(
+        String(9), ForeignKey("subdistricts.code", name="fk_generations_subdistrict")
+    )
     status: Mapped[str] = mapped_column(String(10))
     based_on: Mapped[int | None] = mapped_column(ForeignKey("generations.id"), nullable=True)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)

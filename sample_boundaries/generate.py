@@ -31,8 +31,19 @@ from shapely.geometry.polygon import orient
 from shapely.ops import polylabel
 
 SEED = 20251101
+# The place the sample draws (written to subdistricts.csv; the service reads it from the database).
 SUBDISTRICT_CODE = "410105012"
 SUBDISTRICT_NAME = "未来路街道"
+SUBDISTRICT_ROW = {
+    "code": SUBDISTRICT_CODE,
+    "name": SUBDISTRICT_NAME,
+    "district_code": "410105",
+    "district_name": "金水区",
+    "city_code": "410100",
+    "city_name": "郑州市",
+    "province_code": "410000",
+    "province_name": "河南省",
+}
 COMMUNITY_NAMES = [
     "康复",
     "新鑫花园",
@@ -1046,6 +1057,7 @@ def main(argv: list[str] | None = None) -> int:
         "facilities",
         [geojson_feature({k: f.get(k) for k in fac_keys}, f["geom"]) for f in facilities],
     )
+    write_csv(out / "subdistricts.csv", list(SUBDISTRICT_ROW), [SUBDISTRICT_ROW])
     write_csv(
         out / "people.csv",
         ["person_id", "name", "phone", "role", "duty", "grid_code", "community_code", "target_id"],

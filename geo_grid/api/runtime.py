@@ -9,6 +9,8 @@ refresh" below): routes report what they changed, the runtime decides what that 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 from dataclasses import dataclass, field
 
 import anyio
@@ -20,6 +22,7 @@ from starlette.types import ASGIApp
 from geo_grid.api.batch_pool import Workers
 from geo_grid.db import make_engine, make_session_factory
 from geo_grid.errors import ServiceUnavailable
+from geo_grid.repository.change_feed import ChangeListener
 from geo_grid.services import addresses as address_service
 from geo_grid.services import directory as directory_service
 from geo_grid.services.addresses import AddressBook
@@ -32,6 +35,8 @@ from geo_grid.settings import Settings
 
 # token hash → (principal, validated_at, next_check_at), monotonic seconds (api/deps.principal_for_token)
 TokenCache = dict[str, tuple[Principal, float, float]]
+# While the change feed's connection is down: how often to try listening again.
+LISTEN_RETRY_S = 5.0
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -102,25 +107,81 @@ class Runtime:
             raise ServiceUnavailable("the standard address table is not loaded yet")
         return book
 
-    def refresh_changed(self) -> None:
+    def refresh_changed(self, tables: frozenset[str] | None = None) -> None:
         """Follow other processes (`geo-grid generations activate --commit`, `geo-grid import addresses`):
-        rebuild whichever snapshot's version probe moved. Raises while the database is unreachable."""
-        if self.directory.refresh_if_changed(self.session_factory):
+        rebuild whichever snapshot's version probe moved. `tables`: the tables the change feed named;
+        None: not known (a poll, or the feed was down), so look at everything. Raises while the database
+        is unreachable."""
+        generations = tables is None or "generations" in tables
+        if generations and self.directory.refresh_if_changed(self.session_factory):
             self.past_directories.clear()
-        self.address_book.refresh_if_changed(self.session_factory)
+        if tables is None or "addresses" in tables:
+            self.address_book.refresh_if_changed(self.session_factory)
 
     async def follow_changes(self) -> None:
-        """The background poll, every `generation_poll_s` seconds (0: never); changes made through this
-        API swap at once (above). While the database is down, keep serving from memory."""
+        """Follow changes made by other processes. First the change feed (LISTEN on the notifications
+        the database sends when a generation, an address or a token changes; migration 0008): they reach
+        this process within a moment. Then a poll every `generation_poll_s` seconds (0: never), which is
+        also the fallback while the feed is down. The database down: keep serving from memory."""
         every_s = self.settings.generation_poll_s
-        if every_s <= 0:
-            return
-        while True:
-            await asyncio.sleep(every_s)
-            try:
-                await run_in_threadpool(self.refresh_changed)
-            except Exception:  # the database is unreachable or restarting: try again next round
-                continue
+        listener: ChangeListener | None = None
+        next_listen = 0.0
+        try:
+            while True:
+                if listener is None and time.monotonic() >= next_listen:
+                    listener = await run_in_threadpool(self._listen)
+                    next_listen = time.monotonic() + LISTEN_RETRY_S
+                    if listener is not None:
+                        await self._follow(None)  # catch up on what changed while nobody listened
+                        continue
+                if listener is None:
+                    await asyncio.sleep(min(every_s, LISTEN_RETRY_S) if every_s > 0 else LISTEN_RETRY_S)
+                    if every_s > 0:
+                        await self._follow(None)
+                    continue
+                try:
+                    tables = await _notified(listener, every_s if every_s > 0 else None)
+                except Exception:  # the feed's connection broke (database restarting): poll, listen again
+                    listener.close()
+                    listener, next_listen = None, 0.0  # at once; then every LISTEN_RETRY_S
+                    continue
+                await self._follow(tables)
+        finally:
+            if listener is not None:
+                listener.close()
+
+    def _listen(self) -> ChangeListener | None:
+        try:
+            return ChangeListener(self.engine, self.settings.db_connect_timeout_s)
+        except Exception:  # unreachable now; the caller tries again later and polls meanwhile
+            return None
+
+    async def _follow(self, tables: frozenset[str] | None) -> None:
+        if tables is not None and "api_tokens" in tables:
+            self.token_cache.clear()  # a token was revoked or created elsewhere: ask the database again
+        # The database unreachable or restarting: the next change or poll retries.
+        with contextlib.suppress(Exception):
+            await run_in_threadpool(self.refresh_changed, tables)
+
+
+async def _notified(listener: ChangeListener, timeout_s: float | None) -> frozenset[str] | None:
+    """The tables named by the next notifications, or None when `timeout_s` passed without any."""
+    loop = asyncio.get_running_loop()
+    readable: asyncio.Future[None] = loop.create_future()
+    fd = listener.fileno()
+
+    def wake() -> None:
+        if not readable.done():
+            readable.set_result(None)
+
+    loop.add_reader(fd, wake)
+    try:
+        await asyncio.wait_for(readable, timeout_s)
+    except TimeoutError:
+        return None
+    finally:
+        loop.remove_reader(fd)
+    return frozenset(listener.drain())
 
 
 def runtime_of(app: ASGIApp) -> Runtime:

@@ -13,8 +13,8 @@ from geo_grid.cli import import_app
 from geo_grid.cli.common import database, fail, session_for
 from geo_grid.errors import GeoGridError, ServiceUnavailable
 from geo_grid.io.reports import ReadOptions, read_reports
-from geo_grid.repository import generations as generation_repo
 from geo_grid.services import directory as directory_service
+from geo_grid.services import generations as generation_service
 from geo_grid.services.report_import import import_reports
 from geo_grid.settings import Settings
 
@@ -71,7 +71,7 @@ def import_reports_command(
     with database(settings) as (url, _):
         try:
             with session_for(url, commit=commit) as session:
-                gen = generation_repo.active(session)
+                gen = generation_service.active(session)
                 if gen is None:
                     raise ServiceUnavailable("no active boundaries: load them first (geo-grid load-sample)")
                 directory = directory_service.build(session, gen.id)

@@ -9,8 +9,6 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo_grid import SUBDISTRICT_CODE
-
 
 @dataclass(frozen=True, slots=True)
 class Generation:
@@ -37,12 +35,12 @@ def _one(session: Session, sql: str, params: dict[str, Any]) -> Generation | Non
     return Generation(**row._mapping) if row is not None else None
 
 
-def active(session: Session, subdistrict: str = SUBDISTRICT_CODE) -> Generation | None:
+def active(session: Session, subdistrict: str) -> Generation | None:
     sql = f"SELECT {_COLUMNS} FROM generations WHERE subdistrict_code = :sub AND status = 'active' LIMIT 1"
     return _one(session, sql, {"sub": subdistrict})
 
 
-def at(session: Session, moment: datetime, subdistrict: str = SUBDISTRICT_CODE) -> Generation | None:
+def at(session: Session, moment: datetime, subdistrict: str) -> Generation | None:
     """The generation that was active at `moment` (activated before it, not yet retired)."""
     sql = f"""SELECT {_COLUMNS} FROM generations
               WHERE subdistrict_code = :sub AND status IN ('active', 'retired') AND activated_at <= :moment
@@ -63,6 +61,6 @@ def lock(session: Session, generation_id: int, exclusive: bool = False) -> Gener
     return _one(session, sql, {"id": generation_id})
 
 
-def list_all(session: Session, subdistrict: str = SUBDISTRICT_CODE) -> list[Generation]:
+def list_all(session: Session, subdistrict: str) -> list[Generation]:
     sql = f"SELECT {_COLUMNS} FROM generations WHERE subdistrict_code = :sub ORDER BY id"
     return [Generation(**r._mapping) for r in session.execute(text(sql), {"sub": subdistrict})]

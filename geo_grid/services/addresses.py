@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from geo_grid import SUBDISTRICT_ADMIN_CHAIN, clock
+from geo_grid import clock
 from geo_grid.errors import ImportFailed, ServiceUnavailable
 from geo_grid.geocoding import AddressMatcher, Candidate, MatchResult, place_prefixes
 from geo_grid.repository import addresses as address_repo
@@ -28,6 +28,7 @@ from geo_grid.repository import audit as audit_repo
 from geo_grid.repository import communities as community_repo
 from geo_grid.repository import generations as generation_repo
 from geo_grid.services import lookup as lookup_service
+from geo_grid.services import subdistricts
 from geo_grid.services.directory import GridDirectory, PersonRole
 from geo_grid.services.snapshots import SnapshotHolder
 
@@ -95,7 +96,8 @@ def build(session: Session) -> AddressBook:
             tuple(court_chiefs.get(court[0], ())) if court else (),
             tuple(road_chiefs.get(seg[0], ())) if seg else (),
         )
-    prefixes = place_prefixes(SUBDISTRICT_ADMIN_CHAIN, community_repo.names(session).values())
+    home = subdistricts.home(session)
+    prefixes = place_prefixes(home.admin_chain if home else (), community_repo.names(session).values())
     matcher = AddressMatcher.from_rows((r.as_row() for r in rows), prefixes=prefixes)
     return AddressBook(matcher, points, import_mark=mark)
 
@@ -227,7 +229,8 @@ def import_rows(
     before = address_repo.existing_ids(session)
     replaced = sum(1 for r in rows if r["address_id"] in before)
     deleted = address_repo.upsert(session, rows, replace_all)
-    gen = generation_repo.active(session)
+    home = subdistricts.home(session)
+    gen = generation_repo.active(session, home.code) if home else None
     if gen is not None:
         assignment.assign_addresses(session, gen.id)
         address_repo.fill_community_codes(session, gen.id)

@@ -20,7 +20,10 @@ from geo_grid.repository import communities as community_repo
 from geo_grid.repository import generations as generation_repo
 from geo_grid.repository import grids as grid_repo
 from geo_grid.repository import people as people_repo
+from geo_grid.repository import subdistricts as subdistrict_repo
 from geo_grid.repository.people import PersonRole as PersonRole  # the record; re-exported for callers
+from geo_grid.repository.subdistricts import Subdistrict
+from geo_grid.services import subdistricts
 from geo_grid.services.snapshots import SnapshotHolder
 
 
@@ -36,6 +39,7 @@ class GridInfo:
 @dataclass(frozen=True)
 class GridDirectory:
     generation_id: int
+    subdistrict: Subdistrict  # the generation's subdistrict (the root of every grid code here)
     grids: Mapping[str, GridInfo]
     communities: Mapping[str, str]
     people: Mapping[str, tuple[PersonRole, ...]]
@@ -59,6 +63,10 @@ class GridDirectory:
 
 def build(session: Session, generation_id: int, max_cells: int | None = None) -> GridDirectory:
     """The snapshot of one generation; `max_cells` caps the index raster (past generations use a small one)."""
+    gen = generation_repo.get(session, generation_id)
+    subdistrict = subdistrict_repo.get(session, gen.subdistrict_code) if gen else None
+    if subdistrict is None:
+        raise ValueError(f"generation {generation_id} or its subdistrict does not exist")
     records = grid_repo.records(session, generation_id)
     grids = {r.code: GridInfo(r.code, r.name, r.level, r.parent_code, r.community_code) for r in records}
     micro = [r for r in records if r.level == "micro"]
@@ -73,6 +81,7 @@ def build(session: Session, generation_id: int, max_cells: int | None = None) ->
         people[r.grid_code].append(r.person)
     return GridDirectory(
         generation_id=generation_id,
+        subdistrict=subdistrict,
         grids=grids,
         communities=community_repo.names(session),
         people={k: tuple(v) for k, v in people.items()},
@@ -81,7 +90,8 @@ def build(session: Session, generation_id: int, max_cells: int | None = None) ->
 
 
 def _active_generation_id(session: Session) -> int | None:
-    gen = generation_repo.active(session)
+    home = subdistricts.home(session)
+    gen = generation_repo.active(session, home.code) if home else None
     return gen.id if gen else None
 
 

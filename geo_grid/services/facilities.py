@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import shapely
@@ -104,38 +104,57 @@ def grid_shares(session: Session, directory: GridDirectory, facility_pk: int) ->
     return GridShares(micro[0].code if micro else None, rounded, tertiary, outside)
 
 
-def create(
-    session: Session, directory: GridDirectory | None, body: dict[str, Any], actor: str
-) -> FacilityDetail:
+@dataclass(frozen=True, slots=True)
+class NewFacility:
+    """A facility to add; `geometry` is GeoJSON (Point, Polygon or MultiPolygon, WGS84)."""
+
+    kind: str
+    name: str
+    geometry: dict[str, Any]
+    attributes: dict[str, Any] = field(default_factory=dict)
+    facility_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FacilityChange:
+    """What a planner changes in a facility: None leaves a field as it is."""
+
+    kind: str | None = None
+    name: str | None = None
+    geometry: dict[str, Any] | None = None
+    attributes: dict[str, Any] | None = None
+
+
+def create(session: Session, directory: GridDirectory | None, new: NewFacility, actor: str) -> FacilityDetail:
     directory = require(directory)
-    kind, name = (body.get("kind") or "").strip(), (body.get("name") or "").strip()
+    kind, name = new.kind.strip(), new.name.strip()
     if not kind or not name:
         raise InvalidInput("a facility needs a kind and a name")
-    geom = check_geometry(body.get("geometry"))  # type: ignore[arg-type]
-    facility_id = body.get("facility_id")
+    geom = check_geometry(new.geometry)
+    facility_id = new.facility_id
     if facility_id and facility_repo.facility_id_taken(session, facility_id):
         raise InvalidInput(f"facility_id {facility_id!r} is taken")
-    pk = facility_repo.insert(session, facility_id, kind, name, mapping(geom), body.get("attributes") or {})
+    pk = facility_repo.insert(session, facility_id, kind, name, mapping(geom), new.attributes)
     facility_repo.update(session, pk, {"micro_code": _primary_micro(session, directory, pk, geom)})
     audit_repo.add(session, actor, "facility_create", {"id": pk, "kind": kind, "name": name})
     return get(session, directory, str(pk))
 
 
-def update(session: Session, directory: GridDirectory | None, ref: str, body: dict[str, Any],
+def update(session: Session, directory: GridDirectory | None, ref: str, change: FacilityChange,
            actor: str) -> FacilityDetail:  # fmt: skip
     directory = require(directory)
     row = _facility(session, ref)
     fields: dict[str, Any] = {}
-    for key in ("kind", "name"):
-        if key in body and body[key] is not None:
-            if not str(body[key]).strip():
+    for key, value in (("kind", change.kind), ("name", change.name)):
+        if value is not None:
+            if not value.strip():
                 raise InvalidInput(f"{key} may not be empty")
-            fields[key] = str(body[key]).strip()
-    if body.get("attributes") is not None:
-        fields["attributes"] = body["attributes"]
+            fields[key] = value.strip()
+    if change.attributes is not None:
+        fields["attributes"] = change.attributes
     geom = None
-    if body.get("geometry") is not None:
-        geom = check_geometry(body["geometry"])
+    if change.geometry is not None:
+        geom = check_geometry(change.geometry)
         fields["geometry"] = mapping(geom)
     if fields:
         facility_repo.update(session, row.id, fields)

@@ -14,7 +14,6 @@ import shapely
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from geo_grid import SUBDISTRICT_CODE
 from geo_grid.errors import Conflict, GenerationNotFound, GridNotFound, InvalidTransition, ValidationFailed
 from geo_grid.io.boundaries import EXPORT_FIELDS, ImportedLayer, write_layer
 from geo_grid.repository import assignment
@@ -24,7 +23,7 @@ from geo_grid.repository import generations as generation_repo
 from geo_grid.repository import reports as report_repo
 from geo_grid.repository.boundaries import GridAuditEntry, GridVersion, Move, NewGrid
 from geo_grid.repository.generations import Generation
-from geo_grid.services import validation
+from geo_grid.services import subdistricts, validation
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,12 +141,20 @@ def describe(session: Session, gen: Generation) -> GenerationSummary:
 
 
 def list_generations(session: Session) -> list[GenerationSummary]:
-    return [describe(session, g) for g in generation_repo.list_all(session)]
+    sub = subdistricts.home(session)
+    return [describe(session, g) for g in generation_repo.list_all(session, sub.code)] if sub else []
 
 
 def active(session: Session) -> Generation | None:
-    """The active generation, if any."""
-    return generation_repo.active(session)
+    """The served subdistrict's active generation, if any."""
+    sub = subdistricts.home(session)
+    return generation_repo.active(session, sub.code) if sub else None
+
+
+def drafts(session: Session) -> list[Generation]:
+    """The served subdistrict's open drafts (at most one), oldest first."""
+    sub = subdistricts.home(session)
+    return [g for g in generation_repo.list_all(session, sub.code) if g.status == "draft"] if sub else []
 
 
 def get(session: Session, generation_id: int) -> Generation:
@@ -169,10 +176,11 @@ def require_draft(session: Session, generation_id: int, exclusive: bool = False)
 
 def open_draft(session: Session, actor: str, note: str | None = None) -> Generation:
     """A new draft holding a copy of the active boundaries; one draft at a time per subdistrict."""
-    active = generation_repo.active(session)
+    subdistrict = subdistricts.home_code(session)
+    active = generation_repo.active(session, subdistrict)
     if active is None:
         raise Conflict("there is no active generation to copy: load boundaries first")
-    existing = [g for g in generation_repo.list_all(session) if g.status == "draft"]
+    existing = [g for g in generation_repo.list_all(session, subdistrict) if g.status == "draft"]
     if existing:
         raise Conflict(
             f"generation {existing[0].id} is already an open draft (by {existing[0].created_by}); "
@@ -180,7 +188,7 @@ def open_draft(session: Session, actor: str, note: str | None = None) -> Generat
             {"draft": existing[0].id},
         )
     try:
-        gen_id = repo.open_draft(session, SUBDISTRICT_CODE, active.id, actor, note)
+        gen_id = repo.open_draft(session, subdistrict, active.id, actor, note)
     except IntegrityError as exc:  # another planner opened one at the same moment (ux_generations_one_draft)
         raise Conflict(
             "another draft was opened at the same moment; list the generations and use it"
@@ -199,7 +207,7 @@ def activate(session: Session, generation_id: int, actor: str, near_boundary_m: 
     """Validate the draft and make it the active generation, all in the caller's one transaction:
     the old generation is retired at the same instant, open reports, point facilities and addresses are
     reassigned (each report move is a `reassign` event). Errors in the report → ValidationFailed (409)."""
-    require_draft(session, generation_id, exclusive=True)
+    draft = require_draft(session, generation_id, exclusive=True)
     checked = validation.report(session, generation_id)
     errors = validation.errors_of(checked)
     if errors:
@@ -207,7 +215,7 @@ def activate(session: Session, generation_id: int, actor: str, near_boundary_m: 
             f"generation {generation_id} has {len(errors)} validation error(s); fix them before activating",
             {"errors": [p.properties() for p in errors[:500]], "counts": checked.counts},
         )
-    previous = generation_repo.active(session)
+    previous = generation_repo.active(session, draft.subdistrict_code)
     if previous is not None:
         generation_repo.lock(session, previous.id, exclusive=True)
     repo.activate(session, generation_id, previous.id if previous else None, actor)

@@ -15,6 +15,7 @@ from geo_grid.repository import people as people_repo
 from geo_grid.repository.generations import Generation
 from geo_grid.repository.grids import Grid, GridRef
 from geo_grid.repository.people import PersonRole
+from geo_grid.services import subdistricts
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,11 +43,13 @@ def resolve_generation(
     if at is not None:
         if at.tzinfo is not None:
             at = at.astimezone(UTC)  # PostgreSQL refuses offsets beyond ±15:59 that ISO 8601 allows
-        gen = generation_repo.at(session, at)
+        sub = subdistricts.home(session)
+        gen = generation_repo.at(session, at, sub.code) if sub else None
         if gen is None:
             raise GenerationNotFound(f"no boundaries were active at {at.isoformat()}")
         return gen
-    gen = generation_repo.active(session)
+    sub = subdistricts.home(session)
+    gen = generation_repo.active(session, sub.code) if sub else None
     if gen is None:
         raise GenerationNotFound("no active generation: load boundaries first (geo-grid load-sample)")
     return gen

@@ -23,11 +23,13 @@ from geo_grid.render.basemap import from_settings as basemap_from_settings
 from geo_grid.render.coverage import CoverageData, GridShape
 from geo_grid.render.editor import EditorData
 from geo_grid.render.incidents import IncidentData
-from geo_grid.repository import generations as generation_repo
 from geo_grid.repository import maps as repo
 from geo_grid.repository import people as people_repo
 from geo_grid.repository import reports as report_repo
+from geo_grid.repository import subdistricts as subdistrict_repo
+from geo_grid.services import generations as generation_service
 from geo_grid.services import grids as grid_service
+from geo_grid.services import subdistricts
 from geo_grid.settings import Settings
 
 # Closed (and rejected, duplicate) reports older than this are hidden unless asked for.
@@ -43,6 +45,16 @@ class Page:
 
     assets_url: str = DEFAULT_ASSETS_URL
     api_url: str = ""
+
+
+def _subdistrict_name(session: Session, code: str) -> str:
+    sub = subdistrict_repo.get(session, code)
+    return sub.name if sub else code
+
+
+def _served_name(session: Session) -> str:
+    sub = subdistricts.home(session)
+    return sub.name if sub else ""
 
 
 def basemap_of(settings: Settings) -> Basemap:
@@ -120,7 +132,7 @@ def coverage_map(
     communities = _geoms(repo.communities(session))
     status = {"draft": "草稿", "active": "现行", "retired": "历史"}.get(gen.status, gen.status)
     data = CoverageData(
-        title=f"未来路街道网格覆盖图（{status}代次 {gen.id}）",
+        title=f"{_subdistrict_name(session, gen.subdistrict_code)}网格覆盖图（{status}代次 {gen.id}）",
         communities=[c for c in communities if c["geom"] is not None],
         tertiary=shapes["tertiary"],
         micro=shapes["micro"],
@@ -201,7 +213,7 @@ def incident_map(
         )
     note = "" if f.include_closed else f"{CLOSED_SHOWN_DAYS}天前办结的上报已隐藏（include_closed=true 显示）"
     data = IncidentData(
-        title="未来路街道事件地图",
+        title=f"{_served_name(session)}事件地图",
         reports=reports,
         micro=micro,
         open_counts=repo.open_counts(session, tuple(sorted(reporting.TERMINAL))),
@@ -219,7 +231,7 @@ def editor_map(
     """The editor page of a draft (the current draft when `generation` is not given)."""
     page = page or Page()
     if generation is None:
-        drafts = [g for g in generation_repo.list_all(session) if g.status == "draft"]
+        drafts = generation_service.drafts(session)
         if not drafts:
             raise GenerationNotFound("no draft generation: open one first (POST /generations)")
         gen = drafts[-1]

@@ -13,7 +13,6 @@ from geoalchemy2.shape import from_shape
 from shapely.geometry import MultiPolygon, Polygon
 from sqlalchemy.orm import Session
 
-from geo_grid import SUBDISTRICT_CODE
 from geo_grid.errors import Conflict, ImportFailed
 from geo_grid.models import (
     SRID,
@@ -29,6 +28,8 @@ from geo_grid.models import (
 from geo_grid.repository import assignment, bulk
 from geo_grid.repository import facilities as facility_repo
 from geo_grid.repository import reports as report_repo
+from geo_grid.repository import subdistricts as subdistrict_repo
+from geo_grid.services import subdistricts
 
 # The sample boundaries are the first generation, valid since this moment (before every sample report).
 SAMPLE_VALID_FROM = datetime.fromisoformat("2025-01-01T00:00:00+08:00")
@@ -73,6 +74,17 @@ def _shifted(value: str | None, shift: timedelta) -> str | None:
     return (datetime.fromisoformat(value) + shift).isoformat() if value else value
 
 
+def sample_subdistrict(sample_dir: Path) -> subdistrict_repo.Subdistrict:
+    """The subdistrict the sample draws (its subdistricts.csv holds exactly one)."""
+    path = sample_dir / "subdistricts.csv"
+    if not path.exists():
+        raise ImportFailed(f"sample file missing: {path}")
+    rows = subdistricts.parse_csv(path.read_text(encoding="utf-8"))
+    if len(rows) != 1:
+        raise ImportFailed(f"{path} must name exactly one subdistrict")
+    return rows[0]
+
+
 def load_sample(
     session: Session, sample_dir: Path, near_boundary_m: float, now: datetime | None = None
 ) -> dict[str, int]:
@@ -86,9 +98,11 @@ def load_sample(
     reports = _csv(sample_dir, "reports.csv")
     shift = time_shift(reports, now)
 
+    served = sample_subdistrict(sample_dir)
+    subdistrict_repo.upsert(session, [served])
     gen = bulk.add_generation(
         session,
-        subdistrict_code=SUBDISTRICT_CODE,
+        subdistrict_code=served.code,
         status="active",
         note="生成的示例网格（非真实边界）",
         created_by="sample",

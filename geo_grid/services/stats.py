@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from geo_grid import SUBDISTRICT_CODE, SUBDISTRICT_NAME, reporting
+from geo_grid import reporting
 from geo_grid.errors import GridNotFound, InvalidInput
 from geo_grid.labels import SUBDISTRICT_CENTRE
 from geo_grid.repository import report_stats
@@ -88,7 +88,7 @@ def _name(directory: GridDirectory | None, code: str | None, level: str) -> str 
     if code is None or directory is None:
         return None
     if level == "subdistrict":
-        return SUBDISTRICT_NAME
+        return directory.subdistrict.name if code == directory.subdistrict.code else None
     if level == "community":
         return directory.communities.get(code)
     grid = directory.grids.get(code)
@@ -100,7 +100,7 @@ def check_grid_code(directory: GridDirectory | None, code: str) -> str:
     if level is None:
         raise InvalidInput(f"{code!r} is not a grid code (9, 12, 15 or 18 digits)")
     known = (
-        code == SUBDISTRICT_CODE
+        directory is not None and code == directory.subdistrict.code
         if level == "subdistrict"
         else directory is not None
         and (code in directory.communities if level == "community" else code in directory.grids)

@@ -247,7 +247,7 @@ def report(session: Session, generation_id: int, sliver_m2: float = geo.SLIVER_M
     if gen is None:
         raise GenerationNotFound(f"no generation {generation_id}")
     grids = [GridShape.of(g) for g in repo.load_grids(session, generation_id)]
-    active = generation_repo.active(session)
+    active = generation_repo.active(session, gen.subdistrict_code)
     active_rows = repo.load_grids(session, active.id, "tertiary") if active else None
     problems = check(grids, community_outlines(session, active_rows), repo.leaders(session), sliver_m2)
     features = [

@@ -26,10 +26,10 @@ from geo_grid.api.schemas.health import HealthOut
 from geo_grid.api.schemas.lookup import LookupBatchOut, LookupOut
 from geo_grid.repository import addresses as address_repo
 from geo_grid.repository import facilities as facility_repo
-from geo_grid.repository import generations as generation_repo
 from geo_grid.repository import people as people_repo
 from geo_grid.services import addresses as address_service
 from geo_grid.services import directory as directory_service
+from geo_grid.services import generations as generation_service
 from geo_grid.settings import Settings
 from tests.support.api import bearer, create_tokens
 
@@ -146,7 +146,7 @@ def test_one_person_record_from_every_source(ro_db_url: str) -> None:
     engine = db.make_engine(ro_db_url, pool_size=1)
     try:
         with db.make_session_factory(engine)() as session:
-            gen = generation_repo.active(session)
+            gen = generation_service.active(session)
             assert gen is not None
             directory = directory_service.build(session, gen.id, max_cells=4096)
             book = address_service.build(session)

@@ -22,9 +22,9 @@ from shapely.geometry import shape
 from sqlalchemy import Connection, create_engine, text
 
 from geo_grid.lookup import GridIndex
-from geo_grid.repository import generations as generation_repo
 from geo_grid.repository.rules import covering_micro
 from geo_grid.services import directory as directory_service
+from geo_grid.services import generations as generation_service
 from tests.support.lookup_reference import edge_probe_points
 from tests.support.realdata import realdata_path
 
@@ -83,7 +83,7 @@ def sample(conn: Connection) -> tuple[GridIndex, int]:
     from sqlalchemy.orm import Session
 
     with Session(bind=conn) as session:
-        gen = generation_repo.active(session)
+        gen = generation_service.active(session)
         assert gen is not None
         index = directory_service.build(session, gen.id).index
     assert index.size == 652

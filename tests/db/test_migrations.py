@@ -10,14 +10,24 @@ from geo_grid import db
 
 EXPECTED_TABLES = {
     "communities", "generations", "grids", "people", "roles", "road_segments", "courtyards",
-    "facilities", "addresses", "reports", "report_events", "api_tokens", "audit_log",
+    "facilities", "addresses", "reports", "report_events", "api_tokens", "audit_log", "subdistricts",
 }  # fmt: skip
 
 
 @pytest.fixture
 def migrated_empty(empty_db_factory) -> str:
+    """Migrated to head, holding one subdistrict (generations belong to a subdistrict row) and no data."""
     url = empty_db_factory()
     db.upgrade(url)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO subdistricts VALUES "
+                "('410105012', '未来路街道', '410105', '金水区', '410100', '郑州市', '410000', '河南省')"
+            )
+        )
+    engine.dispose()
     return url
 
 
@@ -126,3 +136,20 @@ def _schema_differences(url: str) -> list[object]:
 
 def test_models_match_the_migrated_schema(migrated_empty: str) -> None:
     assert _schema_differences(migrated_empty) == []
+
+
+def test_a_database_from_before_subdistricts_gets_its_subdistrict_as_a_row(empty_db_factory) -> None:
+    url = empty_db_factory()
+    db.upgrade(url, "0003_privacy")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO generations (subdistrict_code, status, created_by) VALUES ('410105012', 'active', 't')"
+            )
+        )
+    db.upgrade(url)
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT name, district_name, city_code FROM subdistricts")).one()
+    engine.dispose()
+    assert tuple(row) == ("未来路街道", "金水区", "410100")

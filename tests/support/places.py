@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 
-from geo_grid import SUBDISTRICT_ADMIN_CHAIN
 from geo_grid.geocoding import place_prefixes
+from geo_grid.services.sample import sample_subdistrict
 from geo_grid.settings import SAMPLE_DIR
 
 with open(SAMPLE_DIR / "communities.geojson", encoding="utf-8") as _fh:
     SAMPLE_COMMUNITIES: tuple[str, ...] = tuple(f["properties"]["name"] for f in json.load(_fh)["features"])
 
-SAMPLE_PREFIXES = place_prefixes(SUBDISTRICT_ADMIN_CHAIN, SAMPLE_COMMUNITIES)
+SAMPLE_SUBDISTRICT = sample_subdistrict(SAMPLE_DIR)
+SAMPLE_PREFIXES = place_prefixes(SAMPLE_SUBDISTRICT.admin_chain, SAMPLE_COMMUNITIES)

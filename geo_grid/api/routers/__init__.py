@@ -14,10 +14,12 @@ from geo_grid.api.routers import (
     ogc,
     reports,
     stats,
+    subdistricts,
 )
 
 ROUTERS = [
     health.router,
+    subdistricts.router,
     communities.router,
     grids.router,
     addresses.router,  # before lookup: /lookup/address must not be caught by a /lookup/… route

@@ -5,17 +5,15 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 
-from geo_grid.api.deps import PlannerDep, SessionDep
-from geo_grid.api.runtime import runtime_of
+from geo_grid.api.deps import DirectoryDep, PlannerDep, SessionDep
 from geo_grid.api.schemas.common import error_responses
 from geo_grid.api.schemas.facilities import FacilityCollection, FacilityFeature
 from geo_grid.repository import facilities as facility_repo
 from geo_grid.repository.facilities import Facility
 from geo_grid.services import facilities as facility_service
-from geo_grid.services.directory import GridDirectory
 from geo_grid.services.facilities import FacilityDetail
 from geo_grid.services.stats import check_grid_code
 
@@ -37,10 +35,6 @@ class FacilityPatch(BaseModel):
     name: str | None = Field(default=None, max_length=200)
     geometry: dict[str, Any] | None = None
     attributes: dict[str, Any] | None = None
-
-
-def _directory(request: Request) -> GridDirectory | None:
-    return runtime_of(request.app).directory.current
 
 
 def _feature(f: Facility, detail: FacilityDetail | None = None) -> dict[str, Any]:
@@ -80,8 +74,8 @@ def list_facilities(
     response_model=FacilityFeature,
     response_model_exclude_unset=True,
 )
-def get_facility(ref: FacilityRef, request: Request, session: SessionDep) -> dict[str, Any]:
-    return _detail(facility_service.get(session, _directory(request), ref))
+def get_facility(ref: FacilityRef, directory: DirectoryDep, session: SessionDep) -> dict[str, Any]:
+    return _detail(facility_service.get(session, directory, ref))
 
 
 @router.post(
@@ -93,9 +87,10 @@ def get_facility(ref: FacilityRef, request: Request, session: SessionDep) -> dic
     response_model_exclude_unset=True,
 )
 def create_facility(
-    body: FacilityIn, request: Request, session: SessionDep, principal: PlannerDep
+    body: FacilityIn, directory: DirectoryDep, session: SessionDep, principal: PlannerDep
 ) -> dict[str, Any]:
-    return _detail(facility_service.create(session, _directory(request), body.model_dump(), principal.name))
+    new = facility_service.NewFacility(**body.model_dump())
+    return _detail(facility_service.create(session, directory, new, principal.name))
 
 
 @router.patch(
@@ -106,10 +101,10 @@ def create_facility(
     response_model_exclude_unset=True,
 )
 def update_facility(
-    ref: FacilityRef, body: FacilityPatch, request: Request, session: SessionDep, principal: PlannerDep
+    ref: FacilityRef, body: FacilityPatch, directory: DirectoryDep, session: SessionDep, principal: PlannerDep
 ) -> dict[str, Any]:
-    patch = body.model_dump(exclude_unset=True)
-    return _detail(facility_service.update(session, _directory(request), ref, patch, principal.name))
+    change = facility_service.FacilityChange(**body.model_dump(exclude_unset=True))
+    return _detail(facility_service.update(session, directory, ref, change, principal.name))
 
 
 @router.delete(
@@ -132,8 +127,7 @@ def delete_facility(ref: FacilityRef, session: SessionDep, principal: PlannerDep
     response_model_exclude_unset=True,
 )
 def grid_facilities(
-    code: Annotated[str, Path(max_length=18)], request: Request, session: SessionDep
+    code: Annotated[str, Path(max_length=18)], directory: DirectoryDep, session: SessionDep
 ) -> dict[str, Any]:
-    directory = _directory(request)
     check_grid_code(directory, code)
     return _collection(facility_service.in_grid(session, directory, code))
