@@ -17,7 +17,7 @@ import shapely
 from shapely.geometry import box, mapping, shape
 from sqlalchemy.orm import Session
 
-from geo_grid import SUBDISTRICT_CODE, crs, labels, privacy, reporting
+from geo_grid import crs, labels, privacy, reporting
 from geo_grid.errors import InvalidParameter, NotFound
 from geo_grid.repository import generations as generation_repo
 from geo_grid.repository import ogc as ogc_repo
@@ -25,6 +25,7 @@ from geo_grid.repository import reports as report_repo
 from geo_grid.repository.ogc import Extent, FeaturePage, FeatureQuery, FeatureRow, ReportQuery
 from geo_grid.repository.report_records import Report
 from geo_grid.services import reports as report_service
+from geo_grid.services import subdistricts
 from geo_grid.timeparse import to_utc
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -273,11 +274,15 @@ def _out(row: FeatureRow, target: str) -> FeatureRow:
 
 
 def _generation_id(session: Session, time: TimeFilter | None) -> int | None:
-    """The boundary generation in force at the instant (the active one without one); None: none was."""
+    """The served subdistrict's boundary generation in force at the instant (the active one without one);
+    None: none was (or no subdistrict is loaded yet)."""
+    sub = subdistricts.home(session)
+    if sub is None:
+        return None
     gen = (
-        generation_repo.at(session, time.start.astimezone(UTC))
+        generation_repo.at(session, time.start.astimezone(UTC), sub.code)
         if time is not None and time.start is not None
-        else generation_repo.active(session)
+        else generation_repo.active(session, sub.code)
     )
     return gen.id if gen is not None else None
 
@@ -362,7 +367,9 @@ def describe(session: Session, cid: str, role: str) -> CollectionInfo:
         extent = ogc_repo.report_extent(session, _report_filter(role), report_service.now(), _coarse(role))
     elif meta.temporal == "generation":
         extent = ogc_repo.extent(session, cid, _generation_id(session, None))
-        extent = Extent(extent.bbox, ogc_repo.first_activation(session, SUBDISTRICT_CODE), None)
+        sub = subdistricts.home(session)
+        start = ogc_repo.first_activation(session, sub.code) if sub is not None else None
+        extent = Extent(extent.bbox, start, None)
     else:
         extent = ogc_repo.extent(session, cid)
     return CollectionInfo(meta, extent)

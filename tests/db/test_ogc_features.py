@@ -295,13 +295,14 @@ def test_grids_datetime_answers_each_generation_in_its_time(make_client: Any, db
     from geo_grid import db
     from geo_grid.repository import generations as generation_repo
     from geo_grid.services import generations as generation_service
+    from geo_grid.services import subdistricts
     from geo_grid.settings import Settings
 
     code = "410105012004003005"
     engine = db.make_engine(db_url, pool_size=1)
     factory = db.make_session_factory(engine)
     with db.transaction(factory) as session:
-        old = generation_repo.active(session)
+        old = generation_repo.active(session, subdistricts.home_code(session))
         assert old is not None and old.activated_at is not None
         draft = generation_service.open_draft(session, "ogc-test").id
         session.execute(
