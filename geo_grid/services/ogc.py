@@ -40,6 +40,8 @@ DECIMALS = {CRS84: 7, EPSG_4490: 7, EPSG_4547: 3}
 # A bbox in EPSG:4547 is a rectangle there; it is densified every 10 m before going to lon/lat, so that
 # the curved image of its edges is followed to well under a millimetre.
 DENSIFY_M = 10.0
+MAX_VERTICES = 4000
+METRIC_LIMIT_M = 1e8
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
@@ -189,11 +191,17 @@ def parse_bbox(value: str | None, bbox_crs: str | None) -> str | None:
         raise InvalidParameter("EPSG:4490 的 bbox 按纬度、经度的顺序，须在纬度 -90…90、经度 -180…180 之内")
     rect = box(a0, b0, a1, b1)
     if source == EPSG_4547:
-        rect = shapely.segmentize(rect, DENSIFY_M)
+        if max(abs(v) for v in numbers) > METRIC_LIMIT_M:
+            raise InvalidParameter(f"EPSG:4547 的 bbox 坐标须在 ±{METRIC_LIMIT_M:.0e} 米之内")
+        # Every 10 m, but never more than MAX_VERTICES points along a huge box.
+        step = max(DENSIFY_M, rect.length / MAX_VERTICES)
+        rect = shapely.segmentize(rect, step)
     area = crs.reproject(rect, CRS_CODES[source], CRS_CODES[CRS84])
     coords = shapely.get_coordinates(area)
     if not np.isfinite(coords).all():
         raise InvalidParameter("bbox 无法换算到经纬度（超出坐标系的适用范围）")
+    if not area.is_valid:  # a huge box far outside the projection's zone can fold over itself
+        area = shapely.make_valid(area)
     return str(shapely.to_wkt(area, rounding_precision=-1))
 
 

@@ -266,6 +266,8 @@ def test_html_pages_in_chinese_without_scripts(client: TestClient) -> None:
         {"bbox": "nan,1,2,3"},
         {"bbox": "113.6,34.7,113.7,34.8", "bbox-crs": "http://www.opengis.net/def/crs/EPSG/0/3857"},
         {"bbox-crs": EPSG_4547},
+        {"bbox": "1e300,1e300,2e300,2e300", "bbox-crs": EPSG_4547},
+        {"bbox": "34.75,113.69,34.76,113.70"},  # lat, lon order is 4490's, not CRS84's: 113 is no latitude
         {"crs": "EPSG:9999"},
         {"datetime": "yesterday"},
         {"datetime": "2026-10-15T00:00:00Z/2026-10-01T00:00:00Z"},
@@ -328,3 +330,9 @@ def test_grids_datetime_answers_each_generation_in_its_time(make_client: Any, db
         assert old_generation == old.id and old_name != "新名字微网格"
         assert name_at(new.activated_at.isoformat()) == ("新名字微网格", draft)
         assert name_at(None) == ("新名字微网格", draft)
+
+
+def test_huge_metric_boxes_are_answered(client: TestClient) -> None:
+    for bbox in ("0,0,1000000,1000000", "-10000000,-10000000,10000000,10000000"):
+        r = client.get(ITEMS.format("micro_grids"), params={"bbox": bbox, "bbox-crs": EPSG_4547, "limit": 1})
+        assert r.status_code in (200, 400), r.text
