@@ -336,3 +336,25 @@ def test_huge_metric_boxes_are_answered(client: TestClient) -> None:
     for bbox in ("0,0,1000000,1000000", "-10000000,-10000000,10000000,10000000"):
         r = client.get(ITEMS.format("micro_grids"), params={"bbox": bbox, "bbox-crs": EPSG_4547, "limit": 1})
         assert r.status_code in (200, 400), r.text
+
+
+def test_openapi_document_lists_every_ogc_route_with_its_answers(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    ogc = {p: ops["get"] for p, ops in paths.items() if p.startswith("/ogc")}
+    assert set(ogc) == {
+        "/ogc",
+        "/ogc/conformance",
+        "/ogc/api",
+        "/ogc/collections",
+        "/ogc/collections/{collectionId}",
+        "/ogc/collections/{collectionId}/items",
+        "/ogc/collections/{collectionId}/items/{featureId}",
+    }
+    for path, op in ogc.items():
+        assert op["responses"]["200"]["content"], path
+        if path != "/ogc/api":
+            assert "text/html" in op["responses"]["200"]["content"], path
+            assert "OgcException" in str(op["responses"]["400"]), path
+    items = ogc["/ogc/collections/{collectionId}/items"]
+    assert "application/geo+json" in items["responses"]["200"]["content"]
+    assert {p["name"] for p in items["parameters"]} >= {"limit", "bbox", "bbox-crs", "crs", "datetime", "f"}
