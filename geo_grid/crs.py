@@ -258,3 +258,22 @@ def _as_output(x: FloatArray, y: FloatArray, scalar: bool) -> tuple[Any, Any]:
     if scalar:
         return float(x), float(y)
     return x, y
+
+
+# ------------------------------------------------------- OGC API – Features CRSs (authority axis order)
+# OGC API – Features Part 2 writes coordinates in the axis order the CRS defines: CRS84 lon, lat; EPSG:4490
+# lat, lon; EPSG:4547 northing, easting. These transformers keep that order (no always_xy). CRS84 <-> 4490
+# is pyproj's null "ballpark" transformation, as above: only the axes swap.
+
+
+@cache
+def authority_transformer(source: str, target: str) -> Transformer:
+    """`source` -> `target` (e.g. "OGC:CRS84", "EPSG:4547") in each CRS's authority axis order, cached."""
+    return Transformer.from_crs(source, target)
+
+
+def reproject(geom: Any, source: str, target: str) -> Any:
+    """A shapely geometry (or an array of them) from `source` to `target`, authority axis order."""
+    if source == target:
+        return geom
+    return shapely.transform(geom, lambda c: _apply(authority_transformer(source, target), c))

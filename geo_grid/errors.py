@@ -110,6 +110,12 @@ class InvalidInput(GeoGridError):
     code, status = "invalid_input", 422
 
 
+class InvalidParameter(GeoGridError):
+    """A query parameter of an OGC API – Features request that is malformed or unknown (the standard: 400)."""
+
+    code, status = "invalid_parameter", 400
+
+
 class InvalidCoordinates(GeoGridError):
     """NaN, infinite or out of range."""
 

@@ -12,6 +12,7 @@ from geo_grid.api.routers import (
     health,
     lookup,
     maps,
+    ogc,
     open311,
     photos,
     reports,
@@ -38,4 +39,5 @@ ROUTERS = [
     docs.router,
     sessions.router,  # the web console's login and sessions (issue 13)
     photos.router,  # report photos (issue 13)
+    ogc.router,  # OGC API – Features (issue 14)
 ]

@@ -1,0 +1,390 @@
+"""OGC API – Features use cases: the collections, their items (area, time and property filters, paging)
+and single features, in CRS84, CGCS2000 (EPSG:4490) or EPSG:4547 (Part 2, CRS by reference).
+
+Coordinates follow the axis order of the CRS asked for (Part 2): CRS84 lon, lat; EPSG:4490 lat, lon;
+EPSG:4547 northing, easting. Reports go through geo_grid/privacy.py like every other output.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import shapely
+from shapely.geometry import box, mapping, shape
+from sqlalchemy.orm import Session
+
+from geo_grid import crs, labels, privacy, reporting
+from geo_grid.errors import InvalidParameter, NotFound
+from geo_grid.repository import generations as generation_repo
+from geo_grid.repository import ogc as ogc_repo
+from geo_grid.repository import reports as report_repo
+from geo_grid.repository.ogc import Extent, FeaturePage, FeatureQuery, FeatureRow, ReportQuery
+from geo_grid.repository.report_records import Report
+from geo_grid.services import reports as report_service
+from geo_grid.services import subdistricts
+from geo_grid.timeparse import to_utc
+
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+EPSG_4490 = "http://www.opengis.net/def/crs/EPSG/0/4490"
+EPSG_4547 = "http://www.opengis.net/def/crs/EPSG/0/4547"
+# URI -> the name pyproj knows it by. Storage is EPSG:4326 lon/lat, i.e. CRS84.
+CRS_CODES = {CRS84: "OGC:CRS84", EPSG_4490: "EPSG:4490", EPSG_4547: "EPSG:4547"}
+SUPPORTED_CRS = list(CRS_CODES)
+STORAGE_CRS = CRS84
+# Decimals of output coordinates: 7 for degrees (≈ 1 cm, as everywhere in the API), 3 for metres (mm).
+DECIMALS = {CRS84: 7, EPSG_4490: 7, EPSG_4547: 3}
+# A bbox in EPSG:4547 is a rectangle there; it is densified every 10 m before going to lon/lat, so that
+# the curved image of its edges is followed to well under a millimetre.
+DENSIFY_M = 10.0
+MAX_VERTICES = 4000
+METRIC_LIMIT_M = 1e8
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 10_000
+MAX_OFFSET = 10_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionMeta:
+    """A collection's id, Chinese title and description, and whether its features change with time."""
+
+    id: str
+    title: str
+    description: str
+    temporal: str | None  # "generation" (grids), "created_at" (reports) or None
+    filterable: tuple[str, ...]
+
+
+def _meta(cid: str, title: str, description: str, temporal: str | None = None) -> CollectionMeta:
+    filterable = ogc_repo.REPORT_FILTERABLE if cid == "reports" else ogc_repo.SOURCES[cid].filterable
+    return CollectionMeta(cid, title, description, temporal, filterable)
+
+
+COLLECTIONS: dict[str, CollectionMeta] = {
+    m.id: m
+    for m in (
+        _meta(
+            "micro_grids",
+            "微网格",
+            "未来路街道的微网格边界（datetime 指定时刻时为当时生效的边界代次）",
+            "generation",
+        ),
+        _meta(
+            "tertiary_grids",
+            "三级网格",
+            "未来路街道的三级网格边界（datetime 指定时刻时为当时生效的边界代次）",
+            "generation",
+        ),
+        _meta("communities", "社区", "未来路街道的社区边界"),
+        _meta("facilities", "设施", "智慧停车场、充电桩、服务中心等设施（点或面）"),
+        _meta("road_segments", "路段", "路段长负责的路段（线）"),
+        _meta("courtyards", "楼院", "楼院长负责的楼院（面）"),
+        _meta(
+            "reports",
+            "群众上报",
+            "群众上报的问题（datetime 按上报时间筛选）。匿名调用者：敏感类别不列出，位置取到约百米，"
+            "不含个人信息；调度员及以上的令牌看到上报接口给它看的全部内容",
+            "created_at",
+        ),
+    )
+}
+
+# Query parameters every items request may carry besides the collection's property filters.
+ITEM_PARAMS = frozenset({"f", "limit", "offset", "bbox", "bbox-crs", "crs", "datetime"})
+
+
+@dataclass(frozen=True, slots=True)
+class TimeFilter:
+    """A parsed `datetime`: an instant (start == end) or a closed interval, open ends None."""
+
+    start: datetime | None
+    end: datetime | None
+    instant: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ItemsRequest:
+    """A parsed items request."""
+
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+    area_wkt: str | None = None
+    time: TimeFilter | None = None
+    equals: tuple[tuple[str, str], ...] = ()
+    crs: str = CRS84
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionInfo:
+    """A collection with its extent (CRS84 bbox, time span) as /ogc/collections describes it."""
+
+    meta: CollectionMeta
+    extent: Extent
+
+
+def collection(cid: str) -> CollectionMeta:
+    meta = COLLECTIONS.get(cid)
+    if meta is None:
+        raise NotFound(f"没有名为 {cid!r} 的集合", {"collections": list(COLLECTIONS)})
+    return meta
+
+
+# --------------------------------------------------------------------------------------------- parsing
+
+
+def parse_crs(value: str | None, name: str = "crs") -> str:
+    """A CRS URI this service supports (CRS84 when not given)."""
+    if value is None or value == "":
+        return CRS84
+    uri = value.strip()
+    if uri.startswith("[") and uri.endswith("]"):  # a safe CURIE: [EPSG:4547]
+        curie = uri[1:-1]
+        authority, _, code = curie.partition(":")
+        uri = {"OGC": f"http://www.opengis.net/def/crs/OGC/1.3/{code}"}.get(
+            authority, f"http://www.opengis.net/def/crs/{authority}/0/{code}"
+        )
+    if uri.startswith("https://"):
+        uri = "http://" + uri[len("https://") :]
+    if uri not in CRS_CODES:
+        raise InvalidParameter(f"不支持的坐标系 {name}={value}", {"supported": SUPPORTED_CRS})
+    return uri
+
+
+def parse_int(value: str | None, name: str, default: int, low: int, high: int) -> int:
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError as exc:
+        raise InvalidParameter(f"{name} 必须是整数，收到 {value!r}") from exc
+    if not low <= number <= high:
+        raise InvalidParameter(f"{name} 必须在 {low} 到 {high} 之间，收到 {number}")
+    return number
+
+
+def parse_bbox(value: str | None, bbox_crs: str | None) -> str | None:
+    """`bbox` (4 numbers, or 6 with heights, in the axis order of `bbox-crs`) as a WKT polygon in the
+    storage CRS (lon/lat), or None when no bbox is given."""
+    source = parse_crs(bbox_crs, "bbox-crs")
+    if value is None:
+        if bbox_crs is not None:
+            raise InvalidParameter("bbox-crs 只能与 bbox 一起使用")
+        return None
+    try:
+        numbers = [float(v) for v in value.split(",")]
+    except ValueError as exc:
+        raise InvalidParameter(f"bbox 必须是逗号分隔的 4 个（或 6 个）数，收到 {value!r}") from exc
+    if len(numbers) == 6:
+        numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
+    if len(numbers) != 4 or not all(math.isfinite(v) for v in numbers):
+        raise InvalidParameter(f"bbox 必须是逗号分隔的 4 个（或 6 个）有限数，收到 {value!r}")
+    a0, b0, a1, b1 = numbers
+    if a0 > a1 or b0 > b1:
+        raise InvalidParameter("bbox 的最小值不能大于最大值（不支持跨越 180° 经线的范围）")
+    if source == CRS84 and not (a0 >= -180 and a1 <= 180 and b0 >= -90 and b1 <= 90):
+        raise InvalidParameter("CRS84 的 bbox 须在经度 -180…180、纬度 -90…90 之内")
+    if source == EPSG_4490 and not (a0 >= -90 and a1 <= 90 and b0 >= -180 and b1 <= 180):
+        raise InvalidParameter("EPSG:4490 的 bbox 按纬度、经度的顺序，须在纬度 -90…90、经度 -180…180 之内")
+    rect = box(a0, b0, a1, b1)
+    if source == EPSG_4547:
+        if max(abs(v) for v in numbers) > METRIC_LIMIT_M:
+            raise InvalidParameter(f"EPSG:4547 的 bbox 坐标须在 ±{METRIC_LIMIT_M:.0e} 米之内")
+        # Every 10 m, but never more than MAX_VERTICES points along a huge box.
+        step = max(DENSIFY_M, rect.length / MAX_VERTICES)
+        rect = shapely.segmentize(rect, step)
+    area = crs.reproject(rect, CRS_CODES[source], CRS_CODES[CRS84])
+    coords = shapely.get_coordinates(area)
+    if not np.isfinite(coords).all():
+        raise InvalidParameter("bbox 无法换算到经纬度（超出坐标系的适用范围）")
+    if not area.is_valid:  # a huge box far outside the projection's zone can fold over itself
+        area = shapely.make_valid(area)
+    return str(shapely.to_wkt(area, rounding_precision=-1))
+
+
+def _instant(text: str) -> datetime:
+    value = text.strip()
+    if value.endswith(("Z", "z")):
+        value = value[:-1] + "+00:00"
+    try:
+        return to_utc(datetime.fromisoformat(value))
+    except ValueError as exc:
+        raise InvalidParameter(f"datetime 不是 RFC 3339 时间：{text!r}") from exc
+
+
+def parse_datetime(value: str | None) -> TimeFilter | None:
+    """`datetime`: an instant, or an interval `start/end` with `..` (or nothing) for an open end."""
+    if value is None:
+        return None
+    if "/" not in value:
+        moment = _instant(value)
+        return TimeFilter(moment, moment, True)
+    first, _, second = value.partition("/")
+    if "/" in second:
+        raise InvalidParameter(f"datetime 区间只能有一个 '/'：{value!r}")
+    start = None if first in ("", "..") else _instant(first)
+    end = None if second in ("", "..") else _instant(second)
+    if start is None and end is None:
+        raise InvalidParameter("datetime 区间至少要有一端")
+    if start is not None and end is not None and start > end:
+        raise InvalidParameter("datetime 区间的开始晚于结束")
+    return TimeFilter(start, end, False)
+
+
+def parse_items(cid: str, params: dict[str, str]) -> ItemsRequest:
+    """The items request of collection `cid` from its query parameters (400 for an unknown one)."""
+    meta = collection(cid)
+    unknown = sorted(k for k in params if k not in ITEM_PARAMS and k not in meta.filterable)
+    if unknown:
+        raise InvalidParameter(
+            f"未知的查询参数：{'、'.join(unknown)}",
+            {"parameters": sorted(ITEM_PARAMS), "filterable": list(meta.filterable)},
+        )
+    time = parse_datetime(params.get("datetime"))
+    if time is not None and meta.temporal == "generation" and not time.instant:
+        raise InvalidParameter("网格集合的 datetime 须是一个时刻（返回那一刻生效的边界）")
+    return ItemsRequest(
+        limit=parse_int(params.get("limit"), "limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
+        offset=parse_int(params.get("offset"), "offset", 0, 0, MAX_OFFSET),
+        area_wkt=parse_bbox(params.get("bbox"), params.get("bbox-crs")),
+        time=time,
+        equals=tuple((k, params[k]) for k in meta.filterable if k in params),
+        crs=parse_crs(params.get("crs")),
+    )
+
+
+# ------------------------------------------------------------------------------------------ reproject
+
+
+def reproject(geometry: dict[str, Any] | None, target: str) -> dict[str, Any] | None:
+    """A GeoJSON geometry from CRS84 to `target` (its axis order), rounded to DECIMALS[target]."""
+    if geometry is None or target == CRS84:
+        return geometry
+    geom = crs.reproject(shape(geometry), CRS_CODES[CRS84], CRS_CODES[target])
+    decimals = DECIMALS[target]
+    rounded = shapely.transform(geom, lambda c: np.round(c, decimals))
+    return dict(mapping(rounded))
+
+
+def _precision(target: str) -> int:
+    # Reprojected output is computed from full-precision coordinates, then rounded once.
+    return DECIMALS[CRS84] if target == CRS84 else 15
+
+
+def _out(row: FeatureRow, target: str) -> FeatureRow:
+    return FeatureRow(row.id, row.properties, reproject(row.geometry, target))
+
+
+# -------------------------------------------------------------------------------------------- queries
+
+
+def _generation_id(session: Session, time: TimeFilter | None) -> int | None:
+    """The served subdistrict's boundary generation in force at the instant (the active one without one);
+    None: none was (or no subdistrict is loaded yet)."""
+    sub = subdistricts.home(session)
+    if sub is None:
+        return None
+    gen = (
+        generation_repo.at(session, time.start.astimezone(UTC), sub.code)
+        if time is not None and time.start is not None
+        else generation_repo.active(session, sub.code)
+    )
+    return gen.id if gen is not None else None
+
+
+def _report_row(report: Report, role: str) -> FeatureRow:
+    props = privacy.report(report.as_dict(), role)
+    props["status_label"] = reporting.status_label(report.status)
+    props["category_label"] = labels.CATEGORY_LABELS.get(report.category, report.category)
+    props["channel_label"] = labels.CHANNEL_LABELS.get(report.channel, report.channel)
+    lon, lat = props.get("lon"), props.get("lat")
+    geometry = None if lon is None or lat is None else {"type": "Point", "coordinates": [lon, lat]}
+    return FeatureRow(report.id, props, geometry)
+
+
+def _report_filter(role: str) -> report_repo.ReportFilter:
+    return report_repo.ReportFilter(exclude_categories=privacy.hidden_categories(role))
+
+
+def _coarse(role: str) -> int | None:
+    return None if privacy.sees_personal_data(role) else privacy.PUBLIC_DECIMALS
+
+
+def items(session: Session, cid: str, req: ItemsRequest, role: str) -> FeaturePage:
+    """A page of collection `cid` as `role` may see it, in `req.crs`."""
+    meta = collection(cid)
+    if cid == "reports":
+        time = req.time
+        q = ReportQuery(
+            filter=_report_filter(role),
+            area_wkt=req.area_wkt,
+            start=time.start if time else None,
+            end=time.end if time else None,
+            equals=req.equals,
+            limit=req.limit,
+            offset=req.offset,
+            coarse_decimals=_coarse(role),
+        )
+        reports, matched = ogc_repo.report_page(session, q, report_service.now())
+        return FeaturePage([_out(_report_row(r, role), req.crs) for r in reports], matched)
+    gen = None
+    if meta.temporal == "generation":
+        gen = _generation_id(session, req.time)
+        if gen is None:  # no boundaries were in force then
+            return FeaturePage([], 0)
+    query = FeatureQuery(
+        area_wkt=req.area_wkt,
+        equals=req.equals,
+        limit=req.limit,
+        offset=req.offset,
+        precision=_precision(req.crs),
+    )
+    page = ogc_repo.page(session, cid, query, gen)
+    return FeaturePage([_out(r, req.crs) for r in page.features], page.matched)
+
+
+def item(session: Session, cid: str, feature_id: str, target: str, role: str) -> FeatureRow:
+    """One feature of collection `cid` (grids: of the active generation) as `role` may see it."""
+    meta = collection(cid)
+    missing = NotFound(f"集合 {meta.title}（{cid}）中没有编号为 {feature_id!r} 的要素")
+    if cid == "reports":
+        if not (feature_id.isascii() and feature_id.isdigit() and int(feature_id) < 2**63):
+            raise missing
+        report = report_repo.get(session, int(feature_id), report_service.now())
+        if report is None or not privacy.listed(report.category, role):
+            raise missing
+        return _out(_report_row(report, role), target)
+    gen = _generation_id(session, None) if meta.temporal == "generation" else None
+    row = ogc_repo.item(session, cid, feature_id, _precision(target), gen)
+    if row is None:
+        raise missing
+    return _out(row, target)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+def describe(session: Session, cid: str, role: str) -> CollectionInfo:
+    """A collection with its extent as `role` sees it."""
+    meta = collection(cid)
+    if cid == "reports":
+        extent = ogc_repo.report_extent(session, _report_filter(role), report_service.now(), _coarse(role))
+    elif meta.temporal == "generation":
+        extent = ogc_repo.extent(session, cid, _generation_id(session, None))
+        sub = subdistricts.home(session)
+        start = ogc_repo.first_activation(session, sub.code) if sub is not None else None
+        extent = Extent(extent.bbox, start, None)
+    else:
+        extent = ogc_repo.extent(session, cid)
+    return CollectionInfo(meta, extent)
+
+
+def temporal_interval(info: CollectionInfo) -> list[str | None] | None:
+    """The collection's [start, end] in RFC 3339 (None when it has no time dimension)."""
+    if info.meta.temporal is None:
+        return None
+    return [_iso(info.extent.start), _iso(info.extent.end)]
