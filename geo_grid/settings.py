@@ -46,6 +46,11 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    access_log: bool = Field(
+        default=True,
+        description="one line per request (client, method, path without query, status, ms) on stderr, "
+        "written by a thread of its own",
+    )
     workers: int = Field(
         default=1,
         ge=1,

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from geo_grid import __version__, clock
-from geo_grid.api import errors, limits, openapi
+from geo_grid.api import access_log, errors, limits, openapi
 from geo_grid.api.routers import ROUTERS
 from geo_grid.api.runtime import Runtime
 from geo_grid.api.security_headers import SecurityHeaders, page_policy_for
@@ -41,6 +41,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The one runtime (api/runtime.py): engine, snapshots, caches, queues, batch workers.
+        if settings.access_log:
+            access_log.start()
         runtime = Runtime.open(settings)
         app.state.runtime = runtime
         watcher = asyncio.create_task(runtime.follow_changes())
@@ -50,6 +52,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             watcher.cancel()
             await runtime.close()
             del app.state.runtime
+            if settings.access_log:
+                access_log.stop()
 
     app = FastAPI(
         title="geo_grid 网格化治理服务",
@@ -60,6 +64,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.add_middleware(SecurityHeaders, page_policy=page_policy_for(settings))
+    if settings.access_log:
+        app.add_middleware(access_log.AccessLog)  # outermost: times and logs every answer, refusals too
     errors.install(app)
     limits.install(app, settings)  # body-size and rate limits (api/limits.py)
     for router in ROUTERS:

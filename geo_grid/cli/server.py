@@ -43,7 +43,13 @@ def up(
         if workers == 1:
             http = protocol_class(settings.header_timeout_s)
             uvicorn.run(
-                create_app(settings), host=host, port=port, log_level="info", http=http, server_header=False
+                create_app(settings),
+                host=host,
+                port=port,
+                log_level="info",
+                access_log=False,  # the app's own (api/access_log.py): off the event loop, no query strings
+                http=http,
+                server_header=False,
             )
         else:
             # Each worker process builds its app from the environment (the database URL of this run);
@@ -56,6 +62,7 @@ def up(
                 host=host,
                 port=port,
                 log_level="info",
+                access_log=False,
                 http="geo_grid.api.header_timeout:FromEnvironment",
                 server_header=False,
                 # A worker answers uvicorn's health ping from a thread; while it imports and builds its

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,6 +70,31 @@ def list_grids(
     limit: int | None = None,
     offset: int = 0,
 ) -> list[Grid]:
+    return _grids(session, *_list_query(generation_id, level, community, bbox, limit, offset))
+
+
+def iter_grids(
+    session: Session,
+    generation_id: int,
+    level: str | None = None,
+    community: str | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+) -> Iterator[Grid]:
+    """The grids of list_grids (no limit), fetched from a server-side cursor a few hundred at a time:
+    memory stays flat however many grids a district or city has."""
+    sql, params = _list_query(generation_id, level, community, bbox, None, 0)
+    for row in session.execute(text(sql).execution_options(yield_per=500), params):
+        yield Grid(**row._mapping)
+
+
+def _list_query(
+    generation_id: int,
+    level: str | None,
+    community: str | None,
+    bbox: tuple[float, float, float, float] | None,
+    limit: int | None,
+    offset: int,
+) -> tuple[str, dict[str, Any]]:
     where = ["g.generation_id = :gen"]
     params: dict[str, Any] = {"gen": generation_id, "offset": offset}
     if level:
@@ -84,7 +110,7 @@ def list_grids(
     if limit is not None:
         sql += " LIMIT :limit"
         params["limit"] = limit
-    return _grids(session, sql, params)
+    return sql, params
 
 
 def get_grid(session: Session, generation_id: int, code: str) -> Grid | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from tests.support.api import bearer
@@ -32,6 +33,20 @@ def test_grids_default_returns_every_grid_as_geojson(client) -> None:
     props = fc["features"][0]["properties"]
     assert {"code", "name", "level", "parent_code", "community_code", "area_m2"} <= set(props)
     assert fc["features"][0]["geometry"]["type"] == "MultiPolygon"
+
+
+def test_every_grid_is_streamed_and_equals_the_paged_answer(client) -> None:
+    """Without `limit` the collection is streamed (chunks from a server-side cursor, flat memory at any
+    scale); its content is exactly the one a client paging with `limit` receives."""
+    with client.stream("GET", "/grids", params={"level": "micro"}) as r:
+        assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+        assert "content-length" not in r.headers  # sent in chunks
+        chunks = list(r.iter_bytes())
+    streamed = json.loads(b"".join(chunks))
+    paged = client.get("/grids", params={"level": "micro", "limit": 10_000}).json()
+    assert streamed == paged and len(streamed["features"]) == 652
+    empty = client.get("/grids", params={"bbox": "100,20,100.1,20.1"}).json()
+    assert empty["features"] == [] and empty["type"] == "FeatureCollection"
 
 
 def test_grids_filters_level_community_bbox_limit(client) -> None:

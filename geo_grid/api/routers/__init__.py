@@ -19,6 +19,7 @@ from geo_grid.api.routers import (
     sessions,
     stats,
     subdistricts,
+    tiles,
 )
 
 ROUTERS = [
@@ -34,6 +35,7 @@ ROUTERS = [
     generations.router,
     boundary_edits.router,
     maps.router,
+    tiles.router,
     exchange.router,
     open311.router,
     docs.router,

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+import orjson
+from fastapi import APIRouter, Path, Query, Response
+from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session, sessionmaker
 
-from geo_grid.api.deps import PrincipalDep, SessionDep
+from geo_grid.api.deps import PrincipalDep, SessionDep, SessionFactoryDep
 from geo_grid.api.presenters import feature, feature_collection, person
 from geo_grid.api.schemas.common import error_responses
 from geo_grid.api.schemas.grids import GridCollection, GridDetailFeature
@@ -23,12 +27,14 @@ GenerationQuery = Annotated[int | None, Query(ge=1, le=2**31 - 1, description="a
 
 @router.get(
     "/grids",
-    summary="Grids as a GeoJSON FeatureCollection (area_m2 computed in EPSG:4547)",
+    summary="Grids as a GeoJSON FeatureCollection (area_m2 computed in EPSG:4547); without `limit` it is "
+    "streamed",
     response_model=GridCollection,
     responses=error_responses(404, 422),
 )
 def list_grids(
     session: SessionDep,
+    factory: SessionFactoryDep,
     level: Annotated[Literal["tertiary", "micro"] | None, Query()] = None,
     community: Annotated[str | None, Query(max_length=12, description="community code")] = None,
     bbox: Annotated[str | None, Query(max_length=200, description="min_lon,min_lat,max_lon,max_lat")] = None,
@@ -36,12 +42,38 @@ def list_grids(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     at: AtQuery = None,
     generation: GenerationQuery = None,
-) -> dict[str, Any]:
+) -> dict[str, Any] | Response:
     gen = grid_service.resolve_generation(session, at, generation)
-    rows = grid_repo.list_grids(
-        session, gen.id, level, community, grid_service.parse_bbox(bbox), limit, offset
-    )
+    box = grid_service.parse_bbox(bbox)
+    if limit is None and offset == 0:  # every grid: streamed, never built whole in memory
+        return StreamingResponse(
+            _stream(factory, gen.id, level, community, box), media_type="application/json"
+        )
+    rows = grid_repo.list_grids(session, gen.id, level, community, box, limit, offset)
     return feature_collection(rows) | {"generation": gen.id}
+
+
+def _stream(
+    factory: sessionmaker[Session],
+    generation_id: int,
+    level: str | None,
+    community: str | None,
+    box: tuple[float, float, float, float] | None,
+) -> Iterator[bytes]:
+    """The FeatureCollection of list_grids, a few hundred features per chunk, from a session of its own
+    (the request's session has ended when the body is sent)."""
+    yield b'{"type":"FeatureCollection","generation":%d,"features":[' % generation_id
+    first = True
+    with factory() as session, session.begin():
+        batch: list[bytes] = []
+        for grid in grid_repo.iter_grids(session, generation_id, level, community, box):
+            batch.append(orjson.dumps(feature(grid)))
+            if len(batch) == 200:
+                yield (b"" if first else b",") + b",".join(batch)
+                first, batch = False, []
+        if batch:
+            yield (b"" if first else b",") + b",".join(batch)
+    yield b"]}"
 
 
 @router.get(

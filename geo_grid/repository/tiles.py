@@ -1,0 +1,42 @@
+"""SQL for Mapbox vector tiles (ST_AsMVT): one layer of one tile, built by PostGIS.
+
+Grids come from one generation; communities and facilities are not versioned. Geometries are clipped to
+the tile with a 64-unit buffer (of 4096) so that outlines join seamlessly across tiles.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+EXTENT, BUFFER = 4096, 64
+
+# layer → (its rows, the columns kept as feature properties); :gen is the generation for grids.
+_SOURCES = {
+    "micro_grids": ("grids WHERE generation_id = :gen AND level = 'micro'",
+                    "code, name, parent_code, community_code"),
+    "tertiary_grids": ("grids WHERE generation_id = :gen AND level = 'tertiary'",
+                       "code, name, parent_code, community_code"),
+    "communities": ("communities WHERE geom IS NOT NULL", "code, name"),
+    "facilities": ("facilities WHERE geom IS NOT NULL", "facility_id, kind, name, micro_code"),
+}  # fmt: skip
+LAYERS = tuple(_SOURCES)
+
+
+def tile(session: Session, layer: str, z: int, x: int, y: int, generation_id: int | None) -> bytes:
+    """The tile (z, x, y) of `layer` as MVT bytes (empty when nothing lies in it)."""
+    rows, columns = _SOURCES[layer]
+    sql = f"""
+        WITH env AS (SELECT ST_TileEnvelope(:z, :x, :y) AS merc),
+             src AS (SELECT * FROM {rows}),
+             feats AS (
+               SELECT ST_AsMVTGeom(ST_Transform(src.geom, 3857), env.merc, {EXTENT}, {BUFFER}, true) AS geom,
+                      {", ".join(f"src.{c}" for c in columns.split(", "))}
+               FROM src, env
+               WHERE src.geom && ST_Transform(ST_Expand(env.merc, (ST_XMax(env.merc) - ST_XMin(env.merc))
+                                                              * {BUFFER} / {EXTENT}), 4326))
+        SELECT ST_AsMVT(feats.*, :layer, {EXTENT}, 'geom') FROM feats WHERE geom IS NOT NULL"""
+    value = session.execute(
+        text(sql), {"z": z, "x": x, "y": y, "layer": layer, "gen": generation_id}
+    ).scalar()
+    return bytes(value) if value is not None else b""
