@@ -11,6 +11,7 @@ from geo_grid import db
 EXPECTED_TABLES = {
     "communities", "generations", "grids", "people", "roles", "road_segments", "courtyards",
     "facilities", "addresses", "reports", "report_events", "api_tokens", "audit_log",
+    "categories", "work_calendar", "work_periods", "report_stages", "supervision_orders",
 }  # fmt: skip
 
 
