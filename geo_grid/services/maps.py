@@ -27,6 +27,7 @@ from geo_grid.repository import generations as generation_repo
 from geo_grid.repository import maps as repo
 from geo_grid.repository import people as people_repo
 from geo_grid.repository import reports as report_repo
+from geo_grid.services import categories as category_service
 from geo_grid.services import grids as grid_service
 from geo_grid.settings import Settings
 
@@ -161,7 +162,8 @@ def incident_map(
     """Reports on the active generation's micro-grids; old closed ones only when `include_closed`."""
     page = page or Page()
     _check(f.statuses, reporting.STATUSES, "status")
-    _check(f.categories, reporting.CATEGORIES, "category")
+    table = category_service.table(session)
+    _check(f.categories, table.codes, "category")
     if f.since and f.until and f.since >= f.until:
         raise InvalidInput("since must be before until")
     gen = grid_service.resolve_generation(session)
@@ -184,7 +186,7 @@ def incident_map(
     role = privacy.role_for(personal)
     reports = []
     for r in repo.reports(session, query, now):
-        if not privacy.listed(r.category, role):
+        if not privacy.listed(r.category, role, table.sensitive):
             continue  # sensitive: only in the counts (the choropleth), never as a marker
         people = leaders.get(r.micro_code or "", [])
         responsible = "、".join(
@@ -206,7 +208,7 @@ def incident_map(
         micro=micro,
         open_counts=repo.open_counts(session, tuple(sorted(reporting.TERMINAL))),
         status_labels=STATUS_LABELS,
-        category_labels=CATEGORY_LABELS,
+        category_labels={**CATEGORY_LABELS, **table.labels},
         report_url=page.api_url.rstrip("/") + "/reports/{id}",
         note=note,
     )
