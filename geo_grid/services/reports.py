@@ -246,7 +246,9 @@ def with_remaining(cal: WorkCalendar, reports: list[Report], at: datetime) -> li
     """The reports with `stage_remaining_minutes` filled in: the time left in the current stage in its
     own clock (working minutes for 工作时 / 工作日 stages, clock minutes for 自然时)."""
     return [
-        replace(r, stage_remaining_minutes=round(cal.remaining_minutes(at, r.stage_due_at, r.stage_unit), 1))
+        replace(
+            r, stage_remaining_minutes=round(cal.remaining_minutes(at, r.stage_due_at, r.stage_unit), 1) + 0.0
+        )
         if r.stage_due_at is not None and r.stage_unit is not None
         else r
         for r in reports

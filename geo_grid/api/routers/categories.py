@@ -23,7 +23,7 @@ def _out(cat: Category) -> dict[str, Any]:
 
 
 def _record(code: str, body: CategoryIn) -> Category:
-    limits = {s: StageLimit(v.value, v.unit) for s, v in body.stage_limits}
+    limits: dict[str, StageLimit] = {s: StageLimit(v.value, v.unit) for s, v in body.stage_limits.items()}
     return Category(code=code, stage_limits=limits, **body.model_dump(exclude={"stage_limits"}))
 
 

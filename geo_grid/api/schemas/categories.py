@@ -15,15 +15,10 @@ class StageLimitModel(BaseModel):
     unit: Unit = Field(description="单位：natural_hours 自然时、working_hours 工作时、working_days 工作日")
 
 
-class StageLimits(BaseModel):
-    """每个阶段的时限（受理按自然时计）。"""
-
-    accept: StageLimitModel = Field(description="受理")
-    register: StageLimitModel = Field(description="立案")
-    dispatch: StageLimitModel = Field(description="派遣")
-    handle: StageLimitModel = Field(description="处置")
-    verify: StageLimitModel = Field(description="核查")
-    close: StageLimitModel = Field(description="结案")
+Stage = Literal["accept", "register", "dispatch", "handle", "verify", "close"]
+# 每个阶段的时限（六个阶段都要有；受理按自然时计）：accept 受理、register 立案、dispatch 派遣、handle 处置、
+# verify 核查、close 结案。
+StageLimits = dict[Stage, StageLimitModel]
 
 
 class CategoryIn(BaseModel):
@@ -35,7 +30,9 @@ class CategoryIn(BaseModel):
     minor_class: str = Field(min_length=1, max_length=100, description="小类")
     standard_code: str = Field(min_length=1, max_length=20, description="标准编码或扩展编码")
     department: str = Field(min_length=1, max_length=100, description="处置部门")
-    stage_limits: StageLimits = Field(description="各阶段时限")
+    stage_limits: StageLimits = Field(
+        description="各阶段时限：accept 受理、register 立案、dispatch 派遣、handle 处置、verify 核查、close 结案（六个都要有；受理按自然时计）"
+    )
     register_condition: str = Field(default="", max_length=2000, description="立案条件")
     close_condition: str = Field(default="", max_length=2000, description="结案条件")
     sensitive: bool = Field(default=False, description="敏感类别：公众只见统计，不见逐条")
