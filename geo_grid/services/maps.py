@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from geo_grid import privacy, reporting
 from geo_grid.errors import GenerationNotFound, GridNotFound, InvalidInput
-from geo_grid.labels import CATEGORY_LABELS, ROLE_LABELS, STATUS_LABELS, SUBDISTRICT_CENTRE
+from geo_grid.labels import CATEGORY_LABELS, ROLE_LABELS, STAGE_LABELS, STATUS_LABELS, SUBDISTRICT_CENTRE
 from geo_grid.render import build_coverage_map, build_editor_map, build_incident_map
 from geo_grid.render.assets import DEFAULT_ASSETS_URL
 from geo_grid.render.basemap import Basemap
@@ -35,7 +35,7 @@ from geo_grid.settings import Settings
 CLOSED_SHOWN_DAYS = 30
 # What the incident map's markers carry of each report (never its free text or the reporter's contact).
 MAP_REPORT_FIELDS = ("id", "external_id", "category", "status", "created_at", "due_at", "overdue",
-                     "closed_at", "micro_code", "tertiary_code", "community_code")  # fmt: skip
+                     "closed_at", "micro_code", "tertiary_code", "community_code", "stage", "light")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -209,6 +209,7 @@ def incident_map(
         open_counts=repo.open_counts(session, tuple(sorted(reporting.TERMINAL))),
         status_labels=STATUS_LABELS,
         category_labels={**CATEGORY_LABELS, **table.labels},
+        stage_labels=STAGE_LABELS,
         report_url=page.api_url.rstrip("/") + "/reports/{id}",
         note=note,
     )

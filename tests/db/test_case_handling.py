@@ -470,3 +470,14 @@ def test_categories_and_calendar_files_round_trip_all_or_nothing(
     assert exported.exit_code == 0 and "2025-10-11,True,国庆节调休" in exported.output
     swept = runner.invoke(cli_app, ["sweep"])
     assert swept.exit_code == 0 and '"red"' in swept.output
+
+
+def test_incident_map_colours_markers_by_light_in_a_layer_of_its_own(
+    env: tuple[TestClient, dict[str, str], str],
+) -> None:
+    client, tokens, _ = env
+    r = client.get("/maps/incidents", headers=bearer(tokens["dispatcher"]))
+    assert r.status_code == 200, r.text[:300]
+    page = r.text
+    assert "上报（按红黄绿灯）" in page and "阶段红黄绿灯" in page
+    assert "#d7191c" in page and "红灯（已超期）" in page
