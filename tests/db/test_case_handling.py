@@ -139,7 +139,8 @@ def test_category_edits_are_admin_only_audited_and_never_rewrite_history(
     r = client.post("/categories", json=new, headers=bearer(tokens["admin"]))
     assert r.status_code == 201, r.text
     assert client.post("/categories", json=new, headers=bearer(tokens["admin"])).status_code == 409
-    assert _new(client, category="well_cover")["stage"] == "accept"  # intake reads the table at once
+    well = _new(client, category="well_cover")  # intake reads the table at once
+    assert (well["stage"], well["category_label"]) == ("accept", "井盖缺损")
 
 
 def test_a_category_made_sensitive_disappears_from_the_public_listing(
