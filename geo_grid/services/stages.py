@@ -148,7 +148,10 @@ class SweepResult:
 
 def sweep(session: Session, now: datetime) -> SweepResult:
     """Record what time has done: red lights (with their automatic 催办, once per stage) and the return of
-    parked cases whose review date has come. Idempotent: a second run at the same moment records nothing."""
+    parked cases whose review date has come. Idempotent: a second run at the same moment records nothing;
+    while another transaction sweeps, this one does nothing (an advisory lock)."""
+    if not repo.try_sweep_lock(session):
+        return SweepResult(red=0, unparked=0)
     late = repo.late_stages(session, now)
     for s in late:
         target = supervisor_of(s.unit_kind, s.unit_code, s.tertiary_code)
