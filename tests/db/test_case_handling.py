@@ -482,3 +482,19 @@ def test_incident_map_colours_markers_by_light_in_a_layer_of_its_own(
     page = r.text
     assert "上报（按红黄绿灯）" in page and "阶段红黄绿灯" in page
     assert "#d7191c" in page and "红灯（已超期）" in page
+
+
+def test_migration_downgrades_and_upgrades_again(empty_db_factory: Callable[[], str]) -> None:
+    from alembic import command
+
+    from geo_grid import db
+
+    url = empty_db_factory()
+    db.upgrade(url)
+    command.downgrade(db.alembic_config(url), "0003_privacy")
+    with session(url) as s:
+        assert s.execute(text("SELECT to_regclass('categories')")).scalar_one() is None
+    db.upgrade(url)
+    with session(url) as s:
+        assert s.execute(text("SELECT count(*) FROM categories")).scalar_one() == 10
+        assert s.execute(text("SELECT count(*) FROM work_calendar")).scalar_one() == 72
