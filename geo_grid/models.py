@@ -6,7 +6,8 @@ as-is (the two agree within centimetres); areas and distances are computed in EP
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time
+from decimal import Decimal
 from typing import Any
 
 from geoalchemy2 import Geometry
@@ -14,13 +15,16 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     Float,
     ForeignKey,
     Index,
     Integer,
+    Numeric,
     String,
     Text,
+    Time,
     UniqueConstraint,
     func,
     text,
@@ -288,6 +292,13 @@ class Report(Base):
     rating_comment: Mapped[str | None] = mapped_column(Text, nullable=True)
     # SHA-256 of the report's tracking code (given once to the reporter at intake; follow and rate).
     tracking_code_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Case handling (migration 0004): the current stage and its deadlines, 自办自结, 挂账.
+    stage: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    stage_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    stage_yellow_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    self_resolved: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    parked_until: Mapped[date | None] = mapped_column(Date, nullable=True)
+    parked_from_status: Mapped[str | None] = mapped_column(String(20), nullable=True)
 
 
 class ReportEvent(Base):
@@ -342,6 +353,91 @@ class Outbox(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     failed_for_good: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+
+
+class Category(Base):
+    """A case category in the GB/T 30428.2 shape (部件 / 事件, 大类 / 小类), its department and stage limits."""
+
+    __tablename__ = "categories"
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(20))  # 'component' 部件 | 'event' 事件
+    major_class: Mapped[str] = mapped_column(String(40))
+    minor_class: Mapped[str] = mapped_column(String(100))
+    standard_code: Mapped[str] = mapped_column(String(20))
+    department: Mapped[str] = mapped_column(String(100))
+    # {stage: {"value": number, "unit": "natural_hours" | "working_hours" | "working_days"}}
+    stage_limits: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    register_condition: Mapped[str] = mapped_column(Text, server_default="")
+    close_condition: Mapped[str] = mapped_column(Text, server_default="")
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    minor: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.geo_grid_now())
+
+
+class WorkDay(Base):
+    """A day that differs from the Mon–Fri week: a statutory holiday or a 调休 working day."""
+
+    __tablename__ = "work_calendar"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    is_workday: Mapped[bool] = mapped_column(Boolean)
+    name: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+
+class WorkPeriod(Base):
+    """One span of a subdistrict's working hours (e.g. 08:30–12:00)."""
+
+    __tablename__ = "work_periods"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subdistrict_code: Mapped[str] = mapped_column(String(9))
+    start: Mapped[time] = mapped_column(Time)
+    end: Mapped[time] = mapped_column(Time)
+
+
+class ReportStage(Base):
+    """One stage a case entered, with the limit in force then (editing categories never rewrites it)."""
+
+    __tablename__ = "report_stages"
+    __table_args__ = (
+        Index("ix_report_stages_report_id", "report_id"),
+        Index("ix_report_stages_stage_due_at", "stage", "due_at"),
+        Index("ix_report_stages_ended_at", "ended_at"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"))
+    stage: Mapped[str] = mapped_column(String(20))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.geo_grid_now())
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    yellow_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    limit_value: Mapped[Decimal] = mapped_column(Numeric)
+    limit_unit: Mapped[str] = mapped_column(String(20))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    on_time: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    extended: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    unit_kind: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    unit_code: Mapped[str | None] = mapped_column(String(100), nullable=True)
+
+
+class SupervisionOrder(Base):
+    """督办 (supervise) or 催办 (urge) on an open case: its own deadline and recorded outcome."""
+
+    __tablename__ = "supervision_orders"
+    __table_args__ = (
+        Index("ix_supervision_orders_report_id", "report_id"),
+        Index("ix_supervision_orders_resolved_at", "resolved_at"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    automatic: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    issued_by: Mapped[str] = mapped_column(String(100))
+    target: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(Text, server_default="")
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.geo_grid_now())
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    outcome: Mapped[str | None] = mapped_column(Text, nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class ApiToken(Base):
@@ -439,6 +535,7 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "Base",
+    "Category",
     "Community",
     "Courtyard",
     "ExchangeSource",
@@ -450,8 +547,12 @@ __all__ = [
     "Photo",
     "Report",
     "ReportEvent",
+    "ReportStage",
     "Role",
     "RoadSegment",
+    "SupervisionOrder",
+    "WorkDay",
+    "WorkPeriod",
     "User",
     "WebSession",
 ]

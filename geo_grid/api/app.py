@@ -46,10 +46,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runtime = Runtime.open(settings)
         app.state.runtime = runtime
         watcher = asyncio.create_task(runtime.follow_changes())
+        sweeper = asyncio.create_task(runtime.sweep_periodically())
         try:
             yield
         finally:
             watcher.cancel()
+            sweeper.cancel()
             await runtime.close()
             del app.state.runtime
             if settings.access_log:

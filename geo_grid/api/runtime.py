@@ -19,12 +19,14 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp
 
+from geo_grid import clock
 from geo_grid.api.batch_pool import Workers
-from geo_grid.db import make_engine, make_session_factory
+from geo_grid.db import make_engine, make_session_factory, transaction
 from geo_grid.errors import ServiceUnavailable
 from geo_grid.repository.change_feed import ChangeListener
 from geo_grid.services import addresses as address_service
 from geo_grid.services import directory as directory_service
+from geo_grid.services import stages as stage_service
 from geo_grid.services.addresses import AddressBook
 from geo_grid.services.audit import AuditQueue
 from geo_grid.services.auth import Principal
@@ -127,6 +129,12 @@ class Runtime:
         if tables is None or not tables.isdisjoint(ADDRESS_BOOK_TABLES):
             self.address_book.refresh_if_changed(self.session_factory)
 
+    def sweep(self) -> None:
+        """Record what time has done to the cases: red lights with their automatic 催办, parked cases
+        back on their review date (services/stages.py; also `geo-grid sweep`)."""
+        with transaction(self.session_factory) as session:
+            stage_service.sweep(session, clock.now())
+
     async def follow_changes(self) -> None:
         """Follow changes made by other processes. First the change feed (LISTEN on the notifications
         the database sends when a generation, an address or a token changes; migration 0008): they reach
@@ -158,6 +166,17 @@ class Runtime:
         finally:
             if listener is not None:
                 listener.close()
+
+    async def sweep_periodically(self) -> None:
+        """The sweep (red lights, automatic 催办, parked cases back on their review date) every
+        `sweep_every_s` seconds (0: never), in the background; a failed round waits for the next."""
+        every_s = self.settings.sweep_every_s
+        if every_s <= 0:
+            return
+        while True:
+            await asyncio.sleep(every_s)
+            with contextlib.suppress(Exception):  # the database unreachable or restarting
+                await run_in_threadpool(self.sweep)
 
     def _listen(self) -> ChangeListener | None:
         try:

@@ -32,6 +32,7 @@ def _register() -> None:
         addresses,
         assign,
         boundaries,
+        cases,
         database,
         exchange,
         maps,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import typer
@@ -13,6 +14,7 @@ from geo_grid.cli import import_app
 from geo_grid.cli.common import database, fail, session_for
 from geo_grid.errors import GeoGridError, ServiceUnavailable
 from geo_grid.io.reports import ReadOptions, read_reports
+from geo_grid.services import categories as category_service
 from geo_grid.services import directory as directory_service
 from geo_grid.services import generations as generation_service
 from geo_grid.services.report_import import import_reports
@@ -54,7 +56,7 @@ def import_reports_command(
     ),
 ) -> None:
     """Import reports: each is placed in its micro-grid (or flagged outside), near-boundary and duplicate
-    flags are set, and its deadlines follow the SLA table. One bad row and nothing is imported; the error
+    flags are set, and its deadlines follow the categories table. One bad row and nothing is imported; the error
     names the row. With --dry-run everything is checked and stored in a transaction that is then rolled
     back."""
     options = ReadOptions(
@@ -68,13 +70,11 @@ def import_reports_command(
     )
     settings = Settings()
     who = actor or f"cli:{getpass.getuser()}"
-    try:
-        rows = read_reports(file, options)
-    except GeoGridError as exc:
-        raise fail(exc) from exc
     with database(settings) as (url, _):
         try:
             with session_for(url, commit=commit) as session:
+                known = category_service.table(session).codes  # the categories table's codes
+                rows = read_reports(file, replace(options, categories=known))
                 gen = generation_service.active(session)
                 if gen is None:
                     raise ServiceUnavailable("no active boundaries: load them first (geo-grid load-sample)")

@@ -24,6 +24,7 @@ from geo_grid.repository import ogc as ogc_repo
 from geo_grid.repository import reports as report_repo
 from geo_grid.repository.ogc import Extent, FeaturePage, FeatureQuery, FeatureRow, ReportQuery
 from geo_grid.repository.report_records import Report
+from geo_grid.services import categories as category_service
 from geo_grid.services import reports as report_service
 from geo_grid.services import subdistricts
 from geo_grid.timeparse import to_utc
@@ -298,15 +299,16 @@ def _generation_id(session: Session, time: TimeFilter | None) -> int | None:
 def _report_row(report: Report, role: str) -> FeatureRow:
     props = privacy.report(report.as_dict(), role)
     props["status_label"] = reporting.status_label(report.status)
-    props["category_label"] = labels.CATEGORY_LABELS.get(report.category, report.category)
+    props["category_label"] = report.category_label  # the categories table's name
     props["channel_label"] = labels.CHANNEL_LABELS.get(report.channel, report.channel)
     lon, lat = props.get("lon"), props.get("lat")
     geometry = None if lon is None or lat is None else {"type": "Point", "coordinates": [lon, lat]}
     return FeatureRow(report.id, props, geometry)
 
 
-def _report_filter(role: str) -> report_repo.ReportFilter:
-    return report_repo.ReportFilter(exclude_categories=privacy.hidden_categories(role))
+def _report_filter(session: Session, role: str) -> report_repo.ReportFilter:
+    sensitive = category_service.table(session).sensitive
+    return report_repo.ReportFilter(exclude_categories=privacy.hidden_categories(role, sensitive))
 
 
 def _coarse(role: str) -> int | None:
@@ -319,7 +321,7 @@ def items(session: Session, cid: str, req: ItemsRequest, role: str) -> FeaturePa
     if cid == "reports":
         time = req.time
         q = ReportQuery(
-            filter=_report_filter(role),
+            filter=_report_filter(session, role),
             area_wkt=req.area_wkt,
             start=time.start if time else None,
             end=time.end if time else None,
@@ -354,7 +356,9 @@ def item(session: Session, cid: str, feature_id: str, target: str, role: str) ->
         if not (feature_id.isascii() and feature_id.isdigit() and int(feature_id) < 2**63):
             raise missing
         report = report_repo.get(session, int(feature_id), report_service.now())
-        if report is None or not privacy.listed(report.category, role):
+        if report is None or not privacy.listed(
+            report.category, role, category_service.table(session).sensitive
+        ):
             raise missing
         return _out(_report_row(report, role), target)
     gen = _generation_id(session, None) if meta.temporal == "generation" else None
@@ -372,7 +376,9 @@ def describe(session: Session, cid: str, role: str) -> CollectionInfo:
     """A collection with its extent as `role` sees it."""
     meta = collection(cid)
     if cid == "reports":
-        extent = ogc_repo.report_extent(session, _report_filter(role), report_service.now(), _coarse(role))
+        extent = ogc_repo.report_extent(
+            session, _report_filter(session, role), report_service.now(), _coarse(role)
+        )
     elif meta.temporal == "generation":
         extent = ogc_repo.extent(session, cid, _generation_id(session, None))
         sub = subdistricts.home(session)

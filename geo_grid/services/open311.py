@@ -19,26 +19,23 @@ from sqlalchemy.orm import Session
 
 from geo_grid import labels, privacy, reporting
 from geo_grid.errors import InvalidInput, NotFound, ReportNotFound
+from geo_grid.labels import STAGE_LABELS
 from geo_grid.repository import open311 as open311_repo
 from geo_grid.repository import reports as report_repo
 from geo_grid.repository.report_records import Report
+from geo_grid.services import categories as category_service
 from geo_grid.services import reports as report_service
+from geo_grid.services import subdistricts
 from geo_grid.services.directory import GridDirectory
 
-JURISDICTION_ID = "410105012"  # 未来路街道: the subdistrict's statistical code
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 CHANGESET = "2026-11-30T00:00:00+08:00"  # when the service list or definitions last changed
 DEFAULT_WINDOW = timedelta(days=90)  # GET requests without dates: the last 90 days (the specification)
 MAX_REQUESTS = 1000  # the specification's default upper limit of one GET requests answer
 BEIJING = ZoneInfo("Asia/Shanghai")
 
-# Category groups (the GeoReport `group`) and extra questions (attributes) of the categories that need
+# Extra questions (attributes) of the categories that need
 # them; the category table itself comes from `categories()`.
-_GROUPS = {
-    "parking": "交通秩序", "road_occupation": "市容环境", "littering": "市容环境",
-    "illegal_advertising": "市容环境", "illegal_construction": "城市管理", "facility_repair": "城市管理",
-    "night_street_order": "平安建设", "noise": "平安建设", "elderly_fraud": "平安建设", "childcare": "民生服务",
-}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,23 +89,35 @@ class Category:
         return bool(self.attributes)
 
 
-def categories() -> list[Category]:
-    """THE one place Open311 reads the report categories (today reporting.py + labels.py; the
-    categories table later). Each with its Chinese name, SLA-based description, group and attributes."""
+def jurisdiction_id(session: Session) -> str:
+    """The GeoReport jurisdiction: the served subdistrict's statistical code (the subdistricts table)."""
+    return subdistricts.home_code(session)
+
+
+_UNIT_LABELS = {"natural_hours": "小时", "working_hours": "工作时", "working_days": "工作日"}
+
+
+def categories(session: Session) -> list[Category]:
+    """THE one place Open311 reads the report categories: the active rows of the categories table, each
+    with its name, a description of its 大类/小类 and stage limits, its 大类 as group, and attributes."""
     out = []
-    for code in reporting.CATEGORIES:
-        name = labels.CATEGORY_LABELS.get(code, code)
-        sla = reporting.SLA[code]
-        description = f"{name}：{sla.response_h:g} 小时内受理，{sla.resolution_h:g} 小时内办结"
-        keywords = (name, code, reporting.department_for(code))
+    for c in category_service.table(session).categories:
+        if not c.active:
+            continue
+        limits = "，".join(
+            f"{STAGE_LABELS.get(stage, stage)}{lim.value:g}{_UNIT_LABELS.get(lim.unit, lim.unit)}"
+            for stage, lim in c.stage_limits.items()
+        )
+        description = f"{c.name}（{c.major_class}·{c.minor_class}）：{limits}"
+        keywords = (c.name, c.code, c.department)
         out.append(
-            Category(code, name, description, _GROUPS.get(code, "其他"), keywords, _ATTRIBUTES.get(code, ()))
+            Category(c.code, c.name, description, c.major_class, keywords, _ATTRIBUTES.get(c.code, ()))
         )
     return out
 
 
-def category(code: str) -> Category:
-    for c in categories():
+def category(session: Session, code: str) -> Category:
+    for c in categories(session):
         if c.code == code:
             return c
     raise NotFound(f"没有服务 {code!r}", {"service_code": code})
@@ -153,7 +162,7 @@ def request_of(
     shown = privacy.report(report.as_dict(), role)
     label = reporting.status_label(report.status) or report.status
     scrubbed = privacy.text(note, role)
-    category_name = labels.CATEGORY_LABELS.get(report.category, report.category)
+    category_name = report.category_label  # the categories table's name
     expected = None if report.status in reporting.TERMINAL else report.due_at
     return {
         "service_request_id": str(report.id),
@@ -194,7 +203,7 @@ def find_requests(
     """GET requests: by ids (the other parameters are then ignored, as the specification says), or by
     service codes, date range (default: the last 90 days) and open/closed; newest first, at most 1000.
     Reports of a sensitive category are left out for the public."""
-    hidden = set(privacy.hidden_categories(role))
+    hidden = set(privacy.hidden_categories(role, category_service.table(session).sensitive))
     if service_request_id:
         ids = []
         for part in _split(service_request_id):
@@ -205,7 +214,7 @@ def find_requests(
         reports = [r for r in reports if r.category not in hidden]
     else:
         codes = _split(service_code)
-        known = set(reporting.CATEGORIES)
+        known = {c.code for c in categories(session)}
         for code in codes:
             if code not in known:
                 raise InvalidInput(f"没有服务 {code!r}", {"allowed": sorted(known)})
@@ -287,16 +296,16 @@ def discovery(base_url: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def service_list() -> list[dict[str, Any]]:
+def service_list(session: Session) -> list[dict[str, Any]]:
     return [
         {"service_code": c.code, "service_name": c.name, "description": c.description,
          "metadata": c.metadata, "type": "realtime", "keywords": ",".join(c.keywords), "group": c.group}
-        for c in categories()
+        for c in categories(session)
     ]  # fmt: skip
 
 
-def service_definition(code: str) -> dict[str, Any]:
-    cat = category(code)
+def service_definition(session: Session, code: str) -> dict[str, Any]:
+    cat = category(session, code)
     return {
         "service_code": cat.code,
         "attributes": [

@@ -16,6 +16,7 @@ from geo_grid.errors import PayloadTooLarge, PhotoNotFound, ReportNotFound
 from geo_grid.io import photos as photo_io
 from geo_grid.repository import photos as photo_repo
 from geo_grid.repository.photos import Photo
+from geo_grid.services import categories as category_service
 from geo_grid.services import reports as report_service
 from geo_grid.services.auth import Principal
 from geo_grid.settings import Settings
@@ -40,9 +41,14 @@ def _write_once(path: Path, data: bytes) -> None:
         raise
 
 
+def _sensitive(session: Session) -> frozenset[str]:
+    """The sensitive categories (the categories table, via its one reader)."""
+    return category_service.table(session).sensitive
+
+
 def _report_category(session: Session, report_id: int, principal: Principal) -> str | None:
     exists, category = photo_repo.report_category(session, report_id)
-    if not exists or not privacy.photos_visible(category, principal.role):
+    if not exists or not privacy.photos_visible(category, principal.role, _sensitive(session)):
         raise ReportNotFound(f"没有编号为 {report_id} 的上报")
     return category
 
@@ -88,12 +94,12 @@ def _check_visible(session: Session, report_id: int, principal: Principal, track
     exists, category = photo_repo.report_category(session, report_id)
     if not exists:
         raise ReportNotFound(f"没有编号为 {report_id} 的上报")
-    if privacy.photos_visible(category, principal.role):
+    if privacy.photos_visible(category, principal.role, _sensitive(session)):
         return
     if tracking_code is not None:
         report_service.check_tracking_code(session, report_id, tracking_code)  # 403 if wrong
         return
-    if not privacy.listed(category, principal.role):
+    if not privacy.listed(category, principal.role, _sensitive(session)):
         raise ReportNotFound(f"没有编号为 {report_id} 的上报")
     raise PhotoNotFound("此上报的照片仅对工作人员和上报人可见", {"report_id": report_id})
 
@@ -122,7 +128,7 @@ def photo_file(
     if photo.report_id is None:
         if not privacy.sees_personal_data(principal.role):
             raise missing
-    elif not privacy.photos_visible(found.category, principal.role):
+    elif not privacy.photos_visible(found.category, principal.role, _sensitive(session)):
         if tracking_code is None:
             raise missing
         report_service.check_tracking_code(session, photo.report_id, tracking_code)

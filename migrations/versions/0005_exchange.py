@@ -3,7 +3,7 @@ sources are configured in `exchange_sources`, and an `outbox` row is enqueued by
 report_events in the same transaction as every status change (and red light) of a sourced report.
 
 Revision ID: 0005_exchange
-Revises: 0003_privacy
+Revises: 0004_case_handling
 Create Date: 2026-11-30
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0005_exchange"
-down_revision = "0003_privacy"
+down_revision = "0004_case_handling"
 branch_labels = None
 depends_on = None
 

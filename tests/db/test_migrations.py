@@ -12,6 +12,7 @@ EXPECTED_TABLES = {
     "communities", "generations", "grids", "people", "roles", "road_segments", "courtyards",
     "facilities", "addresses", "reports", "report_events", "api_tokens", "audit_log", "subdistricts",
     "exchange_sources", "outbox", "users", "web_sessions", "photos",
+    "categories", "work_calendar", "work_periods", "report_stages", "supervision_orders",
 }  # fmt: skip
 
 

@@ -3,6 +3,8 @@
 from geo_grid.api.routers import (
     addresses,
     boundary_edits,
+    cases,
+    categories,
     communities,
     docs,
     exchange,
@@ -30,6 +32,8 @@ ROUTERS = [
     addresses.router,  # before lookup: /lookup/address must not be caught by a /lookup/… route
     lookup.router,
     reports.router,
+    cases.router,
+    categories.router,
     stats.router,
     facilities.router,
     generations.router,

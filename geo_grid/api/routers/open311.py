@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
+from sqlalchemy.orm import Session
 
 from geo_grid.api.deps import PrincipalDep, SessionDep, SettingsDep
 from geo_grid.api.routers.reports import _photo_url
@@ -94,13 +95,14 @@ def _xml_too(description: str) -> dict[int | str, dict[str, Any]]:
 
 FormatPath = Annotated[Format, Path(description="json 或 xml")]
 Jurisdiction = Annotated[
-    str | None, Query(max_length=20, description=f"辖区编号（{open311.JURISDICTION_ID}）")
+    str | None, Query(max_length=20, description="辖区编号（本服务街道的统计用区划代码，如 410105012）")
 ]
 
 
-def _check_jurisdiction(value: str | None) -> None:
-    if value is not None and value != open311.JURISDICTION_ID:
-        raise InvalidInput(f"本接口只服务辖区 {open311.JURISDICTION_ID}，不是 {value!r}")
+def _check_jurisdiction(session: Session, value: str | None) -> None:
+    served = open311.jurisdiction_id(session)
+    if value is not None and value != served:
+        raise InvalidInput(f"本接口只服务辖区 {served}，不是 {value!r}")
 
 
 def _answer(fmt: Format, root: str, content: list[Any] | dict[str, Any], status: int = 200) -> Any:
@@ -117,9 +119,9 @@ def discovery(format: FormatPath, request: Request) -> Any:
 
 @router.get("/services.{format}", summary="Open311 services (the report categories)", response_model=list[Service],
             responses=_xml_too("服务列表"))  # fmt: skip
-def services(format: FormatPath, jurisdiction_id: Jurisdiction = None) -> Any:
-    _check_jurisdiction(jurisdiction_id)
-    return _answer(format, "services", open311.service_list())
+def services(format: FormatPath, session: SessionDep, jurisdiction_id: Jurisdiction = None) -> Any:
+    _check_jurisdiction(session, jurisdiction_id)
+    return _answer(format, "services", open311.service_list(session))
 
 
 @router.get("/services/{service_code}.{format}", summary="Open311 service definition (attributes)",
@@ -127,10 +129,11 @@ def services(format: FormatPath, jurisdiction_id: Jurisdiction = None) -> Any:
 def service_definition(
     service_code: Annotated[str, Path(max_length=40)],
     format: FormatPath,
+    session: SessionDep,
     jurisdiction_id: Jurisdiction = None,
 ) -> Any:
-    _check_jurisdiction(jurisdiction_id)
-    return _answer(format, "service_definition", open311.service_definition(service_code))
+    _check_jurisdiction(session, jurisdiction_id)
+    return _answer(format, "service_definition", open311.service_definition(session, service_code))
 
 
 def _directory(request: Request) -> Any:
@@ -153,7 +156,7 @@ def list_requests(
 ) -> Any:
     """Without dates: the last 90 days; at most 1000 requests, newest first. Public: sensitive categories
     are left out, locations coarsened (geo_grid/privacy.py)."""
-    _check_jurisdiction(jurisdiction_id)
+    _check_jurisdiction(session, jurisdiction_id)
     found = open311.find_requests(
         session, _directory(request), principal.role, report_service.now(), service_request_id, service_code,
         open311.parse_time(start_date, "start_date"), open311.parse_time(end_date, "end_date"), status,
@@ -173,7 +176,7 @@ def get_request(
     principal: PrincipalDep,
     jurisdiction_id: Jurisdiction = None,
 ) -> Any:
-    _check_jurisdiction(jurisdiction_id)
+    _check_jurisdiction(session, jurisdiction_id)
     one = open311.one_request(
         session, _directory(request), principal.role, report_service.now(), service_request_id
     )
@@ -186,7 +189,7 @@ def token(
     token: Annotated[str, Path(max_length=100)], format: FormatPath, session: SessionDep,
     jurisdiction_id: Jurisdiction = None,
 ) -> Any:  # fmt: skip
-    _check_jurisdiction(jurisdiction_id)
+    _check_jurisdiction(session, jurisdiction_id)
     return _answer(format, "service_requests", [open311.request_for_token(session, token)])
 
 
@@ -237,10 +240,10 @@ def post_request(
 ) -> Any:
     """A source system (its `api_key`) submits a report; contact fields become the reporter's contact
     (personal data, never shown to the public). With `external_id` the submission is idempotent."""
-    _check_jurisdiction(jurisdiction_id)
+    _check_jurisdiction(session, jurisdiction_id)
     source = exchange.source_for_api_key(session, api_key)
     directory = require(_directory(request))
-    cat = open311.category(service_code)
+    cat = open311.category(session, service_code)
     if (lat is None) != (long is None):
         raise InvalidInput("lat 和 long 须同时给出")
     if lat is None and not address_string:
