@@ -307,10 +307,9 @@ def _report_where(q: ReportQuery, now: datetime) -> tuple[str, dict[str, Any]]:
 def report_page(session: Session, q: ReportQuery, now: datetime) -> tuple[list[Report], int]:
     """A page of the reports `q` selects (newest first, as GET /reports) and how many it selects in all."""
     where, params = _report_where(q, now)
-    frm = report_repo._FROM
-    total = session.execute(text(f"SELECT count(*) {frm} WHERE {where}"), params).scalar_one()
+    total = session.execute(text(f"SELECT count(*) {report_repo._FROM} WHERE {where}"), params).scalar_one()
     sql = (
-        f"SELECT {report_repo._COLUMNS} {frm} WHERE {where} "
+        f"SELECT {report_repo._COLUMNS} {report_repo._SELECT_FROM} WHERE {where} "
         "ORDER BY r.created_at DESC, r.id DESC LIMIT :limit OFFSET :offset"
     )
     rows = session.execute(text(sql), {**params, "limit": q.limit, "offset": q.offset})

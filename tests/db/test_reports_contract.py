@@ -4,6 +4,7 @@ private writable copy of the sample database."""
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from PIL import Image
 from schemathesis import GenerationMode
 from schemathesis.checks import content_type_conformance, not_a_server_error, response_schema_conformance
 
@@ -154,5 +156,13 @@ def test_the_loop_conforms(writable: tuple[Any, dict[str, str]]) -> None:
     check("POST", "/reports/{report_id}/park",
           client.post(f"/reports/{cid}/park", json={"reason": "待资金", "review_on": "2027-06-01"}, headers=d))  # fmt: skip
     check("POST", "/reports/{report_id}/unpark", client.post(f"/reports/{cid}/unpark", json={}, headers=d))
+    photos = "/reports/{report_id}/photos"
+    jpeg = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 120, 40)).save(jpeg, "JPEG")
+    added = client.post(
+        f"/reports/{rid}/photos", files={"file": ("p.jpg", jpeg.getvalue(), "image/jpeg")}, headers=d
+    )
+    check("POST", photos, added, 201)
+    check("GET", photos, client.get(f"/reports/{rid}/photos", headers=d))
     declared = {(m.upper(), p) for p, ops in _openapi["paths"].items() if re.match(PATHS, p) for m in ops}
     assert {(m, p) for m, p, _ in seen} == declared
