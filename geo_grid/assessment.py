@@ -198,7 +198,7 @@ def assess(
         s = score(values, weights)
         scored.append((u, values, s, s is not None and u.code is not None and u.counts.cases >= min_cases))
     ranked_scores = sorted((s for _, _, s, ok in scored if ok and s is not None), reverse=True)
-    first_rank = {}
+    first_rank: dict[float, int] = {}
     for i, s in enumerate(ranked_scores, start=1):
         first_rank.setdefault(s, i)
     out = [

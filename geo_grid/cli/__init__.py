@@ -28,7 +28,17 @@ def _configure() -> None:
 
 def _register() -> None:
     # Imported for their side effect of adding commands to `app`.
-    from geo_grid.cli import addresses, assign, boundaries, database, maps, reports, server, tokens  # noqa: F401
+    from geo_grid.cli import (  # noqa: F401
+        addresses,
+        assessment,
+        assign,
+        boundaries,
+        database,
+        maps,
+        reports,
+        server,
+        tokens,
+    )
 
 
 _register()

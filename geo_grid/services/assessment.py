@@ -15,6 +15,7 @@ from geo_grid import SUBDISTRICT_CODE, SUBDISTRICT_NAME
 from geo_grid import assessment as formulas
 from geo_grid.errors import InvalidInput
 from geo_grid.labels import SUBDISTRICT_CENTRE
+from geo_grid.render import assessment_xlsx
 from geo_grid.repository import assessment as repo
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -126,3 +127,39 @@ def trend(session: Session, period: str, by: str, months: int = 12) -> list[Tren
         counts = formulas.total(r.counts for r in rows if r.unit is not None)
         out.append(TrendPoint(p.label, counts, formulas.indicators(counts)))
     return out
+
+
+def _sheet(a: Assessment, points: list[TrendPoint]) -> assessment_xlsx.KindSheet:
+    return assessment_xlsx.KindSheet(
+        label=UNIT_KIND_LABELS[a.by],
+        units=[
+            assessment_xlsx.UnitRow(
+                u.code, u.name, u.score, u.rank, u.counts.cases,
+                {k: (v.numerator, v.denominator, v.rate) for k, v in u.indicators.items()},
+            )
+            for u in a.units
+        ],
+        trend=[assessment_xlsx.TrendRow(t.period, {k: v.rate for k, v in t.indicators.items()}) for t in points],
+    )  # fmt: skip
+
+
+def workbook(
+    session: Session,
+    period: str,
+    weights: Mapping[str, float],
+    min_cases: int,
+    kinds: tuple[str, ...] = UNIT_KINDS,
+) -> bytes:
+    """The month's assessment as an .xlsx: one sheet per unit kind (all of them unless `kinds` says)."""
+    for by in kinds:
+        _check_by(by)
+    p = parse_period(period)
+    # The grid levels share one trend (the subdistrict's): computed once.
+    trends: dict[str, list[TrendPoint]] = {}
+    sheets = []
+    for by in kinds:
+        key = "subdistrict" if by in repo.GRID_LEVELS else by
+        if key not in trends:
+            trends[key] = trend(session, p.label, by)
+        sheets.append(_sheet(assess(session, p.label, by, weights, min_cases), trends[key]))
+    return assessment_xlsx.workbook(p.label, min_cases, dict(weights), sheets)

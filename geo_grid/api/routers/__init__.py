@@ -2,6 +2,7 @@
 
 from geo_grid.api.routers import (
     addresses,
+    assessment,
     boundary_edits,
     communities,
     docs,
@@ -23,6 +24,7 @@ ROUTERS = [
     lookup.router,
     reports.router,
     stats.router,
+    assessment.router,
     facilities.router,
     generations.router,
     boundary_edits.router,
