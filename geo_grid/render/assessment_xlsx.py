@@ -1,5 +1,5 @@
 """The monthly assessment as an Excel workbook (what the offices open), in Chinese: a sheet of definitions,
-then one sheet per unit kind with its 12-month trend (table and line chart), its ranking (bar chart) and
+then one sheet per unit kind with the subdistrict's 12-month trend (table and line chart), its ranking (bar chart) and
 the table of every unit with each indicator's rate, numerator and denominator."""
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ class TrendRow:
 
 @dataclass(frozen=True, slots=True)
 class KindSheet:
-    """One unit kind: its Chinese name, its units in rank order, and its trend (oldest month first)."""
+    """One unit kind: its Chinese name, its units in rank order, and the subdistrict's trend (oldest first)."""
 
     label: str
     units: Sequence[UnitRow]
@@ -128,7 +128,7 @@ def _kind_sheet(ws: Worksheet, sheet: KindSheet, period: str) -> None:
     ws["A1"].font = Font(bold=True, size=14)
 
     # The trend: a small table (rows 4–16) and its line chart.
-    ws["A3"] = "近 12 个月趋势（本类单位合计）"
+    ws["A3"] = f"{SUBDISTRICT_NAME}近 12 个月趋势（全部案件）"
     ws["A3"].font = HEADER
     _header(ws, 4, ["月份", *(_label(k) for k in TREND_KEYS)])
     for i, t in enumerate(sheet.trend, start=5):
@@ -138,7 +138,7 @@ def _kind_sheet(ws: Worksheet, sheet: KindSheet, period: str) -> None:
     last_trend = 4 + len(sheet.trend)
     if sheet.trend:
         line = LineChart()
-        line.title = f"{sheet.label}：近 12 个月趋势"
+        line.title = f"{SUBDISTRICT_NAME}：近 12 个月趋势"
         line.y_axis.title = "比率"
         line.y_axis.number_format = "0%"
         line.x_axis.title = "月份"

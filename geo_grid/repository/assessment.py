@@ -49,11 +49,12 @@ _PAST_REGISTERED = rules.sql_list(("dispatched", "in_progress", "feedback", "ver
 
 # 挂账: the cases parked at some moment of the period (a `parked` event before its end whose following
 # `unparked` — if any — came after its start). They leave every on-time figure and 应结案数.
-_PARKED = """parked AS (
-  SELECT DISTINCT report_id FROM (
+_PARKED = """SELECT DISTINCT report_id FROM (
     SELECT report_id, kind, at, lead(at) OVER (PARTITION BY report_id ORDER BY at, id) AS next_at
     FROM report_events WHERE kind IN ('parked', 'unparked')) x
-  WHERE kind = 'parked' AND at < :end AND (next_at IS NULL OR next_at > :start))"""
+  WHERE kind = 'parked' AND at < :end AND (next_at IS NULL OR next_at > :start)"""
+# The queries below take that set as an array (found once per period, joined by hash).
+_PARKED_JOIN = "LEFT JOIN unnest(CAST(:parked AS bigint[])) AS pk(report_id) ON pk.report_id = {id}"
 
 _IN = "{col} >= :start AND {col} < :end"
 
@@ -64,6 +65,10 @@ _DUE = (
     f"{HANDLED} AND NOT r.self_resolved AND pk.report_id IS NULL AND {_MOMENT} >= :start AND {_MOMENT} < :end"
 )
 _CREATED = _IN.format(col="r.created_at")
+
+# A report counts in the period only if one of its moments is at or after the start (each is before the end
+# when it counts): the rest of the table never reaches the aggregates.
+_RELEVANT = f"r.created_at >= :start OR r.accepted_at >= :start OR r.closed_at >= :start OR {DUE} >= :start"
 
 _REPORTS_SQL = f"""
 SELECT {{unit}} AS unit,
@@ -82,8 +87,8 @@ SELECT {{unit}} AS unit,
   count(*) FILTER (WHERE {_CREATED} AND {RATED}) AS rated,
   count(*) FILTER (WHERE {_CREATED} AND {SATISFIED}) AS satisfied
 FROM reports r {SLA_JOIN} {{join}}
-LEFT JOIN parked pk ON pk.report_id = r.id
-WHERE r.created_at < :end
+{_PARKED_JOIN.format(id="r.id")}
+WHERE r.created_at < :end AND ({_RELEVANT})
 GROUP BY 1"""
 
 # 立案数 from the stages: the register stage ended in the period and the case was registered (not refused
@@ -95,7 +100,7 @@ SELECT {{unit}} AS unit,
   count(*) FILTER (WHERE s.stage = 'handle' AND pk.report_id IS NULL) AS handle_ended,
   count(*) FILTER (WHERE s.stage = 'handle' AND pk.report_id IS NULL AND s.on_time) AS handled_on_time
 FROM report_stages s JOIN reports r ON r.id = s.report_id {{join}}
-LEFT JOIN parked pk ON pk.report_id = s.report_id
+{_PARKED_JOIN.format(id="s.report_id")}
 WHERE s.stage IN ('register', 'handle') AND {_IN.format(col="s.ended_at")}
 GROUP BY 1"""
 
@@ -152,14 +157,19 @@ def counts(session: Session, by: str, start: datetime, end: datetime) -> list[Un
     join = _PERSON_JOIN if by == "person" else ""
     ctes = [_LEADERS] if by == "person" else []
     params: dict[str, Any] = {"start": start, "end": end}
+    # Just-in-time compilation costs seconds on these few scans (their cost estimate is high) and buys
+    # nothing: off for the rest of this transaction.
+    session.execute(text("SET LOCAL jit = off"))
     found: dict[str | None, dict[str, int]] = {}
+    params["parked"] = list(session.execute(text(_PARKED), params).scalars())
+    head = _with(*ctes) if ctes else ""
+    event_unit = _EVENT_DEPARTMENT if by == "department" else unit
     queries = (
-        (_with(*ctes, _PARKED) + _REPORTS_SQL.format(unit=unit, join=join)),
-        (_with(*ctes, _PARKED) + _STAGES_SQL.format(unit=unit, join=join)),
-        ((_with(*ctes) if ctes else "")
-         + _EVENTS_SQL.format(unit=_EVENT_DEPARTMENT if by == "department" else unit, join=join)),
-        ((_with(*ctes) if ctes else "") + _ORDERS_SQL.format(unit=unit, join=join)),
-    )  # fmt: skip
+        head + _REPORTS_SQL.format(unit=unit, join=join),
+        head + _STAGES_SQL.format(unit=unit, join=join),
+        head + _EVENTS_SQL.format(unit=event_unit, join=join),
+        head + _ORDERS_SQL.format(unit=unit, join=join),
+    )
     for sql in queries:
         for row in session.execute(text(sql), params):
             m = row._mapping

@@ -107,24 +107,20 @@ def assess(
 
 @dataclass(frozen=True, slots=True)
 class TrendPoint:
-    """One month of a unit kind's trend: the sum over its units and its indicators."""
+    """One month of the trend: the subdistrict's counts and indicators."""
 
     period: str
     counts: formulas.UnitCounts
     indicators: dict[str, formulas.Indicator]
 
 
-def trend(session: Session, period: str, by: str, months: int = 12) -> list[TrendPoint]:
-    """The last `months` months up to `period`, oldest first: per month the sum over the kind's units (by
-    grid level that is the subdistrict, outside reports included)."""
-    _check_by(by)
+def trend(session: Session, period: str, months: int = 12) -> list[TrendPoint]:
+    """The subdistrict's last `months` months up to `period`, oldest first (every case, outside included)."""
     last = parse_period(period)
-    kind = "subdistrict" if by in repo.GRID_LEVELS else by
     out = []
     for back in range(months - 1, -1, -1):
         p = last.previous(back)
-        rows = repo.counts(session, kind, p.start, p.end)
-        counts = formulas.total(r.counts for r in rows if r.unit is not None)
+        counts = formulas.total(r.counts for r in repo.counts(session, "subdistrict", p.start, p.end))
         out.append(TrendPoint(p.label, counts, formulas.indicators(counts)))
     return out
 
@@ -154,12 +150,7 @@ def workbook(
     for by in kinds:
         _check_by(by)
     p = parse_period(period)
-    # The grid levels share one trend (the subdistrict's): computed once.
-    trends: dict[str, list[TrendPoint]] = {}
-    sheets = []
-    for by in kinds:
-        key = "subdistrict" if by in repo.GRID_LEVELS else by
-        if key not in trends:
-            trends[key] = trend(session, p.label, by)
-        sheets.append(_sheet(assess(session, p.label, by, weights, min_cases), trends[key]))
+    # One trend, the subdistrict's, on every sheet: each month of it is a full pass over the month's cases.
+    points = trend(session, p.label)
+    sheets = [_sheet(assess(session, p.label, by, weights, min_cases), points) for by in kinds]
     return assessment_xlsx.workbook(p.label, min_cases, dict(weights), sheets)
