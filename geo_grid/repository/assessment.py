@@ -44,7 +44,8 @@ _CASE_UNIT = {
 }
 _PERSON_JOIN = "LEFT JOIN leaders ldr ON ldr.grid_code = r.micro_code"
 
-# Statuses a case without stage rows (imported history) has only once it was registered (立案).
+# Statuses a case without a register stage row (imported history) has only once it was registered (立案):
+# such a case counts as registered when it was accepted.
 _PAST_REGISTERED = rules.sql_list(("dispatched", "in_progress", "feedback", "verified", "closed", "parked"))
 
 # 挂账: the cases parked at some moment of the period (a `parked` event before its end whose following
@@ -77,7 +78,8 @@ SELECT {{unit}} AS unit,
   count(*) FILTER (WHERE r.self_resolved AND {_IN.format(col="r.closed_at")}) AS self_resolved,
   count(*) FILTER (WHERE {_IN.format(col="r.accepted_at")} AND NOT r.self_resolved
                      AND r.status IN {_PAST_REGISTERED}
-                     AND NOT EXISTS (SELECT 1 FROM report_stages s WHERE s.report_id = r.id)) AS registered,
+                     AND NOT EXISTS (SELECT 1 FROM report_stages s
+                                     WHERE s.report_id = r.id AND s.stage = 'register')) AS registered,
   count(*) FILTER (WHERE {_DUE}) AS due,
   count(*) FILTER (WHERE {_DUE} AND r.status = 'closed' AND r.closed_at < :end) AS closed,
   count(*) FILTER (WHERE {_DUE} AND r.status = 'closed' AND r.closed_at <= {DUE}) AS closed_on_time,
