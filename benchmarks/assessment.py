@@ -24,7 +24,7 @@ from sqlalchemy import text  # noqa: E402
 
 from geo_grid import db  # noqa: E402
 from geo_grid.embedded import EmbeddedCluster, find_pg_bin_dir, free_port  # noqa: E402
-from geo_grid.reporting import CATEGORIES, DEPARTMENTS  # noqa: E402
+from geo_grid.reporting import DEPARTMENTS  # noqa: E402
 from geo_grid.services import assessment as svc  # noqa: E402
 from geo_grid.services.sample import load_sample  # noqa: E402
 from geo_grid.settings import SAMPLE_DIR, Settings  # noqa: E402
@@ -60,7 +60,7 @@ FROM (SELECT g, random() AS r,
 INSERT INTO reports (external_id, category, channel, status, created_at, updated_at, accepted_at, closed_at,
                      due_at, solved, rating, micro_code, tertiary_code, community_code, dispatch_kind,
                      dispatch_target, self_resolved)
-SELECT 'SYN' || g, ({_sql_array(CATEGORIES)})[1 + g % {len(CATEGORIES)}], 'grid_phone', status, created, created,
+SELECT 'SYN' || g, (SELECT array_agg(code ORDER BY code) FROM categories)[1 + g % 10], 'grid_phone', status, created, created,
        CASE WHEN status <> 'rejected' AND NOT self_resolved THEN accepted END,
        CASE WHEN status IN ('closed', 'rejected') THEN closed END, due,
        CASE WHEN status = 'closed' THEN r > 0.1 END,

@@ -31,7 +31,19 @@ STATUS_LABELS = {
     "closed": "结案",
     "rejected": "不予受理",
     "duplicate": "重复",
+    "parked": "挂账",
 }
+
+# The stages of a case (GB/T 30428.8) and the lights of its current stage's deadline.
+STAGE_LABELS = {
+    "accept": "受理",
+    "register": "立案",
+    "dispatch": "派遣",
+    "handle": "处置",
+    "verify": "核查",
+    "close": "结案",
+}
+LIGHT_LABELS = {"green": "绿灯", "yellow": "黄灯", "red": "红灯"}
 
 CHANNEL_LABELS = {
     "public_account": "公众号群众端",

@@ -9,11 +9,10 @@ public), `dispatcher`, `planner`, `admin`. Dispatcher-or-higher sees everything,
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from geo_grid.masking import mask_phone
-from geo_grid.reporting import SENSITIVE_CATEGORIES
 
 # Roles that see personal data unmasked (phones, reporter contacts, exact points, free text as written).
 FULL_ROLES = frozenset({"dispatcher", "planner", "admin"})
@@ -116,18 +115,20 @@ def text(value: str | None, role: str) -> str | None:
     return value if sees_personal_data(role) else scrub_text(value)
 
 
-def is_sensitive(category: str | None) -> bool:
-    return category in SENSITIVE_CATEGORIES
+# Sensitive categories are the categories table's `sensitive` column (养老诈骗 names an old person living
+# alone, at a door plate): callers pass the current set, `services.categories.table(session).sensitive`.
+def is_sensitive(category: str | None, sensitive: Collection[str]) -> bool:
+    return category in sensitive
 
 
-def listed(category: str | None, role: str) -> bool:
+def listed(category: str | None, role: str, sensitive: Collection[str]) -> bool:
     """Whether a report of `category` is shown one by one (sensitive ones only as counts to the public)."""
-    return sees_personal_data(role) or not is_sensitive(category)
+    return sees_personal_data(role) or not is_sensitive(category, sensitive)
 
 
-def hidden_categories(role: str) -> list[str]:
+def hidden_categories(role: str, sensitive: Collection[str]) -> list[str]:
     """Categories a listing for `role` must leave out (in SQL, so totals and pages stay right)."""
-    return [] if sees_personal_data(role) else sorted(SENSITIVE_CATEGORIES)
+    return [] if sees_personal_data(role) else sorted(sensitive)
 
 
 def coarse(value: float | None, role: str) -> float | None:

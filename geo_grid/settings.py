@@ -75,6 +75,13 @@ class Settings(BaseSettings):
     near_boundary_m: float = 10.0
     duplicate_radius_m: float = 50.0
     duplicate_window_h: float = 72.0
+    # Case handling (README "Case handling (数字城管)"): a stage turns yellow at this share of its time.
+    yellow_share: float = Field(default=0.8, gt=0, le=1, description="黄灯：阶段时限用去的比例")
+    sweep_every_s: float = Field(
+        default=60.0,
+        ge=0,
+        description="how often the service records red lights and brings back parked cases (0: never)",
+    )
 
     # The monthly assessment (geo_grid/assessment.py; README "Assessment (考核)"): the composite score's
     # weights, as JSON (GEO_GRID_ASSESSMENT_WEIGHTS='{"closure_rate": 30, …}'), and the fewest cases a

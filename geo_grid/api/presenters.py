@@ -59,6 +59,7 @@ def report(row: Mapping[str, Any], principal: Principal) -> dict[str, Any]:
     out["category_label"] = labels.CATEGORY_LABELS.get(row["category"], row["category"])
     out["channel_label"] = labels.CHANNEL_LABELS.get(row["channel"], row["channel"])
     out["allowed_next"] = list(reporting.allowed_next(row["status"]))
+    out["stage_label"] = reporting.stage_label(row.get("stage"))
     if "people" in row:
         out["people"] = [person(p, principal) for p in row["people"]]
     if "history" in shown:

@@ -9,6 +9,7 @@ refresh" below): routes report what they changed, the runtime decides what that 
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass, field
 
 import anyio
@@ -17,11 +18,13 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp
 
+from geo_grid import clock
 from geo_grid.api.batch_pool import Workers
-from geo_grid.db import make_engine, make_session_factory
+from geo_grid.db import make_engine, make_session_factory, transaction
 from geo_grid.errors import ServiceUnavailable
 from geo_grid.services import addresses as address_service
 from geo_grid.services import directory as directory_service
+from geo_grid.services import stages as stage_service
 from geo_grid.services.addresses import AddressBook
 from geo_grid.services.audit import AuditQueue
 from geo_grid.services.auth import Principal
@@ -109,16 +112,28 @@ class Runtime:
             self.past_directories.clear()
         self.address_book.refresh_if_changed(self.session_factory)
 
+    def sweep(self) -> None:
+        """Record what time has done to the cases: red lights with their automatic 催办, parked cases
+        back on their review date (services/stages.py; also `geo-grid sweep`)."""
+        with transaction(self.session_factory) as session:
+            stage_service.sweep(session, clock.now())
+
     async def follow_changes(self) -> None:
         """The background poll, every `generation_poll_s` seconds (0: never); changes made through this
-        API swap at once (above). While the database is down, keep serving from memory."""
+        API swap at once (above). While the database is down, keep serving from memory. The sweep runs
+        in the same task every `sweep_every_s` seconds (0: never)."""
         every_s = self.settings.generation_poll_s
+        sweep_s = self.settings.sweep_every_s
         if every_s <= 0:
             return
+        last_sweep = time.monotonic()
         while True:
-            await asyncio.sleep(every_s)
+            await asyncio.sleep(min(every_s, sweep_s) if sweep_s > 0 else every_s)
             try:
                 await run_in_threadpool(self.refresh_changed)
+                if sweep_s > 0 and time.monotonic() - last_sweep >= sweep_s:
+                    last_sweep = time.monotonic()
+                    await run_in_threadpool(self.sweep)
             except Exception:  # the database is unreachable or restarting: try again next round
                 continue
 

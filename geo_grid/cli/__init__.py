@@ -33,6 +33,7 @@ def _register() -> None:
         assessment,
         assign,
         boundaries,
+        cases,
         database,
         maps,
         reports,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import typer
@@ -14,6 +15,7 @@ from geo_grid.cli.common import database, fail, session_for
 from geo_grid.errors import GeoGridError, ServiceUnavailable
 from geo_grid.io.reports import ReadOptions, read_reports
 from geo_grid.repository import generations as generation_repo
+from geo_grid.services import categories as category_service
 from geo_grid.services import directory as directory_service
 from geo_grid.services.report_import import import_reports
 from geo_grid.settings import Settings
@@ -49,7 +51,7 @@ def import_reports_command(
     actor: str | None = typer.Option(None, help="name recorded in the history (default cli:<user>)"),
 ) -> None:
     """Import reports: each is placed in its micro-grid (or flagged outside), near-boundary and duplicate
-    flags are set, and its deadlines follow the SLA table. One bad row and nothing is imported; the error
+    flags are set, and its deadlines follow the categories table. One bad row and nothing is imported; the error
     names the row. With --dry-run everything is checked and stored in a transaction that is then rolled
     back."""
     options = ReadOptions(
@@ -63,14 +65,12 @@ def import_reports_command(
     )
     settings = Settings()
     who = actor or f"cli:{getpass.getuser()}"
-    try:
-        rows = read_reports(file, options)
-    except GeoGridError as exc:
-        raise fail(exc) from exc
     summary: dict[str, object] = {}
     with database(settings) as (url, _):
         try:
             with session_for(url, commit=commit) as session:
+                known = category_service.table(session).codes  # the categories table's codes
+                rows = read_reports(file, replace(options, categories=known))
                 gen = generation_repo.active(session)
                 if gen is None:
                     raise ServiceUnavailable("no active boundaries: load them first (geo-grid load-sample)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -38,6 +38,9 @@ class ReadOptions:
     tz: str = "Asia/Shanghai"
     # Rows without coordinates: refused (default) or taken without a point, flagged outside (→ 街道中心).
     allow_missing_point: bool = False
+    # The category codes the database knows (services/categories.py); None: the map's targets and the
+    # default are the known ones, and any other value is checked when the rows are stored.
+    categories: Collection[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -127,7 +130,10 @@ def _row(raw: dict[str, Any], opts: ReadOptions, tz: ZoneInfo) -> NewReport:
 
     source = get("category")
     category = opts.category_map.get(source, source) if source else None
-    if category not in reporting.CATEGORIES:
+    known = opts.categories
+    if known is None and opts.default_category:
+        known = {*opts.category_map.values(), opts.default_category}
+    if category is None or (known is not None and category not in known):
         if not opts.default_category:
             raise ValueError(
                 f"unknown category {source!r} (map it with --category-map or --default-category)"

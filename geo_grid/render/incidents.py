@@ -1,5 +1,6 @@
-"""The incident map: reports as clustered markers coloured by state (overdue marked), a heat map, and a
-choropleth of open reports per micro-grid (classes by mapclassify)."""
+"""The incident map: reports as clustered markers coloured by state (overdue marked) or, in a second layer
+to toggle, by the light of their current stage (绿灯 / 黄灯 / 红灯), a heat map, and a choropleth of open
+reports per micro-grid (classes by mapclassify)."""
 
 from __future__ import annotations
 
@@ -40,7 +41,12 @@ STATUS_COLOURS = {
     "closed": "#9e9e9e",
     "rejected": "#616161",
     "duplicate": "#d0d0d0",
+    "parked": "#8c510a",
 }
+# The light of the current stage (README "Case handling (数字城管)"); no light: not in a stage.
+LIGHT_COLOURS = {"green": "#1a9641", "yellow": "#fdd835", "red": "#d7191c"}
+NO_LIGHT_COLOUR = "#bdbdbd"
+LIGHT_LABELS = {"green": "绿灯（期限内）", "yellow": "黄灯（临近期限）", "red": "红灯（已超期）"}
 CLASS_COLOURS = ("#ffffcc", "#fed976", "#fd8d3c", "#e31a1c", "#800026")
 ZERO_COLOUR = "#f7f7f7"
 OVERDUE_COLOUR = "#b2182b"
@@ -75,6 +81,7 @@ class IncidentData:
     open_counts: dict[str, int] = field(default_factory=dict)  # micro code → open reports
     status_labels: dict[str, str] = field(default_factory=dict)
     category_labels: dict[str, str] = field(default_factory=dict)
+    stage_labels: dict[str, str] = field(default_factory=dict)
     report_url: str = "/reports/{id}"  # link in the popup to the report in the API
     note: str = ""  # e.g. "已隐藏30天前结案的上报"
 
@@ -137,6 +144,11 @@ def _popup(r: dict[str, Any], data: IncidentData) -> str:
             data.status_labels.get(r["status"], r["status"]) + ("（已逾期）" if r.get("overdue") else ""),
         ),
         ("网格", f"{r.get('grid_name') or ''} {r.get('micro_code') or '网格外'}".strip()),
+    ]
+    if r.get("stage"):
+        light = LIGHT_LABELS.get(r.get("light") or "", "")
+        rows.append(("阶段", f"{data.stage_labels.get(r['stage'], r['stage'])} {light}".strip()))
+    rows += [
         ("责任人", r.get("responsible") or "街道中心"),
     ]
     url = html.escape(data.report_url.format(id=r["id"]))
@@ -183,6 +195,23 @@ def build_incident_map(
         spiderfyOnMaxZoom=True,
     )
     cluster.add_to(fmap)
+    light_rows = [
+        [
+            *row[:5],
+            LIGHT_COLOURS.get(r.get("light") or "", NO_LIGHT_COLOUR),
+            LIGHT_LABELS.get(r.get("light") or "", row[6]),
+        ]
+        for row, r in zip(rows, data.reports, strict=True)
+    ]
+    lights = FastMarkerCluster(
+        light_rows,
+        callback=_MARKER_CALLBACK,
+        name="上报（按红黄绿灯）",
+        show=False,
+        disableClusteringAtZoom=18,
+        spiderfyOnMaxZoom=True,
+    )
+    lights.add_to(fmap)
     heat = HeatMap(
         [[r[0], r[1]] for r in rows], name="热力图", show=False, radius=18, blur=15, min_opacity=0.3
     )
@@ -198,13 +227,25 @@ def build_incident_map(
             [("dot", STATUS_COLOURS[s], data.status_labels.get(s, s)) for s in present]
             + [("dot", f"#fff; border:3px solid {OVERDUE_COLOUR}", "逾期（红圈 !）")],
         ),
+        (
+            "阶段红黄绿灯（图层“上报（按红黄绿灯）”）",
+            [("dot", LIGHT_COLOURS[k], v) for k, v in LIGHT_LABELS.items()]
+            + [("dot", NO_LIGHT_COLOUR, "不在办理阶段")],
+        ),
         ("未办结上报数（自然断点分级）", class_legend),
     ]
     if data.note:
         sections.append(("说明", [("swatch", "transparent; border:none", data.note)]))
     Legend(sections).add_to(fmap)
     Registry(
-        {"reports": cluster, "choropleth": choropleth, "heat": heat},
-        {"counts": {"reports": len(rows), "overdue": overdue, "micro": len(data.micro)}},
+        {"reports": cluster, "lights": lights, "choropleth": choropleth, "heat": heat},
+        {
+            "counts": {
+                "reports": len(rows),
+                "overdue": overdue,
+                "micro": len(data.micro),
+                "red": sum(1 for r in data.reports if r.get("light") == "red"),
+            }
+        },  # fmt: skip
     ).add_to(fmap)
     return finish(fmap, assets_url)

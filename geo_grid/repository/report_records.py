@@ -9,7 +9,7 @@ import stores; `ReportEvent` is one entry of a report's history.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 
@@ -52,12 +52,24 @@ class Report:
     rating: int | None
     rating_comment: str | None
     overdue: bool
+    # Case handling (README "Case handling (数字城管)"): the current stage, its deadline and light.
+    stage: str | None
+    stage_due_at: datetime | None
+    stage_yellow_at: datetime | None
+    stage_unit: str | None  # the current stage's limit unit: natural_hours | working_hours | working_days
+    light: str | None  # green | yellow | red at the read's `now`; None when in no stage (parked, terminal)
+    self_resolved: bool
+    parked_until: date | None
+    parked_from_status: str | None
+    # Time left in the current stage in its own clock (working minutes for 工作时 / 工作日, clock minutes
+    # for 自然时), negative once overdue; filled by services/reports.py from the work calendar.
+    stage_remaining_minutes: float | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> Report:
         """From a result row selected with the columns named after the fields."""
         m = row._mapping
-        values = {f: m[f] for f in REPORT_FIELDS}
+        values = {f: m[f] for f in REPORT_SELECTED}
         values["photo_urls"] = tuple(values["photo_urls"] or ())
         return cls(**values)
 
@@ -66,6 +78,8 @@ class Report:
 
 
 REPORT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Report))
+# The fields the SELECT reads (the remaining time needs the work calendar: computed in Python).
+REPORT_SELECTED: tuple[str, ...] = tuple(f for f in REPORT_FIELDS if f != "stage_remaining_minutes")
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +143,10 @@ class NewReportRow:
     rating: int | None
     grid: GridFields
     tracking_code_hash: str | None = None
+    # The stage a new report starts in (services/stages.py), None for a closed or refused import.
+    stage: str | None = None
+    stage_due_at: datetime | None = None
+    stage_yellow_at: datetime | None = None
 
     def columns(self) -> dict[str, Any]:
         """The stored columns (without the point), the grid fields flattened in."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -17,34 +18,36 @@ from geo_grid.models import ReportEvent as ReportEventModel
 from geo_grid.repository import rules
 from geo_grid.repository.report_records import (
     REPORT_EVENT_FIELDS,
-    REPORT_FIELDS,
+    REPORT_SELECTED,
     NewReportRow,
     Report,
     ReportEvent,
     Volunteer,
 )
 
-
-def _sla_values() -> str:
-    # Built from the constant table in geo_grid.reporting (never from input), so the SLA lives in one
-    # place and deadlines can be computed in SQL for every row, including imported ones without due_at.
-    rows = ", ".join(
-        f"('{cat}', {s.response_h}::float8, {s.resolution_h}::float8)" for cat, s in reporting.SLA.items()
-    )
-    return f"(VALUES {rows}) AS sla(category, response_h, resolution_h)"
-
-
 _TERMINAL = rules.TERMINAL[1:-1]  # for `NOT IN ({_TERMINAL})`
-# Effective deadlines: an explicit due_at wins; else created_at + the category's SLA.
-DUE = "coalesce(r.due_at, r.created_at + make_interval(secs => coalesce(sla.resolution_h, 72) * 3600))"
-RESPONSE_DUE = "r.created_at + make_interval(secs => coalesce(sla.response_h, 24) * 3600)"
-OVERDUE = f"(r.status NOT IN ({_TERMINAL}) AND {DUE} < :now)"
+# Effective deadlines: the overall due_at stored at intake (services/stages.py: every stage's limit in
+# turn over the work calendar); rows stored without one get 72 hours. The response deadline (响应率) is the
+# 受理 limit of the category, counted in natural hours (the 24-hour centre; services/categories.py).
+DUE = "coalesce(r.due_at, r.created_at + interval '72 hours')"
+RESPONSE_DUE = "r.created_at + make_interval(secs => coalesce((cat.stage_limits->'accept'->>'value')::float8, 24) * 3600)"
+# A parked case (挂账) is excluded from the on-time figures: never overdue while parked.
+OVERDUE = f"(r.status NOT IN ({_TERMINAL}) AND r.status <> 'parked' AND {DUE} < :now)"
+# The light of the current stage at :now: red past its deadline, yellow from its yellow mark.
+LIGHT = """(CASE WHEN r.stage IS NULL OR r.stage_due_at IS NULL THEN NULL
+                 WHEN :now > r.stage_due_at THEN 'red'
+                 WHEN :now >= coalesce(r.stage_yellow_at, r.stage_due_at) THEN 'yellow'
+                 ELSE 'green' END)"""
 
 # Joined wherever DUE / OVERDUE are selected (reports here, the incident map in repository/maps.py).
-SLA_JOIN = f"LEFT JOIN {_sla_values()} ON sla.category = r.category"
+SLA_JOIN = "LEFT JOIN categories cat ON cat.code = r.category"
 
 _FROM = f"""FROM reports r {SLA_JOIN}
 LEFT JOIN people cp ON cp.id = r.claimed_by"""
+# Reads of whole reports add the open stage row (its unit; ix_report_stages_report_id finds it).
+_SELECT_FROM = f"""{_FROM}
+LEFT JOIN LATERAL (SELECT s.limit_unit FROM report_stages s WHERE s.report_id = r.id AND s.ended_at IS NULL
+                   ORDER BY s.id DESC LIMIT 1) cs ON true"""
 
 # How each field of the Report record is selected (default: the column of that name). The SELECT list is
 # built from the record's fields, so the record (repository/report_records.py) is the one list of them.
@@ -56,8 +59,10 @@ _EXPRESSIONS = {
     "due_at": DUE,
     "response_due_at": RESPONSE_DUE,
     "overdue": OVERDUE,
+    "light": LIGHT,
+    "stage_unit": "cs.limit_unit",
 }
-_COLUMNS = ", ".join(f"{_EXPRESSIONS.get(f, f'r.{f}')} AS {f}" for f in REPORT_FIELDS)
+_COLUMNS = ", ".join(f"{_EXPRESSIONS.get(f, f'r.{f}')} AS {f}" for f in REPORT_SELECTED)
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,10 @@ class ReportFilter:
     has_point: bool | None = None
     # Terminal reports (rejected, duplicate, closed) closed before this moment are left out (maps).
     closed_since: datetime | None = None
+    # The current stage's light at `now` (green | yellow | red) and the current stage (accept … close).
+    light: Sequence[str] | None = None
+    stage: Sequence[str] | None = None
+    self_resolved: bool | None = None
 
 
 def scope(code: str | None, params: dict[str, Any], where: list[str]) -> None:
@@ -129,6 +138,15 @@ def _where(f: ReportFilter, now: datetime) -> tuple[str, dict[str, Any]]:
         where.append(cond if f.claimable else f"NOT {cond}")
     if f.has_point is not None:
         where.append("r.geom IS NOT NULL" if f.has_point else "r.geom IS NULL")
+    if f.light:
+        where.append(f"{LIGHT} = ANY(:light)")
+        params["light"] = list(f.light)
+    if f.stage:
+        where.append("r.stage = ANY(:stage)")
+        params["stage"] = list(f.stage)
+    if f.self_resolved is not None:
+        where.append("r.self_resolved = :self_resolved")
+        params["self_resolved"] = f.self_resolved
     if f.closed_since is not None:
         where.append(
             f"(r.status NOT IN ({_TERMINAL}) OR coalesce(r.closed_at, r.updated_at) >= :closed_since)"
@@ -157,9 +175,7 @@ def select(
     """The reports `f` selects, newest first (or oldest first: the incident map draws them in that order)."""
     where, params = _where(f, now)
     order = "ASC" if oldest_first else "DESC"
-    sql = (
-        f"SELECT {_COLUMNS} {_FROM} WHERE {where} ORDER BY r.created_at {order}, r.id {order} OFFSET :offset"
-    )
+    sql = f"SELECT {_COLUMNS} {_SELECT_FROM} WHERE {where} ORDER BY r.created_at {order}, r.id {order} OFFSET :offset"
     params["offset"] = offset
     if limit is not None:
         sql += " LIMIT :limit"
@@ -171,7 +187,7 @@ def get(session: Session, report_id: int, now: datetime, lock: bool = False) -> 
     if lock:  # serialise concurrent transitions of one report
         session.execute(text("SELECT id FROM reports WHERE id = :id FOR UPDATE"), {"id": report_id})
     row = session.execute(
-        text(f"SELECT {_COLUMNS} {_FROM} WHERE r.id = :id"), {"id": report_id, "now": now}
+        text(f"SELECT {_COLUMNS} {_SELECT_FROM} WHERE r.id = :id"), {"id": report_id, "now": now}
     ).first()
     return Report.from_row(row) if row else None
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from geo_grid import privacy, reporting
 from geo_grid.errors import GenerationNotFound, GridNotFound, InvalidInput
-from geo_grid.labels import CATEGORY_LABELS, ROLE_LABELS, STATUS_LABELS, SUBDISTRICT_CENTRE
+from geo_grid.labels import CATEGORY_LABELS, ROLE_LABELS, STAGE_LABELS, STATUS_LABELS, SUBDISTRICT_CENTRE
 from geo_grid.render import build_coverage_map, build_editor_map, build_incident_map
 from geo_grid.render.assets import DEFAULT_ASSETS_URL
 from geo_grid.render.basemap import Basemap
@@ -27,6 +27,7 @@ from geo_grid.repository import generations as generation_repo
 from geo_grid.repository import maps as repo
 from geo_grid.repository import people as people_repo
 from geo_grid.repository import reports as report_repo
+from geo_grid.services import categories as category_service
 from geo_grid.services import grids as grid_service
 from geo_grid.settings import Settings
 
@@ -34,7 +35,7 @@ from geo_grid.settings import Settings
 CLOSED_SHOWN_DAYS = 30
 # What the incident map's markers carry of each report (never its free text or the reporter's contact).
 MAP_REPORT_FIELDS = ("id", "external_id", "category", "status", "created_at", "due_at", "overdue",
-                     "closed_at", "micro_code", "tertiary_code", "community_code")  # fmt: skip
+                     "closed_at", "micro_code", "tertiary_code", "community_code", "stage", "light")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -161,7 +162,8 @@ def incident_map(
     """Reports on the active generation's micro-grids; old closed ones only when `include_closed`."""
     page = page or Page()
     _check(f.statuses, reporting.STATUSES, "status")
-    _check(f.categories, reporting.CATEGORIES, "category")
+    table = category_service.table(session)
+    _check(f.categories, table.codes, "category")
     if f.since and f.until and f.since >= f.until:
         raise InvalidInput("since must be before until")
     gen = grid_service.resolve_generation(session)
@@ -184,7 +186,7 @@ def incident_map(
     role = privacy.role_for(personal)
     reports = []
     for r in repo.reports(session, query, now):
-        if not privacy.listed(r.category, role):
+        if not privacy.listed(r.category, role, table.sensitive):
             continue  # sensitive: only in the counts (the choropleth), never as a marker
         people = leaders.get(r.micro_code or "", [])
         responsible = "、".join(
@@ -206,7 +208,8 @@ def incident_map(
         micro=micro,
         open_counts=repo.open_counts(session, tuple(sorted(reporting.TERMINAL))),
         status_labels=STATUS_LABELS,
-        category_labels=CATEGORY_LABELS,
+        category_labels={**CATEGORY_LABELS, **table.labels},
+        stage_labels=STAGE_LABELS,
         report_url=page.api_url.rstrip("/") + "/reports/{id}",
         note=note,
     )

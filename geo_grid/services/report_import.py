@@ -14,6 +14,7 @@ from geo_grid.repository import audit as audit_repo
 from geo_grid.repository import reports as report_repo
 from geo_grid.repository.report_records import NewReportRow
 from geo_grid.services import reports as report_service
+from geo_grid.services import stages as stage_service
 from geo_grid.services.directory import GridDirectory
 from geo_grid.services.lookup import to_wgs84
 from geo_grid.settings import Settings
@@ -50,11 +51,12 @@ def import_reports(
 ) -> dict[str, Any]:
     """Validate, place and insert every row; any bad row raises ImportFailed naming it (caller rolls back)."""
     _check_ids(session, rows)
+    deadlines = report_service.clock_for(session)
     prepared: list[NewReportRow] = []
     for n, row in enumerate(rows, start=1):
         new = row.report
         try:
-            report_service.validate(new)
+            report_service.validate(new, deadlines.table)
             point = (
                 to_wgs84(new.lon, new.lat, new.crs) if new.lon is not None and new.lat is not None else None
             )
@@ -62,13 +64,16 @@ def import_reports(
             raise ImportFailed(f"{row.where}: {exc.message}", exc.detail) from exc
         lon, lat = point if point else (None, None)
         prepared.append(
-            report_service.row_for(new, report_service.locate(directory, lon, lat, settings.near_boundary_m))
+            report_service.row_for(
+                new, report_service.locate(directory, lon, lat, settings.near_boundary_m), deadlines
+            )
         )
         if progress and n % 500 == 0:
             progress(500)
     if progress and len(rows) % 500:
         progress(len(rows) % 500)
     ids = report_repo.insert_many(session, prepared)
+    stage_service.insert_initial(session, ids, prepared)
     report_repo.add_events(
         session,
         [

@@ -7,7 +7,7 @@ import hmac
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import shapely
@@ -19,9 +19,13 @@ from geo_grid.labels import SUBDISTRICT_CENTRE
 from geo_grid.reporting import NewReport
 from geo_grid.repository import reports as report_repo
 from geo_grid.repository.report_records import GridFields, NewReportRow, Report, ReportEvent
+from geo_grid.services import categories as category_service
+from geo_grid.services import stages as stage_service
+from geo_grid.services.categories import CategoryTable
 from geo_grid.services.directory import GridDirectory, PersonRole
 from geo_grid.services.lookup import Placement, place, responsible_people, to_wgs84
 from geo_grid.settings import Settings
+from geo_grid.workcalendar import WorkCalendar
 
 # Resolves an address text to a WGS84 point, or None when it does not match (see address_resolver).
 AddressResolver = Callable[[str], tuple[float, float] | None]
@@ -32,9 +36,12 @@ def now() -> datetime:
     return clock.now()
 
 
-def validate(new: NewReport) -> None:
-    if new.category not in reporting.CATEGORIES:
-        raise InvalidInput(f"unknown category {new.category!r}", {"allowed": list(reporting.CATEGORIES)})
+def validate(new: NewReport, table: CategoryTable, *, intake: bool = False) -> None:
+    """Refuse what cannot be stored. Live intake takes active categories only; imports of history may
+    name a category that is no longer active."""
+    allowed = table.active_codes if intake else table.codes
+    if new.category not in allowed:
+        raise InvalidInput(f"unknown category {new.category!r}", {"allowed": list(allowed)})
     if new.channel not in reporting.CHANNELS:
         raise InvalidInput(f"unknown channel {new.channel!r}", {"allowed": list(reporting.CHANNELS)})
     if new.status not in reporting.STATUSES:
@@ -93,9 +100,29 @@ def grid_fields(placed: Placed) -> GridFields:
     )
 
 
-def row_for(new: NewReport, placed: Placed) -> NewReportRow:
+@dataclass(frozen=True, slots=True)
+class Clock:
+    """What deadlines are computed with: the categories, the work calendar, the yellow share."""
+
+    table: CategoryTable
+    calendar: WorkCalendar
+    yellow_share: float
+
+
+def clock_for(session: Session) -> Clock:
+    return Clock(
+        category_service.table(session), category_service.calendar(session), stage_service.yellow_share()
+    )
+
+
+def row_for(new: NewReport, placed: Placed, deadlines: Clock) -> NewReportRow:
+    """The row to store: its overall deadline (every stage's limit in turn over the work calendar) and the
+    stage it starts in (services/stages.py)."""
     created = new.created_at or now()
-    sla = reporting.SLA[new.category]
+    category = deadlines.table.get(new.category)
+    stage, _, planned = stage_service.initial(
+        deadlines.calendar, category, new.status, created, new.accepted_at, deadlines.yellow_share
+    )
     return NewReportRow(
         external_id=new.external_id,
         category=new.category,
@@ -112,12 +139,15 @@ def row_for(new: NewReport, placed: Placed) -> NewReportRow:
         lat=placed.lat,
         created_at=created,
         updated_at=created,
-        due_at=created + timedelta(hours=sla.resolution_h),
+        due_at=stage_service.overall_due(deadlines.calendar, category, created),
         accepted_at=new.accepted_at,
         closed_at=new.closed_at,
         solved=new.solved,
         rating=new.rating,
         grid=grid_fields(placed),
+        stage=stage,
+        stage_due_at=planned.due_at if planned else None,
+        stage_yellow_at=planned.yellow_at if planned else None,
     )
 
 
@@ -184,13 +214,16 @@ def create(
 ) -> Created:
     """Intake one report; returns its id and its tracking code. Caller commits (one transaction per
     request)."""
-    validate(new)
+    deadlines = clock_for(session)
+    validate(new, deadlines.table, intake=True)
     lon, lat = resolve_point(new, resolve_address)
     code, code_hash = new_tracking_code()
     row = replace(
-        row_for(new, locate(directory, lon, lat, settings.near_boundary_m)), tracking_code_hash=code_hash
+        row_for(new, locate(directory, lon, lat, settings.near_boundary_m), deadlines),
+        tracking_code_hash=code_hash,
     )
     (report_id,) = report_repo.insert_many(session, [row])
+    stage_service.insert_initial(session, [report_id], [row])
     report_repo.add_event(
         session, report_id, "reported", actor, note=None, to_status=row.status,
         data={"channel": new.channel, "micro_code": row.grid.micro_code, "outside": row.grid.outside,
@@ -206,7 +239,29 @@ def get(session: Session, report_id: int, lock: bool = False) -> Report:
     report = report_repo.get(session, report_id, now(), lock=lock)
     if report is None:
         raise ReportNotFound(f"no report {report_id}")
-    return report
+    return with_remaining(category_service.calendar(session), [report], now())[0]
+
+
+def with_remaining(cal: WorkCalendar, reports: list[Report], at: datetime) -> list[Report]:
+    """The reports with `stage_remaining_minutes` filled in: the time left in the current stage in its
+    own clock (working minutes for 工作时 / 工作日 stages, clock minutes for 自然时)."""
+    return [
+        replace(
+            r, stage_remaining_minutes=round(cal.remaining_minutes(at, r.stage_due_at, r.stage_unit), 1) + 0.0
+        )
+        if r.stage_due_at is not None and r.stage_unit is not None
+        else r
+        for r in reports
+    ]
+
+
+def list_reports(
+    session: Session, f: report_repo.ReportFilter, limit: int | None, offset: int
+) -> tuple[list[Report], int]:
+    """A page of reports (newest first), with their remaining stage time, and how many `f` selects."""
+    at = now()
+    rows, total = report_repo.list_reports(session, f, at, limit, offset)
+    return with_remaining(category_service.calendar(session), rows, at), total
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,7 @@ from geo_grid.models import (
 from geo_grid.repository import assignment, bulk
 from geo_grid.repository import facilities as facility_repo
 from geo_grid.repository import reports as report_repo
+from geo_grid.services import stages as stage_service
 
 # The sample boundaries are the first generation, valid since this moment (before every sample report).
 SAMPLE_VALID_FROM = datetime.fromisoformat("2025-01-01T00:00:00+08:00")
@@ -241,6 +242,7 @@ def load_sample(
     assignment.assign_addresses(session, gen.id)
     assignment.assign_reports(session, gen.id)
     report_repo.flag_near_boundary(session, gen.id, near_boundary_m)
+    stage_service.backfill(session)  # deadlines and first stages from the categories table
     assignment.assign_point_facilities(session, gen.id)
     facility_repo.assign_polygon_primaries(session, gen.id)
     return {

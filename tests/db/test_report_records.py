@@ -27,9 +27,18 @@ from geo_grid.repository.report_records import (
 from geo_grid.services import stats as stats_service
 
 # What the presenter (api/presenters.py) adds to a report's fields: labels, next states, detail parts.
-PRESENTED = {"status_label", "category_label", "channel_label", "allowed_next", "people", "history"}
-# Fields of the record computed by the SELECT rather than stored in a column of that name.
-COMPUTED = {"lon", "lat", "claimed_by_name", "response_due_at", "overdue"}
+PRESENTED = {
+    "status_label",
+    "category_label",
+    "channel_label",
+    "allowed_next",
+    "people",
+    "history",
+    "stage_label",
+}
+# Fields of the record computed by the SELECT (or from the work calendar) rather than stored in a column.
+COMPUTED = {"lon", "lat", "claimed_by_name", "response_due_at", "overdue", "light", "stage_unit",
+            "stage_remaining_minutes"}  # fmt: skip
 
 
 def test_response_schema_declares_exactly_the_record_fields() -> None:

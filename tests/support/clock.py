@@ -17,4 +17,7 @@ TEST_NOW = "2026-11-01T09:00:00+08:00"
 
 def fix() -> None:
     os.environ["GEO_GRID_NOW"] = TEST_NOW
+    # The service's own sweep (red lights, 催办, parked cases) would write into the shared sample database
+    # at a moment no test chooses; tests run it themselves (tests/db/test_case_handling.py).
+    os.environ.setdefault("GEO_GRID_SWEEP_EVERY_S", "0")
     clock.configure(datetime.fromisoformat(TEST_NOW))

@@ -4,6 +4,8 @@ from geo_grid.api.routers import (
     addresses,
     assessment,
     boundary_edits,
+    cases,
+    categories,
     communities,
     docs,
     facilities,
@@ -23,6 +25,8 @@ ROUTERS = [
     addresses.router,  # before lookup: /lookup/address must not be caught by a /lookup/… route
     lookup.router,
     reports.router,
+    cases.router,
+    categories.router,
     stats.router,
     assessment.router,
     facilities.router,

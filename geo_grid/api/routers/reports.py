@@ -25,6 +25,7 @@ from geo_grid.io import csvfile
 from geo_grid.reporting import NewReport
 from geo_grid.repository import reports as report_repo
 from geo_grid.repository.report_records import Report
+from geo_grid.services import categories as category_service
 from geo_grid.services import reports as report_service
 from geo_grid.services import workflow
 from geo_grid.services.auth import Principal
@@ -54,7 +55,9 @@ def _photo_url(value: str) -> str:
 
 
 class ReportIn(BaseModel):
-    category: str = Field(max_length=40, description=f"类别，取值：{'、'.join(reporting.CATEGORIES)}")
+    category: str = Field(
+        max_length=40, description="类别代码（GET /categories 列出全部，如 road_occupation）"
+    )
     channel: str = Field(max_length=20, description=f"渠道，取值：{'、'.join(reporting.CHANNELS)}")
     description: str = Field(default="", max_length=reporting.MAX_DESCRIPTION, description="问题描述")
     lon: float | None = Field(default=None, description="经度（坐标系见 crs）；不给时按 address 定位")
@@ -215,6 +218,18 @@ def list_reports(
         Literal["grid_team", "department", "volunteer", "centre"] | None, Query()
     ] = None,
     claimable: Annotated[bool | None, Query(description="open volunteer tasks (双报到党员认领)")] = None,
+    light: Annotated[
+        list[Literal["green", "yellow", "red"]] | None,
+        Query(max_length=3, description="当前阶段的灯：green、yellow、red"),
+    ] = None,
+    stage: Annotated[
+        list[Literal["accept", "register", "dispatch", "handle", "verify", "close"]] | None,
+        Query(
+            max_length=6,
+            description="当前阶段：accept 受理、register 立案、dispatch 派遣、handle 处置、verify 核查、close 结案",
+        ),
+    ] = None,
+    self_resolved: Annotated[bool | None, Query(description="自办自结的案件")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     format: Annotated[Literal["json", "geojson", "csv"], Query()] = "json",
@@ -223,9 +238,10 @@ def list_reports(
         status=status, category=category, channel=channel, grid=grid, since=since, until=until,
         bbox=parse_bbox(bbox), overdue=overdue, near_boundary=near_boundary, outside=outside,
         dispatch_kind=dispatch_kind, claimable=claimable,
-        exclude_categories=privacy.hidden_categories(principal.role),
+        exclude_categories=privacy.hidden_categories(principal.role, category_service.table(session).sensitive),
+        light=light, stage=stage, self_resolved=self_resolved,
     )  # fmt: skip
-    rows, total = report_repo.list_reports(session, f, report_service.now(), limit, offset)
+    rows, total = report_service.list_reports(session, f, limit, offset)
     items = [present(r, principal) for r in rows]
     if principal.sees_personal_data:  # which records an unmasked read showed (audit log, services/audit.py)
         request.state.audit_detail = {"format": format, "ids": [r.id for r in rows]}
@@ -270,7 +286,9 @@ def get_report(
     if not principal.sees_personal_data:
         if code is not None:
             report_service.check_tracking_code(session, report_id, code)
-        elif not privacy.listed(row.report.category, principal.role):
+        elif not privacy.listed(
+            row.report.category, principal.role, category_service.table(session).sensitive
+        ):
             raise ReportNotFound(f"no report {report_id}")
     return present(row, principal)
 

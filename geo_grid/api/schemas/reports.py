@@ -8,7 +8,7 @@ so that a field left out stays left out (not `null`).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -73,7 +73,28 @@ class ReportOut(BaseModel):
     solved: bool | None = Field(default=None, description="是否解决（结案时）")
     rating: int | None = Field(default=None, description="评价（1–5）")
     rating_comment: str | None = Field(default=None, description="评价意见")
-    overdue: bool = Field(description="是否超期（未办结且已过办结期限）")
+    overdue: bool = Field(description="是否超期（未办结、未挂账且已过办结期限）")
+    stage: str | None = Field(
+        default=None,
+        description="当前阶段：accept 受理、register 立案、dispatch 派遣、handle 处置、verify 核查、close 结案",
+    )
+    stage_label: str | None = Field(default=None, description="当前阶段中文名")
+    stage_due_at: datetime | None = Field(default=None, description="当前阶段期限（按类别时限和工作日历）")
+    stage_yellow_at: datetime | None = Field(default=None, description="当前阶段亮黄灯的时间")
+    stage_unit: str | None = Field(
+        default=None,
+        description="当前阶段时限单位：natural_hours 自然时、working_hours 工作时、working_days 工作日",
+    )
+    light: Literal["green", "yellow", "red"] | None = Field(
+        default=None, description="当前阶段的灯：green 绿灯、yellow 黄灯、red 红灯（超期）；不在办理阶段为空"
+    )
+    stage_remaining_minutes: float | None = Field(
+        default=None,
+        description="当前阶段剩余时间（分钟；工作时、工作日阶段按工作时间计，自然时阶段按自然时间计；超期为负）",
+    )
+    self_resolved: bool = Field(default=False, description="是否自办自结")
+    parked_until: date | None = Field(default=None, description="挂账复核日期")
+    parked_from_status: str | None = Field(default=None, description="挂账前的状态")
     people: list[PersonOut] | None = Field(default=None, description="网格负责人（详情中）")
     history: list[ReportEventOut] | None = Field(default=None, description="处理经过（详情中）")
 
