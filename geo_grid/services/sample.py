@@ -29,6 +29,7 @@ from geo_grid.models import (
 from geo_grid.repository import assignment, bulk
 from geo_grid.repository import facilities as facility_repo
 from geo_grid.repository import reports as report_repo
+from geo_grid.services import sample_cases
 from geo_grid.services import stages as stage_service
 
 # The sample boundaries are the first generation, valid since this moment (before every sample report).
@@ -245,6 +246,7 @@ def load_sample(
     stage_service.backfill(session)  # deadlines and first stages from the categories table
     assignment.assign_point_facilities(session, gen.id)
     facility_repo.assign_polygon_primaries(session, gen.id)
+    sample_cases.exercise_branches(session)  # a few open cases take every 数字城管 branch
     return {
         "communities": len(communities),
         "grids": len(grid_rows),

@@ -312,3 +312,30 @@ def test_cli_writes_the_workbook(made_url: str, tmp_path: Path, monkeypatch: pyt
     _check_workbook(out.read_bytes(), ("community",))
     bad = CliRunner().invoke(cli_app, ["assessment", "--period", "2027-3", "-o", str(out)])
     assert bad.exit_code == 2
+
+
+def test_the_sample_takes_every_branch(ro_db_url: str) -> None:
+    """`geo-grid load-sample` (services/sample_cases.py): some cases returned and dispatched again, reworked,
+    extended (and refused), parked, supervised and urged, some red; the month of the load shows them."""
+    engine = db.make_engine(ro_db_url, pool_size=1)
+    with db.transaction(db.make_session_factory(engine)) as s:
+        kinds = dict(s.execute(text("SELECT kind, count(*) FROM report_events GROUP BY kind")).all())
+        for kind in ("returned", "rework", "extension_approved", "extension_refused", "parked", "supervision",
+                     "urge", "red_light"):  # fmt: skip
+            assert kinds.get(kind, 0) > 0, kind
+        second = "SELECT count(*) FROM report_events WHERE kind = 'transition' AND data->>'second' = 'true'"
+        assert s.execute(text(second)).scalar_one() == kinds["returned"]  # 二次派遣 after each 退回
+        assert s.execute(text("SELECT count(*) FROM reports WHERE status = 'parked'")).scalar_one() > 0
+        orders = dict(s.execute(text("SELECT automatic, count(*) FROM supervision_orders GROUP BY 1")).all())
+        assert orders.get(True, 0) > 0 and orders.get(False, 0) > 0
+        # The sample is loaded on the suite's clock (2026-11-01): November's assessment counts the branches.
+        c = svc.assess(s, "2026-11", "subdistrict", WEIGHTS, 0).units[0].counts
+        assert (c.returns, c.extensions, c.supervisions, c.urges) == (
+            kinds["returned"],
+            kinds["extension_approved"],
+            orders[False] - 1,
+            1 + orders[True],
+        )
+        assert c.reworks == kinds["rework"] and c.dispatches > c.returns
+        assert c.registered >= c.returns
+    engine.dispose()
