@@ -339,3 +339,28 @@ def test_the_sample_takes_every_branch(ro_db_url: str) -> None:
         assert c.reworks == kinds["rework"] and c.dispatches > c.returns
         assert c.registered >= c.returns
     engine.dispose()
+
+
+def test_972_due_911_closed_737_on_time_in_sql(db_factory: Any) -> None:
+    """The issue's fixture as cases: 972 due in May 2027, 911 of them closed in May, 737 by their deadline."""
+    url = db_factory()
+    engine = db.make_engine(url, pool_size=1)
+    with db.transaction(db.make_session_factory(engine)) as s:
+        s.execute(
+            text("""INSERT INTO reports (external_id, category, channel, status, created_at, updated_at,
+                      accepted_at, due_at, closed_at, solved, micro_code, tertiary_code, community_code)
+                    SELECT 'F' || g, 'littering', 'hotline', CASE WHEN g <= 911 THEN 'closed' ELSE 'in_progress' END,
+                      t, t, t + interval '1 hour',
+                      CASE WHEN g <= 737 THEN t + interval '19 days' ELSE t + interval '9 days' END,
+                      CASE WHEN g <= 737 THEN t + interval '9 days' WHEN g <= 911 THEN t + interval '14 days' END,
+                      CASE WHEN g <= 911 THEN true END, :m, :t, :c
+                    FROM generate_series(1, 972) g, CAST('2027-05-01T09:00:00+08:00' AS timestamptz) t"""),
+            {"m": M1, "t": M1[:15], "c": M1[:12]},
+        )
+        values = svc.assess(s, "2027-05", "subdistrict", WEIGHTS, 0).units[0].indicators
+        assert values["closure_rate"] == type(values["closure_rate"])(911, 972, 0.9372)
+        assert values["on_time_closure_rate"] == type(values["closure_rate"])(737, 972, 0.7582)
+        # The 61 still open were due in May: June has none of these cases due.
+        june = svc.assess(s, "2027-06", "subdistrict", WEIGHTS, 0).units[0].counts
+        assert june.due == 0
+    engine.dispose()
