@@ -19,7 +19,7 @@ from geo_grid.render import assessment_xlsx
 from geo_grid.repository import assessment as repo
 
 BEIJING = ZoneInfo("Asia/Shanghai")
-PERIOD_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+PERIOD_PATTERN = r"^[12]\d{3}-(0[1-9]|1[0-2])$"  # years 1000–2999
 UNIT_KINDS = repo.UNIT_KINDS
 UNIT_KIND_LABELS = {
     "subdistrict": "街道",

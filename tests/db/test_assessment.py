@@ -224,7 +224,7 @@ def test_community_units_and_ranking(session: Any) -> None:
 def test_bad_period_and_kind(session: Any) -> None:
     from geo_grid.errors import InvalidInput
 
-    for bad in ("2027-13", "2027-3", "march"):
+    for bad in ("2027-13", "2027-3", "march", "0000-01", "9999-12"):
         with pytest.raises(InvalidInput):
             svc.assess(session, bad, "community", WEIGHTS, 0)
     with pytest.raises(InvalidInput):
