@@ -56,7 +56,7 @@ def report(row: Mapping[str, Any], principal: Principal) -> dict[str, Any]:
     shown = privacy.report(row, principal.role)
     out = {k: v for k, v in shown.items() if k not in ("people", "history")}
     out["status_label"] = reporting.status_label(row["status"])
-    out["category_label"] = labels.CATEGORY_LABELS.get(row["category"], row["category"])
+    out["category_label"] = row.get("category_label") or row["category"]  # the categories table's name
     out["channel_label"] = labels.CHANNEL_LABELS.get(row["channel"], row["channel"])
     out["allowed_next"] = list(reporting.allowed_next(row["status"]))
     out["stage_label"] = reporting.stage_label(row.get("stage"))

@@ -61,6 +61,7 @@ class Report:
     self_resolved: bool
     parked_until: date | None
     parked_from_status: str | None
+    category_label: str  # the category's name in the categories table (its code if it has none)
     # Time left in the current stage in its own clock (working minutes for 工作时 / 工作日, clock minutes
     # for 自然时), negative once overdue; filled by services/reports.py from the work calendar.
     stage_remaining_minutes: float | None = None

@@ -61,6 +61,7 @@ _EXPRESSIONS = {
     "overdue": OVERDUE,
     "light": LIGHT,
     "stage_unit": "cs.limit_unit",
+    "category_label": "coalesce(cat.name, r.category)",
 }
 _COLUMNS = ", ".join(f"{_EXPRESSIONS.get(f, f'r.{f}')} AS {f}" for f in REPORT_SELECTED)
 

@@ -253,6 +253,15 @@ class LateStage:
     tertiary_code: str | None
 
 
+# One sweep at a time across every process (API workers, `geo-grid sweep`): a transaction-scoped advisory
+# lock; a sweep that does not get it leaves the work to the one that has it.
+SWEEP_LOCK = 0x6767_5357  # "ggSW"
+
+
+def try_sweep_lock(session: Session) -> bool:
+    return bool(session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": SWEEP_LOCK}).scalar_one())
+
+
 def late_stages(session: Session, now: datetime, limit: int = 5000) -> list[LateStage]:
     sql = """SELECT s.id AS stage_id, s.report_id, s.stage, s.due_at, s.unit_kind, s.unit_code, r.tertiary_code
              FROM report_stages s JOIN reports r ON r.id = s.report_id

@@ -243,7 +243,7 @@ def load_sample(
     assignment.assign_addresses(session, gen.id)
     assignment.assign_reports(session, gen.id)
     report_repo.flag_near_boundary(session, gen.id, near_boundary_m)
-    stage_service.backfill(session)  # deadlines and first stages from the categories table
+    stage_service.backfill(session, shift)  # deadlines and first stages from the categories table
     assignment.assign_point_facilities(session, gen.id)
     facility_repo.assign_polygon_primaries(session, gen.id)
     sample_cases.exercise_branches(session)  # a few open cases take every 数字城管 branch

@@ -13,7 +13,7 @@ supervisor, once per stage; it brings parked cases (挂账) back on their review
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -148,7 +148,10 @@ class SweepResult:
 
 def sweep(session: Session, now: datetime) -> SweepResult:
     """Record what time has done: red lights (with their automatic 催办, once per stage) and the return of
-    parked cases whose review date has come. Idempotent: a second run at the same moment records nothing."""
+    parked cases whose review date has come. Idempotent: a second run at the same moment records nothing;
+    while another transaction sweeps, this one does nothing (an advisory lock)."""
+    if not repo.try_sweep_lock(session):
+        return SweepResult(red=0, unparked=0)
     late = repo.late_stages(session, now)
     for s in late:
         target = supervisor_of(s.unit_kind, s.unit_code, s.tertiary_code)
@@ -168,9 +171,13 @@ def sweep(session: Session, now: datetime) -> SweepResult:
     return SweepResult(red=len(late), unparked=unparked)
 
 
-def backfill(session: Session) -> int:
+def backfill(session: Session, shift: timedelta = timedelta(0)) -> int:
     """Deadlines for reports stored without them (the sample loader's bulk insert): the overall `due_at`
-    and the first stage row of each open one, from the categories and the calendar; returns how many."""
+    and the first stage row of each open one, from the categories and the calendar; returns how many.
+
+    `shift`: how far the rows' times were moved from when they happened (the sample demo moves its whole
+    recording so that it does not age): deadlines are computed at the original times, over the calendar
+    of those days, and moved by the same amount, so the demo shows the same lights on any day."""
     rows = repo.without_deadlines(session)
     if not rows:
         return 0
@@ -181,14 +188,16 @@ def backfill(session: Session) -> int:
     new: list[repo.NewStage] = []
     for r in rows:
         cat = table.get(r.category)
-        stage, start, planned = initial(cal, cat, r.status, r.created_at, r.accepted_at, share)
-        updates.append({"id": r.id, "due_at": overall_due(cal, cat, r.created_at), "stage": stage,
-                        "stage_due_at": planned.due_at if planned else None,
-                        "stage_yellow_at": planned.yellow_at if planned else None})  # fmt: skip
+        created = r.created_at - shift
+        accepted = r.accepted_at - shift if r.accepted_at is not None else None
+        stage, start, planned = initial(cal, cat, r.status, created, accepted, share)
+        updates.append({"id": r.id, "due_at": overall_due(cal, cat, created) + shift, "stage": stage,
+                        "stage_due_at": planned.due_at + shift if planned else None,
+                        "stage_yellow_at": planned.yellow_at + shift if planned else None})  # fmt: skip
         if stage is not None and planned is not None:
             kind, code = responsible(stage, r.dispatch_kind, r.dispatch_target, r.micro_code)
-            new.append(repo.NewStage(r.id, stage, start, planned.due_at, planned.yellow_at, planned.limit_value,
-                                     planned.limit_unit, kind, code))  # fmt: skip
+            new.append(repo.NewStage(r.id, stage, start + shift, planned.due_at + shift, planned.yellow_at + shift,
+                                     planned.limit_value, planned.limit_unit, kind, code))  # fmt: skip
     repo.set_deadlines(session, updates)
     repo.insert_stages(session, new, update_reports=False)
     return len(rows)

@@ -440,9 +440,12 @@ def record_outcome(
 def orders(
     session: Session, report_id: int | None = None, open_only: bool = False, limit: int = 1000
 ) -> list[SupervisionOrder]:
-    """Supervision orders: of one case (404 when it does not exist), or the queue of all open ones."""
+    """Supervision orders: of one case (404 when it does not exist), or the queue of all open ones (swept
+    first, so that the automatic 催办 of stages that just went red are in it)."""
     if report_id is not None:
         report_service.get(session, report_id)
+    else:
+        stage_service.sweep(session, report_service.now())
     return stage_repo.orders(session, report_id, open_only, limit)
 
 

@@ -139,7 +139,8 @@ def test_category_edits_are_admin_only_audited_and_never_rewrite_history(
     r = client.post("/categories", json=new, headers=bearer(tokens["admin"]))
     assert r.status_code == 201, r.text
     assert client.post("/categories", json=new, headers=bearer(tokens["admin"])).status_code == 409
-    assert _new(client, category="well_cover")["stage"] == "accept"  # intake reads the table at once
+    well = _new(client, category="well_cover")  # intake reads the table at once
+    assert (well["stage"], well["category_label"]) == ("accept", "井盖缺损")
 
 
 def test_a_category_made_sensitive_disappears_from_the_public_listing(
@@ -481,3 +482,19 @@ def test_incident_map_colours_markers_by_light_in_a_layer_of_its_own(
     page = r.text
     assert "上报（按红黄绿灯）" in page and "阶段红黄绿灯" in page
     assert "#d7191c" in page and "红灯（已超期）" in page
+
+
+def test_migration_downgrades_and_upgrades_again(empty_db_factory: Callable[[], str]) -> None:
+    from alembic import command
+
+    from geo_grid import db
+
+    url = empty_db_factory()
+    db.upgrade(url)
+    command.downgrade(db.alembic_config(url), "0003_privacy")
+    with session(url) as s:
+        assert s.execute(text("SELECT to_regclass('categories')")).scalar_one() is None
+    db.upgrade(url)
+    with session(url) as s:
+        assert s.execute(text("SELECT count(*) FROM categories")).scalar_one() == 10
+        assert s.execute(text("SELECT count(*) FROM work_calendar")).scalar_one() == 72

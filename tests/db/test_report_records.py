@@ -29,7 +29,6 @@ from geo_grid.services import stats as stats_service
 # What the presenter (api/presenters.py) adds to a report's fields: labels, next states, detail parts.
 PRESENTED = {
     "status_label",
-    "category_label",
     "channel_label",
     "allowed_next",
     "people",
@@ -37,7 +36,7 @@ PRESENTED = {
     "stage_label",
 }
 # Fields of the record computed by the SELECT (or from the work calendar) rather than stored in a column.
-COMPUTED = {"lon", "lat", "claimed_by_name", "response_due_at", "overdue", "light", "stage_unit",
+COMPUTED = {"lon", "lat", "claimed_by_name", "response_due_at", "overdue", "light", "stage_unit", "category_label",
             "stage_remaining_minutes"}  # fmt: skip
 
 

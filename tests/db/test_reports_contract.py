@@ -106,5 +106,47 @@ def test_the_loop_conforms(writable: tuple[Any, dict[str, str]]) -> None:
     check("POST", "/reports/{report_id}/duplicate", r)
     for grid in ("410105012", "410105012004", "410105012004003", micro):
         check("GET", "/grids/{code}/stats", client.get(f"/grids/{grid}/stats"))
+    # The 数字城管 branches (tests/db/test_case_handling.py tests what they do; here: their answers' schemas).
+    minor = {**body, "category": "littering", "channel": "grid_phone"}
+    mid = check("POST", "/reports", client.post("/reports", json=minor), 201)["id"]
+    photo = {"after_photo_url": "https://example.org/after.jpg"}
+    check(
+        "POST",
+        "/reports/{report_id}/self-resolve",
+        client.post(f"/reports/{mid}/self-resolve", json=photo, headers=d),
+    )
+    cid = check("POST", "/reports", client.post("/reports", json=body), 201)["id"]
+    for to in ("accepted", "registered"):
+        check("POST", tr, client.post(f"/reports/{cid}/transitions", json={"to": to}, headers=d))
+    check("POST", "/reports/{report_id}/dispatch",
+          client.post(f"/reports/{cid}/dispatch", json={"kind": "department"}, headers=d))  # fmt: skip
+    ext = "/reports/{report_id}/extensions"
+    req = check(
+        "POST",
+        ext,
+        client.post(f"/reports/{cid}/extensions", json={"hours": 2, "reason": "协调"}, headers=d),
+        201,
+    )
+    check("POST", ext + "/{request_id}/decision",
+          client.post(f"/reports/{cid}/extensions/{req['request_id']}/decision", json={"approve": True}, headers=d))  # fmt: skip
+    sup = "/reports/{report_id}/supervision"
+    order = check(
+        "POST",
+        sup,
+        client.post(f"/reports/{cid}/supervision", json={"reason": "督办", "hours": 4}, headers=d),
+        201,
+    )
+    check("GET", sup, client.get(f"/reports/{cid}/supervision", headers=d))
+    check("POST", sup + "/{order_id}/outcome",
+          client.post(f"/reports/{cid}/supervision/{order['id']}/outcome", json={"outcome": "已办"}, headers=d))  # fmt: skip
+    check("GET", "/reports/{report_id}/stages", client.get(f"/reports/{cid}/stages", headers=d))
+    check(
+        "POST",
+        "/reports/{report_id}/return",
+        client.post(f"/reports/{cid}/return", json={"reason": "非本部门"}, headers=d),
+    )
+    check("POST", "/reports/{report_id}/park",
+          client.post(f"/reports/{cid}/park", json={"reason": "待资金", "review_on": "2027-06-01"}, headers=d))  # fmt: skip
+    check("POST", "/reports/{report_id}/unpark", client.post(f"/reports/{cid}/unpark", json={}, headers=d))
     declared = {(m.upper(), p) for p, ops in _openapi["paths"].items() if re.match(PATHS, p) for m in ops}
     assert {(m, p) for m, p, _ in seen} == declared

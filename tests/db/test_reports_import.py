@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from geo_grid.io.reports import ReadOptions, read_reports
 from geo_grid.services import directory as directory_service
 from geo_grid.services.report_import import import_reports
 from geo_grid.settings import Settings
+from tests.support.deadlines import Deadlines
 from tests.support.realdata import realdata_path
 from tests.support.report_helpers import interior_point
 
@@ -94,9 +96,10 @@ def test_csv_dry_run_then_commit(db_url: str, tmp_path: Path) -> None:
     assert _count(db_url) == before + 3
     assert _count(db_url, f"external_id = 'X001' AND micro_code = '{MICRO}' AND NOT outside") == 1
     assert _count(db_url, "external_id = 'X003' AND outside AND dispatch_target = '街道中心'") == 1
-    # A naive time is read in Asia/Shanghai; deadlines follow the SLA (parking: 24 h).
+    # A naive time is read in Asia/Shanghai; deadlines follow the categories table over the work calendar.
     assert _count(db_url, "external_id = 'X002' AND created_at = '2026-11-01T13:05:00Z'") == 1
-    assert _count(db_url, "external_id = 'X002' AND due_at = created_at + interval '24 hours'") == 1
+    due = Deadlines(db_url).overall_due("parking", datetime.fromisoformat("2026-11-01T13:05:00+00:00"))
+    assert _count(db_url, f"external_id = 'X002' AND due_at = '{due.isoformat()}' AND stage = 'accept'") == 1
     # Importing the same file again refuses: the ids are taken, nothing changes.
     code, out = _run(db_url, str(path), "--commit")
     assert code == 2 and "line 2 (X001)" in out and "already" in out

@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
+from geo_grid.timeparse import ApiDatetime
+
 Reason = Annotated[str, Field(min_length=1, max_length=2000, description="理由（记入处理经过）")]
 Note = Annotated[str | None, Field(default=None, max_length=2000, description="备注（记入处理经过）")]
 
@@ -50,7 +52,7 @@ class SupervisionIn(BaseModel):
     target: str | None = Field(
         default=None, max_length=100, description="督办对象（默认：当前责任单位的上级）"
     )
-    due_at: datetime | None = Field(default=None, description="督办期限")
+    due_at: ApiDatetime | None = Field(default=None, description="督办期限")
     hours: float | None = Field(default=None, gt=0, le=2000, description="或：从现在起的工作时数")
 
 
