@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import IO, Any
@@ -306,7 +306,3 @@ def import_calendar(session: Session, path: Path, actor: str) -> dict[str, Any]:
     }  # fmt: skip
     audit_repo.add(session, actor, "import_calendar", summary, subject="work_calendar")
     return summary
-
-
-def with_changes(cat: Category, **changes: Any) -> Category:
-    return replace(cat, **changes)
