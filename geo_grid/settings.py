@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from geo_grid import assessment
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = PROJECT_ROOT / "sample_boundaries"
 
@@ -100,6 +102,17 @@ class Settings(BaseSettings):
         ge=0,
         description="how often the service records red lights and brings back parked cases (0: never)",
     )
+
+    # The monthly assessment (geo_grid/assessment.py; README "Assessment (考核)"): the composite score's
+    # weights, as JSON (GEO_GRID_ASSESSMENT_WEIGHTS='{"closure_rate": 30, …}'), and the fewest cases a
+    # unit needs in the period to be ranked.
+    assessment_weights: dict[str, float] = Field(default_factory=lambda: dict(assessment.DEFAULT_WEIGHTS))
+    assessment_min_cases: int = Field(default=assessment.DEFAULT_MIN_CASES, ge=0)
+
+    @field_validator("assessment_weights")
+    @classmethod
+    def _known_weights(cls, value: dict[str, float]) -> dict[str, float]:
+        return assessment.check_weights(value)
 
     # Accounts and browser sessions of the web console (services/accounts.py; README "Accounts and sessions").
     session_idle_timeout_s: float = Field(

@@ -30,6 +30,7 @@ def _register() -> None:
     # Imported for their side effect of adding commands to `app`.
     from geo_grid.cli import (  # noqa: F401
         addresses,
+        assessment,
         assign,
         boundaries,
         cases,

@@ -17,18 +17,22 @@ from geo_grid.repository.reports import _FROM, OVERDUE, RESPONSE_DUE, ReportFilt
 # 响应率 response:     of the reports to be handled (not rejected, not duplicate), accepted by the response deadline
 # 解决率 resolution:   of the same reports, closed as solved
 # 满意率 satisfaction: of the rated reports, rated 4 or 5
-_HANDLED = f"r.status NOT IN {rules.NOT_HANDLED}"
+# Each rate's conditions on `r` (with SLA_JOIN), also counted by the assessment (repository/assessment.py).
+HANDLED = f"r.status NOT IN {rules.NOT_HANDLED}"
+RESPONDED_IN_TIME = f"{HANDLED} AND r.accepted_at IS NOT NULL AND r.accepted_at <= {RESPONSE_DUE}"
+SOLVED = f"{HANDLED} AND r.status = 'closed' AND r.solved"
+RATED = "r.rating IS NOT NULL"
+SATISFIED = f"r.rating >= {reporting.SATISFIED_FROM}"
 _AGGREGATES = f"""
 count(*) AS total,
 count(*) FILTER (WHERE {OVERDUE}) AS overdue,
 percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM r.closed_at - r.created_at) / 3600.0)
     FILTER (WHERE r.status = 'closed' AND r.closed_at IS NOT NULL) AS median_hours_to_close,
-count(*) FILTER (WHERE {_HANDLED}) AS handled,
-count(*) FILTER (WHERE {_HANDLED} AND r.accepted_at IS NOT NULL AND r.accepted_at <= {RESPONSE_DUE})
-    AS responded_in_time,
-count(*) FILTER (WHERE {_HANDLED} AND r.status = 'closed' AND r.solved) AS solved,
-count(*) FILTER (WHERE r.rating IS NOT NULL) AS rated,
-count(*) FILTER (WHERE r.rating >= {reporting.SATISFIED_FROM}) AS satisfied
+count(*) FILTER (WHERE {HANDLED}) AS handled,
+count(*) FILTER (WHERE {RESPONDED_IN_TIME}) AS responded_in_time,
+count(*) FILTER (WHERE {SOLVED}) AS solved,
+count(*) FILTER (WHERE {RATED}) AS rated,
+count(*) FILTER (WHERE {SATISFIED}) AS satisfied
 """
 
 # The level below each level, by the column that names it (roll-up: micro → tertiary → community → subdistrict).

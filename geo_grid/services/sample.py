@@ -29,8 +29,8 @@ from geo_grid.repository import assignment, bulk
 from geo_grid.repository import facilities as facility_repo
 from geo_grid.repository import reports as report_repo
 from geo_grid.repository import subdistricts as subdistrict_repo
+from geo_grid.services import sample_cases, subdistricts
 from geo_grid.services import stages as stage_service
-from geo_grid.services import subdistricts
 
 # The sample boundaries are the first generation, valid since this moment (before every sample report).
 SAMPLE_VALID_FROM = datetime.fromisoformat("2025-01-01T00:00:00+08:00")
@@ -259,6 +259,7 @@ def load_sample(
     stage_service.backfill(session, shift)  # deadlines and first stages from the categories table
     assignment.assign_point_facilities(session, gen.id)
     facility_repo.assign_polygon_primaries(session, gen.id)
+    sample_cases.exercise_branches(session)  # a few open cases take every 数字城管 branch
     return {
         "communities": len(communities),
         "grids": len(grid_rows),

@@ -24,11 +24,11 @@ from tests.support.api import bearer, create_tokens
 
 # Examples per operation, role and generation mode in the fuzzing phase; the coverage phase adds its own
 # deterministic boundary and out-of-range cases on top. Operations that render a map, diff or validate a
-# whole generation or rebuild the address matcher take ~0.5-1 s a request: they get fewer examples and
-# no coverage phase. Tuned so that the file takes < 3 minutes on 2 cores.
+# whole generation, rebuild the address matcher or write the assessment workbook take ~0.5-5 s a request:
+# they get fewer examples and no coverage phase. Tuned so that the file takes < 3 minutes on 2 cores.
 MAX_EXAMPLES = 8
 HEAVY_MAX_EXAMPLES = 2
-HEAVY = r"^/maps/|/validation$|/diff/|/lookup/address/reload$"
+HEAVY = r"^/maps/|/validation$|/diff/|/lookup/address/reload$|^/assessment\.xlsx$"
 ROLES = ("anonymous", "dispatcher", "admin")
 _requests: dict[int, int] = {}  # status -> requests sent, printed at the end (pytest -s) as a figure
 

@@ -2,6 +2,7 @@
 
 from geo_grid.api.routers import (
     addresses,
+    assessment,
     boundary_edits,
     cases,
     categories,
@@ -35,6 +36,7 @@ ROUTERS = [
     cases.router,
     categories.router,
     stats.router,
+    assessment.router,
     facilities.router,
     generations.router,
     boundary_edits.router,

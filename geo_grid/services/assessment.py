@@ -1,0 +1,168 @@
+"""The monthly assessment (考核) of one kind of unit: counts from repository/assessment.py, indicators, score
+and ranks from geo_grid/assessment.py, names of the units, and the trend of the last months (the workbook)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from geo_grid import assessment as formulas
+from geo_grid.errors import InvalidInput, NotFound
+from geo_grid.labels import SUBDISTRICT_CENTRE
+from geo_grid.render import assessment_xlsx
+from geo_grid.repository import assessment as repo
+from geo_grid.repository.subdistricts import Subdistrict
+from geo_grid.services import subdistricts
+
+BEIJING = ZoneInfo("Asia/Shanghai")
+PERIOD_PATTERN = r"^[12]\d{3}-(0[1-9]|1[0-2])$"  # years 1000–2999
+UNIT_KINDS = repo.UNIT_KINDS
+UNIT_KIND_LABELS = {
+    "subdistrict": "街道",
+    "community": "社区",
+    "tertiary": "三级网格",
+    "micro": "微网格",
+    "department": "职能部门",
+    "person": "微网格长",
+}
+# Reports outside every grid are handled by the centre: shown with the grid levels, never ranked.
+OUTSIDE_NAME = f"网格之外（{SUBDISTRICT_CENTRE}）"
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """A calendar month in Beijing time, [start, end)."""
+
+    label: str  # 'YYYY-MM'
+    start: datetime
+    end: datetime
+
+    def previous(self, months: int) -> Period:
+        year, month = self.start.year, self.start.month - months
+        while month < 1:
+            year, month = year - 1, month + 12
+        return month_period(year, month)
+
+
+def month_period(year: int, month: int) -> Period:
+    start = datetime(year, month, 1, tzinfo=BEIJING)
+    end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=BEIJING)
+    return Period(f"{year:04d}-{month:02d}", start, end)
+
+
+def parse_period(value: str) -> Period:
+    if not re.fullmatch(PERIOD_PATTERN, value):
+        raise InvalidInput(f"期间应为 YYYY-MM（例如 2026-10），而不是 {value!r}")
+    year, month = (int(x) for x in value.split("-"))
+    return month_period(year, month)
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """GET /assessment: every unit of one kind assessed for one month."""
+
+    period: str
+    by: str
+    start: datetime
+    end: datetime
+    min_cases: int
+    weights: dict[str, float]
+    units: list[formulas.Assessed]
+
+
+def _check_by(by: str) -> None:
+    if by not in UNIT_KINDS:
+        raise InvalidInput(f"未知的考核对象 {by!r}", {"allowed": list(UNIT_KINDS)})
+
+
+def _served(session: Session) -> Subdistrict:
+    """The subdistrict assessed (the served one: the subdistricts table)."""
+    served = subdistricts.home(session)
+    if served is None:
+        raise NotFound("数据库中还没有街道，无可考核")
+    return served
+
+
+def units(session: Session, by: str, period: Period) -> list[formulas.Unit]:
+    """Every unit of the kind with its counts (zero for a unit without cases); by grid level, the reports
+    outside every grid as one more unit (code None) when there are any: the units add up to the subdistrict."""
+    _check_by(by)
+    served = _served(session)
+    found = {row.unit: row.counts for row in repo.counts(session, by, period.start, period.end, served.code)}
+    if by == "subdistrict":
+        names = [repo.UnitName(served.code, served.name)]
+    else:
+        names = repo.unit_names(session, by, served.code)
+    out = [formulas.Unit(n.code, n.name, found.pop(n.code, formulas.UnitCounts())) for n in names]
+    outside = found.pop(None, None)
+    # Units with cases but unknown today (a retired grid's code, a department no longer listed).
+    out += [formulas.Unit(code, code, c) for code, c in sorted(found.items(), key=lambda kv: kv[0] or "")]
+    if outside is not None and by in repo.GRID_LEVELS:
+        out.append(formulas.Unit(None, OUTSIDE_NAME, outside))
+    return out
+
+
+def assess(
+    session: Session, period: str, by: str, weights: Mapping[str, float], min_cases: int
+) -> Assessment:
+    p = parse_period(period)
+    assessed = formulas.assess(units(session, by, p), weights, min_cases)
+    return Assessment(p.label, by, p.start, p.end, min_cases, dict(weights), assessed)
+
+
+@dataclass(frozen=True, slots=True)
+class TrendPoint:
+    """One month of the trend: the subdistrict's counts and indicators."""
+
+    period: str
+    counts: formulas.UnitCounts
+    indicators: dict[str, formulas.Indicator]
+
+
+def trend(session: Session, period: str, months: int = 12) -> list[TrendPoint]:
+    """The subdistrict's last `months` months up to `period`, oldest first (every case, outside included)."""
+    last = parse_period(period)
+    out = []
+    for back in range(months - 1, -1, -1):
+        p = last.previous(back)
+        counts = formulas.total(
+            r.counts for r in repo.counts(session, "subdistrict", p.start, p.end, _served(session).code)
+        )
+        out.append(TrendPoint(p.label, counts, formulas.indicators(counts)))
+    return out
+
+
+def _sheet(a: Assessment, points: list[TrendPoint]) -> assessment_xlsx.KindSheet:
+    return assessment_xlsx.KindSheet(
+        label=UNIT_KIND_LABELS[a.by],
+        units=[
+            assessment_xlsx.UnitRow(
+                u.code, u.name, u.score, u.rank, u.counts.cases,
+                {k: (v.numerator, v.denominator, v.rate) for k, v in u.indicators.items()},
+            )
+            for u in a.units
+        ],
+        trend=[assessment_xlsx.TrendRow(t.period, {k: v.rate for k, v in t.indicators.items()}) for t in points],
+    )  # fmt: skip
+
+
+def workbook(
+    session: Session,
+    period: str,
+    weights: Mapping[str, float],
+    min_cases: int,
+    kinds: tuple[str, ...] = UNIT_KINDS,
+) -> bytes:
+    """The month's assessment as an .xlsx: one sheet per unit kind (all of them unless `kinds` says)."""
+    for by in kinds:
+        _check_by(by)
+    p = parse_period(period)
+    # One trend, the subdistrict's, on every sheet: each month of it is a full pass over the month's cases.
+    points = trend(session, p.label)
+    sheets = [_sheet(assess(session, p.label, by, weights, min_cases), points) for by in kinds]
+    return assessment_xlsx.workbook(_served(session).name, p.label, min_cases, dict(weights), sheets)
