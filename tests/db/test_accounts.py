@@ -12,28 +12,19 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
 from typer.testing import CliRunner
 
-from geo_grid import clock, db
+from geo_grid import clock
 from geo_grid.cli import app as cli
 from geo_grid.services import accounts
 from tests.support.accounts import PASSWORD, create_token, create_user, form_csrf, login, post_login
 from tests.support.api import bearer
 from tests.support.clock import TEST_NOW
 from tests.support.report_helpers import interior_point
+from tests.support.sql import query as _query
 
 MICRO = "410105012004003005"
 MASKED = re.compile(r"1\d{2}\*{4}\d{4}")
-
-
-def _query(url: str, sql: str, **params: Any) -> list[Any]:
-    engine = db.make_engine(url, pool_size=1)
-    try:
-        with engine.connect() as conn:
-            return list(conn.execute(text(sql), params))
-    finally:
-        engine.dispose()
 
 
 def _audit(url: str, action: str, user_id: int | None = None) -> list[Any]:

@@ -14,10 +14,8 @@ import httpx
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
-from sqlalchemy import text
 from typer.testing import CliRunner
 
-from geo_grid import db
 from geo_grid.api.app import create_app
 from geo_grid.api.runtime import runtime_of
 from geo_grid.cli import app as cli
@@ -25,17 +23,9 @@ from geo_grid.embedded import EmbeddedCluster, free_port
 from geo_grid.settings import Settings
 from tests.support.api import bearer, create_tokens
 from tests.support.report_helpers import interior_point
+from tests.support.sql import query as _query
 
 MICRO = "410105012004003005"
-
-
-def _query(url: str, sql: str, **params: Any) -> list[Any]:
-    engine = db.make_engine(url, pool_size=1)
-    try:
-        with engine.connect() as conn:
-            return list(conn.execute(text(sql), params))
-    finally:
-        engine.dispose()
 
 
 def _token_id(url: str, name: str) -> int:

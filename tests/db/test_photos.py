@@ -14,24 +14,14 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
-from sqlalchemy import text
 
-from geo_grid import db
 from tests.support.accounts import create_token, create_user, login
 from tests.support.api import bearer
 from tests.support.report_helpers import interior_point
+from tests.support.sql import query as _query
 
 MICRO = "410105012004003005"
 GPS_IFD = 0x8825
-
-
-def _query(url: str, sql: str, **params: Any) -> list[Any]:
-    engine = db.make_engine(url, pool_size=1)
-    try:
-        with engine.connect() as conn:
-            return list(conn.execute(text(sql), params))
-    finally:
-        engine.dispose()
 
 
 def _image(fmt: str, size: tuple[int, int] = (800, 600), mode: str = "RGB", exif: bool = True) -> bytes:

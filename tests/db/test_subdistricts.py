@@ -18,6 +18,7 @@ from geo_grid.errors import Conflict
 from geo_grid.repository import subdistricts as subdistrict_repo
 from geo_grid.services import subdistricts as subdistrict_service
 from tests.support.places import SAMPLE_SUBDISTRICT
+from tests.support.sql import scalar as _scalar
 
 runner = CliRunner()
 HEADER = "code,name,district_code,district_name,city_code,city_name,province_code,province_name\n"
@@ -112,14 +113,5 @@ def test_a_generation_must_belong_to_a_known_subdistrict(db_url: str) -> None:
                     "INSERT INTO generations (subdistrict_code, status, created_by) VALUES ('410105099', 'draft', 't')"
                 )
             )
-    finally:
-        engine.dispose()
-
-
-def _scalar(url: str, sql: str) -> Any:
-    engine = db.make_engine(url, pool_size=1)
-    try:
-        with engine.connect() as conn:
-            return conn.execute(text(sql)).scalar()
     finally:
         engine.dispose()
