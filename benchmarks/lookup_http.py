@@ -1,8 +1,10 @@
-"""Benchmark GET /lookup over HTTP: the real app (in-memory index) against one PostGIS query per request.
+"""Benchmark GET /lookup over HTTP: `geo-grid up` as a user starts it (in-memory index, access log on)
+against one PostGIS query per request.
 
     .venv/bin/python benchmarks/lookup_http.py            # temporary embedded PostGIS, ~1 minute
 
-Both servers are uvicorn with 1 worker on 127.0.0.1, on the same sample database, in the same run:
+The product is started with the shipped command (`geo-grid up`, `--workers` as given; its access log goes
+to a file); the baseline is uvicorn with 1 worker; both on 127.0.0.1, the same sample database, one run:
 * max throughput: `wrk` (Debian 4.1, closed loop; a Lua script cycles over precomputed points);
 * latency at a fixed 1,000 req/s: Debian's wrk has no `-R` (that is wrk2), so an open-loop generator
   here (raw asyncio HTTP/1.1 on keep-alive connections) sends each request at its scheduled time and
@@ -78,25 +80,36 @@ def postgis_app(url: str) -> Any:
 
 
 def serve(kind: str, url: str, port: int) -> None:
-    """Child process: one uvicorn worker serving `kind` (app = the product, postgis = the baseline)."""
+    """Child process: the baseline (a bare FastAPI app, one PostGIS query per request), one uvicorn worker."""
     import uvicorn
 
-    if kind == "app":
-        from geo_grid.api.app import create_app
-        from geo_grid.settings import Settings
-
-        application = create_app(Settings(database_url=url))
-    else:
-        application = postgis_app(url)
-    uvicorn.run(application, host="127.0.0.1", port=port, log_level="warning", access_log=False, workers=1)
+    uvicorn.run(
+        postgis_app(url), host="127.0.0.1", port=port, log_level="warning", access_log=False, workers=1
+    )
 
 
-def start_server(kind: str, url: str) -> tuple[subprocess.Popen[bytes], int]:
+def start_server(
+    kind: str, url: str, workers: int = 1, log: Path | None = None
+) -> tuple[subprocess.Popen[bytes], int]:
+    """The product as a user starts it (`geo-grid up`, its shipped settings: access log on, …), or the
+    baseline in a child process."""
+    import os
+
     from benchmarks.support import wait_until_serving
     from geo_grid.embedded import free_port
 
     port = free_port()
-    proc = subprocess.Popen([sys.executable, __file__, "--serve", kind, "--url", url, "--port", str(port)])
+    if kind == "app":
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GEO_GRID_")}
+        env["GEO_GRID_DATABASE_URL"] = url
+        out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 (the child holds it)
+        geo_grid = Path(sys.executable).parent / "geo-grid"
+        cmd = [str(geo_grid), "up", "--port", str(port), "--workers", str(workers)]
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=out)
+    else:
+        proc = subprocess.Popen(
+            [sys.executable, __file__, "--serve", kind, "--url", url, "--port", str(port)]
+        )
     wait_until_serving(proc, port, f"{kind} server")
     return proc, port
 
@@ -188,7 +201,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seconds", type=int, default=10, help="duration of each measurement")
     ap.add_argument("--rate", type=float, default=1000.0, help="fixed request rate for the latency test")
     ap.add_argument("--connections", type=int, default=32, help="wrk connections")
-    ap.add_argument("--serve", choices=["app", "postgis"], help=argparse.SUPPRESS)
+    ap.add_argument("--workers", type=int, default=1, help="geo-grid up --workers N for the product")
+    ap.add_argument("--serve", choices=["postgis"], help=argparse.SUPPRESS)
     ap.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.serve:
@@ -221,11 +235,12 @@ def run_all(args: argparse.Namespace, url: str) -> None:
     paths_file.write_text("\n".join(paths) + "\n")
     print(
         f"machine: {subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} cores; "
-        f"{len(paths):,} random points in the sample bbox; uvicorn 1 worker on 127.0.0.1"
+        f"{len(paths):,} random points in the sample bbox; the product is `geo-grid up --workers "
+        f"{args.workers}` as shipped (access log on, written to {tmp / 'up.log'}); the baseline 1 uvicorn worker"
     )
     results: dict[str, dict[str, float]] = {}
-    for kind, label in (("app", "in-memory app (product)"), ("postgis", "PostGIS query per request")):
-        proc, port = start_server(kind, url)
+    for kind, label in (("app", "geo-grid up (product)"), ("postgis", "PostGIS query per request")):
+        proc, port = start_server(kind, url, args.workers, tmp / "up.log")
         try:
             subprocess.run(
                 ["wrk", "-t1", "-c4", "-d2s", "-s", str(tmp / "paths.lua"), f"http://127.0.0.1:{port}"],
