@@ -32,7 +32,7 @@ PANEL_HTML = """
   <b>边界编辑（代次 <span id="gg-gen"></span>）</b>
   <div>网格编码 <input id="gg-code" list="gg-codes" style="width:160px" placeholder="点击网格或输入编码"></div>
   <datalist id="gg-codes"></datalist>
-  <div>规划员令牌 <input id="gg-token" type="password" style="width:140px" autocomplete="off"></div>
+  <div>规划员令牌 <input id="gg-token" type="password" style="width:140px" autocomplete="off" placeholder="已登录可不填"></div>
   <div>
     <button id="gg-submit" type="button">提交到草稿</button>
     <button id="gg-download" type="button">下载GeoJSON</button>
@@ -120,19 +120,24 @@ EDITOR_JS = """
     var geom = drawnGeometry();
     if (!code) { say('请填写网格编码', false); return; }
     if (!geom) { say('请先绘制或载入多边形', false); return; }
-    if (!token) { say('请填写规划员令牌', false); return; }
-    var auth = {'Authorization': 'Bearer ' + token};
+    var auth = {};
     var gridUrl = cfg.grid_url.replace('{generation}', cfg.generation).replace('{code}', encodeURIComponent(code));
     var putUrl = cfg.put_url.replace('{generation}', cfg.generation).replace('{code}', encodeURIComponent(code));
     say('提交中…', true);
+    // Who submits: the token typed in, else the planner's browser session (cookie + its CSRF token).
+    var who = token ? Promise.resolve({'Authorization': 'Bearer ' + token}) :
+      fetch('/session', {credentials: 'same-origin'}).then(function(r) { return r.json(); }).then(function(s) {
+        if (!s.authenticated || !s.csrf_token) throw new Error('请先登录（/login）或填写规划员令牌');
+        return {'X-CSRF-Token': s.csrf_token};
+      });
     // If-Match: the grid's current ETag (or its version), so that a concurrent edit is refused, not lost.
-    fetch(gridUrl, {headers: auth}).then(function(r) {
+    who.then(function(headers) { auth = headers; return fetch(gridUrl, {headers: auth, credentials: 'same-origin'}); }).then(function(r) {
       if (!r.ok) throw new Error('读取网格失败 HTTP ' + r.status);
       var etag = r.headers.get('ETag');
       return r.json().then(function(body) { return etag || (body.properties || {}).etag || ''; });
     }).then(function(etag) {
       return fetch(putUrl, {method: 'PUT', headers: Object.assign({'Content-Type': 'application/json', 'If-Match': etag}, auth),
-                            body: JSON.stringify({geometry: geom})});
+                            credentials: 'same-origin', body: JSON.stringify({geometry: geom})});
     }).then(function(r) {
       return r.text().then(function(text) {
         if (r.ok) { say('已提交到草稿（HTTP ' + r.status + '）。刷新页面查看校验结果。', true); }
