@@ -152,6 +152,9 @@ def test_queue_live_report_page_actions(served: tuple[str, str], browser: Any) -
         assert refusal["message"] == "只有已立案、未办结的案件可以挂账"
         assert shown.startswith("操作被拒绝：只有已立案、未办结的案件可以挂账"), shown
         assert CJK.search(shown)
+        page.wait_for_selector('#status[data-status="parked"]')  # the page shows where the case is now
+        assert page.is_visible('button[data-action="unpark"]')
+        assert "只有已立案" in page.inner_text("#action-message")
         v.screenshot("console-refused")
 
         assert v.blocked == [], v.blocked
@@ -167,3 +170,22 @@ def test_console_needs_a_dispatcher(served: tuple[str, str]) -> None:
         assert anon.get("/console/events").status_code == 401
         assert anon.get("/console/assets/queue.js").status_code == 200
         assert anon.get("/console/assets/..%2Fconsole.py").status_code == 404
+
+
+def test_event_stream_names_new_reports(served: tuple[str, str]) -> None:
+    """A reconnecting browser sends Last-Event-ID: the stream names every report created after it."""
+    base, token = served
+    with httpx.Client(base_url=base, timeout=30) as client:
+        newest = client.get("/reports", params={"limit": 1}, headers=bearer(token)).json()["items"][0]["id"]
+        headers = {**bearer(token), "Last-Event-ID": str(newest - 2)}
+        with client.stream("GET", "/console/events", headers=headers) as stream:
+            assert stream.status_code == 200
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            lines: list[str] = []
+            for line in stream.iter_lines():
+                lines.append(line)
+                if line.startswith("data:"):
+                    break
+        assert lines[0] == "retry: 1000"
+        assert f"id: {newest}" in lines and "event: report" in lines
+        assert lines[-1] == 'data: {"ids": [' + f"{newest - 1}, {newest}" + "]}"

@@ -46,11 +46,17 @@
     return table[code] || code;
   }
 
+  // Times in the subdistrict's zone (Asia/Shanghai), whatever the browser's own zone is.
+  const zoned = new Intl.DateTimeFormat("zh-CN", {
+    timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+  });
+
   function time(iso) {
     if (!iso) return "—";
-    const d = new Date(iso);
-    const p = (n) => String(n).padStart(2, "0");
-    return d.getFullYear() + "-" + p(d.getMonth() + 1) + "-" + p(d.getDate()) + " " + p(d.getHours()) + ":" + p(d.getMinutes());
+    const parts = {};
+    for (const p of zoned.formatToParts(new Date(iso))) parts[p.type] = p.value;
+    return parts.year + "-" + parts.month + "-" + parts.day + " " + parts.hour + ":" + parts.minute;
   }
 
   function minutes(m) {

@@ -12,7 +12,7 @@
       "closed", "rejected", "duplicate"].map((s) => [s, C.label("status", s), [s]])
   );
   const PAGE = 100;
-  const ui = { tab: "open", loading: 0, fresh: new Set() };
+  const ui = { tab: "open", loading: 0, fresh: new Set(), communities: {} };
   window.geoConsoleQueue = ui;
 
   function filters() {
@@ -70,7 +70,8 @@
   function row(r) {
     const tr = C.el("tr", { "data-id": String(r.id), class: "light-" + (r.light || "none") + (ui.fresh.has(r.id) ? " fresh" : "") });
     const link = C.el("a", { href: "/console/reports/" + r.id, text: "#" + r.id });
-    const place = [r.community_code, r.micro_code].filter(Boolean).join(" / ") || (r.outside ? "网格外" : "—");
+    const community = ui.communities[r.community_code] || r.community_code;
+    const place = [community, r.micro_code].filter(Boolean).join(" / ") || (r.outside ? "网格外" : "—");
     tr.append(
       C.el("td", {}, [link]),
       C.el("td", {}, [C.el("span", { class: "light " + (r.light || "none"), title: C.label("light", r.light), text: C.label("light", r.light) })]),
@@ -131,6 +132,7 @@
     for (const f of com.features || []) {
       const p = f.properties || {};
       sc.append(C.el("option", { value: p.code, text: p.name || p.code }));
+      ui.communities[p.code] = p.name || p.code;
     }
   }
 

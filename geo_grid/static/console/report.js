@@ -62,8 +62,8 @@
     const b = body || {};
     let text = "操作被拒绝：" + (b.message || "HTTP " + status);
     const d = b.detail || {};
-    if (Array.isArray(d.allowed)) {
-      text += "（当前允许：" + (d.allowed.map((s) => C.label("status", s)).join("、") || "无") + "）";
+    if (Array.isArray(d.allowed) && d.allowed.length) {
+      text += "（当前允许：" + d.allowed.map((s) => C.label("status", s)).join("、") + "）";
     }
     return text;
   }
@@ -87,6 +87,7 @@
     if (!r.ok) {
       message(refusal(r.body, r.status), "error");
       ui.lastRefusal = r.body;
+      await load();  // the case may have moved meanwhile: show where it is now, and its actions
       return;
     }
     message("已完成：" + button.textContent, "ok");
