@@ -167,6 +167,7 @@ def test_console_needs_a_dispatcher(served: tuple[str, str]) -> None:
     with httpx.Client(base_url=base, timeout=30) as anon:
         page = anon.get("/console/reports/1", headers={"Accept": "text/html"}, follow_redirects=False)
         assert page.status_code == 303 and page.headers["location"] == "/login?next=%2Fconsole%2Freports%2F1"
+        assert anon.get("/console", follow_redirects=False).status_code == 401  # not a browser: no redirect
         assert anon.get("/console/events").status_code == 401
         assert anon.get("/console/assets/queue.js").status_code == 200
         assert anon.get("/console/assets/..%2Fconsole.py").status_code == 404

@@ -26,13 +26,14 @@ from geo_grid.services.auth import Principal
 router = APIRouter(tags=["console"])
 
 EVENTS_POLL_S = 1.0  # how often an open stream looks for new reports
-EVENTS_MAX_S = 300.0  # one stream's life; the browser reconnects by itself (EventSource, `retry`)
+EVENTS_MAX_S = 30.0  # one stream's life; the browser reconnects by itself (EventSource, `retry`): a server
+# that stops waits for open streams (uvicorn's graceful shutdown), so they must end soon
 EVENTS_HEARTBEAT_S = 15.0  # a comment line now and then keeps proxies from closing an idle stream
 EVENTS_MAX_IDS = 100  # ids named by one event at most
 
 HTML_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/html": {"schema": {"type": "string"}}}, "description": "控制台页面（HTML）"},
-    303: {"description": "未登录的浏览器：转到 /login?next=…"},
+    303: {"description": "未登录的浏览器（Accept: text/html）：转到 /login?next=…"},
     **error_responses(401, 403, 422),
 }
 
@@ -43,8 +44,10 @@ def _html(body: str) -> HTMLResponse:
 
 
 def _page(request: Request, principal: Principal, body: str) -> Response:
-    """An anonymous browser goes to the login form (and comes back); a known caller must be a dispatcher."""
-    if principal.user_id is None and principal.token_id is None:
+    """An anonymous browser (Accept: text/html) goes to the login form and comes back; any other anonymous
+    client gets 401; a known caller must be a dispatcher (or admin)."""
+    anonymous = principal.user_id is None and principal.token_id is None
+    if anonymous and "text/html" in request.headers.get("accept", ""):
         return RedirectResponse("/login?" + urlencode({"next": request.url.path}), status_code=303)
     principal.require("dispatcher")
     return _html(body)
