@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.accounts import PASSWORD, create_token, create_user
+from tests.support.accounts import PASSWORD, create_token, create_user, login
 from tests.support.api import bearer
 from tests.support.maps_browser import chromium, serve, visit
 
@@ -32,6 +32,7 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 def served(db_factory: Callable[[], str]) -> Iterator[tuple[str, str]]:
     url = db_factory()
     create_user(url, "console_disp", "dispatcher", name="值班调度员")
+    create_user(url, "console_worker", "grid_worker", name="网格员")
     token = create_token(url, "dispatcher", "控制台测试")
     with serve(url) as base:
         yield base, token
@@ -171,6 +172,11 @@ def test_console_needs_a_dispatcher(served: tuple[str, str]) -> None:
         assert anon.get("/console/events").status_code == 401
         assert anon.get("/console/assets/queue.js").status_code == 200
         assert anon.get("/console/assets/..%2Fconsole.py").status_code == 404
+    with httpx.Client(base_url=base, timeout=30) as worker:  # logged in, but not a dispatcher
+        login(worker, "console_worker")
+        refused = worker.get("/console", headers={"Accept": "text/html"}, follow_redirects=False)
+        assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
+        assert worker.get("/console/events").status_code == 403
 
 
 def test_event_stream_names_new_reports(served: tuple[str, str]) -> None:
