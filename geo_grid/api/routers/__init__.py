@@ -7,6 +7,7 @@ from geo_grid.api.routers import (
     cases,
     categories,
     communities,
+    console,
     docs,
     exchange,
     facilities,
@@ -48,4 +49,5 @@ ROUTERS = [
     sessions.router,  # the web console's login and sessions (issue 13)
     photos.router,  # report photos (issue 13)
     ogc.router,  # OGC API – Features (issue 14)
+    console.router,  # the 街道中心 web console (issue 13)
 ]

@@ -1,0 +1,135 @@
+"""The 街道中心 web console (issue 13): the 受理台 work queue, a report's page, their static assets and the
+event stream that tells an open queue about new reports. The pages are shells (geo_grid/render/console/);
+their scripts read and act through the JSON API with the browser session and its CSRF token."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Header, Path, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response, StreamingResponse
+from sqlalchemy.orm import Session, sessionmaker
+
+from geo_grid.api.deps import DispatcherDep, PrincipalDep, SessionFactoryDep
+from geo_grid.api.schemas.common import error_responses
+from geo_grid.db import transaction
+from geo_grid.errors import NotFound
+from geo_grid.render.console import pages
+from geo_grid.repository import console as console_repo
+from geo_grid.services.auth import Principal
+
+router = APIRouter(tags=["console"])
+
+EVENTS_POLL_S = 1.0  # how often an open stream looks for new reports
+EVENTS_MAX_S = 30.0  # one stream's life; the browser reconnects by itself (EventSource, `retry`): a server
+# that stops waits for open streams (uvicorn's graceful shutdown), so they must end soon
+EVENTS_HEARTBEAT_S = 15.0  # a comment line now and then keeps proxies from closing an idle stream
+EVENTS_MAX_IDS = 100  # ids named by one event at most
+
+HTML_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/html": {"schema": {"type": "string"}}}, "description": "控制台页面（HTML）"},
+    303: {"description": "未登录的浏览器（Accept: text/html）：转到 /login?next=…"},
+    **error_responses(401, 403, 422),
+}
+
+
+def _html(body: str) -> HTMLResponse:
+    headers = {"Content-Security-Policy": pages.POLICY, "Cache-Control": "no-store"}
+    return HTMLResponse(body, headers=headers)
+
+
+def _page(request: Request, principal: Principal, body: str) -> Response:
+    """An anonymous browser (Accept: text/html) goes to the login form and comes back; any other anonymous
+    client gets 401; a known caller must be a dispatcher (or admin)."""
+    anonymous = principal.user_id is None and principal.token_id is None
+    if anonymous and "text/html" in request.headers.get("accept", ""):
+        return RedirectResponse("/login?" + urlencode({"next": request.url.path}), status_code=303)
+    principal.require("dispatcher")
+    return _html(body)
+
+
+@router.get(
+    "/console",
+    response_class=HTMLResponse,
+    responses=HTML_RESPONSES,
+    summary="街道中心受理台: the dispatcher's work queue (HTML; dispatcher or admin, via the session)",
+)
+def queue_page(request: Request, principal: PrincipalDep) -> Response:
+    return _page(request, principal, pages.queue_html())
+
+
+@router.get(
+    "/console/reports/{report_id}",
+    response_class=HTMLResponse,
+    responses=HTML_RESPONSES,
+    summary="One report's page of the console: details, map, history and the allowed actions (HTML)",
+)
+def report_page(
+    request: Request,
+    principal: PrincipalDep,
+    report_id: Annotated[int, Path(ge=1, le=2_147_483_647, description="上报编号")],
+) -> Response:
+    return _page(request, principal, pages.report_html(report_id))
+
+
+@router.get("/console/assets/{name}", include_in_schema=False, response_class=FileResponse)
+def asset(name: str) -> FileResponse:
+    """The console's own scripts and styles (geo_grid/static/console/)."""
+    path = pages.asset_path(name)
+    if path is None:
+        raise NotFound(f"没有控制台资源文件 {name}")
+    return FileResponse(path, media_type=pages.ASSET_TYPES[path.suffix],
+                        headers={"Cache-Control": "no-cache"})  # fmt: skip
+
+
+def _newest(factory: sessionmaker[Session]) -> int:
+    with transaction(factory) as session:
+        return console_repo.newest_report_id(session)
+
+
+def _after(factory: sessionmaker[Session], after_id: int) -> list[int]:
+    with transaction(factory) as session:
+        return console_repo.report_ids_after(session, after_id, EVENTS_MAX_IDS)
+
+
+async def report_events(
+    request: Request, factory: sessionmaker[Session], last_id: int | None, max_s: float = EVENTS_MAX_S
+) -> AsyncIterator[str]:
+    """`event: report` with `{"ids": [...]}` (new reports, oldest first) and `id:` the newest of them, so a
+    reconnecting browser (Last-Event-ID) misses nothing; ends after `max_s` or when the client goes."""
+    loop = asyncio.get_running_loop()
+    started = last_beat = loop.time()
+    last = last_id if last_id is not None else await run_in_threadpool(_newest, factory)
+    yield f"retry: 1000\nid: {last}\n\n"
+    while loop.time() - started < max_s and not await request.is_disconnected():
+        await asyncio.sleep(EVENTS_POLL_S)
+        ids = await run_in_threadpool(_after, factory, last)
+        if ids:
+            last = ids[-1]
+            yield f"id: {last}\nevent: report\ndata: {json.dumps({'ids': ids})}\n\n"
+        elif loop.time() - last_beat >= EVENTS_HEARTBEAT_S:
+            last_beat = loop.time()
+            yield ": 心跳\n\n"
+
+
+@router.get(
+    "/console/events",
+    include_in_schema=False,  # a never-ending text/event-stream, not a JSON contract
+    response_class=StreamingResponse,
+    summary="Server-sent events of the console: a `report` event when reports are created (dispatcher)",
+)
+async def events(
+    request: Request,
+    principal: DispatcherDep,
+    factory: SessionFactoryDep,
+    last_event_id: Annotated[str | None, Header(max_length=20)] = None,
+) -> StreamingResponse:
+    last = int(last_event_id) if last_event_id and last_event_id.isdigit() else None
+    headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    return StreamingResponse(report_events(request, factory, last), media_type="text/event-stream",
+                             headers=headers)  # fmt: skip
