@@ -171,6 +171,21 @@ class Legend(MacroElement):
         self.body = "".join(parts)
 
 
+class HiddenOnOpen(MacroElement):
+    """Takes a layer off the map as the page opens (left to its layer-control checkbox): folium's
+    FastMarkerCluster adds itself to the map whatever its `show` says."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.removeLayer({{ this.layer.get_name() }});
+        {% endmacro %}"""
+    )
+
+    def __init__(self, layer: Any) -> None:
+        super().__init__()
+        self.layer = layer
+
+
 class Registry(MacroElement):
     """Publishes the map and its named layers as window.geoGrid, for page scripts and browser tests."""
 

@@ -18,6 +18,7 @@ from folium.plugins import FastMarkerCluster, HeatMap
 from geo_grid.render.assets import DEFAULT_ASSETS_URL
 from geo_grid.render.basemap import Basemap
 from geo_grid.render.common import (
+    HiddenOnOpen,
     Legend,
     Registry,
     bounds_of,
@@ -83,6 +84,7 @@ class IncidentData:
     category_labels: dict[str, str] = field(default_factory=dict)
     stage_labels: dict[str, str] = field(default_factory=dict)
     report_url: str = "/reports/{id}"  # link in the popup to the report in the API
+    console_url: str = "/console/reports/{id}"  # and to its page in the 街道中心 console (dispatchers)
     note: str = ""  # e.g. "已隐藏30天前结案的上报"
 
 
@@ -152,7 +154,9 @@ def _popup(r: dict[str, Any], data: IncidentData) -> str:
         ("责任人", r.get("responsible") or "街道中心"),
     ]
     url = html.escape(data.report_url.format(id=r["id"]))
-    link = f'<div><a href="{url}" target="_blank">查看上报详情</a></div>'
+    console = html.escape(data.console_url.format(id=r["id"]))
+    link = (f'<div><a href="{url}" target="_blank">查看上报详情</a> · '
+            f'<a class="gg-console" href="{console}" target="_blank">在受理台处理</a></div>')  # fmt: skip
     return popup_table(f"上报 {r.get('external_id') or r['id']}", rows, link)
 
 
@@ -212,6 +216,7 @@ def build_incident_map(
         spiderfyOnMaxZoom=True,
     )
     lights.add_to(fmap)
+    HiddenOnOpen(lights).add_to(fmap)  # before the layer control, so that its checkbox starts unticked
     heat = HeatMap(
         [[r[0], r[1]] for r in rows], name="热力图", show=False, radius=18, blur=15, min_opacity=0.3
     )

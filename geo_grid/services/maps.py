@@ -223,6 +223,7 @@ def incident_map(
         category_labels={**CATEGORY_LABELS, **table.labels},
         stage_labels=STAGE_LABELS,
         report_url=page.api_url.rstrip("/") + "/reports/{id}",
+        console_url=page.api_url.rstrip("/") + "/console/reports/{id}",
         note=note,
     )
     return build_incident_map(data, basemap, page.assets_url)

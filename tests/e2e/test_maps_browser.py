@@ -140,6 +140,8 @@ def test_incident_page_markers_clusters_overdue_heat_and_choropleth(browser: Any
         )
         assert overdue > 0 and overdue == v.js("geoGrid.data.counts.overdue")
         assert _count(v, ".marker-cluster") > 0  # clustered when zoomed out
+        # The layer coloured by light starts off (its checkbox unticked): markers never stack on both layers.
+        assert v.js("geoGrid.map.hasLayer(geoGrid.layers.lights)") is False
         assert _count(v, "path.grid-micro") == N_MICRO  # the choropleth
         assert "自然断点" in v.page.inner_text(".gg-legend")
         v.screenshot("incidents")
@@ -158,6 +160,9 @@ def test_incident_page_markers_clusters_overdue_heat_and_choropleth(browser: Any
         text = v.page.inner_text(".leaflet-popup-content")
         assert "类别" in text and "状态" in text and "责任人" in text
         assert v.page.get_attribute(".leaflet-popup-content a", "href").startswith("/reports/")
+        assert v.page.get_attribute(".leaflet-popup-content a.gg-console", "href").startswith(
+            "/console/reports/"
+        )
         v.screenshot("incidents-zoomed")
         # The heat map layer draws on its own canvas.
         v.run("geoGrid.map.setZoom(14, {animate: false}); geoGrid.layers.heat.addTo(geoGrid.map)")
