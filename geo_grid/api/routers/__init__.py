@@ -19,6 +19,7 @@ from geo_grid.api.routers import (
     open311,
     photos,
     reports,
+    resident,
     sessions,
     stats,
     subdistricts,
@@ -48,4 +49,5 @@ ROUTERS = [
     sessions.router,  # the web console's login and sessions (issue 13)
     photos.router,  # report photos (issue 13)
     ogc.router,  # OGC API – Features (issue 14)
+    resident.router,  # the public resident pages /report, /track (issue 13)
 ]
