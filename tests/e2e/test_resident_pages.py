@@ -56,9 +56,9 @@ def _call(base: str, method: str, path: str, headers: dict[str, str], body: Any 
 
 
 @contextmanager
-def phone(browser: Any, url: str) -> Iterator[tuple[Visit, list[str]]]:
+def phone(browser: Any, url: str, **options: Any) -> Iterator[tuple[Visit, list[str]]]:
     """A fresh 360×740 context on `url`; non-loopback requests aborted and recorded; every URL requested."""
-    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, **options)
     context.add_init_script(REPORT_CSP_VIOLATIONS)
     page = context.new_page()
     v = Visit(page)
@@ -195,6 +195,8 @@ def test_report_by_address_and_wrong_code(env: tuple[str, dict[str, str]], brows
         page.click("#find-address")
         v.wait("document.querySelector('main').dataset.placed === '1'")
         assert found["address"]["address"] in page.inner_text("#location-status")
+        shown = f"() => resident.map.getBounds().contains([{point['lat']}, {point['lon']}])"
+        assert v.js(shown), "the found address is not on the map"
         _no_horizontal_scroll(v)
         _shot(v, "resident-report-address")
         report_id, code = _file_report(v)
@@ -230,6 +232,29 @@ def test_report_by_address_and_wrong_code(env: tuple[str, dict[str, str]], brows
         v.assert_clean()
 
 
+def test_report_by_geolocation(env: tuple[str, dict[str, str]], browser: Any) -> None:
+    base, tokens = env
+    lon, lat = interior_point(MICRO)
+    located = {
+        "geolocation": {"longitude": lon, "latitude": lat, "accuracy": 12},
+        "permissions": ["geolocation"],
+    }
+    with phone(browser, base + "/report", **located) as (v, _):
+        page = v.page
+        page.select_option("#category", "littering")
+        page.fill("#description", "路灯不亮")
+        page.click("#locate")
+        v.wait("document.querySelector('main').dataset.placed === '1'")
+        assert "当前位置（精度约 12 米）" in page.inner_text("#location-status")
+        assert v.js(f"() => resident.map.getBounds().contains([{lat}, {lon}])")
+        report_id, _code = _file_report(v)
+        _shot(v, "resident-report-geolocated")
+        _, seen = _call(base, "GET", f"/reports/{report_id}", bearer(tokens["dispatcher"]))
+        assert seen["micro_code"] == MICRO and seen["input_crs"] == "wgs84"
+        assert abs(seen["lon"] - lon) < 1e-6 and abs(seen["lat"] - lat) < 1e-6
+        v.assert_clean()
+
+
 def test_assets_are_a_fixed_list(env: tuple[str, dict[str, str]]) -> None:
     base, _ = env
     for name, kind in (("report.js", "text/javascript"), ("resident.css", "text/css")):
@@ -239,3 +264,18 @@ def test_assets_are_a_fixed_list(env: tuple[str, dict[str, str]]) -> None:
         with pytest.raises(urllib.error.HTTPError) as err:
             urllib.request.urlopen(f"{base}/resident/assets/{name}", timeout=30)
         assert err.value.code == 404
+
+
+def test_report_page_takes_the_configured_basemap(
+    db_factory: Callable[[], str], make_client: Callable[..., Any]
+) -> None:
+    """天地图 tiles: their host is allowed in img-src (and nowhere else), the layers reach the page's script."""
+    with make_client(db_factory(), basemap="tianditu", tianditu_key="resident-test") as client:
+        r = client.get("/report")
+        assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+        policy = dict(d.strip().split(" ", 1) for d in r.headers["content-security-policy"].split(";"))
+        assert "https://*.tianditu.gov.cn" in policy["img-src"]
+        assert policy["script-src"] == "'self'" and policy["connect-src"] == "'self'"
+        assert 'data-crs="wgs84"' in r.text and "tk=resident-test" in r.text and "<script>" not in r.text
+    with make_client(db_factory(), basemap="gaode") as client:
+        assert 'data-crs="gcj02"' in client.get("/report").text  # a tap on 高德 tiles is sent as GCJ-02

@@ -144,7 +144,7 @@ def report_html(categories: Sequence[tuple[str, str]], map_setup: MapSetup) -> s
 <p>上报编号：<strong id="done-id"></strong></p>
 <p>追踪码：<strong id="done-code" class="code"></strong></p>
 <p class="warn">追踪码只显示这一次，请截图或抄写保存。凭上报编号和追踪码可查询进度、结案后评价。</p>
-<p><a id="done-link" href="/track">查看处理进度</a></p>
+<p><a id="done-link" href="/track">查看处理进度</a>（收藏此链接，随时可查）</p>
 </section>
 </main>
 {_scripts(["common.js", "report.js"], True)}

@@ -38,7 +38,7 @@
   }
   var marker = null;
 
-  function setPlace(p) {
+  function setPlace(p, zoom) {
     place = p;
     var latlng = [p.lat, p.lon];
     if (marker === null) {
@@ -46,7 +46,9 @@
     } else {
       marker.setLatLng(latlng);
     }
-    map.panTo(latlng);
+    if (zoom) { // a place found (geolocation, address): show it; a tap stays where the user looks
+      map.setView(latlng, Math.max(zoom, map.getZoom()), { animate: false });
+    }
     statusEl.textContent = "已选位置：" + p.text;
     formError.hidden = true;
     main.dataset.placed = "1";
@@ -69,8 +71,7 @@
         choices.textContent = "";
         // Browser geolocation is WGS84, whatever the basemap.
         setPlace({ lon: pos.coords.longitude, lat: pos.coords.latitude, crs: "wgs84",
-          text: "当前位置（精度约 " + Math.round(pos.coords.accuracy) + " 米）" });
-        map.setZoom(17);
+          text: "当前位置（精度约 " + Math.round(pos.coords.accuracy) + " 米）" }, 17);
       },
       function () {
         statusEl.textContent = "无法获取位置（未授权或信号不好），请在地图上点选或输入地址";
@@ -81,8 +82,7 @@
 
   function chooseCandidate(c) {
     choices.textContent = "";
-    setPlace({ lon: c.point.lon, lat: c.point.lat, crs: "wgs84", address: c.address, text: c.address });
-    map.setZoom(17);
+    setPlace({ lon: c.point.lon, lat: c.point.lat, crs: "wgs84", address: c.address, text: c.address }, 17);
   }
 
   function listChoices(title, candidates) {
