@@ -29,7 +29,9 @@
     document.getElementById("p-id").textContent = String(report.id);
     document.getElementById("p-category").textContent = report.category_label || report.category;
     document.getElementById("p-status").textContent = report.status_label || label("status", report.status);
-    document.getElementById("p-hint").textContent = label("hint", report.status);
+    var rated = report.rating !== undefined && report.rating !== null;
+    document.getElementById("p-hint").textContent =
+      rated && report.status === "closed" ? "已结案，感谢您的评价" : label("hint", report.status);
     var stage = "";
     if (report.stage_label && report.status !== "closed") {
       stage = "当前环节：" + report.stage_label;
@@ -55,7 +57,6 @@
       }
       list.appendChild(li);
     });
-    var rated = report.rating !== undefined && report.rating !== null;
     document.getElementById("rated").hidden = !rated;
     if (rated) {
       document.getElementById("rated-text").textContent =
