@@ -20,6 +20,7 @@ from geo_grid.api.routers import (
     open311,
     photos,
     reports,
+    resident,
     sessions,
     stats,
     subdistricts,
@@ -50,4 +51,5 @@ ROUTERS = [
     photos.router,  # report photos (issue 13)
     ogc.router,  # OGC API – Features (issue 14)
     console.router,  # the 街道中心 web console (issue 13)
+    resident.router,  # the public resident pages /report, /track (issue 13)
 ]
