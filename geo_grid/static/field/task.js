@@ -6,7 +6,8 @@
   const id = Number(document.body.dataset.reportId);
   const ui = { task: null, busy: false, map: null, layers: null, renders: 0, photos: 0 };
   window.geoFieldTask = ui;
-  const KINDS = { arrival: "到场", field_note: "备注", reported: "上报", redispatch: "重新派遣", move: "位置更正" };
+  const KINDS = { arrival: "到场", field_note: "备注", reported: "上报", redispatch: "重新派遣", move: "位置更正",
+    duplicate_suggested: "疑似重复", duplicate_dismissed: "排除重复", rework: "返工", returned: "退回", urge: "催办", supervision: "督办" };
 
   function note() { return document.getElementById("a-note").value.trim() || null; }
 
