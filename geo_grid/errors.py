@@ -62,6 +62,13 @@ class TrackingCodeInvalid(GeoGridError):
     code, status = "tracking_code_invalid", 403
 
 
+class NotYourGrid(GeoGridError):
+    """A grid worker acts on a report outside the grids where their person holds a role (or is not linked
+    to a person of the roster at all)."""
+
+    code, status = "not_your_grid", 403
+
+
 class NotFound(GeoGridError):
     """A resource does not exist."""
 

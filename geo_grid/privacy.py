@@ -201,3 +201,36 @@ def photos_visible(
     if reporter:
         return True
     return role in PHOTO_ROLES and listed(category, role, sensitive)
+
+
+# ------------------------------------------------------------------------- a grid worker's own tasks
+# 网格手机终端 (README "网格手机终端 (grid worker)"): a grid worker sees the reports dispatched to the team of
+# a grid where their person holds a role (the caller checks that). To find the place and do the work they
+# see the exact point and the full address; the reporter's contact stays masked (138****5678: the centre
+# calls the reporter back, not the neighbourhood's worker); free text is scrubbed as for the public.
+# Sensitive categories are not listed to them (`listed`): the centre handles those.
+ASSIGNED_TASK_FIELDS: dict[str, str] = {
+    "lon": "kept",
+    "lat": "kept",
+    "address_text": "kept",
+    "reporter_contact": "masked",
+    "description": "scrubbed",
+}
+
+
+def assigned_task(row: Mapping[str, Any], role: str) -> dict[str, Any]:
+    """One of a grid worker's own tasks (the caller checked the grid) as `role` may see it: the public's
+    view (`report`) with ASSIGNED_TASK_FIELDS applied over it; dispatcher-or-higher see everything."""
+    if sees_personal_data(role):
+        return dict(row)
+    out = report(row, role)
+    for field, rule in ASSIGNED_TASK_FIELDS.items():
+        if field not in row:
+            continue
+        if rule == "kept":
+            out[field] = row[field]
+        elif rule == "masked":
+            out[field] = mask_phone(row[field]) if row[field] else None
+        elif rule == "scrubbed":
+            out[field] = scrub_text(row[field])
+    return out

@@ -11,6 +11,7 @@ from geo_grid.api.routers import (
     docs,
     exchange,
     facilities,
+    field,
     generations,
     grids,
     health,
@@ -52,4 +53,5 @@ ROUTERS = [
     ogc.router,  # OGC API – Features (issue 14)
     console.router,  # the 街道中心 web console (issue 13)
     resident.router,  # the public resident pages /report, /track (issue 13)
+    field.router,  # the grid worker's phone pages /m (issue 13)
 ]
