@@ -45,6 +45,16 @@ STAGE_LABELS = {
 }
 LIGHT_LABELS = {"green": "绿灯", "yellow": "黄灯", "red": "红灯"}
 
+# A report's history events (report_events.kind) other than status transitions, as people read them.
+EVENT_LABELS = {
+    "imported": "导入", "redispatch": "重新派遣", "claim": "志愿者认领", "move": "更正位置",
+    "reassign": "边界调整后重新归属", "duplicate_suggested": "疑似重复", "duplicate_dismissed": "排除重复",
+    "rating": "评价", "returned": "退回", "rework": "返工", "extension_requested": "申请延期",
+    "extension_approved": "批准延期", "extension_refused": "驳回延期", "parked": "挂账", "unparked": "解除挂账",
+    "supervision": "督办", "urge": "催办", "red_light": "亮红灯", "self_resolved": "自办自结",
+    "order_update": "工单更新", "arrival": "网格员到场", "field_note": "现场备注",
+}  # fmt: skip
+
 CHANNEL_LABELS = {
     "public_account": "公众号群众端",
     "grid_phone": "网格手机终端",

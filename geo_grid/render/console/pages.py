@@ -44,6 +44,7 @@ def _labels() -> dict[str, Any]:
         "stage": labels.STAGE_LABELS,
         "light": labels.LIGHT_LABELS,
         "dispatch_kind": labels.DISPATCH_KIND_LABELS,
+        "event": labels.EVENT_LABELS,
     }
 
 

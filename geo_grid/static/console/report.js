@@ -140,7 +140,7 @@
     const ol = document.getElementById("history");
     ol.replaceChildren();
     for (const e of list || []) {
-      const what = e.to_status ? (e.from_status ? C.label("status", e.from_status) + " → " : "") + C.label("status", e.to_status) : e.kind;
+      const what = e.to_status ? (e.from_status ? C.label("status", e.from_status) + " → " : "") + C.label("status", e.to_status) : C.label("event", e.kind);
       const li = C.el("li", {}, [
         C.el("time", { text: C.time(e.at) }), " ",
         C.el("strong", { text: what }), " ",
