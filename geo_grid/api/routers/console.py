@@ -43,13 +43,13 @@ def _html(body: str) -> HTMLResponse:
     return HTMLResponse(body, headers=headers)
 
 
-def _page(request: Request, principal: Principal, body: str) -> Response:
+def _page(request: Request, principal: Principal, body: str, role: str = "dispatcher") -> Response:
     """An anonymous browser (Accept: text/html) goes to the login form and comes back; any other anonymous
-    client gets 401; a known caller must be a dispatcher (or admin)."""
+    client gets 401; a known caller must hold `role` (or be admin)."""
     anonymous = principal.user_id is None and principal.token_id is None
     if anonymous and "text/html" in request.headers.get("accept", ""):
         return RedirectResponse("/login?" + urlencode({"next": request.url.path}), status_code=303)
-    principal.require("dispatcher")
+    principal.require(role)
     return _html(body)
 
 
@@ -75,6 +75,16 @@ def report_page(
     report_id: Annotated[int, Path(ge=1, le=2_147_483_647, description="上报编号")],
 ) -> Response:
     return _page(request, principal, pages.report_html(report_id))
+
+
+@router.get(
+    "/console/generations",
+    response_class=HTMLResponse,
+    responses=HTML_RESPONSES,
+    summary="The planner's boundary generations: list, open a draft, validation, diff, activate (HTML)",
+)
+def generations_page(request: Request, principal: PrincipalDep) -> Response:
+    return _page(request, principal, pages.generations_html(), role="planner")
 
 
 @router.get("/console/assets/{name}", include_in_schema=False, response_class=FileResponse)

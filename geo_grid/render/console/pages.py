@@ -118,3 +118,29 @@ def report_html(report_id: int) -> str:
 </main>"""
     attrs = {"labels": json.dumps(_labels(), ensure_ascii=False), "report-id": str(report_id)}
     return _page(f"上报 {report_id}", attrs, main, ["common.js", "report.js"], map_page=True)
+
+
+def generations_html() -> str:
+    """GET /console/generations: the planner's boundary generations — list, open a draft, its validation
+    report and its changes against the active boundaries, activate it after a confirmation that says what
+    will be reassigned (generations.js, through the /generations API)."""
+    main = """<main class="generations">
+<h1>边界代次</h1>
+<div id="action-message" class="action-message" role="alert" hidden></div>
+<p><button id="open-draft" type="button">新建草稿（复制现行边界）</button>
+<label>备注 <input id="draft-note" maxlength="200"></label></p>
+<table id="generations" class="queue-table"><thead><tr><th>代次</th><th>状态</th><th>备注</th><th>创建</th>
+<th>启用</th><th>网格数</th><th>操作</th></tr></thead><tbody></tbody></table>
+<section id="draft" class="draft" hidden>
+<h2 id="draft-title">草稿</h2>
+<p><a id="draft-editor" href="#">在编辑器中修改边界</a> · <a id="draft-coverage" href="#">覆盖图</a></p>
+<h3>校验</h3><p id="validation" class="summary"></p><ul id="problems" class="problems"></ul>
+<h3>与现行代次相比</h3><p id="diff" class="summary"></p>
+<p><button id="activate" type="button">启用此草稿…</button>
+<button id="discard" type="button" class="link">放弃此草稿</button></p>
+<div id="confirm" class="confirm" hidden><p id="confirm-text"></p>
+<button id="confirm-yes" type="button">确认启用</button> <button id="confirm-no" type="button">取消</button></div>
+</section>
+</main>"""
+    attrs = {"labels": json.dumps(_labels(), ensure_ascii=False)}
+    return _page("边界代次", attrs, main, ["common.js", "generations.js"], map_page=False)
