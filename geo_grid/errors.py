@@ -111,6 +111,12 @@ class PhotoNotFound(GeoGridError):
     code, status = "photo_not_found", 404
 
 
+class ReporterPhotoRefused(GeoGridError):
+    """The reporter may no longer add a photo (the report was taken up, or it has enough photos)."""
+
+    code, status = "reporter_photo_refused", 409
+
+
 class InvalidInput(GeoGridError):
     """Input that parses but makes no sense."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from geo_grid.models import Photo as PhotoRow
@@ -83,3 +83,17 @@ def report_category(session: Session, report_id: int) -> tuple[bool, str | None]
     """(the report exists, its category)."""
     row = session.execute(select(ReportRow.category).where(ReportRow.id == report_id)).first()
     return (row is not None, row.category if row is not None else None)
+
+
+def reporter_upload_state(session: Session, report_id: int) -> tuple[str, int] | None:
+    """(the report's status, how many photos it has), the report row locked until the transaction ends (so
+    that two uploads at once cannot both pass a limit on the count); None when there is no such report."""
+    status = session.execute(
+        select(ReportRow.status).where(ReportRow.id == report_id).with_for_update()
+    ).scalar_one_or_none()
+    if status is None:
+        return None
+    count = session.execute(
+        select(func.count()).select_from(PhotoRow).where(PhotoRow.report_id == report_id)
+    ).scalar_one()
+    return status, int(count)

@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from geo_grid import clock, privacy
-from geo_grid.errors import PayloadTooLarge, PhotoNotFound, ReportNotFound
+from geo_grid.errors import PayloadTooLarge, PhotoNotFound, ReporterPhotoRefused, ReportNotFound
 from geo_grid.io import photos as photo_io
 from geo_grid.repository import photos as photo_repo
 from geo_grid.repository.photos import Photo
@@ -53,12 +53,55 @@ def _report_category(session: Session, report_id: int, principal: Principal) -> 
     return category
 
 
+# The reporter's own photos (issue 13, 群众端): with the tracking code, while the report is still waiting to be
+# taken up, at most this many photos on the report in all. This is the one place that decides it.
+REPORTER_PHOTO_STATUSES = frozenset({"reported"})
+REPORTER_PHOTO_MAX = 3
+REPORTER_UPLOADER = "上报人"
+FIELD_ROLES = ("dispatcher", "grid_worker")
+
+
+def _check_reporter_may_add(session: Session, report_id: int, tracking_code: str) -> None:
+    """Refuse unless the reporter (tracking code: 403 if wrong) may still add a photo to this report."""
+    if not photo_repo.report_category(session, report_id)[0]:
+        raise ReportNotFound(f"没有编号为 {report_id} 的上报")
+    report_service.check_tracking_code(session, report_id, tracking_code)
+    state = photo_repo.reporter_upload_state(session, report_id)
+    if state is None:
+        raise ReportNotFound(f"没有编号为 {report_id} 的上报")
+    status, count = state
+    if status not in REPORTER_PHOTO_STATUSES:
+        raise ReporterPhotoRefused(
+            "此上报已被受理或处理，不能再补充照片；如需补充情况请联系街道",
+            {"report_id": report_id, "status": status, "reason": "not_reported"},
+        )
+    if count >= REPORTER_PHOTO_MAX:
+        raise ReporterPhotoRefused(
+            f"每条上报最多上传 {REPORTER_PHOTO_MAX} 张照片",
+            {"report_id": report_id, "limit": REPORTER_PHOTO_MAX, "reason": "too_many"},
+        )
+
+
 def add_photo(
-    session: Session, settings: Settings, report_id: int, data: bytes, principal: Principal
+    session: Session,
+    settings: Settings,
+    report_id: int,
+    data: bytes,
+    principal: Principal,
+    tracking_code: str | None = None,
 ) -> Photo:
-    """Store a photo of a report the principal may see (dispatcher-or-higher, or a grid worker for a report
-    listed to them). Raises PayloadTooLarge (413), InvalidImage (415), ReportNotFound (404)."""
-    _report_category(session, report_id, principal)
+    """Store a photo of a report: by staff who may see it (dispatcher-or-higher, or a grid worker for a report
+    listed to them), or by the reporter with the tracking code (REPORTER_PHOTO_STATUSES, REPORTER_PHOTO_MAX).
+    Raises NotAuthenticated (401) / Forbidden (403) for other callers, TrackingCodeInvalid (403),
+    ReporterPhotoRefused (409), PayloadTooLarge (413), InvalidImage (415), ReportNotFound (404)."""
+    staff = principal.role == "admin" or principal.role in FIELD_ROLES
+    if tracking_code is not None and not staff:
+        _check_reporter_may_add(session, report_id, tracking_code)
+        uploaded_by = REPORTER_UPLOADER
+    else:
+        principal.require(*FIELD_ROLES)
+        _report_category(session, report_id, principal)
+        uploaded_by = principal.name[:100]
     if len(data) > settings.photo_max_bytes:
         raise PayloadTooLarge(
             f"照片过大：最多 {settings.photo_max_bytes:,} 字节", {"limit_bytes": settings.photo_max_bytes}
@@ -78,7 +121,7 @@ def add_photo(
     return photo_repo.add(
         session, report_id=report_id, sha256=sha, content_type=processed.content_type,
         width=processed.photo.width, height=processed.photo.height, size=len(processed.photo.data),
-        path=rel, thumb_path=thumb_rel, uploaded_by=principal.name[:100], now=clock.now(),
+        path=rel, thumb_path=thumb_rel, uploaded_by=uploaded_by, now=clock.now(),
     )  # fmt: skip
 
 

@@ -225,3 +225,59 @@ def test_upload_with_a_session_needs_the_csrf_token(env: dict[str, Any]) -> None
     assert by_header.status_code == 201
     assert by_header.json()["uploaded_by"] == "测试photo_worker（photo_worker）"
     assert browser.get(by_header.json()["url"]).status_code == 200
+
+
+def test_the_reporter_adds_photos_with_the_tracking_code_until_accepted(env: dict[str, Any]) -> None:
+    """The reporter (X-Tracking-Code, no account) may add photos to their own report while it is 上报, at
+    most 3 in all (services/photos.REPORTER_PHOTO_MAX); the content checks are the same as for staff."""
+    client = env["client"]
+    lon, lat = interior_point(MICRO)
+    made = client.post(
+        "/reports", json={"category": "noise", "channel": "public_account", "lon": lon, "lat": lat}
+    )
+    assert made.status_code == 201
+    rid, code = made.json()["id"], made.json()["tracking_code"]
+    jpeg = _image("JPEG")
+
+    def as_reporter(data: bytes, tracking: str, report: int = rid) -> Any:
+        return client.post(
+            f"/reports/{report}/photos",
+            files={"file": ("p.jpg", data, "image/jpeg")},
+            headers={"X-Tracking-Code": tracking},
+        )
+
+    assert as_reporter(jpeg, "wrong").status_code == 403
+    # Another report's code does not open this one.
+    assert as_reporter(jpeg, code, report=env["report"]).status_code == 403
+    assert as_reporter(b"not an image", code).status_code == 415
+    first = as_reporter(jpeg, code)
+    assert first.status_code == 201, first.text
+    assert first.json()["uploaded_by"] == "上报人" and first.json()["report_id"] == rid
+    stored = (
+        env["dir"] / _query(env["url"], "SELECT path FROM photos WHERE id = :i", i=first.json()["id"])[0].path
+    )
+    assert b"SecretCam" not in stored.read_bytes()  # re-encoded without EXIF, as for staff
+    for _ in range(2):
+        assert as_reporter(_image("PNG", exif=False), code).status_code == 201
+    fourth = as_reporter(jpeg, code)
+    assert fourth.status_code == 409 and fourth.json()["code"] == "reporter_photo_refused"
+    assert "最多" in fourth.json()["message"] and fourth.json()["detail"]["limit"] == 3
+    listed = client.get(f"/reports/{rid}/photos", headers={"X-Tracking-Code": code})
+    assert listed.status_code == 200 and len(listed.json()) == 3
+
+    # Once the centre has accepted a report, the reporter's upload is refused (staff may still add).
+    other = client.post(
+        "/reports", json={"category": "noise", "channel": "public_account", "lon": lon, "lat": lat}
+    )
+    oid, ocode = other.json()["id"], other.json()["tracking_code"]
+    moved = client.post(
+        f"/reports/{oid}/transitions", json={"to": "accepted"}, headers=bearer(env["dispatcher"])
+    )
+    assert moved.status_code == 200, moved.text
+    late = as_reporter(jpeg, ocode, report=oid)
+    assert late.status_code == 409 and late.json()["code"] == "reporter_photo_refused"
+    assert "已被受理" in late.json()["message"] and late.json()["detail"]["status"] == "accepted"
+    assert _upload(client, oid, jpeg, env["dispatcher"]).status_code == 201
+    # A tracking code does not stand in for a role on someone else's report, and no code is still 401.
+    assert as_reporter(jpeg, ocode, report=10**12).status_code == 404
+    assert _upload(client, oid, jpeg, None).status_code == 401

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Header, Path, Query, UploadFile
 from fastapi.responses import FileResponse
 
-from geo_grid.api.deps import FieldDep, PrincipalDep, SessionDep, SettingsDep
+from geo_grid.api.deps import PrincipalDep, SessionDep, SettingsDep
 from geo_grid.api.schemas.common import error_responses
 from geo_grid.api.schemas.photos import PhotoOut
 from geo_grid.errors import PayloadTooLarge
@@ -49,24 +49,27 @@ def _out(photo: Photo) -> PhotoOut:
     "/reports/{report_id}/photos",
     status_code=201,
     response_model=PhotoOut,
-    responses=error_responses(401, 403, 404, 413, 415, 422),
-    summary="Upload a photo of a report (JPEG, PNG or WebP; stored re-encoded without EXIF)",
+    responses=error_responses(401, 403, 404, 409, 413, 415, 422),
+    summary="Upload a photo of a report (grid worker or dispatcher; the reporter with the tracking code)",
 )
 def upload_photo(
     report_id: ReportId,
     session: SessionDep,
     settings: SettingsDep,
-    principal: FieldDep,
+    principal: PrincipalDep,
     file: Annotated[UploadFile, File(description="照片文件：JPEG、PNG 或 WebP")],
+    x_tracking_code: TrackingHeader = None,
 ) -> PhotoOut:
-    """Checked by content (magic bytes and a full decode), at most `GEO_GRID_PHOTO_MAX_BYTES` and
+    """A grid worker or a dispatcher (or admin); or the reporter with the tracking code (X-Tracking-Code)
+    while the report is still 上报 (not yet accepted), at most 3 photos (services/photos.py decides).
+    Checked by content (magic bytes and a full decode), at most `GEO_GRID_PHOTO_MAX_BYTES` and
     `GEO_GRID_PHOTO_MAX_PIXELS`; stored as JPEG (WebP when transparent) with a thumbnail."""
     data = file.file.read(settings.photo_max_bytes + 1)
     if len(data) > settings.photo_max_bytes:
         raise PayloadTooLarge(
             f"照片过大：最多 {settings.photo_max_bytes:,} 字节", {"limit_bytes": settings.photo_max_bytes}
         )
-    return _out(photo_service.add_photo(session, settings, report_id, data, principal))
+    return _out(photo_service.add_photo(session, settings, report_id, data, principal, x_tracking_code))
 
 
 @router.get(

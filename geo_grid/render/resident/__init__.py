@@ -135,7 +135,10 @@ def report_html(categories: Sequence[tuple[str, str]], map_setup: MapSetup) -> s
 </fieldset>
 <label for="contact">联系方式（选填）</label>
 <input id="contact" name="contact" maxlength="200" autocomplete="tel" placeholder="手机号，便于工作人员回访">
-<p class="hint">联系方式只有街道工作人员可见。照片请在公众号对话中发送，或由网格员现场拍摄。</p>
+<p class="hint">联系方式只有街道工作人员可见。</p>
+<label for="photo">现场照片（选填，1 张）</label>
+<input type="file" id="photo" name="photo" accept="image/jpeg,image/png,image/webp">
+<p class="hint">照片只有街道工作人员和您本人可见；受理前凭追踪码最多可补充 3 张。</p>
 <p id="form-error" class="error" role="alert" hidden></p>
 <button type="submit" id="submit">提交上报</button>
 </form>
@@ -144,6 +147,7 @@ def report_html(categories: Sequence[tuple[str, str]], map_setup: MapSetup) -> s
 <p>上报编号：<strong id="done-id"></strong></p>
 <p>追踪码：<strong id="done-code" class="code"></strong></p>
 <p class="warn">追踪码只显示这一次，请截图或抄写保存。凭上报编号和追踪码可查询进度、结案后评价。</p>
+<p id="done-photo" class="hint" aria-live="polite" hidden></p>
 <p><a id="done-link" href="/track">查看处理进度</a>（收藏此链接，随时可查）</p>
 </section>
 </main>

@@ -163,7 +163,45 @@
       "/track#id=" + encodeURIComponent(id) + "&code=" + encodeURIComponent(code);
     document.getElementById("done").hidden = false;
     window.scrollTo(0, 0);
+    var file = document.getElementById("photo").files[0];
+    if (file) {
+      await uploadPhoto(id, code, file);
+    }
   });
+
+  /* The optional photo: sent after the report exists, with its tracking code (the reporter may add photos
+     until the centre accepts the report). The report stands whatever happens to the photo. */
+  async function uploadPhoto(id, code, file) {
+    var note = document.getElementById("done-photo");
+    note.className = "hint";
+    R.show(note, "正在上传照片…");
+    var form = new FormData();
+    form.append("file", file, file.name || "photo.jpg");
+    var result;
+    try {
+      var response = await fetch("/reports/" + encodeURIComponent(id) + "/photos", {
+        method: "POST", body: form, credentials: "omit",
+        headers: { Accept: "application/json", "X-Tracking-Code": code },
+      });
+      var data = null;
+      try {
+        data = await response.json();
+      } catch (e) {
+        data = null;
+      }
+      result = { ok: response.ok, status: response.status, data: data };
+    } catch (e) {
+      result = { ok: false, status: 0, data: { message: "网络连接失败，请稍后重试" } };
+    }
+    if (result.ok) {
+      note.textContent = "照片已上传";
+      main.dataset.photo = "uploaded";
+    } else {
+      note.className = "error";
+      note.textContent = "照片未能上传：" + R.message(result) + "（上报已成功，可凭追踪码查询进度）";
+      main.dataset.photo = "failed";
+    }
+  }
 
   R.map = map; // for the browser tests (and for debugging in the console)
   main.dataset.ready = "1";
