@@ -156,6 +156,9 @@ def test_the_loop_conforms(writable: tuple[Any, dict[str, str]]) -> None:
     check("POST", "/reports/{report_id}/park",
           client.post(f"/reports/{cid}/park", json={"reason": "待资金", "review_on": "2027-06-01"}, headers=d))  # fmt: skip
     check("POST", "/reports/{report_id}/unpark", client.post(f"/reports/{cid}/unpark", json={}, headers=d))
+    # 到场 is the grid worker's (the one of the report's grid, tests/db/test_field.py): a dispatcher is told so.
+    arrived = client.post(f"/reports/{rid}/arrival", json={"note": "到场"}, headers=d)
+    check("POST", "/reports/{report_id}/arrival", arrived, 403)
     photos = "/reports/{report_id}/photos"
     jpeg = io.BytesIO()
     Image.new("RGB", (64, 48), (200, 120, 40)).save(jpeg, "JPEG")
