@@ -11,7 +11,6 @@ import io
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -19,7 +18,7 @@ from PIL import Image
 
 from tests.support.accounts import PASSWORD, create_token, create_user
 from tests.support.api import bearer
-from tests.support.maps_browser import ARTIFACTS, LOOPBACK, REPORT_CSP_VIOLATIONS, Visit, chromium, serve
+from tests.support.maps_browser import ARTIFACTS, Visit, chromium, guarded, serve
 from tests.support.report_helpers import interior_point
 from tests.support.sql import query
 
@@ -93,21 +92,8 @@ def test_worker_handles_a_task_on_the_phone(served: tuple[str, str], browser: An
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
                                   geolocation={"longitude": lon, "latitude": lat},
                                   permissions=["geolocation"])  # fmt: skip
-    context.add_init_script(REPORT_CSP_VIOLATIONS)
-    page = context.new_page()
-    v = Visit(page)
-
-    def guard(route: Any) -> None:
-        host = urlsplit(route.request.url).hostname or ""
-        if route.request.url.startswith(("http://", "https://", "ws://", "wss://")) and host not in LOOPBACK:
-            v.blocked.append(route.request.url)
-            route.abort()
-        else:
-            route.continue_()
-
-    context.route("**/*", guard)
-    page.on("console", lambda m: v.console_errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: v.console_errors.append(f"pageerror: {e}"))
+    v = guarded(context)
+    page = v.page
     try:
         # Anonymous: /m sends the browser to the login form, which brings it back.
         page.goto(base + "/m", wait_until="load")

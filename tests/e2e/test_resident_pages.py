@@ -12,12 +12,11 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
 from tests.support.api import bearer, create_tokens
-from tests.support.maps_browser import ARTIFACTS, LOOPBACK, REPORT_CSP_VIOLATIONS, Visit, chromium, serve
+from tests.support.maps_browser import ARTIFACTS, Visit, chromium, guarded, serve
 from tests.support.report_helpers import interior_point
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]
@@ -59,23 +58,10 @@ def _call(base: str, method: str, path: str, headers: dict[str, str], body: Any 
 def phone(browser: Any, url: str, **options: Any) -> Iterator[tuple[Visit, list[str]]]:
     """A fresh 360×740 context on `url`; non-loopback requests aborted and recorded; every URL requested."""
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, **options)
-    context.add_init_script(REPORT_CSP_VIOLATIONS)
-    page = context.new_page()
-    v = Visit(page)
+    v = guarded(context)
+    page = v.page
     urls: list[str] = []
-
-    def guard(route: Any) -> None:
-        urls.append(route.request.url)
-        host = urlsplit(route.request.url).hostname or ""
-        if route.request.url.startswith(("http://", "https://", "ws://", "wss://")) and host not in LOOPBACK:
-            v.blocked.append(route.request.url)
-            route.abort()
-        else:
-            route.continue_()
-
-    context.route("**/*", guard)
-    page.on("console", lambda m: v.console_errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: v.console_errors.append(f"pageerror: {e}"))
+    context.on("request", lambda request: urls.append(request.url))
     response = page.goto(url, wait_until="load")
     assert response is not None and response.status == 200
     v.wait("document.querySelector('main').dataset.ready === '1'")

@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -24,10 +23,9 @@ from tests.support.accounts import PASSWORD, create_token, create_user
 from tests.support.api import bearer
 from tests.support.maps_browser import (
     ARTIFACTS,
-    LOOPBACK,
-    REPORT_CSP_VIOLATIONS,
     Visit,
     chromium,
+    guarded,
     serve,
     visit,
 )
@@ -89,21 +87,7 @@ def phone(browser: Any, **options: Any) -> Iterator[Visit]:
     """A fresh 360×740 context of its own: requests beyond loopback aborted and recorded (as maps_browser.visit
     does for the desktop), CSP violations and JavaScript errors recorded."""
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, **options)
-    context.add_init_script(REPORT_CSP_VIOLATIONS)
-    page = context.new_page()
-    v = Visit(page)
-
-    def guard(route: Any) -> None:
-        host = urlsplit(route.request.url).hostname or ""
-        if route.request.url.startswith(("http://", "https://", "ws://", "wss://")) and host not in LOOPBACK:
-            v.blocked.append(route.request.url)
-            route.abort()
-        else:
-            route.continue_()
-
-    context.route("**/*", guard)
-    page.on("console", lambda m: v.console_errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: v.console_errors.append(f"pageerror: {e}"))
+    v = guarded(context)
     try:
         yield v
     finally:

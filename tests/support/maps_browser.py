@@ -110,13 +110,9 @@ REPORT_CSP_VIOLATIONS = """document.addEventListener('securitypolicyviolation', 
     'CSP violation: ' + e.violatedDirective + ' blocked ' + (e.blockedURI || 'inline') + ' at ' + e.sourceFile));"""
 
 
-@contextmanager
-def visit(
-    browser: Any, url: str, headers: dict[str, str] | None = None, ready: str = MAP_READY
-) -> Iterator[Visit]:
-    """Open `url` in a fresh context; requests to anything but loopback are aborted and recorded.
-    Waits until the JavaScript expression `ready` is true (default: the map page has drawn its map)."""
-    context = browser.new_context(viewport={"width": 1400, "height": 900}, extra_http_headers=headers or {})
+def guarded(context: Any) -> Visit:
+    """A new page of `context` whose requests to anything but loopback are aborted and recorded, and whose
+    CSP violations, console errors and page errors are collected (Visit.assert_clean checks them)."""
     context.add_init_script(REPORT_CSP_VIOLATIONS)
     page = context.new_page()
     v = Visit(page)
@@ -132,6 +128,18 @@ def visit(
     context.route("**/*", guard)
     page.on("console", lambda m: v.console_errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: v.console_errors.append(f"pageerror: {e}"))
+    return v
+
+
+@contextmanager
+def visit(
+    browser: Any, url: str, headers: dict[str, str] | None = None, ready: str = MAP_READY
+) -> Iterator[Visit]:
+    """Open `url` in a fresh context; requests to anything but loopback are aborted and recorded.
+    Waits until the JavaScript expression `ready` is true (default: the map page has drawn its map)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, extra_http_headers=headers or {})
+    v = guarded(context)
+    page = v.page
     response = page.goto(url, wait_until="load")
     assert response is not None and response.status == 200, (
         f"{url}: HTTP {response.status if response else '-'}"
