@@ -8,15 +8,15 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Header, Path, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingResponse
 from sqlalchemy.orm import Session, sessionmaker
 
 from geo_grid.api.deps import DispatcherDep, PrincipalDep, SessionFactoryDep
 from geo_grid.api.schemas.common import error_responses
+from geo_grid.api.staff_pages import staff_page
 from geo_grid.db import transaction
 from geo_grid.errors import NotFound
 from geo_grid.render.console import pages
@@ -38,19 +38,8 @@ HTML_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _html(body: str) -> HTMLResponse:
-    headers = {"Content-Security-Policy": pages.POLICY, "Cache-Control": "no-store"}
-    return HTMLResponse(body, headers=headers)
-
-
 def _page(request: Request, principal: Principal, body: str, role: str = "dispatcher") -> Response:
-    """An anonymous browser (Accept: text/html) goes to the login form and comes back; any other anonymous
-    client gets 401; a known caller must hold `role` (or be admin)."""
-    anonymous = principal.user_id is None and principal.token_id is None
-    if anonymous and "text/html" in request.headers.get("accept", ""):
-        return RedirectResponse("/login?" + urlencode({"next": request.url.path}), status_code=303)
-    principal.require(role)
-    return _html(body)
+    return staff_page(request, principal, body, role, pages.POLICY)
 
 
 @router.get(

@@ -8,15 +8,15 @@ routes below with the session and its CSRF token; the audit records every write.
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from geo_grid import privacy, reporting
 from geo_grid.api.deps import DirectoryDep, PrincipalDep, SessionDep, require_role
 from geo_grid.api.schemas.common import error_responses
 from geo_grid.api.schemas.field import ArrivalIn, FeedbackIn, NoteIn, TaskDetailOut, TaskListOut
+from geo_grid.api.staff_pages import staff_page
 from geo_grid.errors import NotFound
 from geo_grid.labels import STAGE_LABELS
 from geo_grid.render.field import pages
@@ -39,13 +39,7 @@ HTML_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 def _page(request: Request, principal: Principal, body: str) -> Response:
-    """An anonymous browser goes to the login form and comes back; a known caller must be a grid worker."""
-    anonymous = principal.user_id is None and principal.token_id is None
-    if anonymous and "text/html" in request.headers.get("accept", ""):
-        return RedirectResponse("/login?" + urlencode({"next": request.url.path}), status_code=303)
-    principal.require("grid_worker")
-    headers = {"Content-Security-Policy": pages.POLICY, "Cache-Control": "no-store"}
-    return HTMLResponse(body, headers=headers)
+    return staff_page(request, principal, body, "grid_worker", pages.POLICY)
 
 
 def _task(task: field_service.Task, principal: Principal) -> dict[str, Any]:
