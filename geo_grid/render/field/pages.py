@@ -14,6 +14,7 @@ from html import escape
 from pathlib import Path
 
 from geo_grid import labels
+from geo_grid.render.console.pages import ASSETS_URL as CONSOLE_ASSETS_URL
 from geo_grid.render.console.pages import LEAFLET_CSS, LEAFLET_JS, POLICY
 
 __all__ = ["ASSET_TYPES", "POLICY", "asset_path", "report_html", "task_html", "tasks_html"]
@@ -21,6 +22,8 @@ __all__ = ["ASSET_TYPES", "POLICY", "asset_path", "report_html", "task_html", "t
 ASSET_DIR = Path(__file__).resolve().parents[2] / "static" / "field"
 ASSETS_URL = "/m/assets"
 ASSET_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+# The staff pages' shared helpers: one file with the console's (geo_grid/static/console/common.js).
+COMMON_JS = f"{CONSOLE_ASSETS_URL}/common.js"
 
 
 def asset_path(name: str) -> Path | None:
@@ -38,7 +41,7 @@ def _labels() -> str:
 def _page(title: str, attrs: dict[str, str], main: str, script: str, map_page: bool) -> str:
     data = "".join(f' data-{k}="{escape(v, quote=True)}"' for k, v in attrs.items())
     css = ([LEAFLET_CSS] if map_page else []) + [f"{ASSETS_URL}/field.css"]
-    js = ([LEAFLET_JS] if map_page else []) + [f"{ASSETS_URL}/common.js", f"{ASSETS_URL}/{script}"]
+    js = ([LEAFLET_JS] if map_page else []) + [COMMON_JS, f"{ASSETS_URL}/{script}"]
     links = "".join(f'<link rel="stylesheet" href="{escape(h)}">' for h in css)
     tags = "".join(f'<script src="{escape(s)}" defer></script>' for s in js)
     return f"""<!DOCTYPE html>

@@ -111,7 +111,7 @@
       ["类别", rep.category_label || category],
       ["状态", F.label("status", rep.status)],
       ["网格", rep.micro_code || (rep.outside ? "网格外（街道中心处理）" : "—")],
-      ["上报时间", F.time(rep.created_at)],
+      ["上报时间", F.shortTime(rep.created_at)],
     ]);
     const done = document.getElementById("done-photo");
     done.textContent = photo;

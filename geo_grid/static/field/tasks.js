@@ -14,7 +14,7 @@
     if (t.light) line1.append(F.el("span", { class: "light " + t.light, text: F.label("light", t.light) }));
     if (t.overdue) line1.append(F.el("span", { class: "badge late", text: "超期" }));
     if (t.arrived_at) line1.append(F.el("span", { class: "badge arrived", text: "已到场" }));
-    const meta = ["#" + t.id, t.address_text || "", F.distance(t.distance_m), "上报 " + F.time(t.created_at)]
+    const meta = ["#" + t.id, t.address_text || "", F.distance(t.distance_m), "上报 " + F.shortTime(t.created_at)]
       .filter(Boolean).join(" · ");
     const a = F.el("a", { href: "/m/tasks/" + t.id }, [
       line1, F.el("div", { class: "desc", text: t.description }), F.el("div", { class: "meta", text: meta }),
@@ -28,7 +28,7 @@
       F.el("span", { class: "badge status", "data-status": r.status, text: r.status_label }),
     ]);
     const where = r.micro_code || (r.outside ? "网格外" : "");
-    const meta = ["#" + r.id, where, "上报 " + F.time(r.created_at)].filter(Boolean).join(" · ");
+    const meta = ["#" + r.id, where, "上报 " + F.shortTime(r.created_at)].filter(Boolean).join(" · ");
     return F.el("li", { "data-id": String(r.id) }, [F.el("div", { class: "card" }, [
       line1, F.el("div", { class: "desc", text: r.description }), F.el("div", { class: "meta", text: meta }),
     ])]);
