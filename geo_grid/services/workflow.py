@@ -186,8 +186,11 @@ def move(
     actor: str,
     note: str | None = None,
 ) -> Report:
-    """Correct a report's point: grid and people are reassigned through the lookup rule, the move logged."""
+    """Correct a report's point: grid and people are reassigned through the lookup rule, the move logged.
+    A finished case (closed, rejected, duplicate) keeps its point: its grid's figures are settled."""
     report = report_service.get(session, report_id, lock=True)
+    if report.status in reporting.TERMINAL:
+        raise _refuse(report, report.status, "已办结的上报（结案、不予受理或重复）不能更正位置")
     wlon, wlat = to_wgs84(lon, lat, crs_name)
     placed = report_service.locate(directory, wlon, wlat, settings.near_boundary_m)
     grid = report_service.grid_fields(placed)
