@@ -22,9 +22,13 @@ the union of all grids (a segment owned by one grid only) and every segment meet
 vertices (so that a grid touching the boundary at a single vertex still ties), as two small STRtrees
 (EPSG:4547 and the far projection) instead of every edge of every grid.
 
+Bulk lookups do not group points by subdistrict: the parts' arrays are concatenated
+(geo_grid.lookup_flat) and each point gathers its part's origin, scale and offsets; the per-subdistrict
+GridIndex objects (scalar lookups) are views into the same arrays.
+
 ``replace(subdistrict, codes, polygons)`` returns a new index with one subdistrict rebuilt; the other
-subdistricts' indexes are shared, not copied (the router and the nearest segments are rebuilt, which is
-cheap). Positions are positions in ``codes``; replace keeps the other grids' order and appends the
+subdistricts' parts are reused as built (their arrays are copied into the new flat arrays; the router
+and the nearest segments are rebuilt, which is cheap). Positions are positions in ``codes``; replace keeps the other grids' order and appends the
 new subdistrict's grids at the end.
 """
 
@@ -40,6 +44,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from geo_grid.crs import lonlat_to_far_metric, lonlat_to_metric
 from geo_grid.lookup import FAR_DEG, GridIndex, clean_polygon
+from geo_grid.lookup_flat import FlatParts
 from geo_grid.lookup_raster import DELTA, IntArray
 
 # Router cell (metres): small enough that few points land in border cells, large enough to stay small.
@@ -47,7 +52,7 @@ ROUTER_CELL_M = 100.0
 # Raster cell (metres) of each subdistrict's GridIndex: ≈ 2 MiB per subdistrict of 1,000 micro-grids.
 PART_CELL_M = 4.0
 # Points per routing pass: large, so that each subdistrict's index is called with many points at once.
-_CHUNK = 1 << 18
+_CHUNK = 1 << 16
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
@@ -115,6 +120,7 @@ class DistrictIndex:
     _by_rank: IntArray  # position of each rank; _by_rank[size] = -1
     _router: _Router
     _nearest: _Nearest
+    _flat: FlatParts  # the parts' arrays, concatenated; `parts` are views into them
 
     # ------------------------------------------------------------------------------------ build
 
@@ -172,6 +178,22 @@ class DistrictIndex:
         rank = np.empty(n, dtype=np.int32)
         rank[order] = np.arange(n, dtype=np.int32)
         by_rank = np.append(order, np.int32(-1)).astype(np.int32)
+        flat = FlatParts.from_parts(parts, positions)
+        views = []
+        for s, glob in enumerate(positions):
+            idx = glob.tolist()
+            views.append(
+                flat.part(
+                    s,
+                    tuple(codes[i] for i in idx),
+                    tuple(names[i] for i in idx),
+                    tuple(polys[i] for i in idx),
+                )
+            )
+        positions = tuple(
+            flat.arrays["pos"][o : o + len(g)]
+            for o, g in zip(flat.col["pos"].tolist(), positions, strict=True)
+        )
         return cls(
             codes=codes,
             names=names,
@@ -179,7 +201,7 @@ class DistrictIndex:
             size=n,
             subdistrict_codes=keys,
             subdistrict_of=_frozen(sub_of),
-            parts=parts,
+            parts=tuple(views),
             part_positions=positions,
             subdistrict_digits=digits,
             part_cell_m=part_cell_m,
@@ -188,6 +210,7 @@ class DistrictIndex:
             _by_rank=_frozen(by_rank),
             _router=_build_router(parts, router_cell_m),
             _nearest=_build_nearest(parts, positions),
+            _flat=flat,
         )
 
     def replace(
@@ -198,7 +221,7 @@ class DistrictIndex:
         names: Sequence[str] | None = None,
     ) -> DistrictIndex:
         """A new index where `subdistrict_code`'s grids are `codes`/`polygons` (empty: removed; new code:
-        added). The other subdistricts' indexes are shared with this one. Every code must start with
+        added). The other subdistricts' parts are reused, not rebuilt. Every code must start with
         `subdistrict_code` and must not exist in another subdistrict."""
         if len(subdistrict_code) != self.subdistrict_digits:
             raise ValueError(f"a subdistrict code has {self.subdistrict_digits} characters")
@@ -341,50 +364,35 @@ class DistrictIndex:
     ) -> None:
         r = self._router
         v = r.route(x, y)
-        border = np.flatnonzero(v <= -2)
-        pt = np.flatnonzero(v >= 0)
-        sub = v[pt]
-        n_single = len(pt)
-        if len(border):  # expand border points to (point, candidate subdistrict) pairs
-            k = -2 - v[border]
-            lo, hi = r.ptr[k], r.ptr[k + 1]
-            cnt = hi - lo
-            pt = np.concatenate([pt, np.repeat(border, cnt)])
-            idx = np.repeat(lo - np.cumsum(cnt) + cnt, cnt) + np.arange(int(cnt.sum()))
-            sub = np.concatenate([sub, r.subs[idx]])
-        if len(sub) == 0:
-            return
-        # radix sort (numpy's stable sort of 16-bit integers) groups the pairs by subdistrict
-        order = np.argsort(sub.astype(np.int16) if len(self.parts) < 2**15 else sub, kind="stable")
-        sub = sub[order]
-        starts = np.flatnonzero(np.r_[True, sub[1:] != sub[:-1]])
-        ends = np.r_[starts[1:], len(sub)]
-        got = np.empty(len(order), dtype=np.int32)
-        many = np.zeros(len(order) if tie is not None else 0, dtype=bool)
-        xs, ys = x[pt], y[pt]
-        for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
-            s = int(sub[a])
-            sel = order[a:b]
-            loc, t = self.parts[s]._locate_many(xs[sel], ys[sel], tie is not None)
-            got[sel] = np.where(loc >= 0, self.part_positions[s][loc], -1)
-            if tie is not None:
-                many[sel] = t
-        # got/many are in pair order again: single-subdistrict points first, then border pairs
-        out[pt[:n_single]] = got[:n_single]
+        ties = tie is not None
+        # every point through the part of its cell (part 0 for the others), then fix the others: cheaper
+        # than gathering the points of single-part cells first
+        out[:], t = self._flat.locate(x, y, np.maximum(v, 0), ties)
         if tie is not None:
-            tie[pt[:n_single]] = many[:n_single]
+            tie[:] = t
+        none = np.flatnonzero(v == -1)
+        out[none] = -1
+        if tie is not None:
+            tie[none] = False
+        border = np.flatnonzero(v <= -2)
         if len(border) == 0:
             return
-        # several pairs per border point: the smallest code wins; covered in 2 subdistricts is a tie
-        bp, bg = pt[n_single:], got[n_single:]
-        hit = bg >= 0
+        # border cells: every candidate subdistrict answers, the smallest code wins, and a point covered
+        # in two subdistricts is a tie
+        k = -2 - v[border]
+        lo, hi = r.ptr[k], r.ptr[k + 1]
+        cnt = hi - lo
+        pt = np.repeat(border, cnt)
+        idx = np.repeat(lo - np.cumsum(cnt) + cnt, cnt) + np.arange(int(cnt.sum()))
+        got, many = self._flat.locate(x[pt], y[pt], r.subs[idx], ties)
+        hit = got >= 0
         best = np.full(len(x), self.size, dtype=np.int32)
-        np.minimum.at(best, bp[hit], self._rank[bg[hit]])
+        np.minimum.at(best, pt[hit], self._rank[got[hit]])
         out[border] = self._by_rank[best[border]]
         if tie is not None:
-            count = np.bincount(bp[hit], minlength=len(x))
+            count = np.bincount(pt[hit], minlength=len(x))
             tie[border] = count[border] > 1
-            tie[bp[many[n_single:]]] = True
+            tie[pt[many]] = True
 
     # ---------------------------------------------------------------------------------- nearest
 
