@@ -89,6 +89,7 @@ class _Router:
 class _Nearest:
     """The segments that can be nearest to an uncovered point, in both projections, and their owners."""
 
+    segments: NDArray[np.float64]  # (m, 4) lon/lat ax, ay, bx, by (what a snapshot stores)
     near_box: tuple[float, float, float, float]
     far_centre: tuple[float, float]
     metric_tree: Any
@@ -173,12 +174,39 @@ class DistrictIndex:
         part_cell_m: float,
         router_cell_m: float,
     ) -> DistrictIndex:
+        flat = FlatParts.from_parts(parts, positions)
+        return cls.from_state(
+            codes, names, polys, keys, sub_of, flat, digits, part_cell_m, router_cell_m,
+            _build_router(parts, router_cell_m), _build_nearest(parts, positions),
+        )  # fmt: skip
+
+    @classmethod
+    def from_state(
+        cls,
+        codes: tuple[str, ...],
+        names: tuple[str, ...],
+        polys: tuple[Any, ...],
+        keys: tuple[str, ...],
+        sub_of: IntArray,
+        flat: FlatParts,
+        digits: int,
+        part_cell_m: float,
+        router_cell_m: float,
+        router: _Router,
+        nearest: _Nearest,
+    ) -> DistrictIndex:
+        """An index from its parts' flat arrays, router and nearest segments (a build, or a snapshot
+        loaded by geo_grid.io.index_store); the parts become views into `flat`."""
         n = len(codes)
         order = np.array(sorted(range(n), key=codes.__getitem__), dtype=np.int32)
         rank = np.empty(n, dtype=np.int32)
         rank[order] = np.arange(n, dtype=np.int32)
         by_rank = np.append(order, np.int32(-1)).astype(np.int32)
-        flat = FlatParts.from_parts(parts, positions)
+        sizes = np.bincount(sub_of, minlength=len(keys)).tolist()
+        positions = tuple(
+            _frozen(flat.arrays["pos"][o : o + size])
+            for o, size in zip(flat.col["pos"].tolist(), sizes, strict=True)
+        )
         views = []
         for s, glob in enumerate(positions):
             idx = glob.tolist()
@@ -190,10 +218,6 @@ class DistrictIndex:
                     tuple(polys[i] for i in idx),
                 )
             )
-        positions = tuple(
-            flat.arrays["pos"][o : o + len(g)]
-            for o, g in zip(flat.col["pos"].tolist(), positions, strict=True)
-        )
         return cls(
             codes=codes,
             names=names,
@@ -208,8 +232,8 @@ class DistrictIndex:
             router_cell_m=router_cell_m,
             _rank=_frozen(rank),
             _by_rank=_frozen(by_rank),
-            _router=_build_router(parts, router_cell_m),
-            _nearest=_build_nearest(parts, positions),
+            _router=router,
+            _nearest=nearest,
             _flat=flat,
         )
 
@@ -590,7 +614,11 @@ def _build_nearest(parts: tuple[GridIndex, ...], positions: tuple[IntArray, ...]
     )
     touch = np.isin(seg[:, 0] + 1j * seg[:, 1], vertex) | np.isin(seg[:, 2] + 1j * seg[:, 3], vertex)
     sel = np.flatnonzero(touch)
-    seg, owner = seg[sel], owner[sel]
+    return nearest_from_segments(seg[sel], owner[sel])
+
+
+def nearest_from_segments(seg: NDArray[np.float64], owner: IntArray) -> _Nearest:
+    """The nearest-segment trees from lon/lat segments (ax, ay, bx, by) and their owners' positions."""
     minx, miny = float(seg[:, [0, 2]].min()), float(seg[:, [1, 3]].min())
     maxx, maxy = float(seg[:, [0, 2]].max()), float(seg[:, [1, 3]].max())
     centre = ((minx + maxx) / 2, (miny + maxy) / 2)
@@ -605,6 +633,7 @@ def _build_nearest(parts: tuple[GridIndex, ...], positions: tuple[IntArray, ...]
         )
 
     return _Nearest(
+        segments=_frozen(np.ascontiguousarray(seg, dtype=np.float64)),
         near_box=(minx - FAR_DEG, miny - FAR_DEG, maxx + FAR_DEG, maxy + FAR_DEG),
         far_centre=centre,
         metric_tree=shapely.STRtree(lines(np.asarray(mx), np.asarray(my))),
