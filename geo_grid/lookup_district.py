@@ -49,8 +49,11 @@ from geo_grid.lookup_raster import DELTA, IntArray
 
 # Router cell (metres): small enough that few points land in border cells, large enough to stay small.
 ROUTER_CELL_M = 100.0
-# Raster cell (metres) of each subdistrict's GridIndex: ≈ 2 MiB per subdistrict of 1,000 micro-grids.
-PART_CELL_M = 4.0
+# Raster cells of all subdistricts' GridIndexes together (int16: 2 bytes each): one subdistrict gets
+# GridIndex's own 4 M cells (≈ 1 m cells over a few km², as today's sample), 125 of 8 km² get
+# ≈ 4.6 m cells (≈ 2 MiB each, edge cells included).
+MAX_CELLS_TOTAL = 48_000_000
+PART_MAX_CELLS = 4_000_000
 # Points per routing pass: large, so that each subdistrict's index is called with many points at once.
 _CHUNK = 1 << 16
 
@@ -116,6 +119,7 @@ class DistrictIndex:
     part_positions: tuple[IntArray, ...]  # local position -> global position, per subdistrict
     subdistrict_digits: int
     part_cell_m: float
+    part_max_cells: int
     router_cell_m: float
     _rank: IntArray
     _by_rank: IntArray  # position of each rank; _by_rank[size] = -1
@@ -133,10 +137,15 @@ class DistrictIndex:
         names: Sequence[str] | None = None,
         *,
         subdistrict_digits: int = 9,
-        part_cell_m: float = PART_CELL_M,
+        part_cell_m: float = 1.0,
+        max_cells_total: int = MAX_CELLS_TOTAL,
         router_cell_m: float = ROUTER_CELL_M,
     ) -> DistrictIndex:
-        """Build from micro-grid codes and WGS84 polygons; subdistrict = first `subdistrict_digits` digits."""
+        """Build from micro-grid codes and WGS84 polygons; subdistrict = first `subdistrict_digits` digits.
+
+        Each subdistrict's raster targets `part_cell_m` metres within max_cells_total / subdistricts
+        cells (at most GridIndex's 4 M): cells grow with the number of subdistricts, not their extent.
+        """
         codes_t = tuple(str(c) for c in codes)
         n = len(codes_t)
         if len(polygons) != n or (names is not None and len(names) != n):
@@ -150,14 +159,15 @@ class DistrictIndex:
         keys = sorted({c[:subdistrict_digits] for c in codes_t})
         number = {k: i for i, k in enumerate(keys)}
         sub_of = np.fromiter((number[c[:subdistrict_digits]] for c in codes_t), dtype=np.int32, count=n)
+        part_max_cells = max(1, min(PART_MAX_CELLS, max_cells_total // len(keys)))
         parts, positions = [], []
         for s in range(len(keys)):
             pos = np.flatnonzero(sub_of == s).astype(np.int32)
-            parts.append(_build_part(codes_t, polys, names_t, pos, part_cell_m))
+            parts.append(_build_part(codes_t, polys, names_t, pos, part_cell_m, part_max_cells))
             positions.append(_frozen(pos))
         return cls._assemble(
             codes_t, names_t, polys, tuple(keys), sub_of, tuple(parts), tuple(positions),
-            subdistrict_digits, part_cell_m, router_cell_m,
+            subdistrict_digits, part_cell_m, part_max_cells, router_cell_m,
         )  # fmt: skip
 
     @classmethod
@@ -172,11 +182,12 @@ class DistrictIndex:
         positions: tuple[IntArray, ...],
         digits: int,
         part_cell_m: float,
+        part_max_cells: int,
         router_cell_m: float,
     ) -> DistrictIndex:
         flat = FlatParts.from_parts(parts, positions)
         return cls.from_state(
-            codes, names, polys, keys, sub_of, flat, digits, part_cell_m, router_cell_m,
+            codes, names, polys, keys, sub_of, flat, digits, part_cell_m, part_max_cells, router_cell_m,
             _build_router(parts, router_cell_m), _build_nearest(parts, positions),
         )  # fmt: skip
 
@@ -191,6 +202,7 @@ class DistrictIndex:
         flat: FlatParts,
         digits: int,
         part_cell_m: float,
+        part_max_cells: int,
         router_cell_m: float,
         router: _Router,
         nearest: _Nearest,
@@ -229,6 +241,7 @@ class DistrictIndex:
             part_positions=positions,
             subdistrict_digits=digits,
             part_cell_m=part_cell_m,
+            part_max_cells=part_max_cells,
             router_cell_m=router_cell_m,
             _rank=_frozen(rank),
             _by_rank=_frozen(by_rank),
@@ -292,12 +305,12 @@ class DistrictIndex:
             s = keys.index(subdistrict_code)
             pos = np.arange(len(keep), len(codes_t), dtype=np.int32)
             sub_of[len(keep) :] = s
-            parts[s] = _build_part(codes_t, polys_t, names_t, pos, self.part_cell_m)
+            parts[s] = _build_part(codes_t, polys_t, names_t, pos, self.part_cell_m, self.part_max_cells)
             positions[s] = _frozen(pos)
         return self._assemble(
             codes_t, names_t, polys_t, tuple(keys), sub_of,
             tuple(p for p in parts if p is not None), tuple(p for p in positions if p is not None),
-            self.subdistrict_digits, self.part_cell_m, self.router_cell_m,
+            self.subdistrict_digits, self.part_cell_m, self.part_max_cells, self.router_cell_m,
         )  # fmt: skip
 
     # ----------------------------------------------------------------------------------- lookup
@@ -506,7 +519,12 @@ def _frozen(a: NDArray[Any]) -> NDArray[Any]:
 
 
 def _build_part(
-    codes: tuple[str, ...], polys: tuple[Any, ...], names: tuple[str, ...], pos: IntArray, cell_m: float
+    codes: tuple[str, ...],
+    polys: tuple[Any, ...],
+    names: tuple[str, ...],
+    pos: IntArray,
+    cell_m: float,
+    max_cells: int,
 ) -> GridIndex:
     idx = pos.tolist()
     return GridIndex.build_part(
@@ -514,6 +532,7 @@ def _build_part(
         [polys[i] for i in idx],
         [names[i] for i in idx],
         cell_m=cell_m,
+        max_cells=max_cells,
     )
 
 

@@ -96,7 +96,7 @@ def test_grouping_not_geometric_and_four_way_vertices() -> None:
 def test_one_subdistrict_equals_grid_index() -> None:
     codes, polys = synthetic_micro_grids(1, 300, seed=5)
     index = DistrictIndex.build(codes, polys)
-    grid = GridIndex.build(codes, polys, cell_m=index.part_cell_m)
+    grid = GridIndex.build(codes, polys, cell_m=index.part_cell_m, max_cells=index.part_max_cells)
     assert len(index.parts) == 1 and index.subdistrict_codes == (codes[0][:9],)
     x, y = random_points(polys, 40_000, seed=2)
     ex, ey = edge_probe_points(polys)
