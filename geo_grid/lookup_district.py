@@ -126,6 +126,7 @@ class DistrictIndex:
     _router: _Router
     _nearest: _Nearest
     _flat: FlatParts  # the parts' arrays, concatenated; `parts` are views into them
+    _extras: tuple[_PartExtras | None, ...]  # per part, for replace() (None after a snapshot load)
 
     # ------------------------------------------------------------------------------------ build
 
@@ -165,9 +166,11 @@ class DistrictIndex:
             pos = np.flatnonzero(sub_of == s).astype(np.int32)
             parts.append(_build_part(codes_t, polys, names_t, pos, part_cell_m, part_max_cells))
             positions.append(_frozen(pos))
+        parts_t = tuple(parts)
         return cls._assemble(
-            codes_t, names_t, polys, tuple(keys), sub_of, tuple(parts), tuple(positions),
+            codes_t, names_t, polys, tuple(keys), sub_of, parts_t, tuple(positions),
             subdistrict_digits, part_cell_m, part_max_cells, router_cell_m,
+            (None,) * len(parts_t), _router_cell_deg(parts_t, router_cell_m),
         )  # fmt: skip
 
     @classmethod
@@ -184,11 +187,16 @@ class DistrictIndex:
         part_cell_m: float,
         part_max_cells: int,
         router_cell_m: float,
+        extras: tuple[_PartExtras | None, ...],
+        router_cell: tuple[float, float],
     ) -> DistrictIndex:
+        done = tuple(
+            e if e is not None else _part_extras(p, *router_cell) for e, p in zip(extras, parts, strict=True)
+        )
         flat = FlatParts.from_parts(parts, positions)
         return cls.from_state(
             codes, names, polys, keys, sub_of, flat, digits, part_cell_m, part_max_cells, router_cell_m,
-            _build_router(parts, router_cell_m), _build_nearest(parts, positions),
+            _build_router(done, *router_cell), _build_nearest(done, positions), done,
         )  # fmt: skip
 
     @classmethod
@@ -206,6 +214,7 @@ class DistrictIndex:
         router_cell_m: float,
         router: _Router,
         nearest: _Nearest,
+        extras: tuple[_PartExtras | None, ...] | None = None,
     ) -> DistrictIndex:
         """An index from its parts' flat arrays, router and nearest segments (a build, or a snapshot
         loaded by geo_grid.io.index_store); the parts become views into `flat`."""
@@ -248,6 +257,7 @@ class DistrictIndex:
             _router=router,
             _nearest=nearest,
             _flat=flat,
+            _extras=extras if extras is not None else (None,) * len(keys),
         )
 
     def replace(
@@ -298,9 +308,11 @@ class DistrictIndex:
             sub_of[: len(keep)][old_sub == i] = j
         parts: list[GridIndex | None] = [None] * len(keys)
         positions: list[IntArray | None] = [None] * len(keys)
+        extras: list[_PartExtras | None] = [None] * len(keys)
         for i, j in renumber.items():
             parts[j] = self.parts[i]
             positions[j] = _frozen(remap[self.part_positions[i]])
+            extras[j] = self._extras[i]
         if new_codes:
             s = keys.index(subdistrict_code)
             pos = np.arange(len(keep), len(codes_t), dtype=np.int32)
@@ -311,6 +323,7 @@ class DistrictIndex:
             codes_t, names_t, polys_t, tuple(keys), sub_of,
             tuple(p for p in parts if p is not None), tuple(p for p in positions if p is not None),
             self.subdistrict_digits, self.part_cell_m, self.part_max_cells, self.router_cell_m,
+            tuple(extras), (1.0 / self._router.inv_x, 1.0 / self._router.inv_y),
         )  # fmt: skip
 
     # ----------------------------------------------------------------------------------- lookup
@@ -536,40 +549,52 @@ def _build_part(
     )
 
 
-def _build_router(parts: tuple[GridIndex, ...], cell_m: float) -> _Router:
-    """The coarse raster of candidate subdistricts (see the module docstring)."""
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class _PartExtras:
+    """What the router and `nearest` need from one part, kept so that replace() recomputes one part only.
+
+    Router cells are absolute lattice indexes (i = floor(lon / cell_x)), valid for any router extent.
+    Segments: those meeting a vertex of the part's outer boundary, owners as local positions.
+    """
+
+    cell_i: NDArray[np.int64]
+    cell_j: NDArray[np.int64]
+    seg: NDArray[np.float64]
+    owner: IntArray
+    outer: NDArray[np.bool_]
+
+
+def _router_cell_deg(parts: tuple[GridIndex, ...], cell_m: float) -> tuple[float, float]:
     bounds = np.array([shapely.total_bounds(np.asarray(p.polygons, dtype=object)) for p in parts])
-    minx, miny = bounds[:, 0].min(), bounds[:, 1].min()
-    maxx, maxy = bounds[:, 2].max(), bounds[:, 3].max()
-    coslat = max(np.cos(np.radians((miny + maxy) / 2.0)), 0.01)
-    cx, cy = cell_m / (111_320.0 * coslat), cell_m / 110_574.0
-    nx = int(np.ceil((maxx - minx) / cx)) + 3
-    ny = int(np.ceil((maxy - miny) / cy)) + 3
-    x0, y0 = minx - cx, miny - cy
-    pair_cell: list[NDArray[np.int64]] = []
-    pair_sub: list[NDArray[np.int32]] = []
-    for s, part in enumerate(parts):
-        # cells of the subdistrict's enlarged bbox, then those its grids meet (enlarged by DELTA)
-        b = bounds[s]
-        i0, i1 = int(np.floor((b[0] - x0) / cx - 1)), int(np.floor((b[2] - x0) / cx + 1))
-        j0, j1 = int(np.floor((b[1] - y0) / cy - 1)), int(np.floor((b[3] - y0) / cy + 1))
-        jg, ig = np.meshgrid(
-            np.arange(max(j0, 0), min(j1, ny - 1) + 1),
-            np.arange(max(i0, 0), min(i1, nx - 1) + 1),
-            indexing="ij",
-        )
-        ii, jj = ig.ravel(), jg.ravel()
-        boxes = shapely.box(
-            x0 + (ii - DELTA) * cx,
-            y0 + (jj - DELTA) * cy,
-            x0 + (ii + 1 + DELTA) * cx,
-            y0 + (jj + 1 + DELTA) * cy,
-        )
-        hit = np.unique(part._tree.query(boxes, predicate="intersects")[0])
-        pair_cell.append(jj[hit].astype(np.int64) * nx + ii[hit])
-        pair_sub.append(np.full(len(hit), s, dtype=np.int32))
-    cell = np.concatenate(pair_cell)
-    sub = np.concatenate(pair_sub)
+    coslat = max(np.cos(np.radians((bounds[:, 1].min() + bounds[:, 3].max()) / 2.0)), 0.01)
+    return cell_m / (111_320.0 * coslat), cell_m / 110_574.0
+
+
+def _part_extras(part: GridIndex, cx: float, cy: float) -> _PartExtras:
+    """Router cells met by the part's grids (cells enlarged by DELTA) and its nearest candidates."""
+    b = shapely.total_bounds(np.asarray(part.polygons, dtype=object))
+    i0, i1 = int(np.floor(b[0] / cx)) - 1, int(np.floor(b[2] / cx)) + 1
+    j0, j1 = int(np.floor(b[1] / cy)) - 1, int(np.floor(b[3] / cy)) + 1
+    jg, ig = np.meshgrid(np.arange(j0, j1 + 1), np.arange(i0, i1 + 1), indexing="ij")
+    ii, jj = ig.ravel().astype(np.int64), jg.ravel().astype(np.int64)
+    boxes = shapely.box((ii - DELTA) * cx, (jj - DELTA) * cy, (ii + 1 + DELTA) * cx, (jj + 1 + DELTA) * cy)
+    hit = np.unique(part._tree.query(boxes, predicate="intersects")[0])
+    seg, own = _segments(np.asarray(part.polygons, dtype=object))
+    outer = _once(seg)  # on the boundary of this part's union
+    ob = seg[outer]
+    vertex = np.concatenate([ob[:, 0] + 1j * ob[:, 1], ob[:, 2] + 1j * ob[:, 3]])
+    touch = np.isin(seg[:, 0] + 1j * seg[:, 1], vertex) | np.isin(seg[:, 2] + 1j * seg[:, 3], vertex)
+    return _PartExtras(cell_i=ii[hit], cell_j=jj[hit], seg=seg[touch], owner=own[touch], outer=outer[touch])
+
+
+def _build_router(extras: tuple[_PartExtras, ...], cx: float, cy: float) -> _Router:
+    """The coarse raster of candidate subdistricts (see the module docstring)."""
+    i_min = min(int(e.cell_i.min()) for e in extras) - 1
+    j_min = min(int(e.cell_j.min()) for e in extras) - 1
+    nx = max(int(e.cell_i.max()) for e in extras) - i_min + 2
+    ny = max(int(e.cell_j.max()) for e in extras) - j_min + 2
+    cell = np.concatenate([(e.cell_j - j_min) * nx + (e.cell_i - i_min) for e in extras])
+    sub = np.concatenate([np.full(len(e.cell_i), s, dtype=np.int32) for s, e in enumerate(extras)])
     order = np.lexsort((sub, cell))
     cell, sub = cell[order], sub[order]
     first = np.flatnonzero(np.r_[True, cell[1:] != cell[:-1]])
@@ -579,14 +604,14 @@ def _build_router(parts: tuple[GridIndex, ...], cell_m: float) -> _Router:
     cells[cell[single]] = sub[single]
     multi = first[count > 1]
     cells[cell[multi]] = -2 - np.arange(len(multi), dtype=np.int32)
-    small = len(parts) < 2**15 and len(multi) < 2**15 - 2
+    small = len(extras) < 2**15 and len(multi) < 2**15 - 2
     ptr = np.zeros(len(multi) + 1, dtype=np.int32)
     np.cumsum(count[count > 1], out=ptr[1:])
     in_multi = np.repeat(count > 1, count)  # pairs of border cells, already grouped by cell
     members = sub[in_multi]
     return _Router(
-        x0=float(x0),
-        y0=float(y0),
+        x0=i_min * cx,
+        y0=j_min * cy,
         inv_x=1.0 / cx,
         inv_y=1.0 / cy,
         nx=nx,
@@ -616,17 +641,11 @@ def _once(seg: NDArray[np.float64]) -> NDArray[np.bool_]:
     return np.asarray(cnt[inv.ravel()] == 1)
 
 
-def _build_nearest(parts: tuple[GridIndex, ...], positions: tuple[IntArray, ...]) -> _Nearest:
+def _build_nearest(extras: tuple[_PartExtras, ...], positions: tuple[IntArray, ...]) -> _Nearest:
     """The segments that can be nearest to an uncovered point (see the module docstring)."""
-    segs, owners, outer = [], [], []
-    for part, glob in zip(parts, positions, strict=True):
-        seg, own = _segments(np.asarray(part.polygons, dtype=object))
-        segs.append(seg)
-        owners.append(glob[own])
-        outer.append(_once(seg))  # on the boundary of this subdistrict's union
-    seg = np.vstack(segs)
-    owner = np.concatenate(owners)
-    cand = np.flatnonzero(np.concatenate(outer))
+    seg = np.vstack([e.seg for e in extras])
+    owner = np.concatenate([glob[e.owner] for e, glob in zip(extras, positions, strict=True)])
+    cand = np.flatnonzero(np.concatenate([e.outer for e in extras]))
     boundary = cand[_once(seg[cand])]  # on the boundary of the union of all subdistricts
     vertex = np.concatenate(
         [seg[boundary, 0] + 1j * seg[boundary, 1], seg[boundary, 2] + 1j * seg[boundary, 3]]
