@@ -128,6 +128,18 @@ class DistrictIndex:
     _flat: FlatParts  # the parts' arrays, concatenated; `parts` are views into them
     _extras: tuple[_PartExtras | None, ...]  # per part, for replace() (None after a snapshot load)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Picklable (worker processes): the flat arrays travel once, the parts are made again as views
+        (a published snapshot, geo_grid.io.index_store, is cheaper still: nothing is copied)."""
+        return (
+            _restore,
+            (
+                self.codes, self.names, self.polygons, self.subdistrict_codes, self.subdistrict_of,
+                self._flat, self.subdistrict_digits, self.part_cell_m, self.part_max_cells,
+                self.router_cell_m, self._router, self._nearest, self._extras,
+            ),
+        )  # fmt: skip
+
     # ------------------------------------------------------------------------------------ build
 
     @classmethod
@@ -524,6 +536,15 @@ class DistrictIndex:
 
     def __repr__(self) -> str:
         return f"DistrictIndex(size={self.size}, subdistricts={len(self.parts)})"
+
+
+def _restore(*state: Any) -> DistrictIndex:
+    """A DistrictIndex from its pickled state (DistrictIndex.__reduce__)."""
+    flat: FlatParts = state[5]
+    shapely.prepare(flat.geoms)
+    for a in flat.arrays.values():
+        a.flags.writeable = False
+    return DistrictIndex.from_state(*state)
 
 
 def _frozen(a: NDArray[Any]) -> NDArray[Any]:

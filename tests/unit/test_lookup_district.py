@@ -195,3 +195,21 @@ def test_build_validation() -> None:
         DistrictIndex.build(["1"], [sq, sq])
     with pytest.raises(ValueError):
         DistrictIndex.build([], [])
+
+
+def test_pickles_with_parts_as_views(district) -> None:
+    import pickle
+
+    index, _ = district
+    copy = pickle.loads(pickle.dumps(index))
+    assert copy is not index and copy.codes == index.codes
+    assert np.shares_memory(copy.parts[1]._raster, copy._flat.arrays["raster"])  # views, not copies
+    x, y = random_points(index.polygons, 20_000, seed=12)
+    ex, ey = edge_probe_points(index.polygons[:200], eps=1e-9)
+    x, y = np.concatenate([x, ex]), np.concatenate([y, ey])
+    assert np.array_equal(copy.locate_many_with_ties(x, y)[0], index.locate_many(x, y))
+    out = np.flatnonzero(index.locate_many(x, y) < 0)[:300]
+    assert np.array_equal(copy.nearest_many(x[out], y[out])[0], index.nearest_many(x[out], y[out])[0])
+    assert [copy.candidates(a, b) for a, b in zip(ex[:300], ey[:300], strict=True)] == [
+        index.candidates(a, b) for a, b in zip(ex[:300], ey[:300], strict=True)
+    ]
