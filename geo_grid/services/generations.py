@@ -23,6 +23,7 @@ from geo_grid.repository import generations as generation_repo
 from geo_grid.repository import reports as report_repo
 from geo_grid.repository.boundaries import GridAuditEntry, GridVersion, Move, NewGrid
 from geo_grid.repository.generations import Generation
+from geo_grid.repository.scope import Scope
 from geo_grid.services import subdistricts, validation
 
 
@@ -140,7 +141,11 @@ def describe(session: Session, gen: Generation) -> GenerationSummary:
     )
 
 
-def list_generations(session: Session) -> list[GenerationSummary]:
+def list_generations(session: Session, access: Scope | None = None) -> list[GenerationSummary]:
+    """The served subdistrict's generations; with a caller's scope, those it may see (repository/scope.py):
+    its subdistrict's, or every subdistrict's for the district/city level."""
+    if access is not None:
+        return [describe(session, g) for g in generation_repo.list_in(session, access)]
     sub = subdistricts.home(session)
     return [describe(session, g) for g in generation_repo.list_all(session, sub.code)] if sub else []
 
