@@ -22,7 +22,8 @@ _CODE_DIGITS = {"code": 9, "district_code": 6, "city_code": 6, "province_code": 
 
 
 def home(session: Session) -> Subdistrict | None:
-    """The subdistrict this deployment serves (None before any is loaded)."""
+    """The subdistrict this deployment serves (None before any is loaded): the only one, or the only one with
+    live boundaries (another may be preparing its first draft); two live ones are refused."""
     rows = repo.list_all(session)
     if len(rows) > 1:  # the one with live boundaries (another may be preparing its first draft)
         rows = [r for r in rows if generation_repo.active(session, r.code) is not None] or rows
