@@ -23,6 +23,7 @@ from geo_grid import db
 from geo_grid.cli import app as cli
 from geo_grid.repository import console as console_repo
 from geo_grid.repository import maps as maps_repo
+from geo_grid.repository import rules
 from geo_grid.repository import scope as scope_repo
 from geo_grid.repository.reports import ReportFilter
 from tests.support.accounts import create_token, create_user, login
@@ -254,6 +255,30 @@ def test_console_events_and_incident_map_follow_the_scope(env: Env) -> None:
         assert markers[code] == _in_scope_ids(env, code) & placed
     assert env.other_report in events[None] - events[HOME] and env.home_report in events[None] - events[OTHER]
     assert markers[None] == placed
+
+
+def test_assessment_counts_the_callers_subdistrict_only(env: Env) -> None:
+    """考核 of a subdistrict's dispatcher: its subdistrict as the unit, its cases only (the scope rule)."""
+    period = TEST_NOW[:7]
+    for who, code in (("home", HOME), ("other", OTHER), ("district", None)):
+        r = env.client.get(
+            "/assessment", params={"period": period, "by": "subdistrict"}, headers=_h(env, who)
+        )
+        assert r.status_code == 200, r.text
+        body = r.json()
+        [unit] = body["units"]
+        assert unit["code"] == (code or HOME)
+        within = scope_repo.reports_in(scope_repo.Scope(code))
+        expected = scalar(
+            env.url,
+            f"SELECT count(*) FROM reports r WHERE r.created_at >= :start AND r.created_at < :end "
+            f"AND r.status NOT IN {rules.NOT_HANDLED} AND {within.sql}",
+            start=body["start"],
+            end=body["end"],
+            **within.params,
+        )
+        assert unit["indicators"]["response_rate"]["denominator"] == expected, (who, unit)
+    assert unit["indicators"]["response_rate"]["denominator"] >= 2  # the district: both subdistricts' cases
 
 
 # ------------------------------------------------------------------------------------------ people
