@@ -257,6 +257,31 @@ def test_console_events_and_incident_map_follow_the_scope(env: Env) -> None:
     assert markers[None] == placed
 
 
+def test_supervision_queue_follows_the_scope(env: Env) -> None:
+    """督办 orders of the other subdistrict's case: in its queue and the district's, not in 未来路's."""
+    engine = create_engine(env.url)
+    with engine.begin() as conn:
+        order = conn.execute(
+            text(
+                "INSERT INTO supervision_orders (report_id, kind, issued_by, target, reason) "
+                "VALUES (:r, 'supervise', '区领导', '测试街道', '尽快处理') RETURNING id"
+            ),
+            {"r": env.other_report},
+        ).scalar_one()
+    engine.dispose()
+
+    def queue(who: str) -> set[int]:
+        r = env.client.get("/supervision", params={"limit": 10_000}, headers=_h(env, who))
+        assert r.status_code == 200, r.text
+        return {o["id"] for o in r.json()["items"]}
+
+    assert order in queue("other") and order in queue("district") and order not in queue("home")
+    _not_found(
+        env.client.get(f"/reports/{env.other_report}/supervision", headers=_h(env, "home")),
+        "report_not_found",
+    )
+
+
 def test_assessment_counts_the_callers_subdistrict_only(env: Env) -> None:
     """考核 of a subdistrict's dispatcher: its subdistrict as the unit, its cases only (the scope rule)."""
     period = TEST_NOW[:7]
