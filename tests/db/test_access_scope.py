@@ -257,6 +257,22 @@ def test_console_events_and_incident_map_follow_the_scope(env: Env) -> None:
     assert markers[None] == placed
 
 
+def test_ogc_and_open311_follow_the_scope(env: Env) -> None:
+    """The same reports through OGC API – Features and Open311 GeoReport v2."""
+    for path in ("/ogc/collections/reports/items/{id}", "/open311/v2/requests/{id}.json"):
+        for who, mine, theirs in (("home", env.home_report, env.other_report),
+                                  ("other", env.other_report, env.home_report)):  # fmt: skip
+            assert env.client.get(path.format(id=mine), headers=_h(env, who)).status_code == 200
+            r = env.client.get(path.format(id=theirs), headers=_h(env, who))
+            assert r.status_code == 404, (path, who, r.text)
+        assert (
+            env.client.get(path.format(id=env.other_report), headers=_h(env, "district")).status_code == 200
+        )
+    r = env.client.get("/open311/v2/requests.json", params={"start_date": TEST_NOW}, headers=_h(env, "home"))
+    assert r.status_code == 200, r.text
+    assert {int(x["service_request_id"]) for x in r.json()} == {env.home_report}
+
+
 def test_supervision_queue_follows_the_scope(env: Env) -> None:
     """督办 orders of the other subdistrict's case: in its queue and the district's, not in 未来路's."""
     engine = create_engine(env.url)
