@@ -195,7 +195,8 @@ _MAX_ID = 2**63 - 1
 async def _enforce_scope(request: Request, runtime: Runtime, principal: auth.Principal) -> None:
     """Access is scoped (issue 15), checked once here for every route: a district/city-level principal
     that is not admin changes nothing (403 `district_read_only`); a subdistrict's principal reaches the
-    records a path names (report, photo, generation or draft, grid) only inside its subdistrict, and is
+    records a path (or `?generation=`) names — report, photo, generation or draft, grid — only inside its
+    subdistrict, and is
     answered 404 otherwise, as if they did not exist. Listings filter by `principal.scope` themselves.
     The rules of what belongs where: repository/scope.py."""
     if is_write(request) and _route(request) not in OWN_SESSION_WRITES:
@@ -227,6 +228,9 @@ def _scope_checks(request: Request) -> list[tuple[str, object]]:
         checks += [("generation", n) for n in (_as_id(p.get("a")), _as_id(p.get("b"))) if n is not None]
     if route.startswith("/grids/{code}") and "code" in p:
         checks.append(("grid", str(p["code"])))
+    # A draft named by a read's `?generation=` (grids, maps): one's own subdistrict's only.
+    if (number := _as_id(request.query_params.get("generation", ""))) is not None:
+        checks.append(("generation", number))
     return checks
 
 

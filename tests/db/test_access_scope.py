@@ -373,10 +373,20 @@ def test_drafts_of_another_subdistrict_are_out_of_reach(env: Env) -> None:
         ("get", f"/generations/{min(home)}/diff/{draft}"),
         ("delete", f"/generations/{draft}"),
         ("post", f"/generations/{draft}/activate"),
+        ("get", f"/grids?generation={draft}"),
+        ("get", f"/grids/{HOME_MICRO}?generation={draft}"),
     ]:
         r = env.client.request(method, path, headers=_h(env, "home_planner"))
         _not_found(r, "generation_not_found")
     assert env.client.get(f"/generations/{draft}", headers=_h(env, "other_planner")).status_code == 200
+    r = env.client.get(f"/grids?generation={draft}", headers=_h(env, "other_planner"))
+    assert r.status_code == 200 and r.json()["features"] == [], r.text  # its draft, without grids yet
+    # A subdistrict's planner opens drafts of its own subdistrict only (here: it has no boundaries to copy).
+    r = env.client.post("/generations", json={"note": "x"}, headers=_h(env, "other_planner"))
+    assert (
+        r.status_code == 409
+        and scalar(env.url, "SELECT count(*) FROM generations WHERE status = 'draft'") == 1
+    )
     r = env.client.delete(f"/generations/{draft}", headers=_h(env, "district_planner"))
     assert r.status_code == 403 and r.json()["code"] == "district_read_only", r.text
     assert scalar(env.url, "SELECT status FROM generations WHERE id = :id", id=draft) == "draft"

@@ -61,7 +61,8 @@ class DraftRequest(BaseModel):
 def open_draft(
     session: SessionDep, principal: PlannerDep, body: DraftRequest | None = None
 ) -> GenerationSummary:
-    gen = generation_service.open_draft(session, principal.name, body.note if body else None)
+    note = body.note if body else None
+    gen = generation_service.open_draft(session, principal.name, note, principal.subdistrict_code)
     return generation_service.describe(session, gen)
 
 
@@ -327,7 +328,9 @@ def _read_and_store(
         limits=uploads.Limits.for_upload_bound(limit),
     )
     with transaction(runtime.session_factory) as session:
-        return generation_service.import_layer(session, layer, principal.name, generation_id, name)
+        return generation_service.import_layer(
+            session, layer, principal.name, generation_id, name, principal.subdistrict_code
+        )
 
 
 async def _import(
