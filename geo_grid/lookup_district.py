@@ -45,6 +45,7 @@ from numpy.typing import ArrayLike, NDArray
 from geo_grid.crs import lonlat_to_far_metric, lonlat_to_metric
 from geo_grid.lookup import FAR_DEG, GridIndex, clean_polygon
 from geo_grid.lookup_flat import FlatParts
+from geo_grid.lookup_kernel import DEFER, locate_kernel
 from geo_grid.lookup_raster import DELTA, IntArray
 
 # Router cell (metres): small enough that few points land in border cells, large enough to stay small.
@@ -411,14 +412,24 @@ class DistrictIndex:
         xf, yf = x.ravel(), y.ravel()
         out = np.full(xf.shape, -1, dtype=np.int32)
         tie = np.zeros(xf.shape if ties else (0,), dtype=bool)
-        if len(self.parts) == 1:  # one subdistrict (the sample): exactly GridIndex's path
-            pos, t = self.parts[0]._locate_many(xf, yf, ties)
-            hit = pos >= 0
-            out[hit] = self.part_positions[0][pos[hit]]
-            return out.reshape(x.shape), (t.reshape(x.shape) if ties else tie)
-        for i in range(0, len(xf), _CHUNK):
-            sl = slice(i, i + _CHUNK)
-            self._chunk(xf[sl], yf[sl], out[sl], tie[sl] if ties else None)
+        # compiled pass (geo_grid.lookup_kernel); the points it cannot answer with certainty (on or
+        # within rounding of an edge, near a vertex) go through the exact numpy path below
+        r, f = self._router, self._flat
+        deferred = locate_kernel(
+            np.ascontiguousarray(xf), np.ascontiguousarray(yf), out, tie, ties,
+            r.x0, r.y0, r.inv_x, r.inv_y, r.nx, r.ny, r.cells, r.ptr, r.subs, self._rank,
+            *f.kernel_args,
+        )  # fmt: skip
+        if deferred:
+            sel = np.flatnonzero(out == DEFER)
+            for i in range(0, len(sel), _CHUNK):
+                part = sel[i : i + _CHUNK]
+                got = np.empty(len(part), dtype=np.int32)
+                t = np.zeros(len(part), dtype=bool)
+                self._chunk(xf[part], yf[part], got, t if ties else None)
+                out[part] = got
+                if ties:
+                    tie[part] = t
         return out.reshape(x.shape), (tie.reshape(x.shape) if ties else tie)
 
     def _chunk(
