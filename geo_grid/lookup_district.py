@@ -34,7 +34,10 @@ new subdistrict's grids at the end.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,7 +46,7 @@ import shapely
 from numpy.typing import ArrayLike, NDArray
 
 from geo_grid.crs import lonlat_to_far_metric, lonlat_to_metric
-from geo_grid.lookup import FAR_DEG, GridIndex, clean_polygon
+from geo_grid.lookup import FAR_DEG, GridIndex, clean_polygons
 from geo_grid.lookup_flat import FlatParts
 from geo_grid.lookup_kernel import DEFER, locate_kernel
 from geo_grid.lookup_raster import DELTA, IntArray
@@ -55,6 +58,8 @@ ROUTER_CELL_M = 100.0
 # ≈ 4.6 m cells (≈ 2 MiB each, edge cells included).
 MAX_CELLS_TOTAL = 48_000_000
 PART_MAX_CELLS = 4_000_000
+# From this many subdistricts a build uses a process per core (geo_grid.lookup_district.build_workers).
+PARALLEL_MIN_PARTS = 8
 # Points per routing pass: large, so that each subdistrict's index is called with many points at once.
 _CHUNK = 1 << 16
 
@@ -154,11 +159,14 @@ class DistrictIndex:
         part_cell_m: float = 1.0,
         max_cells_total: int = MAX_CELLS_TOTAL,
         router_cell_m: float = ROUTER_CELL_M,
+        workers: int | None = None,
     ) -> DistrictIndex:
         """Build from micro-grid codes and WGS84 polygons; subdistrict = first `subdistrict_digits` digits.
 
         Each subdistrict's raster targets `part_cell_m` metres within max_cells_total / subdistricts
         cells (at most GridIndex's 4 M): cells grow with the number of subdistricts, not their extent.
+        The subdistricts are built by `workers` processes (default `build_workers`: one per core, up
+        to 4, when there are at least PARALLEL_MIN_PARTS subdistricts; 1 builds in this process).
         """
         codes_t = tuple(str(c) for c in codes)
         n = len(codes_t)
@@ -169,21 +177,29 @@ class DistrictIndex:
         if len(set(codes_t)) != n:
             raise ValueError("grid codes must be unique")
         names_t = tuple(str(v) for v in names) if names is not None else ("",) * n
-        polys = tuple(clean_polygon(g) for g in polygons)
+        polys = clean_polygons(polygons)
         keys = sorted({c[:subdistrict_digits] for c in codes_t})
         number = {k: i for i, k in enumerate(keys)}
         sub_of = np.fromiter((number[c[:subdistrict_digits]] for c in codes_t), dtype=np.int32, count=n)
         part_max_cells = max(1, min(PART_MAX_CELLS, max_cells_total // len(keys)))
-        parts, positions = [], []
-        for s in range(len(keys)):
-            pos = np.flatnonzero(sub_of == s).astype(np.int32)
-            parts.append(_build_part(codes_t, polys, names_t, pos, part_cell_m, part_max_cells))
-            positions.append(_frozen(pos))
-        parts_t = tuple(parts)
+        router_cell = _router_cell_deg(polys, router_cell_m)
+        positions = [_frozen(np.flatnonzero(sub_of == s).astype(np.int32)) for s in range(len(keys))]
+        jobs = [
+            _PartJob(
+                [codes_t[i] for i in pos.tolist()],
+                [polys[i] for i in pos.tolist()],
+                [names_t[i] for i in pos.tolist()],
+                part_cell_m,
+                part_max_cells,
+                router_cell,
+            )
+            for pos in positions
+        ]
+        built = _run_jobs(jobs, build_workers(len(jobs)) if workers is None else workers)
         return cls._assemble(
-            codes_t, names_t, polys, tuple(keys), sub_of, parts_t, tuple(positions),
+            codes_t, names_t, polys, tuple(keys), sub_of, tuple(b[0] for b in built), tuple(positions),
             subdistrict_digits, part_cell_m, part_max_cells, router_cell_m,
-            (None,) * len(parts_t), _router_cell_deg(parts_t, router_cell_m),
+            tuple(b[1] for b in built), router_cell,
         )  # fmt: skip
 
     @classmethod
@@ -293,7 +309,7 @@ class DistrictIndex:
         if len(set(new_codes)) != len(new_codes):
             raise ValueError("grid codes must be unique")
         new_names = tuple(str(v) for v in names) if names is not None else ("",) * len(new_codes)
-        new_polys = tuple(clean_polygon(g) for g in polygons)
+        new_polys = clean_polygons(polygons)
         old = (
             self.subdistrict_codes.index(subdistrict_code)
             if subdistrict_code in self.subdistrict_codes
@@ -330,7 +346,10 @@ class DistrictIndex:
             s = keys.index(subdistrict_code)
             pos = np.arange(len(keep), len(codes_t), dtype=np.int32)
             sub_of[len(keep) :] = s
-            parts[s] = _build_part(codes_t, polys_t, names_t, pos, self.part_cell_m, self.part_max_cells)
+            router_cell = (1.0 / self._router.inv_x, 1.0 / self._router.inv_y)
+            job = _PartJob(list(new_codes), list(new_polys), list(new_names), self.part_cell_m,
+                           self.part_max_cells, router_cell)  # fmt: skip
+            parts[s], extras[s] = job.run()
             positions[s] = _frozen(pos)
         return self._assemble(
             codes_t, names_t, polys_t, tuple(keys), sub_of,
@@ -563,22 +582,42 @@ def _frozen(a: NDArray[Any]) -> NDArray[Any]:
     return a
 
 
-def _build_part(
-    codes: tuple[str, ...],
-    polys: tuple[Any, ...],
-    names: tuple[str, ...],
-    pos: IntArray,
-    cell_m: float,
-    max_cells: int,
-) -> GridIndex:
-    idx = pos.tolist()
-    return GridIndex.build_part(
-        [codes[i] for i in idx],
-        [polys[i] for i in idx],
-        [names[i] for i in idx],
-        cell_m=cell_m,
-        max_cells=max_cells,
-    )
+@dataclass(frozen=True, slots=True)
+class _PartJob:
+    """One subdistrict's build (its part and its router/nearest extras), picklable for a worker."""
+
+    codes: list[str]
+    polys: list[Any]  # already cleaned
+    names: list[str]
+    cell_m: float
+    max_cells: int
+    router_cell: tuple[float, float]
+
+    def run(self) -> tuple[GridIndex, _PartExtras]:
+        part = GridIndex.build_part(
+            self.codes, self.polys, self.names, cell_m=self.cell_m, max_cells=self.max_cells, cleaned=True
+        )
+        return part, _part_extras(part, *self.router_cell)
+
+
+def _run_job(job: _PartJob) -> tuple[GridIndex, _PartExtras]:
+    return job.run()
+
+
+def build_workers(parts: int) -> int:
+    """Default number of build processes: one per core (at most 4) from PARALLEL_MIN_PARTS parts."""
+    if parts < PARALLEL_MIN_PARTS:
+        return 1
+    return max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1))
+
+
+def _run_jobs(jobs: list[_PartJob], workers: int) -> list[tuple[GridIndex, _PartExtras]]:
+    """Run the part builds, in `workers` processes ("forkserver": safe in a threaded server process)."""
+    if workers <= 1 or len(jobs) < 2:
+        return [job.run() for job in jobs]
+    ctx = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        return list(pool.map(_run_job, jobs, chunksize=max(1, len(jobs) // (4 * workers))))
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
@@ -596,9 +635,11 @@ class _PartExtras:
     outer: NDArray[np.bool_]
 
 
-def _router_cell_deg(parts: tuple[GridIndex, ...], cell_m: float) -> tuple[float, float]:
-    bounds = np.array([shapely.total_bounds(np.asarray(p.polygons, dtype=object)) for p in parts])
-    coslat = max(np.cos(np.radians((bounds[:, 1].min() + bounds[:, 3].max()) / 2.0)), 0.01)
+def _router_cell_deg(polys: Sequence[Any], cell_m: float) -> tuple[float, float]:
+    geoms = np.empty(len(polys), dtype=object)
+    geoms[:] = list(polys)
+    _, miny, _, maxy = shapely.total_bounds(geoms)
+    coslat = max(np.cos(np.radians((miny + maxy) / 2.0)), 0.01)
     return cell_m / (111_320.0 * coslat), cell_m / 110_574.0
 
 

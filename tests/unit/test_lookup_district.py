@@ -238,3 +238,15 @@ def test_pickles_with_parts_as_views(district) -> None:
     assert [copy.candidates(a, b) for a, b in zip(ex[:300], ey[:300], strict=True)] == [
         index.candidates(a, b) for a, b in zip(ex[:300], ey[:300], strict=True)
     ]
+
+
+def test_parallel_build_equals_serial_build() -> None:
+    codes, polys = synthetic_micro_grids(8, 60, seed=13)
+    serial = DistrictIndex.build(codes, polys, workers=1)
+    parallel = DistrictIndex.build(codes, polys, workers=2)
+    for name, arr in serial._flat.arrays.items():
+        assert np.array_equal(arr, parallel._flat.arrays[name], equal_nan=True), name
+    assert np.array_equal(serial._router.cells, parallel._router.cells)
+    assert np.array_equal(serial._nearest.segments, parallel._nearest.segments)
+    x, y = random_points(polys, 20_000, seed=2)
+    assert np.array_equal(serial.locate_many(x, y), parallel.locate_many(x, y))
