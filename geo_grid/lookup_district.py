@@ -34,6 +34,7 @@ new subdistrict's grids at the end.
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import os
 from collections.abc import Sequence
@@ -689,7 +690,13 @@ class _PartJob:
 
 
 def _run_job(job: _PartJob) -> tuple[GridIndex, _PartExtras]:
-    return job.run()
+    """In a worker process: the part without what the parent already has (polygons, codes, names) or
+    remakes anyway (the prepared geometries and their STRtree), so that little travels back."""
+    part, extras = job.run()
+    slim = dataclasses.replace(
+        part, codes=(), names=(), polygons=(), _geoms=np.empty(0, dtype=object), _tree=None
+    )
+    return slim, extras
 
 
 def build_workers(parts: int) -> int:
@@ -705,7 +712,17 @@ def _run_jobs(jobs: list[_PartJob], workers: int) -> list[tuple[GridIndex, _Part
         return [job.run() for job in jobs]
     ctx = multiprocessing.get_context("forkserver")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        return list(pool.map(_run_job, jobs, chunksize=max(1, len(jobs) // (4 * workers))))
+        done = list(pool.map(_run_job, jobs, chunksize=max(1, len(jobs) // (4 * workers))))
+    out = []
+    for job, (slim, extras) in zip(jobs, done, strict=True):
+        geoms = np.empty(len(job.polys), dtype=object)
+        geoms[:] = job.polys
+        shapely.prepare(geoms)
+        part = dataclasses.replace(
+            slim, codes=tuple(job.codes), names=tuple(job.names), polygons=tuple(job.polys), _geoms=geoms
+        )
+        out.append((part, extras))
+    return out
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
