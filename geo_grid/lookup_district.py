@@ -23,8 +23,11 @@ vertices (so that a grid touching the boundary at a single vertex still ties), a
 (EPSG:4547 and the far projection) instead of every edge of every grid.
 
 Bulk lookups do not group points by subdistrict: the parts' arrays are concatenated
-(geo_grid.lookup_flat) and each point gathers its part's origin, scale and offsets; the per-subdistrict
-GridIndex objects (scalar lookups) are views into the same arrays.
+(geo_grid.lookup_flat) and a compiled pass (geo_grid.lookup_kernel, numba) routes each point and reads
+its part's raster; the few points it cannot decide (on or within rounding of an edge) take the exact
+numpy/GEOS path. One-point lookups read the same arrays through memoryviews (`_Scalar`); the
+per-subdistrict GridIndex objects are views into them. A build runs the subdistricts in a process pool
+(`build_workers`).
 
 ``replace(subdistrict, codes, polygons)`` returns a new index with one subdistrict rebuilt; the other
 subdistricts' parts are reused as built (their arrays are copied into the new flat arrays; the router
@@ -59,8 +62,9 @@ ROUTER_CELL_M = 100.0
 # ≈ 4.6 m cells (≈ 2 MiB each, edge cells included).
 MAX_CELLS_TOTAL = 48_000_000
 PART_MAX_CELLS = 4_000_000
-# From this many subdistricts a build uses a process per core (geo_grid.lookup_district.build_workers).
-PARALLEL_MIN_PARTS = 8
+# From this many subdistricts a build uses a process per core (build_workers): below, starting the
+# processes (≈ 1.4 s here) costs more than it saves.
+PARALLEL_MIN_PARTS = 32
 # Points per routing pass: large, so that each subdistrict's index is called with many points at once.
 _CHUNK = 1 << 16
 
