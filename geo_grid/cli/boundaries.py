@@ -25,6 +25,12 @@ generations_app = typer.Typer(
 app.add_typer(generations_app, name="generations")
 
 
+# Which subdistrict a command is about: needed only when the database holds several.
+_SUBDISTRICT: Any = typer.Option(
+    None, "--subdistrict", help="subdistrict code (9 digits); needed when the database holds several"
+)
+
+
 def _actor(actor: str | None) -> str:
     return actor or f"cli:{getpass.getuser()}"
 
@@ -52,6 +58,7 @@ def import_boundaries(
     generation: int | None = typer.Option(
         None, help="import into this open draft instead of opening a new one"
     ),
+    subdistrict: str | None = _SUBDISTRICT,
     commit: bool = typer.Option(
         True, "--commit/--dry-run", help="--dry-run: check everything, say what would change, then roll back"
     ),
@@ -74,7 +81,9 @@ def import_boundaries(
         outcome: dict[str, object] = {}
         try:
             with session_for(url, commit=commit) as session:
-                result = generation_service.import_layer(session, layer, _actor(actor), generation, file.name)
+                result = generation_service.import_layer(
+                    session, layer, _actor(actor), generation, file.name, subdistrict
+                )
                 report = validation.report(session, result.generation)
                 outcome = {**asdict(result), "validation": report.counts, "by_kind": report.by_kind}
         except GeoGridError as exc:
@@ -108,24 +117,33 @@ def export(
 
 
 @generations_app.command("list")
-def list_generations() -> None:
-    """Every generation: id, status, who opened and activated it, when."""
-    with database(Settings()) as (url, _), session_for(url) as session:
-        rows = generation_service.list_generations(session)
+def list_generations(subdistrict: str | None = _SUBDISTRICT) -> None:
+    """Every generation (of every subdistrict unless one is named): id, subdistrict, status, who opened
+    and activated it, when."""
+    with database(Settings()) as (url, _):
+        try:
+            with session_for(url) as session:
+                rows = generation_service.list_generations(session, subdistrict)
+        except GeoGridError as exc:
+            raise fail(exc) from exc
     for g in rows:
         typer.echo(
-            f"{g.id:>4}  {g.status:<8} created {g.created_at:%Y-%m-%d %H:%M} by {g.created_by}"
+            f"{g.id:>4}  {g.subdistrict_code}  {g.status:<8} created {g.created_at:%Y-%m-%d %H:%M} by {g.created_by}"
             f"  activated {g.activated_at or '-'}  retired {g.retired_at or '-'}  {g.counts}"
         )
 
 
 @generations_app.command("open")
-def open_draft(note: str | None = typer.Option(None), actor: str | None = typer.Option(None)) -> None:
-    """Open a draft: a copy of the active boundaries."""
+def open_draft(
+    note: str | None = typer.Option(None),
+    actor: str | None = typer.Option(None),
+    subdistrict: str | None = _SUBDISTRICT,
+) -> None:
+    """Open a draft of a subdistrict: a copy of its active boundaries."""
     with database(Settings()) as (url, _):
         try:
             with session_for(url) as session:
-                gen = generation_service.open_draft(session, _actor(actor), note)
+                gen = generation_service.open_draft(session, _actor(actor), note, subdistrict)
         except GeoGridError as exc:
             raise fail(exc) from exc
     typer.echo(f"opened draft {gen.id}")
@@ -165,7 +183,8 @@ def activate(
                         generation_service.activate(session, generation, _actor(actor), near_m)
                     )
                 else:
-                    active = generation_service.active(session)
+                    draft = generation_service.get(session, generation)
+                    active = generation_service.active(session, draft.subdistrict_code)
                     report = validation.report(session, generation)
                     moves = generation_service.diff(session, active.id, generation).counts if active else {}
                     result = {"would_activate": generation, "validation": report.counts, "changes": moves}

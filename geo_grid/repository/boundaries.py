@@ -155,6 +155,13 @@ def open_draft(session: Session, subdistrict: str, based_on: int, actor: str, no
     return gen_id
 
 
+def open_empty_draft(session: Session, subdistrict: str, actor: str, note: str | None) -> int:
+    """A new draft without grids (a subdistrict's first boundaries come by import)."""
+    sql = """INSERT INTO generations (subdistrict_code, status, note, created_by)
+             VALUES (:sub, 'draft', :note, :actor) RETURNING id"""
+    return int(session.execute(text(sql), {"sub": subdistrict, "note": note, "actor": actor}).scalar_one())
+
+
 def activate(session: Session, draft_id: int, previous_id: int | None, actor: str) -> None:
     """Retire the previous generation and activate the draft at the same instant (transaction time), so
     every moment belongs to exactly one generation. Clearing in_draft re-checks ST_IsValid in the database."""
@@ -394,7 +401,8 @@ def diff_grids(session: Session, a: int, b: int) -> list[GridPair]:
 
 
 def moves(session: Session, a: int, b: int) -> dict[str, list[Move]]:
-    """Open reports, point facilities and addresses whose micro-grid under `a` differs from under `b`."""
+    """Open reports, point facilities and addresses of `b`'s subdistrict (or in no grid) whose micro-grid
+    under `a` differs from under `b`."""
     specs = {
         "reports": (
             "reports r",
@@ -409,6 +417,9 @@ def moves(session: Session, a: int, b: int) -> dict[str, list[Move]]:
         sql = f"""SELECT {cols}, ma.code AS from_code, mb.code AS to_code FROM {table}
                   LEFT JOIN LATERAL ({covering_micro("r.geom", gen="a")}) ma ON true
                   LEFT JOIN LATERAL ({covering_micro("r.geom", gen="b")}) mb ON true
-                  WHERE {cond} AND ma.code IS DISTINCT FROM mb.code ORDER BY 1"""
+                  WHERE {cond} AND ma.code IS DISTINCT FROM mb.code
+                    AND (r.subdistrict_code = (SELECT subdistrict_code FROM generations WHERE id = :b)
+                         OR r.micro_code IS NULL)
+                  ORDER BY 1"""
         out[key] = [Move(**r._mapping) for r in _rows(session, sql, {"a": a, "b": b})]
     return out

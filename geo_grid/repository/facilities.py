@@ -133,12 +133,14 @@ def overlaps(session: Session, generation_id: int, facility_pk: int) -> list[Gri
 
 
 def assign_polygon_primaries(session: Session, generation_id: int) -> int:
-    """Set micro_code of every polygon facility to its primary grid: the micro-grid of the largest overlap."""
+    """Set micro_code of every polygon facility of the generation's subdistrict to its primary grid: the
+    micro-grid of the largest overlap."""
     sql = f"""UPDATE facilities f SET micro_code = (
                 SELECT g.code FROM grids g
                 WHERE g.generation_id = :gen AND g.level = 'micro' AND ST_Intersects(g.geom, f.geom)
                 ORDER BY ST_Area(ST_Transform(ST_Intersection(g.geom, f.geom), {METRIC_SRID})) DESC, g.code LIMIT 1)
-              WHERE GeometryType(f.geom) <> 'POINT'"""
+              WHERE GeometryType(f.geom) <> 'POINT'
+                AND f.subdistrict_code = (SELECT subdistrict_code FROM generations WHERE id = :gen)"""
     return int(session.execute(text(sql), {"gen": generation_id}).rowcount)  # type: ignore[attr-defined]
 
 

@@ -114,6 +114,9 @@ class GridFields:
     near_boundary: bool
     dispatch_kind: str | None
     dispatch_target: str | None
+    # The subdistrict whose 街道中心 answers for the report: of its micro-grid, outside every grid of the
+    # nearest one; None without a point (the database's rule decides: migration 0009_district).
+    subdistrict_code: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -97,7 +97,16 @@ def grid_fields(placed: Placed) -> GridFields:
         # A report outside every grid is still taken: the subdistrict centre handles it.
         dispatch_kind=None if inside else "centre",
         dispatch_target=None if inside else SUBDISTRICT_CENTRE,
+        subdistrict_code=_subdistrict_of(p),
     )
+
+
+def _subdistrict_of(p: Placement | None) -> str | None:
+    """The subdistrict a placed point belongs to: its micro-grid's, outside every grid the nearest one's."""
+    if p is None:
+        return None
+    grid = p.micro if p.micro is not None else p.nearest
+    return grid.subdistrict_code if grid is not None else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,8 +46,14 @@ router = APIRouter(tags=["generations"])
 GenId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
 
 
+SubdistrictCode = Annotated[str, Field(pattern=r"^[0-9]{9}$", description="街道编码（9位）")]
+
+
 class DraftRequest(BaseModel):
     note: str | None = Field(default=None, max_length=2000)
+    subdistrict: SubdistrictCode | None = Field(
+        default=None, description="草稿所属街道；库中只有一个街道时可省略"
+    )
 
 
 @router.post(
@@ -55,12 +61,14 @@ class DraftRequest(BaseModel):
     status_code=201,
     summary="Open a draft: a copy of the active boundaries (planner)",
     response_model=GenerationOut,
-    responses=error_responses(401, 403, 409),
+    responses=error_responses(401, 403, 404, 409, 422),
 )
 def open_draft(
     session: SessionDep, principal: PlannerDep, body: DraftRequest | None = None
 ) -> GenerationSummary:
-    gen = generation_service.open_draft(session, principal.name, body.note if body else None)
+    gen = generation_service.open_draft(
+        session, principal.name, body.note if body else None, body.subdistrict if body else None
+    )
     return generation_service.describe(session, gen)
 
 
@@ -68,9 +76,15 @@ def open_draft(
     "/generations",
     summary="Every generation with its status, who opened/activated it and when",
     response_model=list[GenerationOut],
+    responses=error_responses(404, 422),
 )
-def list_generations(session: SessionDep) -> list[GenerationSummary]:
-    return generation_service.list_generations(session)
+def list_generations(
+    session: SessionDep,
+    subdistrict: Annotated[
+        str | None, Query(pattern=r"^[0-9]{9}$", description="只列出该街道的代次（省略：所有街道）")
+    ] = None,
+) -> list[GenerationSummary]:
+    return generation_service.list_generations(session, subdistrict)
 
 
 @router.get(
@@ -161,7 +175,7 @@ def audit(session: SessionDep, generation_id: GenId) -> list[GridAuditEntry]:
     "/generations/{a}/diff/{b}",
     summary="Grids added/retired/reshaped and what would move from a to b",
     response_model=DiffOut,
-    responses=error_responses(404),
+    responses=error_responses(404, 422),
 )
 def diff(session: SessionDep, a: GenId, b: GenId) -> Diff:
     return generation_service.diff(session, a, b)
@@ -248,6 +262,11 @@ class ImportForm(BaseModel):
     crs: str | None = Field(
         default=None, max_length=100, description="gcj02 | bd09 (map-app offsets), or EPSG:<n> if undeclared"
     )
+    subdistrict: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]{9}$",
+        description="the subdistrict of a new draft (default: the only one); its first import opens an empty draft",
+    )
 
 
 # The multipart framing and the small form fields around the file.
@@ -325,7 +344,9 @@ def _read_and_store(
         limits=uploads.Limits.for_upload_bound(limit),
     )
     with transaction(runtime.session_factory) as session:
-        return generation_service.import_layer(session, layer, principal.name, generation_id, name)
+        return generation_service.import_layer(
+            session, layer, principal.name, generation_id, name, form.subdistrict
+        )
 
 
 async def _import(
@@ -381,7 +402,7 @@ async def _import(
     summary="Upload a boundary layer into a NEW draft (planner)",
     openapi_extra=IMPORT_BODY,
     response_model=ImportResultOut,
-    responses=error_responses(401, 403, 409, 413, 422),
+    responses=error_responses(401, 403, 404, 409, 413, 422),
 )
 async def import_new(request: Request, runtime: RuntimeDep, principal: PlannerDep) -> ImportResult:
     return await _import(request, runtime, principal, None)
