@@ -321,9 +321,35 @@ def last_version(session: Session, code: str) -> int | None:
     return version
 
 
-def community_geometries(session: Session) -> dict[str, bytes | None]:
-    sql = "SELECT code, ST_AsBinary(geom) AS wkb FROM communities ORDER BY code"
-    return {r.code: (bytes(r.wkb) if r.wkb is not None else None) for r in _rows(session, sql, {})}
+def community_geometries(session: Session, subdistrict: str | None = None) -> dict[str, bytes | None]:
+    """Each community's outline (of one subdistrict when named)."""
+    where = "" if subdistrict is None else "WHERE subdistrict_code = :sub "
+    sql = f"SELECT code, ST_AsBinary(geom) AS wkb FROM communities {where}ORDER BY code"
+    rows = _rows(session, sql, {"sub": subdistrict})
+    return {r.code: (bytes(r.wkb) if r.wkb is not None else None) for r in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class NeighbourGrid:
+    """An active micro-grid of another subdistrict near a generation's grids."""
+
+    subdistrict_code: str
+    code: str
+    wkb: bytes
+
+
+def neighbour_grids(session: Session, generation_id: int, margin_deg: float) -> list[NeighbourGrid]:
+    """The active micro-grids of the other subdistricts within `margin_deg` of the generation's extent."""
+    sql = """WITH own AS (SELECT subdistrict_code FROM generations WHERE id = :gen),
+                  box AS (SELECT ST_Expand(ST_Extent(geom)::geometry, :margin) AS geom
+                          FROM grids WHERE generation_id = :gen AND level = 'micro')
+             SELECT gen.subdistrict_code, g.code, ST_AsBinary(g.geom) AS wkb
+             FROM grids g JOIN generations gen ON gen.id = g.generation_id, own, box
+             WHERE gen.status = 'active' AND gen.subdistrict_code <> own.subdistrict_code
+               AND g.level = 'micro' AND g.geom && box.geom
+             ORDER BY gen.subdistrict_code, g.code"""
+    rows = _rows(session, sql, {"gen": generation_id, "margin": margin_deg})
+    return [NeighbourGrid(r.subdistrict_code, r.code, bytes(r.wkb)) for r in rows]
 
 
 def leaders(session: Session) -> dict[str, set[str]]:
