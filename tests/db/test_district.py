@@ -101,6 +101,14 @@ def test_lookups_on_both_sides_of_and_on_the_border_name_the_subdistrict(env) ->
     x, y = _border_vertex(built)
     on = client.get("/lookup", params={"lon": x, "lat": y}).json()
     assert on["on_boundary"] is True and on["subdistrict"]["code"] == SAMPLE == _truth(url, x, y)
+    # Grids: a code names its subdistrict; a listing names one (or a community of one), else 422.
+    code = district.TERTIARY + "001"
+    assert client.get(f"/grids/{code}").json()["properties"]["code"] == code
+    assert client.get(f"/grids/{SAMPLE}001001001").status_code == 200
+    assert client.get("/grids", params={"limit": 5}).json()["code"] == "subdistrict_required"
+    listed = client.get("/grids", params={"subdistrict": district.CODE, "level": "micro", "limit": 10}).json()
+    assert sorted(f["properties"]["code"] for f in listed["features"]) == sorted(built.micro)
+    assert client.get("/grids", params={"community": SAMPLE + "001", "limit": 1}).status_code == 200
     # Outside both: the nearest grid's subdistrict.
     x0, y0, _, _ = built.sample_outline.bounds
     far = client.get("/lookup", params={"lon": x0 - 0.02, "lat": y0 - 0.02}).json()
