@@ -15,6 +15,7 @@ from geo_grid.cli.common import database, fail, session_for
 from geo_grid.errors import GeoGridError
 from geo_grid.io import boundaries as boundary_io
 from geo_grid.io import uploads
+from geo_grid.services import communities as community_service
 from geo_grid.services import generations as generation_service
 from geo_grid.services import validation
 from geo_grid.settings import Settings
@@ -97,6 +98,36 @@ def import_boundaries(
     if layer.shifted_from:
         typer.echo(f"coordinates shifted from {layer.shifted_from} to WGS84")
     typer.echo(f"validation: {json.dumps(outcome['validation'])} {json.dumps(outcome['by_kind'])}")
+
+
+@import_app.command("communities")
+def import_communities(
+    file: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, help="GeoJSON, GeoPackage or zipped Shapefile of community outlines"
+    ),
+    subdistrict: str | None = _SUBDISTRICT,
+    code_field: str = typer.Option("code", help="field holding the 12-digit community code"),
+    name_field: str = typer.Option("name", help="field holding the community name"),
+    crs: str | None = typer.Option(None, help="gcj02 | bd09, or EPSG:<n> for an undeclared CRS"),
+    actor: str | None = typer.Option(None, help="name recorded in the audit log (default cli:<user>)"),
+) -> None:
+    """Insert or update a subdistrict's communities (社区) and their outlines: every code must lie under
+    the subdistrict's code; one bad feature and nothing changes."""
+    try:
+        limits = uploads.Limits.for_upload_bound(Settings().max_upload_bytes)
+        # Read like a boundary layer whose parent is the subdistrict (the same content checks).
+        layer = boundary_io.read_layer(
+            file, "tertiary", code_field, name_field, None, subdistrict or "-", crs, limits=limits
+        )
+    except GeoGridError as exc:
+        raise fail(exc) from exc
+    with database(Settings()) as (url, _):
+        try:
+            with session_for(url) as session:
+                result = community_service.import_layer(session, layer, _actor(actor), subdistrict)
+        except GeoGridError as exc:
+            raise fail(exc) from exc
+    typer.echo(json.dumps(asdict(result), ensure_ascii=False))
 
 
 @app.command("export")

@@ -35,6 +35,7 @@ class Report:
     micro_code: str | None
     tertiary_code: str | None
     community_code: str | None
+    subdistrict_code: str | None  # whose 街道中心 answers (migration 0009_district); None: the district level
     outside: bool
     near_boundary: bool
     possible_duplicate_of: int | None

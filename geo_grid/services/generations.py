@@ -337,10 +337,10 @@ def import_layer(
                 {"generation": generation_id, "subdistrict": gen.subdistrict_code},
             )
         gen_id, code = generation_id, gen.subdistrict_code
-        _check_codes(layer, code)
+        _check_codes(session, layer, code)
     else:
         code = subdistricts.resolve(session, subdistrict).code
-        _check_codes(layer, code)  # before a draft is opened for it
+        _check_codes(session, layer, code)  # before a draft is opened for it
         gen_id = (
             open_draft(session, actor, f"import {source}", code).id
             if generation_repo.active(session, code) is not None
@@ -390,16 +390,14 @@ def import_layer(
     return result
 
 
-def _check_codes(layer: ImportedLayer, subdistrict: str) -> None:
-    """Every grid's code and parent must lie under the subdistrict's code (codes are hierarchical)."""
-    foreign = [
-        g["code"]
-        for g in layer.grids
-        if not (g["code"].startswith(subdistrict) and g["parent_code"].startswith(subdistrict))
-    ]
+def _check_codes(session: Session, layer: ImportedLayer, subdistrict: str) -> None:
+    """No grid may name another subdistrict: a code or parent whose first 9 digits are another
+    subdistrict's code is refused (a foreign file's own codes, e.g. LA's nc_id, name none)."""
+    others = {s.code for s in subdistrict_repo.list_all(session)} - {subdistrict}
+    foreign = [g["code"] for g in layer.grids if g["code"][:9] in others or g["parent_code"][:9] in others]
     if foreign:
         raise OtherSubdistrict(
-            f"{len(foreign)} grid(s) of the file are not under subdistrict {subdistrict} "
+            f"{len(foreign)} grid(s) of the file belong to another subdistrict than {subdistrict} "
             f"(e.g. {foreign[0]}); nothing was imported",
             {"subdistrict": subdistrict, "codes": foreign[:20]},
         )

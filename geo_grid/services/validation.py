@@ -182,7 +182,8 @@ def check(
                     )
                 )
         codes = [g.code for g in grids_l]
-        for piece in geo.overlaps(codes, [metric[c] for c in codes], noise_m2):
+        # (a subdistrict's first draft may hold one level only: no grids, no pairs)
+        for piece in geo.overlaps(codes, [metric[c] for c in codes], noise_m2) if codes else []:
             a, b = piece.codes
             out.append(
                 Problem(

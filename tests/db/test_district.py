@@ -17,8 +17,10 @@ from geo_grid import db
 from geo_grid import geometry as geo
 from geo_grid.api.runtime import runtime_of
 from geo_grid.errors import OtherSubdistrict, SubdistrictRequired
+from geo_grid.io.boundaries import ImportedLayer
 from geo_grid.repository import rules
 from geo_grid.services import addresses as address_service
+from geo_grid.services import communities as community_service
 from geo_grid.services import lookup as lookup_service
 from tests.support import district
 from tests.support.api import bearer, create_tokens
@@ -212,6 +214,11 @@ def test_an_import_and_an_activation_of_one_leave_the_other_untouched(env, tmp_p
             address_service.import_rows(
                 session, [{**rows[0], "community_code": SAMPLE + "001"}], subdistrict=district.CODE
             )
+    with _session(url) as session:  # a community of the sample is not the neighbour's
+        layer = ImportedLayer("tertiary", [{"code": SAMPLE + "001", "name": "x", "parent_code": "-",
+                                            "geom": built.micro[sorted(built.micro)[0]]}], "EPSG:4326", None)  # fmt: skip
+        with pytest.raises(OtherSubdistrict):
+            community_service.import_layer(session, layer, "test", district.CODE)
     with _session(url) as session:
         summary = address_service.import_rows(session, rows, replace_all=True, subdistrict=district.CODE)
     assert summary.deleted == 0 and summary.outside == 0  # --replace deleted none of the sample's
@@ -284,3 +291,45 @@ def test_validation_reports_overlaps_with_and_gaps_against_the_neighbour(env, tm
 
         clean = validation.report(session, built.generation)
     assert not [p for p in clean.problems if p.severity == "error"]
+
+
+def test_the_command_line_brings_in_a_second_subdistrict(db_url: str, monkeypatch, tmp_path: Path) -> None:
+    """The README's steps: subdistrict row, communities, first import, activation; commands that need
+    a subdistrict ask for it once there are two."""
+    from typer.testing import CliRunner
+
+    from geo_grid.cli import app
+
+    monkeypatch.setenv("GEO_GRID_DATABASE_URL", db_url)
+    runner = CliRunner()
+    ring, micro = district.ring_grids(district.sample_outline(db_url))
+    csv = tmp_path / "subdistricts.csv"
+    csv.write_text(
+        "code,name,district_code,district_name,city_code,city_name,province_code,province_name\n"
+        f"{district.CODE},{district.NAME},410105,金水区,410100,郑州市,410000,河南省\n",
+        encoding="utf-8",
+    )
+    steps = [
+        ["subdistricts", "import", str(csv)],
+        ["import", "communities", str(district.write_layer(tmp_path / "c.geojson", {district.COMMUNITY: ring}, "-")),
+         "--subdistrict", district.CODE],
+        ["import", "boundaries", str(district.write_layer(tmp_path / "t.geojson", {district.TERTIARY: ring}, district.COMMUNITY)),
+         "--level", "tertiary", "--subdistrict", district.CODE],
+    ]  # fmt: skip
+    for args in steps:
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, (args, result.output, result.exception)
+    gen = scalar(db_url, "SELECT id FROM generations WHERE subdistrict_code = :s", s=district.CODE)
+    micro_file = district.write_layer(tmp_path / "m.geojson", micro, district.TERTIARY)
+    result = runner.invoke(
+        app, ["import", "boundaries", str(micro_file), "--level", "micro", "--generation", str(gen)]
+    )
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["generations", "activate", str(gen), "--commit"])
+    assert result.exit_code == 0, result.output
+    listed = runner.invoke(app, ["generations", "list"]).output
+    assert f"{district.CODE}  active" in listed and f"{SAMPLE}  active" in listed
+    refused = runner.invoke(app, ["generations", "open"])
+    assert refused.exit_code != 0 and "subdistrict" in refused.output
+    opened = runner.invoke(app, ["generations", "open", "--subdistrict", district.CODE])
+    assert opened.exit_code == 0, opened.output

@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import shapely
-from shapely.geometry import MultiPolygon, Polygon, box, mapping
-from sqlalchemy import text
+from shapely.geometry import Polygon, box, mapping
 
 from geo_grid import geometry as geo
 from tests.support.api import bearer
@@ -91,10 +90,13 @@ def add_second_subdistrict(client: Any, planner: str, url: str, tmp_path: Path) 
     """Insert the neighbour's subdistrict and community rows, import its grids into its first draft and
     activate it (the live directory then holds both subdistricts)."""
     from geo_grid import db
+    from geo_grid.io import boundaries as boundary_io
     from geo_grid.repository import subdistricts as subdistrict_repo
+    from geo_grid.services import communities as community_service
 
     outline = sample_outline(url)
     ring, micro = ring_grids(outline)
+    communities = write_layer(tmp_path / "communities.geojson", {COMMUNITY: ring}, CODE)
     engine = db.make_engine(url, pool_size=1)
     try:
         with db.transaction(db.make_session_factory(engine)) as session:
@@ -102,13 +104,9 @@ def add_second_subdistrict(client: Any, planner: str, url: str, tmp_path: Path) 
                 CODE, NAME, "410105", "金水区", "410100", "郑州市", "410000", "河南省"
             )
             subdistrict_repo.upsert(session, [row])
-            session.execute(
-                text(
-                    "INSERT INTO communities (code, name, geom) "
-                    "VALUES (:c, '第二社区', ST_Multi(ST_GeomFromWKB(:w, 4326)))"
-                ),
-                {"c": COMMUNITY, "w": shapely.to_wkb(MultiPolygon(geo.parts(ring)))},
-            )
+            # What `geo-grid import communities FILE --subdistrict CODE` does.
+            layer = boundary_io.read_layer(communities, "tertiary", parent_code=CODE)
+            community_service.import_layer(session, layer, "test", CODE)
     finally:
         engine.dispose()
     tertiary = write_layer(tmp_path / "tertiary.geojson", {TERTIARY: ring}, COMMUNITY)
