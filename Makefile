@@ -24,8 +24,9 @@ $(STAMP): pyproject.toml
 run: setup
 	$(VENV)/bin/geo-grid up
 
+# One pytest worker per core (at most 4), each with its own PostGIS cluster; a file's tests stay together.
 test: setup
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n auto --maxprocesses 4 --dist loadfile
 
 # The unit tests alone (no database, no browser): seconds.
 test-fast: $(STAMP)

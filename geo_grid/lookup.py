@@ -134,6 +134,32 @@ class GridIndex:
         max_cells: int = 4_000_000,
     ) -> GridIndex:
         """Build the index. `cell_m` is the target raster cell in metres; `max_cells` caps its memory."""
+        return cls._build(codes, polygons, names, cell_m, max_cells, nearest=True)
+
+    @classmethod
+    def build_part(
+        cls,
+        codes: Sequence[str],
+        polygons: Sequence[Any],
+        names: Sequence[str] | None = None,
+        *,
+        cell_m: float = 1.0,
+        max_cells: int = 4_000_000,
+    ) -> GridIndex:
+        """`build` without the segment trees of `nearest` (which then raises ValueError): the per-
+        subdistrict parts of geo_grid.lookup_district.DistrictIndex, which keeps its own, smaller ones."""
+        return cls._build(codes, polygons, names, cell_m, max_cells, nearest=False)
+
+    @classmethod
+    def _build(
+        cls,
+        codes: Sequence[str],
+        polygons: Sequence[Any],
+        names: Sequence[str] | None,
+        cell_m: float,
+        max_cells: int,
+        nearest: bool,
+    ) -> GridIndex:
         codes_t = tuple(str(c) for c in codes)
         n = len(codes_t)
         if len(polygons) != n or (names is not None and len(names) != n):
@@ -153,10 +179,15 @@ class GridIndex:
 
         raster = build_raster(geoms, tree, rank, by_rank, cell_m, max_cells)
         rank.flags.writeable = False
-        metric_segments, metric_owner = ring_segments(to_metric(geoms))
         minx, miny, maxx, maxy = (float(v) for v in shapely.total_bounds(geoms))
         centre = ((minx + maxx) / 2, (miny + maxy) / 2)
-        far_segments, far_owner = ring_segments(to_far_metric(geoms, *centre))
+        if nearest:
+            metric_segments, metric_owner = ring_segments(to_metric(geoms))
+            far_segments, far_owner = ring_segments(to_far_metric(geoms, *centre))
+            metric_tree, far_tree = shapely.STRtree(metric_segments), shapely.STRtree(far_segments)
+        else:
+            metric_tree = far_tree = None
+            metric_owner = far_owner = np.empty(0, dtype=np.int32)
         return cls(
             codes=codes_t,
             names=names_t,
@@ -166,10 +197,10 @@ class GridIndex:
             _geoms=geoms,
             _rank=rank,
             _tree=tree,
-            _metric_tree=shapely.STRtree(metric_segments),
+            _metric_tree=metric_tree,
             _metric_owner=metric_owner,
             _far_centre=centre,
-            _far_tree=shapely.STRtree(far_segments),
+            _far_tree=far_tree,
             _far_owner=far_owner,
             _near_box=(minx - FAR_DEG, miny - FAR_DEG, maxx + FAR_DEG, maxy + FAR_DEG),
             _x0=raster.x0,
@@ -395,6 +426,8 @@ class GridIndex:
     def _nearest_in(
         self, x: NDArray[np.float64], y: NDArray[np.float64], far: bool
     ) -> tuple[IntArray, NDArray[np.float64]]:
+        if self._metric_tree is None:
+            raise ValueError("this GridIndex was built with nearest=False")
         if far:
             mx, my = lonlat_to_far_metric(x, y, *self._far_centre)
             tree, owner = self._far_tree, self._far_owner

@@ -15,6 +15,9 @@ DELTA = 1e-3
 ORIENT_ERR = 1e-15
 
 IntArray = NDArray[np.int32]
+# Up to this many polygons the exact reference answers of a build loop over polygons (covering_pairs);
+# beyond, one STRtree query of points is cheaper than the Python loop.
+_SMALL = 5000
 
 
 def orient_sign(ax: Any, ay: Any, bx: Any, by: Any, px: Any, py: Any) -> Any:
@@ -70,14 +73,20 @@ def build_raster(
     x0, y0 = minx - 2 * cx, miny - 2 * cy
     inv_x, inv_y = 1.0 / cx, 1.0 / cy
 
+    bounds = shapely.bounds(geoms)
+
     def reference(px: Any, py: Any) -> tuple[IntArray, NDArray[np.intp]]:
         """Exact answer (smallest-code covering position or -1) and number of covering polygons."""
-        pt, g = tree.query(shapely.points(px, py))
-        hit = shapely.intersects_xy(geoms[g], px[pt], py[pt])
+        if n <= _SMALL:
+            pt, g = covering_pairs(geoms, bounds, px, py)
+        else:
+            pt, g = tree.query(shapely.points(px, py))
+            hit = shapely.intersects_xy(geoms[g], px[pt], py[pt])
+            pt, g = pt[hit], g[hit]
         best = np.full(len(px), n, dtype=np.int32)
-        np.minimum.at(best, pt[hit], rank[g[hit]])
+        np.minimum.at(best, pt, rank[g])
         val = np.where(best == n, -1, by_rank[np.minimum(best, n - 1)]).astype(np.int32)
-        return val, np.bincount(pt[hit], minlength=len(px))
+        return val, np.bincount(pt, minlength=len(px))
 
     seg = unique_segments(geoms)
     pair_seg, pair_cell = segment_cells(seg, x0, y0, inv_x, inv_y, nx, ny)
@@ -101,7 +110,9 @@ def build_raster(
         pair_seg = np.concatenate([pair_seg, np.full(len(overlapped), len(seg), dtype=np.int32)])
     order = np.argsort(pair_cell, kind="stable")
     pair_seg, pair_cell = pair_seg[order], pair_cell[order]
-    sp_cells, first, counts = np.unique(pair_cell, return_index=True, return_counts=True)
+    # np.unique of a sorted array, without its hashing or sorting (a third of a small build's time)
+    first = np.flatnonzero(np.r_[True, pair_cell[1:] != pair_cell[:-1]])
+    sp_cells, counts = pair_cell[first], np.diff(np.r_[first, len(pair_cell)])
     n_sp = len(sp_cells)
     sp_seg = np.where(counts == 1, pair_seg[first], len(seg)).astype(np.int32)
 
@@ -150,7 +161,8 @@ def build_raster(
     cand = np.concatenate([sp_left[single], sp_right[single], mg.astype(np.int32)])
     keep = cand >= 0
     cell_of, cand = cell_of[keep], cand[keep]
-    key = np.unique(cell_of.astype(np.int64) * (n + 1) + rank[cand])  # dedupe, sort by cell, rank
+    key = np.sort(cell_of.astype(np.int64) * (n + 1) + rank[cand])  # sort by cell, rank; dedupe
+    key = key[np.r_[True, key[1:] != key[:-1]]]
     cell_of, cand = key // (n + 1), by_rank[key % (n + 1)]
     sp_ptr = np.zeros(n_sp + 1, dtype=np.int32)
     np.cumsum(np.bincount(cell_of, minlength=n_sp), out=sp_ptr[1:])
@@ -164,7 +176,10 @@ def build_raster(
     raster[sp_cells] = n + np.arange(n_sp) - row_base[sp_cells // nx]
 
     seg_t = np.vstack([seg, np.full((1, 4), np.nan)])
-    arrays = [raster, seg_t, sp_seg, sp_left, sp_right, sp_ptr, cand.astype(np.int32), row_base]
+    # positions fit int16 for indexes of fewer than 32,767 grids (a subdistrict): a third less memory
+    pos_dtype = np.int16 if n < np.iinfo(np.int16).max else np.int32
+    sp_left, sp_right = sp_left.astype(pos_dtype), sp_right.astype(pos_dtype)
+    arrays = [raster, seg_t, sp_seg, sp_left, sp_right, sp_ptr, cand.astype(pos_dtype), row_base]
     for a in arrays:
         a.flags.writeable = False
     mv = memoryviews(*arrays)
@@ -186,6 +201,29 @@ def build_raster(
         sp_cand=arrays[6],
         mv=mv,
     )
+
+
+def covering_pairs(
+    geoms: NDArray[np.object_], bounds: NDArray[np.float64], px: NDArray[np.float64], py: NDArray[np.float64]
+) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """(point, polygon) pairs where the (prepared) polygon covers the point: each polygon's bounding box
+    selects its candidates among the x-sorted points, then ``intersects_xy``. No shapely Point is made,
+    which makes it ≈ 4x faster than an STRtree query of points for a few thousand polygons."""
+    order = np.argsort(px, kind="stable")
+    xs, ys = px[order], py[order]
+    lo = np.searchsorted(xs, bounds[:, 0], side="left")
+    hi = np.searchsorted(xs, bounds[:, 2], side="right")
+    pts: list[NDArray[np.intp]] = [np.empty(0, dtype=np.intp)]
+    polys: list[NDArray[np.intp]] = [np.empty(0, dtype=np.intp)]
+    for g in np.flatnonzero(hi > lo).tolist():
+        a = int(lo[g])
+        yy = ys[a : hi[g]]
+        cand = np.flatnonzero((yy >= bounds[g, 1]) & (yy <= bounds[g, 3])) + a
+        if len(cand):
+            hit = cand[shapely.intersects_xy(geoms[g], xs[cand], ys[cand])]
+            pts.append(order[hit])
+            polys.append(np.full(len(hit), g, dtype=np.intp))
+    return np.concatenate(pts), np.concatenate(polys)
 
 
 def memoryviews(

@@ -154,3 +154,27 @@ def feedback(
     _own(session, principal, report_id, lock=True)
     workflow.transition(session, directory, report_id, "feedback", principal.name, note)
     return task(session, principal, report_id)
+
+
+# ------------------------------------------------------------------------- 上报 from the worker's phone
+# The worker's phone page files a report through the ordinary intake (POST /reports) with this channel
+# (labels.CHANNEL_LABELS: 网格手机终端) and adds its photo through the photo service (POST /reports/{id}/photos).
+CHANNEL = "grid_phone"
+MAX_FILED = 50
+
+
+def report_categories(session: Session, principal: Principal) -> list[tuple[str, str]]:
+    """(code, name) of the categories the worker may report from the phone page: the active ones the
+    worker may see (privacy.hidden_categories: a sensitive matter goes to the centre, not a grid worker)."""
+    table = category_service.table(session)
+    hidden = set(privacy.hidden_categories(principal.role, table.sensitive))
+    return [(c.code, c.name) for c in table.categories if c.active and c.code not in hidden]
+
+
+def filed_reports(session: Session, principal: Principal, limit: int = MAX_FILED) -> list[Report]:
+    """The reports the caller filed (我的上报), newest first, as far as the caller may list them."""
+    hidden = privacy.hidden_categories(principal.role, category_service.table(session).sensitive)
+    ids = field_repo.reports_filed_by(
+        session, principal.user_id, principal.token_id, hidden, min(limit, MAX_FILED)
+    )
+    return [report_service.get(session, i) for i in ids]

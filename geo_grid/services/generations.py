@@ -36,6 +36,7 @@ from geo_grid.repository import reports as report_repo
 from geo_grid.repository import subdistricts as subdistrict_repo
 from geo_grid.repository.boundaries import GridAuditEntry, GridVersion, Move, NewGrid
 from geo_grid.repository.generations import Generation
+from geo_grid.repository.scope import Scope
 from geo_grid.services import subdistricts, validation
 
 
@@ -155,9 +156,16 @@ def describe(session: Session, gen: Generation) -> GenerationSummary:
     )
 
 
-def list_generations(session: Session, subdistrict: str | None = None) -> list[GenerationSummary]:
-    """The generations of the named subdistrict, or of every subdistrict (by id) when none is named."""
-    return [describe(session, g) for g in list_generations_raw(session, subdistrict)]
+def list_generations(
+    session: Session, subdistrict: str | None = None, access: Scope | None = None
+) -> list[GenerationSummary]:
+    """The generations of the named subdistrict, or of every subdistrict (by id) when none is named;
+    with a caller's scope, only those it may see (repository/scope.py)."""
+    gens = list_generations_raw(session, subdistrict)
+    if access is not None:
+        visible = {g.id for g in generation_repo.list_in(session, access)}
+        gens = [g for g in gens if g.id in visible]
+    return [describe(session, g) for g in gens]
 
 
 def active(session: Session, subdistrict: str | None = None) -> Generation | None:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from geo_grid.errors import Conflict, ImportFailed, SubdistrictNotFound, SubdistrictRequired
 from geo_grid.io.csvfile import to_text
+from geo_grid.repository import generations as generation_repo
 from geo_grid.repository import subdistricts as repo
 from geo_grid.repository.subdistricts import Subdistrict
 
@@ -22,9 +23,12 @@ _CODE_DIGITS = {"code": 9, "district_code": 6, "city_code": 6, "province_code": 
 
 
 def home(session: Session) -> Subdistrict | None:
-    """The subdistrict meant when a request names none: the only one (None before any is loaded);
-    with several, SubdistrictRequired (422) lists them."""
+    """The subdistrict meant when a request names none: the only one, or the only one with live
+    boundaries (another may be preparing its first draft); None before any is loaded. With several,
+    SubdistrictRequired (422) lists them."""
     rows = repo.list_all(session)
+    if len(rows) > 1:  # the one with live boundaries (another may be preparing its first draft)
+        rows = [r for r in rows if generation_repo.active(session, r.code) is not None] or rows
     if len(rows) > 1:
         raise SubdistrictRequired(
             f"数据库中有{len(rows)}个街道，请指明街道编码（subdistrict）",

@@ -97,6 +97,14 @@ def test_with_a_second_subdistrict_a_request_must_name_one(db_url: str) -> None:
                     )
                 ],  # fmt: skip
             )
+            # One with live boundaries is served while the other has none (issue 15: access scope) …
+            assert subdistrict_service.home_code(session) == "410105012"
+            session.execute(
+                text(
+                    "INSERT INTO generations (subdistrict_code, status, created_by) VALUES ('410105001', 'active', 't')"
+                )
+            )
+            # … two with live boundaries: refused rather than guessed.
             with pytest.raises(SubdistrictRequired):
                 subdistrict_service.home(session)
             assert subdistrict_service.resolve(session, "410105001").name == "经八路街道"

@@ -1,8 +1,8 @@
 """网格手机终端 (issue 13): the grid worker's phone pages and their JSON API.
 
 GET /m lists the worker's open tasks (the reports dispatched to the team of a grid where the user's roster
-person holds a role), GET /m/tasks/{id} shows one with a small map and the actions 到场, 备注, 照片 and
-办结反馈. The pages are shells (geo_grid/render/field/) whose scripts (geo_grid/static/field/) call the JSON
+person holds a role) and the reports they filed, GET /m/tasks/{id} shows one with a small map and the actions
+到场, 备注, 照片 and 办结反馈, GET /m/report files a new problem (POST /reports, channel grid_phone). The pages are shells (geo_grid/render/field/) whose scripts (geo_grid/static/field/) call the JSON
 routes below with the session and its CSRF token; the audit records every write."""
 
 from __future__ import annotations
@@ -15,7 +15,14 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from geo_grid import privacy, reporting
 from geo_grid.api.deps import DirectoryDep, PrincipalDep, SessionDep, require_role
 from geo_grid.api.schemas.common import error_responses
-from geo_grid.api.schemas.field import ArrivalIn, FeedbackIn, NoteIn, TaskDetailOut, TaskListOut
+from geo_grid.api.schemas.field import (
+    ArrivalIn,
+    FeedbackIn,
+    FiledReportListOut,
+    NoteIn,
+    TaskDetailOut,
+    TaskListOut,
+)
 from geo_grid.api.staff_pages import staff_page
 from geo_grid.errors import NotFound
 from geo_grid.labels import STAGE_LABELS
@@ -88,6 +95,17 @@ def task_page(request: Request, principal: PrincipalDep, report_id: ReportId) ->
     return _page(request, principal, pages.task_html(report_id))
 
 
+@router.get(
+    "/m/report",
+    response_class=HTMLResponse,
+    responses=HTML_RESPONSES,
+    summary="上报 from the grid worker's phone: category, description, position or map tap, photo (HTML)",
+)
+def report_page(request: Request, session: SessionDep, principal: PrincipalDep) -> Response:
+    categories = field_service.report_categories(session, principal)
+    return _page(request, principal, pages.report_html(categories))
+
+
 @router.get("/m/assets/{name}", include_in_schema=False, response_class=FileResponse)
 def asset(name: str) -> FileResponse:
     """The phone pages' own scripts and styles (geo_grid/static/field/)."""
@@ -115,6 +133,21 @@ def list_tasks(
     grids = field_service.grids_of(session, principal)
     return {"items": items, "total": len(items), "order": "nearest" if lon is not None else "newest",
             "grid_codes": list(grids.codes)}  # fmt: skip
+
+
+@router.get(
+    "/m/reports",
+    response_model=FiledReportListOut,
+    responses=error_responses(401, 403, 422),
+    summary="我的上报: the reports the caller filed, newest first (grid worker)",
+)
+def filed_reports(session: SessionDep, principal: WorkerDep) -> dict[str, Any]:
+    items = []
+    for r in field_service.filed_reports(session, principal):
+        out = privacy.assigned_task(r.as_dict(), principal.role)
+        out["status_label"] = reporting.status_label(r.status)
+        items.append(out)
+    return {"items": items, "total": len(items)}
 
 
 @router.get(

@@ -18,7 +18,7 @@ from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile as StarletteUploadFile
 from starlette.types import Message, Receive
 
-from geo_grid.api.deps import PlannerDep, RuntimeDep, SessionDep
+from geo_grid.api.deps import SCOPE_CHECK, PlannerDep, RuntimeDep, ScopeDep, SessionDep
 from geo_grid.api.runtime import Runtime
 from geo_grid.api.schemas.common import error_responses
 from geo_grid.api.schemas.generations import (
@@ -31,7 +31,7 @@ from geo_grid.api.schemas.generations import (
     ValidationReportOut,
 )
 from geo_grid.db import transaction
-from geo_grid.errors import PayloadTooLarge
+from geo_grid.errors import Forbidden, PayloadTooLarge
 from geo_grid.io import boundaries as boundary_io
 from geo_grid.io import uploads
 from geo_grid.repository import boundaries as boundary_repo
@@ -41,7 +41,8 @@ from geo_grid.services import validation
 from geo_grid.services.auth import Principal
 from geo_grid.services.generations import Activation, Diff, GenerationSummary, ImportResult
 
-router = APIRouter(tags=["generations"])
+# A subdistrict's principal reaches only its own generations and drafts (api/deps._enforce_scope).
+router = APIRouter(tags=["generations"], dependencies=[SCOPE_CHECK])
 
 GenId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
 
@@ -56,6 +57,15 @@ class DraftRequest(BaseModel):
     )
 
 
+def _own(principal: Principal, requested: str | None) -> str | None:
+    """The subdistrict of a planner's new draft: the one asked for, else the caller's own; a
+    subdistrict's principal may ask only for its own."""
+    own = principal.subdistrict_code
+    if own is not None and requested is not None and requested != own:
+        raise Forbidden(f"只能处理本街道（{own}）的边界代次", {"subdistrict": requested})
+    return requested or own
+
+
 @router.post(
     "/generations",
     status_code=201,
@@ -67,7 +77,10 @@ def open_draft(
     session: SessionDep, principal: PlannerDep, body: DraftRequest | None = None
 ) -> GenerationSummary:
     gen = generation_service.open_draft(
-        session, principal.name, body.note if body else None, body.subdistrict if body else None
+        session,
+        principal.name,
+        body.note if body else None,
+        _own(principal, body.subdistrict if body else None),
     )
     return generation_service.describe(session, gen)
 
@@ -80,11 +93,14 @@ def open_draft(
 )
 def list_generations(
     session: SessionDep,
+    principal: ScopeDep,
     subdistrict: Annotated[
         str | None, Query(pattern=r"^[0-9]{9}$", description="只列出该街道的代次（省略：所有街道）")
     ] = None,
 ) -> list[GenerationSummary]:
-    return generation_service.list_generations(session, subdistrict)
+    """A subdistrict's principal: its subdistrict's generations; otherwise every subdistrict's (or the
+    named one's)."""
+    return generation_service.list_generations(session, subdistrict, principal.scope)
 
 
 @router.get(
@@ -345,7 +361,7 @@ def _read_and_store(
     )
     with transaction(runtime.session_factory) as session:
         return generation_service.import_layer(
-            session, layer, principal.name, generation_id, name, form.subdistrict
+            session, layer, principal.name, generation_id, name, _own(principal, form.subdistrict)
         )
 
 

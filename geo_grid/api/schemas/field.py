@@ -73,3 +73,28 @@ class FeedbackIn(BaseModel):
     """办结反馈: what was done (goes to the centre's verification, 核查)."""
 
     note: str | None = Field(default=None, max_length=1000, description="处置情况说明")
+
+
+class FiledReportOut(BaseModel):
+    """A report the worker filed (我的上报), as privacy.assigned_task shows it to them."""
+
+    id: int = Field(description="上报编号")
+    category: str = Field(description="类别代码")
+    category_label: str = Field(description="类别中文名")
+    channel: str = Field(description="渠道代码（网格手机终端上报为 grid_phone）")
+    description: str = Field(description="描述（电话、身份证号已隐藏）")
+    status: str = Field(description="状态代码")
+    status_label: str = Field(description="状态中文名")
+    address_text: str | None = Field(default=None, description="地址")
+    lon: float | None = Field(default=None, description="WGS84 经度")
+    lat: float | None = Field(default=None, description="WGS84 纬度")
+    micro_code: str | None = Field(default=None, description="微网格编码；网格外为空")
+    outside: bool = Field(description="点不在任何网格内（由街道中心处理）")
+    created_at: datetime = Field(description="上报时间")
+
+
+class FiledReportListOut(BaseModel):
+    """我的上报: the reports the caller filed, newest first (at most 50)."""
+
+    items: list[FiledReportOut] = Field(description="上报（最新在前）")
+    total: int = Field(description="条数")

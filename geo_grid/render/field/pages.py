@@ -1,4 +1,5 @@
-"""HTML of the grid worker's phone pages: the open tasks (GET /m) and one task (GET /m/tasks/{id}).
+"""HTML of the grid worker's phone pages: the open tasks (GET /m), one task (GET /m/tasks/{id}) and 上报 of a
+new problem (GET /m/report).
 
 Made for a phone held upright (from 360 px wide). No inline script or style: everything the page runs is
 a file under /m/assets/ (and Leaflet from /maps/static/), under the console's Content-Security-Policy.
@@ -8,17 +9,21 @@ Data the scripts need (labels, the report id) travel as `data-` attributes of <b
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
 from geo_grid import labels
+from geo_grid.render.console.pages import ASSETS_URL as CONSOLE_ASSETS_URL
 from geo_grid.render.console.pages import LEAFLET_CSS, LEAFLET_JS, POLICY
 
-__all__ = ["ASSET_TYPES", "POLICY", "asset_path", "task_html", "tasks_html"]
+__all__ = ["ASSET_TYPES", "POLICY", "asset_path", "report_html", "task_html", "tasks_html"]
 
 ASSET_DIR = Path(__file__).resolve().parents[2] / "static" / "field"
 ASSETS_URL = "/m/assets"
 ASSET_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+# The staff pages' shared helpers: one file with the console's (geo_grid/static/console/common.js).
+COMMON_JS = f"{CONSOLE_ASSETS_URL}/common.js"
 
 
 def asset_path(name: str) -> Path | None:
@@ -36,7 +41,7 @@ def _labels() -> str:
 def _page(title: str, attrs: dict[str, str], main: str, script: str, map_page: bool) -> str:
     data = "".join(f' data-{k}="{escape(v, quote=True)}"' for k, v in attrs.items())
     css = ([LEAFLET_CSS] if map_page else []) + [f"{ASSETS_URL}/field.css"]
-    js = ([LEAFLET_JS] if map_page else []) + [f"{ASSETS_URL}/common.js", f"{ASSETS_URL}/{script}"]
+    js = ([LEAFLET_JS] if map_page else []) + [COMMON_JS, f"{ASSETS_URL}/{script}"]
     links = "".join(f'<link rel="stylesheet" href="{escape(h)}">' for h in css)
     tags = "".join(f'<script src="{escape(s)}" defer></script>' for s in js)
     return f"""<!DOCTYPE html>
@@ -57,9 +62,13 @@ def _page(title: str, attrs: dict[str, str], main: str, script: str, map_page: b
 def tasks_html() -> str:
     """GET /m: tasks.js asks for the phone's position, then fills the list from GET /m/tasks."""
     main = """<main class="tasks">
+<p class="new-report"><a href="/m/report" id="new-report" class="button-link">＋ 上报问题</a></p>
 <h1>我的待办任务</h1>
 <p id="summary" class="summary">正在读取任务…</p>
 <ul id="tasks" class="task-list"></ul>
+<h2>我的上报</h2>
+<p id="filed-summary" class="summary">正在读取…</p>
+<ul id="filed" class="task-list filed"></ul>
 </main>"""
     return _page("我的任务", {"labels": _labels()}, main, "tasks.js", map_page=False)
 
@@ -92,3 +101,36 @@ def task_html(report_id: int) -> str:
 </main>"""
     attrs = {"labels": _labels(), "report-id": str(report_id)}
     return _page(f"任务 {report_id}", attrs, main, "task.js", map_page=True)
+
+
+def report_html(categories: Sequence[tuple[str, str]]) -> str:
+    """GET /m/report: 上报 of a new problem — category, description, the place (the phone's position or a tap
+    on the map), an optional photo. report.js files it through POST /reports (channel grid_phone), then
+    the photo through POST /reports/{id}/photos. `categories`: (code, name) the worker may pick."""
+    options = "".join(f'<option value="{escape(c)}">{escape(n)}</option>' for c, n in categories)
+    main = f"""<main class="report-new">
+<p class="back"><a href="/m">← 返回任务列表</a></p>
+<h1>上报问题</h1>
+<form id="report-form" class="actions" novalidate>
+<label for="category">问题类别</label>
+<select id="category" name="category" required><option value="">请选择</option>{options}</select>
+<label for="description">问题描述</label>
+<textarea id="description" name="description" rows="3" maxlength="4000" required></textarea>
+<label>问题位置</label>
+<div class="buttons"><button type="button" id="locate" class="action">使用当前位置</button></div>
+<p id="location-status" class="summary">正在获取当前位置…（也可在地图上点选）</p>
+<div id="map" class="map"></div>
+<dl id="place" class="facts" hidden></dl>
+<label for="photo" class="photo-label">现场照片（可选）</label>
+<input type="file" id="photo" accept="image/jpeg,image/png,image/webp" capture="environment">
+<div id="form-message" class="action-message" role="alert" hidden></div>
+<button type="submit" id="submit" class="action primary wide">提交上报</button>
+</form>
+<section id="done" class="done" hidden>
+<h2>已上报</h2>
+<dl id="done-facts" class="facts"></dl>
+<p id="done-photo" class="summary"></p>
+<p><a href="/m">返回任务列表</a> · <a href="/m/report" id="again">继续上报</a></p>
+</section>
+</main>"""
+    return _page("上报问题", {"labels": _labels()}, main, "report.js", map_page=True)

@@ -1,4 +1,6 @@
-// The console's shared helpers: the session (who, CSRF token), JSON calls to the API, labels, formatting.
+// The staff pages' shared helpers — the 街道中心 console (/console/…) and the grid worker's phone pages (/m/…)
+// load this one file: the session (who, CSRF token), JSON calls to the API, labels, formatting, the phone's
+// position. Exposed as window.geoConsole and, for the phone pages, window.geoField (the same object).
 "use strict";
 (function () {
   const labels = JSON.parse(document.body.dataset.labels || "{}");
@@ -10,21 +12,27 @@
     state.session = me;
     state.csrf = me.csrf_token || null;
     const who = document.getElementById("who");
-    if (who) who.textContent = me.authenticated ? "当前用户：" + me.name : "未登录";
+    if (who) {
+      who.textContent = me.authenticated ? me.name : "未登录";
+      who.classList.toggle("known", Boolean(me.authenticated));
+    }
     const field = document.getElementById("logout-csrf");
     if (field && state.csrf) field.value = state.csrf;
     return me;
   }
 
   // Calls the API; resolves to {ok, status, body}. A refusal's body is the API's {code, message, detail}.
+  // `body` may be a FormData (a photo upload): the browser sets its multipart type.
   async function api(method, path, body) {
     const headers = { Accept: "application/json" };
-    if (method !== "GET") {
-      headers["Content-Type"] = "application/json";
-      if (state.csrf) headers["X-CSRF-Token"] = state.csrf;
-    }
+    if (method !== "GET" && state.csrf) headers["X-CSRF-Token"] = state.csrf;
     const init = { method: method, credentials: "same-origin", headers: headers };
-    if (body !== undefined) init.body = JSON.stringify(body);
+    if (body instanceof FormData) {
+      init.body = body;
+    } else if (body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
     let r;
     try {
       r = await fetch(path, init);
@@ -46,17 +54,29 @@
     return table[code] || code;
   }
 
-  // Times in the subdistrict's zone (Asia/Shanghai), whatever the browser's own zone is.
+  // Times in the subdistrict's zone (Asia/Shanghai), whatever the browser's own zone is: `time` with the
+  // year (the console), `shortTime` without it (the phone pages).
   const zoned = new Intl.DateTimeFormat("zh-CN", {
     timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit", day: "2-digit",
     hour: "2-digit", minute: "2-digit", hourCycle: "h23",
   });
 
+  function parts(iso) {
+    const out = {};
+    for (const p of zoned.formatToParts(new Date(iso))) out[p.type] = p.value;
+    return out;
+  }
+
   function time(iso) {
     if (!iso) return "—";
-    const parts = {};
-    for (const p of zoned.formatToParts(new Date(iso))) parts[p.type] = p.value;
-    return parts.year + "-" + parts.month + "-" + parts.day + " " + parts.hour + ":" + parts.minute;
+    const p = parts(iso);
+    return p.year + "-" + p.month + "-" + p.day + " " + p.hour + ":" + p.minute;
+  }
+
+  function shortTime(iso) {
+    if (!iso) return "—";
+    const p = parts(iso);
+    return p.month + "-" + p.day + " " + p.hour + ":" + p.minute;
   }
 
   function minutes(m) {
@@ -65,6 +85,11 @@
     let v = Math.abs(Math.round(m));
     const text = v >= 60 ? Math.floor(v / 60) + "小时" + (v % 60) + "分" : v + "分";
     return late ? "超期" + text : "剩" + text;
+  }
+
+  function distance(m) {
+    if (m === null || m === undefined) return "";
+    return m >= 1000 ? (m / 1000).toFixed(1) + " 公里" : Math.round(m) + " 米";
   }
 
   function el(tag, attrs, children) {
@@ -90,5 +115,22 @@
     window.location.href = "/login?next=" + encodeURIComponent(window.location.pathname);
   }
 
-  window.geoConsole = { state, session, api, label, time, minutes, el, alertBox, redirectToLogin, labels };
+  // The phone's position (WGS84), or null (refused, unavailable, or not within `ms`).
+  function position(ms) {
+    return new Promise((resolve) => {
+      if (!navigator.geolocation) { resolve(null); return; }
+      const timer = setTimeout(() => resolve(null), ms);
+      navigator.geolocation.getCurrentPosition(
+        (p) => { clearTimeout(timer); resolve({ lon: p.coords.longitude, lat: p.coords.latitude }); },
+        () => { clearTimeout(timer); resolve(null); },
+        { enableHighAccuracy: true, timeout: ms, maximumAge: 60000 }
+      );
+    });
+  }
+
+  const shared = {
+    state, session, api, label, time, shortTime, minutes, distance, el, alertBox, redirectToLogin, position, labels,
+  };
+  window.geoConsole = shared;
+  window.geoField = shared;
 })();

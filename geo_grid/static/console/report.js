@@ -202,6 +202,145 @@
     ui.mapReady = true;
   }
 
+  // 移动定位: drag the pin or tap the map; the new point's micro-grid (GET /lookup) is shown before the
+  // dispatcher confirms; then POST /reports/{id}/move re-places the case (grid, people, history).
+  const FINISHED = ["closed", "rejected", "duplicate"];
+  const move = { on: false, point: null, layer: null, marker: null, outline: null, seq: 0, lookup: null };
+  ui.move = move;
+
+  function movePanel() {
+    if (document.getElementById("move-panel")) return;
+    const panel = C.el("div", { id: "move-panel", class: "move-panel" }, [
+      C.el("button", { type: "button", id: "move-start", class: "action", "data-action": "move", text: "移动定位" }),
+      C.el("span", { id: "move-hint", class: "muted", text: "" }),
+      C.el("div", { id: "move-preview", class: "move-preview", hidden: "" }),
+      C.el("div", { id: "move-buttons", class: "actions", hidden: "" }, [
+        C.el("button", { type: "button", id: "move-confirm", class: "action", "data-action": "move-confirm", text: "确认移动", disabled: "" }),
+        C.el("button", { type: "button", id: "move-cancel", class: "action secondary", "data-action": "move-cancel", text: "取消" }),
+      ]),
+    ]);
+    document.getElementById("map").after(panel);
+    document.getElementById("move-start").addEventListener("click", startMove);
+    document.getElementById("move-cancel").addEventListener("click", stopMove);
+    document.getElementById("move-confirm").addEventListener("click", confirmMove);
+  }
+
+  function showMoveStart(r) {
+    movePanel();
+    const start = document.getElementById("move-start");
+    start.hidden = move.on || FINISHED.includes(r.status) || !window.L;
+  }
+
+  function pinIcon() {
+    return L.divIcon({ className: "move-pin", iconSize: [22, 22], iconAnchor: [11, 11] });
+  }
+
+  function startMove() {
+    const r = ui.report;
+    if (!ui.map || !r) return;
+    move.on = true;
+    move.point = null;
+    document.getElementById("move-start").hidden = true;
+    document.getElementById("move-buttons").hidden = false;
+    document.getElementById("move-confirm").disabled = true;
+    document.getElementById("move-hint").textContent = "拖动标记或点击地图，选择新位置";
+    document.getElementById("map").classList.add("moving");
+    move.layer = L.layerGroup().addTo(ui.map);
+    const start = r.lon !== null && r.lon !== undefined ? [r.lat, r.lon] : ui.map.getCenter();
+    move.marker = L.marker(start, { draggable: true, icon: pinIcon(), keyboard: false, title: "拖动到新位置" }).addTo(move.layer);
+    move.marker.on("dragend", () => { const p = move.marker.getLatLng(); choose(p.lng, p.lat); });
+    ui.map.on("click", onMapClick);
+  }
+
+  function onMapClick(e) {
+    if (!move.on) return;
+    move.marker.setLatLng(e.latlng);
+    choose(e.latlng.lng, e.latlng.lat);
+  }
+
+  function stopMove() {
+    move.on = false;
+    move.point = null;
+    move.lookup = null;
+    if (ui.map) ui.map.off("click", onMapClick);
+    if (move.layer) { move.layer.remove(); move.layer = null; move.marker = null; move.outline = null; }
+    document.getElementById("map").classList.remove("moving");
+    document.getElementById("move-hint").textContent = "";
+    document.getElementById("move-buttons").hidden = true;
+    const preview = document.getElementById("move-preview");
+    preview.hidden = true;
+    preview.replaceChildren();
+    if (ui.report) showMoveStart(ui.report);
+  }
+
+  function gridText(g) {
+    return g ? (g.name ? g.name + "（" + g.code + "）" : g.code) : "—";
+  }
+
+  // The new point's place by the one lookup rule (GET /lookup, WGS84): shown before confirming.
+  async function choose(lon, lat) {
+    const seq = ++move.seq;
+    move.point = { lon: lon, lat: lat };
+    move.lookup = null;
+    const confirm = document.getElementById("move-confirm");
+    confirm.disabled = true;
+    const preview = document.getElementById("move-preview");
+    preview.hidden = false;
+    preview.replaceChildren(C.el("span", { class: "muted", text: "正在查询新位置所属网格…" }));
+    const q = "/lookup?lon=" + lon.toFixed(7) + "&lat=" + lat.toFixed(7) + "&crs=wgs84";
+    const r = await C.api("GET", q);
+    if (seq !== move.seq || !move.on) return;  // a newer point was chosen meanwhile
+    const rows = [["新位置", lon.toFixed(6) + ", " + lat.toFixed(6)]];
+    if (!r.ok) {
+      preview.replaceChildren(C.el("span", { class: "error", text: "查询网格失败：" + ((r.body && r.body.message) || r.status) }));
+      return;
+    }
+    const p = r.body;
+    move.lookup = p;
+    if (p.outside || !p.micro) {
+      const near = p.nearest ? "最近的微网格：" + p.nearest.name + "（约 " + Math.round(p.nearest.distance_m) + " 米）" : "";
+      rows.push(["微网格", "不在任何网格内，移动后转街道中心处理" + (near ? "；" + near : "")]);
+    } else {
+      rows.push(["微网格", gridText(p.micro)], ["网格", gridText(p.tertiary)], ["社区", gridText(p.community)]);
+      const leader = (p.people || []).find((x) => x.role === "micro_grid_leader");
+      if (leader) rows.push(["微网格长", leader.name]);
+      if (ui.report && p.micro.code === ui.report.micro_code) rows.push(["", "仍在原微网格内"]);
+    }
+    const dl = C.el("dl", { class: "facts", id: "move-facts" });
+    for (const [k, v] of rows) dl.append(C.el("dt", { text: k }), C.el("dd", { text: v }));
+    preview.replaceChildren(dl);
+    preview.dataset.micro = p.micro ? p.micro.code : "";
+    confirm.disabled = false;
+    if (move.outline) { move.outline.remove(); move.outline = null; }
+    if (p.micro && move.layer) {  // the new micro-grid's outline, dashed, next to the current one
+      const g = await C.api("GET", "/grids/" + p.micro.code);
+      if (seq === move.seq && move.layer && g.ok && g.body && g.body.geometry) {
+        move.outline = L.geoJSON(g.body, { interactive: false, style: { color: "#f79009", weight: 2, dashArray: "6 4", fillOpacity: 0.06 } }).addTo(move.layer);
+      }
+    }
+  }
+
+  async function confirmMove() {
+    if (ui.busy || !move.point) return;
+    const button = document.getElementById("move-confirm");
+    const body = { lon: move.point.lon, lat: move.point.lat, crs: "wgs84", note: note() };
+    ui.busy = true;
+    button.disabled = true;
+    const r = await C.api("POST", "/reports/" + id + "/move", body);
+    ui.busy = false;
+    if (r.status === 401) { C.redirectToLogin(); return; }
+    stopMove();
+    if (!r.ok) {
+      message(refusal(r.body, r.status), "error");
+      ui.lastRefusal = r.body;
+      await load();
+      return;
+    }
+    message("已完成：移动定位", "ok");
+    document.getElementById("a-note").value = "";
+    await load();
+  }
+
   async function load() {
     const r = await C.api("GET", "/reports/" + id);
     if (r.status === 401) { C.redirectToLogin(); return; }
@@ -222,6 +361,7 @@
     history(rep.history);
     duplicate(rep);
     actions(rep);
+    showMoveStart(rep);
     ui.renders += 1;
     await Promise.all([photos(), map(rep)]);
   }

@@ -46,10 +46,10 @@
       ["地址", t.address_text || "—"],
       ["网格", [t.tertiary_code, t.micro_code].filter(Boolean).join(" / ") || "—"],
       ["上报人", t.reporter_contact || "—"],
-      ["上报时间", F.time(t.created_at)],
-      ["当前阶段", t.stage_label ? t.stage_label + "（期限 " + F.time(t.stage_due_at) + "）" : "—"],
-      ["办结期限", F.time(t.due_at) + (t.overdue ? "（已超期）" : "")],
-      ["到场", t.arrived_at ? F.time(t.arrived_at) : "未到场"],
+      ["上报时间", F.shortTime(t.created_at)],
+      ["当前阶段", t.stage_label ? t.stage_label + "（期限 " + F.shortTime(t.stage_due_at) + "）" : "—"],
+      ["办结期限", F.shortTime(t.due_at) + (t.overdue ? "（已超期）" : "")],
+      ["到场", t.arrived_at ? F.shortTime(t.arrived_at) : "未到场"],
     ];
     const dl = document.getElementById("facts");
     dl.replaceChildren();
@@ -64,7 +64,7 @@
         ? (e.from_status ? F.label("status", e.from_status) + " → " : "") + F.label("status", e.to_status)
         : KINDS[e.kind] || e.kind;
       const li = F.el("li", { "data-kind": e.kind }, [
-        F.el("time", { text: F.time(e.at) }), " ", F.el("strong", { text: what }), " ",
+        F.el("time", { text: F.shortTime(e.at) }), " ", F.el("strong", { text: what }), " ",
         F.el("span", { class: "muted", text: e.actor }),
       ]);
       if (e.note) li.append(F.el("div", { class: "note", text: e.note }));
@@ -117,7 +117,7 @@
     badges.replaceChildren(F.el("span", { class: "badge status", id: "status", "data-status": t.status, text: t.status_label }));
     if (t.light) badges.append(" ", F.el("span", { class: "light " + t.light, text: F.label("light", t.light) }));
     if (t.overdue) badges.append(" ", F.el("span", { class: "badge late", text: "超期" }));
-    if (t.arrived_at) badges.append(" ", F.el("span", { class: "badge arrived", text: "已到场 " + F.time(t.arrived_at) }));
+    if (t.arrived_at) badges.append(" ", F.el("span", { class: "badge arrived", text: "已到场 " + F.shortTime(t.arrived_at) }));
     document.getElementById("description").textContent = t.description;
     facts(t);
     history(t.history);

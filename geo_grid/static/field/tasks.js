@@ -1,4 +1,5 @@
-// GET /m: the worker's open tasks, nearest first when the phone gives its position, else newest first.
+// GET /m: the worker's open tasks, nearest first when the phone gives its position, else newest first; then
+// 我的上报 (GET /m/reports), the reports the worker filed from the phone (上报 at /m/report).
 "use strict";
 (function () {
   const F = window.geoField;
@@ -13,12 +14,33 @@
     if (t.light) line1.append(F.el("span", { class: "light " + t.light, text: F.label("light", t.light) }));
     if (t.overdue) line1.append(F.el("span", { class: "badge late", text: "超期" }));
     if (t.arrived_at) line1.append(F.el("span", { class: "badge arrived", text: "已到场" }));
-    const meta = ["#" + t.id, t.address_text || "", F.distance(t.distance_m), "上报 " + F.time(t.created_at)]
+    const meta = ["#" + t.id, t.address_text || "", F.distance(t.distance_m), "上报 " + F.shortTime(t.created_at)]
       .filter(Boolean).join(" · ");
     const a = F.el("a", { href: "/m/tasks/" + t.id }, [
       line1, F.el("div", { class: "desc", text: t.description }), F.el("div", { class: "meta", text: meta }),
     ]);
     return F.el("li", { "data-id": String(t.id) }, [a]);
+  }
+
+  function filedItem(r) {
+    const line1 = F.el("div", { class: "line1" }, [
+      F.el("span", { class: "cat", text: r.category_label }),
+      F.el("span", { class: "badge status", "data-status": r.status, text: r.status_label }),
+    ]);
+    const where = r.micro_code || (r.outside ? "网格外" : "");
+    const meta = ["#" + r.id, where, "上报 " + F.shortTime(r.created_at)].filter(Boolean).join(" · ");
+    return F.el("li", { "data-id": String(r.id) }, [F.el("div", { class: "card" }, [
+      line1, F.el("div", { class: "desc", text: r.description }), F.el("div", { class: "meta", text: meta }),
+    ])]);
+  }
+
+  async function filed() {
+    const r = await F.api("GET", "/m/reports");
+    const summary = document.getElementById("filed-summary");
+    if (!r.ok) { summary.textContent = "读取失败：" + ((r.body && r.body.message) || r.status); return; }
+    document.getElementById("filed").replaceChildren(...r.body.items.map(filedItem));
+    summary.textContent = r.body.total ? "最近上报 " + r.body.total + " 件" : "暂无上报";
+    ui.filed = r.body.total;
   }
 
   async function start() {
@@ -29,6 +51,7 @@
     const r = await F.api("GET", "/m/tasks" + q);
     if (r.status === 401) { F.redirectToLogin(); return; }
     const summary = document.getElementById("summary");
+    await filed();  // also for a worker not yet linked to a roster person (no tasks, but their reports)
     if (!r.ok) {
       summary.textContent = "";
       F.alertBox("读取任务失败：" + ((r.body && r.body.message) || r.status), "error");

@@ -1,0 +1,702 @@
+"""Lookup at district and city scale: one small GridIndex per subdistrict behind a coarse router.
+
+Same semantics as geo_grid.lookup.GridIndex (read its docstring): a point belongs to the grid whose
+polygon covers it, the smallest code wins ties, -1/None outside (NaN included), ``nearest`` in metres.
+
+Why. One raster over a whole city must either hold billions of cells or let its cells grow (the 4 M cap
+gives 16 m cells at 125,000 micro-grids, and a third of the points fall to the exact GEOS test). Here
+each subdistrict (the grids sharing the first `subdistrict_digits` digits of their code) has its own
+GridIndex of a few-metre cells over its own few km², and a coarse router raster (≈ 100 m cells) over the
+whole district says which subdistricts a cell can belong to:
+
+* one subdistrict: that subdistrict's index answers (exactly, -1 if the point is in none of its grids);
+* none: outside every grid;
+* several (cells along a subdistrict border): each candidate answers and the smallest code wins, so
+  shared borders and the tie rule behave exactly as in one GridIndex.
+
+A router cell lists a subdistrict when one of its grids meets the cell enlarged by DELTA (rounding of
+the point->cell computation is far smaller), so no covering grid is ever missed.
+
+``nearest`` keeps only the segments that can be nearest to an uncovered point: those on the boundary of
+the union of all grids (a segment owned by one grid only) and every segment meeting one of their
+vertices (so that a grid touching the boundary at a single vertex still ties), as two small STRtrees
+(EPSG:4547 and the far projection) instead of every edge of every grid.
+
+Bulk lookups do not group points by subdistrict: the parts' arrays are concatenated
+(geo_grid.lookup_flat) and each point gathers its part's origin, scale and offsets; the per-subdistrict
+GridIndex objects (scalar lookups) are views into the same arrays.
+
+``replace(subdistrict, codes, polygons)`` returns a new index with one subdistrict rebuilt; the other
+subdistricts' parts are reused as built (their arrays are copied into the new flat arrays; the router
+and the nearest segments are rebuilt, which is cheap). Positions are positions in ``codes``; replace keeps the other grids' order and appends the
+new subdistrict's grids at the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import shapely
+from numpy.typing import ArrayLike, NDArray
+
+from geo_grid.crs import lonlat_to_far_metric, lonlat_to_metric
+from geo_grid.lookup import FAR_DEG, GridIndex, clean_polygon
+from geo_grid.lookup_flat import FlatParts
+from geo_grid.lookup_raster import DELTA, IntArray
+
+# Router cell (metres): small enough that few points land in border cells, large enough to stay small.
+ROUTER_CELL_M = 100.0
+# Raster cells of all subdistricts' GridIndexes together (int16: 2 bytes each): one subdistrict gets
+# GridIndex's own 4 M cells (≈ 1 m cells over a few km², as today's sample), 125 of 8 km² get
+# ≈ 4.6 m cells (≈ 2 MiB each, edge cells included).
+MAX_CELLS_TOTAL = 48_000_000
+PART_MAX_CELLS = 4_000_000
+# Points per routing pass: large, so that each subdistrict's index is called with many points at once.
+_CHUNK = 1 << 16
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class _Router:
+    """Coarse raster: value >= 0 one subdistrict, -1 none, -2 - k border cell k (CSR `ptr`/`subs`)."""
+
+    x0: float
+    y0: float
+    inv_x: float
+    inv_y: float
+    nx: int
+    ny: int
+    cells: NDArray[Any]
+    ptr: IntArray
+    subs: IntArray  # subdistrict numbers of border cells, ascending (= code order)
+
+    def route(self, x: NDArray[np.float64], y: NDArray[np.float64]) -> IntArray:
+        with np.errstate(invalid="ignore"):
+            fx = (x - self.x0) * self.inv_x
+            fy = (y - self.y0) * self.inv_y
+            inside = (fx >= 0) & (fx < self.nx) & (fy >= 0) & (fy < self.ny)  # False for NaN
+            ix = np.where(inside, fx, 0).astype(np.int64)
+            iy = np.where(inside, fy, 0).astype(np.int64)
+        v: IntArray = self.cells[iy * self.nx + ix].astype(np.int32)
+        v[~inside] = -1
+        return v
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.cells.nbytes + self.ptr.nbytes + self.subs.nbytes)
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class _Nearest:
+    """The segments that can be nearest to an uncovered point, in both projections, and their owners."""
+
+    segments: NDArray[np.float64]  # (m, 4) lon/lat ax, ay, bx, by (what a snapshot stores)
+    near_box: tuple[float, float, float, float]
+    far_centre: tuple[float, float]
+    metric_tree: Any
+    far_tree: Any
+    owner: IntArray  # global position owning each segment (same order in both trees)
+    nbytes: int
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class DistrictIndex:
+    """Point -> grid index over many subdistricts, with GridIndex's query interface.
+
+    Build with `DistrictIndex.build`. `subdistrict_codes` are the subdistricts in code order;
+    `subdistrict_of[pos]` is the number (into subdistrict_codes) of the grid at `pos`.
+    """
+
+    codes: tuple[str, ...]
+    names: tuple[str, ...]
+    polygons: tuple[Any, ...]
+    size: int
+    subdistrict_codes: tuple[str, ...]
+    subdistrict_of: IntArray
+    parts: tuple[GridIndex, ...]  # one per subdistrict, local positions
+    part_positions: tuple[IntArray, ...]  # local position -> global position, per subdistrict
+    subdistrict_digits: int
+    part_cell_m: float
+    part_max_cells: int
+    router_cell_m: float
+    _rank: IntArray
+    _by_rank: IntArray  # position of each rank; _by_rank[size] = -1
+    _router: _Router
+    _nearest: _Nearest
+    _flat: FlatParts  # the parts' arrays, concatenated; `parts` are views into them
+    _extras: tuple[_PartExtras | None, ...]  # per part, for replace() (None after a snapshot load)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Picklable (worker processes): the flat arrays travel once, the parts are made again as views
+        (a published snapshot, geo_grid.io.index_store, is cheaper still: nothing is copied)."""
+        return (
+            _restore,
+            (
+                self.codes, self.names, self.polygons, self.subdistrict_codes, self.subdistrict_of,
+                self._flat, self.subdistrict_digits, self.part_cell_m, self.part_max_cells,
+                self.router_cell_m, self._router, self._nearest, self._extras,
+            ),
+        )  # fmt: skip
+
+    # ------------------------------------------------------------------------------------ build
+
+    @classmethod
+    def build(
+        cls,
+        codes: Sequence[str],
+        polygons: Sequence[Any],
+        names: Sequence[str] | None = None,
+        *,
+        subdistrict_digits: int = 9,
+        part_cell_m: float = 1.0,
+        max_cells_total: int = MAX_CELLS_TOTAL,
+        router_cell_m: float = ROUTER_CELL_M,
+    ) -> DistrictIndex:
+        """Build from micro-grid codes and WGS84 polygons; subdistrict = first `subdistrict_digits` digits.
+
+        Each subdistrict's raster targets `part_cell_m` metres within max_cells_total / subdistricts
+        cells (at most GridIndex's 4 M): cells grow with the number of subdistricts, not their extent.
+        """
+        codes_t = tuple(str(c) for c in codes)
+        n = len(codes_t)
+        if len(polygons) != n or (names is not None and len(names) != n):
+            raise ValueError("codes, polygons and names must have the same length")
+        if n == 0:
+            raise ValueError("cannot build a DistrictIndex without polygons")
+        if len(set(codes_t)) != n:
+            raise ValueError("grid codes must be unique")
+        names_t = tuple(str(v) for v in names) if names is not None else ("",) * n
+        polys = tuple(clean_polygon(g) for g in polygons)
+        keys = sorted({c[:subdistrict_digits] for c in codes_t})
+        number = {k: i for i, k in enumerate(keys)}
+        sub_of = np.fromiter((number[c[:subdistrict_digits]] for c in codes_t), dtype=np.int32, count=n)
+        part_max_cells = max(1, min(PART_MAX_CELLS, max_cells_total // len(keys)))
+        parts, positions = [], []
+        for s in range(len(keys)):
+            pos = np.flatnonzero(sub_of == s).astype(np.int32)
+            parts.append(_build_part(codes_t, polys, names_t, pos, part_cell_m, part_max_cells))
+            positions.append(_frozen(pos))
+        parts_t = tuple(parts)
+        return cls._assemble(
+            codes_t, names_t, polys, tuple(keys), sub_of, parts_t, tuple(positions),
+            subdistrict_digits, part_cell_m, part_max_cells, router_cell_m,
+            (None,) * len(parts_t), _router_cell_deg(parts_t, router_cell_m),
+        )  # fmt: skip
+
+    @classmethod
+    def _assemble(
+        cls,
+        codes: tuple[str, ...],
+        names: tuple[str, ...],
+        polys: tuple[Any, ...],
+        keys: tuple[str, ...],
+        sub_of: IntArray,
+        parts: tuple[GridIndex, ...],
+        positions: tuple[IntArray, ...],
+        digits: int,
+        part_cell_m: float,
+        part_max_cells: int,
+        router_cell_m: float,
+        extras: tuple[_PartExtras | None, ...],
+        router_cell: tuple[float, float],
+    ) -> DistrictIndex:
+        done = tuple(
+            e if e is not None else _part_extras(p, *router_cell) for e, p in zip(extras, parts, strict=True)
+        )
+        flat = FlatParts.from_parts(parts, positions)
+        return cls.from_state(
+            codes, names, polys, keys, sub_of, flat, digits, part_cell_m, part_max_cells, router_cell_m,
+            _build_router(done, *router_cell), _build_nearest(done, positions), done,
+        )  # fmt: skip
+
+    @classmethod
+    def from_state(
+        cls,
+        codes: tuple[str, ...],
+        names: tuple[str, ...],
+        polys: tuple[Any, ...],
+        keys: tuple[str, ...],
+        sub_of: IntArray,
+        flat: FlatParts,
+        digits: int,
+        part_cell_m: float,
+        part_max_cells: int,
+        router_cell_m: float,
+        router: _Router,
+        nearest: _Nearest,
+        extras: tuple[_PartExtras | None, ...] | None = None,
+    ) -> DistrictIndex:
+        """An index from its parts' flat arrays, router and nearest segments (a build, or a snapshot
+        loaded by geo_grid.io.index_store); the parts become views into `flat`."""
+        n = len(codes)
+        order = np.array(sorted(range(n), key=codes.__getitem__), dtype=np.int32)
+        rank = np.empty(n, dtype=np.int32)
+        rank[order] = np.arange(n, dtype=np.int32)
+        by_rank = np.append(order, np.int32(-1)).astype(np.int32)
+        sizes = np.bincount(sub_of, minlength=len(keys)).tolist()
+        positions = tuple(
+            _frozen(flat.arrays["pos"][o : o + size])
+            for o, size in zip(flat.col["pos"].tolist(), sizes, strict=True)
+        )
+        views = []
+        for s, glob in enumerate(positions):
+            idx = glob.tolist()
+            views.append(
+                flat.part(
+                    s,
+                    tuple(codes[i] for i in idx),
+                    tuple(names[i] for i in idx),
+                    tuple(polys[i] for i in idx),
+                )
+            )
+        return cls(
+            codes=codes,
+            names=names,
+            polygons=polys,
+            size=n,
+            subdistrict_codes=keys,
+            subdistrict_of=_frozen(sub_of),
+            parts=tuple(views),
+            part_positions=positions,
+            subdistrict_digits=digits,
+            part_cell_m=part_cell_m,
+            part_max_cells=part_max_cells,
+            router_cell_m=router_cell_m,
+            _rank=_frozen(rank),
+            _by_rank=_frozen(by_rank),
+            _router=router,
+            _nearest=nearest,
+            _flat=flat,
+            _extras=extras if extras is not None else (None,) * len(keys),
+        )
+
+    def replace(
+        self,
+        subdistrict_code: str,
+        codes: Sequence[str],
+        polygons: Sequence[Any],
+        names: Sequence[str] | None = None,
+    ) -> DistrictIndex:
+        """A new index where `subdistrict_code`'s grids are `codes`/`polygons` (empty: removed; new code:
+        added). The other subdistricts' parts are reused, not rebuilt. Every code must start with
+        `subdistrict_code` and must not exist in another subdistrict."""
+        if len(subdistrict_code) != self.subdistrict_digits:
+            raise ValueError(f"a subdistrict code has {self.subdistrict_digits} characters")
+        new_codes = tuple(str(c) for c in codes)
+        if len(polygons) != len(new_codes) or (names is not None and len(names) != len(new_codes)):
+            raise ValueError("codes, polygons and names must have the same length")
+        if any(c[: self.subdistrict_digits] != subdistrict_code for c in new_codes):
+            raise ValueError(f"every code must start with {subdistrict_code}")
+        if len(set(new_codes)) != len(new_codes):
+            raise ValueError("grid codes must be unique")
+        new_names = tuple(str(v) for v in names) if names is not None else ("",) * len(new_codes)
+        new_polys = tuple(clean_polygon(g) for g in polygons)
+        old = (
+            self.subdistrict_codes.index(subdistrict_code)
+            if subdistrict_code in self.subdistrict_codes
+            else -1
+        )
+        keep = np.flatnonzero(self.subdistrict_of != old) if old >= 0 else np.arange(self.size)
+        if len(keep) == 0 and not new_codes:
+            raise ValueError("cannot remove the last subdistrict")
+        remap = np.full(self.size, -1, dtype=np.int32)
+        remap[keep] = np.arange(len(keep), dtype=np.int32)
+        keys = sorted(
+            {
+                *(k for i, k in enumerate(self.subdistrict_codes) if i != old),
+                *([subdistrict_code] if new_codes else []),
+            }
+        )
+        kept = [i for i in range(len(self.subdistrict_codes)) if i != old]
+        codes_t = tuple(self.codes[i] for i in keep.tolist()) + new_codes
+        names_t = tuple(self.names[i] for i in keep.tolist()) + new_names
+        polys_t = tuple(self.polygons[i] for i in keep.tolist()) + new_polys
+        renumber = {i: keys.index(self.subdistrict_codes[i]) for i in kept}
+        sub_of = np.empty(len(codes_t), dtype=np.int32)
+        old_sub = self.subdistrict_of[keep]
+        for i, j in renumber.items():
+            sub_of[: len(keep)][old_sub == i] = j
+        parts: list[GridIndex | None] = [None] * len(keys)
+        positions: list[IntArray | None] = [None] * len(keys)
+        extras: list[_PartExtras | None] = [None] * len(keys)
+        for i, j in renumber.items():
+            parts[j] = self.parts[i]
+            positions[j] = _frozen(remap[self.part_positions[i]])
+            extras[j] = self._extras[i]
+        if new_codes:
+            s = keys.index(subdistrict_code)
+            pos = np.arange(len(keep), len(codes_t), dtype=np.int32)
+            sub_of[len(keep) :] = s
+            parts[s] = _build_part(codes_t, polys_t, names_t, pos, self.part_cell_m, self.part_max_cells)
+            positions[s] = _frozen(pos)
+        return self._assemble(
+            codes_t, names_t, polys_t, tuple(keys), sub_of,
+            tuple(p for p in parts if p is not None), tuple(p for p in positions if p is not None),
+            self.subdistrict_digits, self.part_cell_m, self.part_max_cells, self.router_cell_m,
+            tuple(extras), (1.0 / self._router.inv_x, 1.0 / self._router.inv_y),
+        )  # fmt: skip
+
+    # ----------------------------------------------------------------------------------- lookup
+
+    def _route1(self, lon: float, lat: float) -> tuple[int, ...]:
+        r = self._router
+        fx = (lon - r.x0) * r.inv_x
+        fy = (lat - r.y0) * r.inv_y
+        if not (0.0 <= fx < r.nx and 0.0 <= fy < r.ny):  # outside the router, or NaN
+            return ()
+        v = int(r.cells[int(fy) * r.nx + int(fx)])
+        if v >= 0:
+            return (v,)
+        if v == -1:
+            return ()
+        k = -2 - v
+        return tuple(int(s) for s in r.subs[r.ptr[k] : r.ptr[k + 1]])
+
+    def locate_pos(self, lon: float, lat: float) -> int:
+        """Position of the grid covering (lon, lat) (smallest code on ties), -1 outside or NaN."""
+        # Subdistricts are in code order and a grid's code starts with its subdistrict's, so the first
+        # subdistrict with a covering grid holds the smallest covering code.
+        for s in self._route1(lon, lat):
+            p = self.parts[s].locate_pos(lon, lat)
+            if p >= 0:
+                return int(self.part_positions[s][p])
+        return -1
+
+    def locate(self, lon: float, lat: float) -> str | None:
+        """Code of the grid covering (lon, lat), None outside every grid."""
+        pos = self.locate_pos(lon, lat)
+        return self.codes[pos] if pos >= 0 else None
+
+    def subdistrict(self, lon: float, lat: float) -> str | None:
+        """Code of the subdistrict of the grid covering (lon, lat), None outside every grid."""
+        pos = self.locate_pos(lon, lat)
+        return self.subdistrict_codes[int(self.subdistrict_of[pos])] if pos >= 0 else None
+
+    def candidates(self, lon: float, lat: float) -> list[int]:
+        """All positions whose polygon covers (lon, lat), in code order (len > 1: on a shared boundary)."""
+        out: list[int] = []
+        for s in self._route1(lon, lat):
+            glob = self.part_positions[s]
+            out.extend(int(glob[p]) for p in self.parts[s].candidates(lon, lat))
+        return out  # subdistricts in code order, each part's candidates in code order
+
+    def candidates_slow(self, lon: float, lat: float) -> list[int]:
+        """`candidates` through each subdistrict's STRtree (no raster): for tests."""
+        out: list[int] = []
+        for s, part in enumerate(self.parts):
+            out.extend(int(self.part_positions[s][p]) for p in part.candidates_slow(lon, lat))
+        return sorted(out, key=self._rank.__getitem__)
+
+    def locate_many(self, lon: ArrayLike, lat: ArrayLike) -> IntArray:
+        """Vectorised `locate_pos`: int32 positions, -1 outside or NaN; same shape as the input."""
+        return self._locate_many(lon, lat, ties=False)[0]
+
+    def locate_many_with_ties(self, lon: ArrayLike, lat: ArrayLike) -> tuple[IntArray, NDArray[np.bool_]]:
+        """`locate_many` plus a mask of the points covered by more than one grid (the tie rule decided)."""
+        return self._locate_many(lon, lat, ties=True)
+
+    def subdistrict_many(self, positions: ArrayLike) -> NDArray[np.object_]:
+        """Subdistrict codes of positions (None where the position is -1)."""
+        pos = np.asarray(positions, dtype=np.int64)
+        table = np.array([*self.subdistrict_codes, None], dtype=object)
+        return table[np.where(pos >= 0, self.subdistrict_of[np.maximum(pos, 0)], len(self.subdistrict_codes))]
+
+    def _locate_many(self, lon: ArrayLike, lat: ArrayLike, ties: bool) -> tuple[IntArray, NDArray[np.bool_]]:
+        x = np.asarray(lon, dtype=np.float64)
+        y = np.asarray(lat, dtype=np.float64)
+        if x.shape != y.shape:
+            raise ValueError(f"lon and lat shapes differ: {x.shape} != {y.shape}")
+        xf, yf = x.ravel(), y.ravel()
+        out = np.full(xf.shape, -1, dtype=np.int32)
+        tie = np.zeros(xf.shape if ties else (0,), dtype=bool)
+        if len(self.parts) == 1:  # one subdistrict (the sample): exactly GridIndex's path
+            pos, t = self.parts[0]._locate_many(xf, yf, ties)
+            hit = pos >= 0
+            out[hit] = self.part_positions[0][pos[hit]]
+            return out.reshape(x.shape), (t.reshape(x.shape) if ties else tie)
+        for i in range(0, len(xf), _CHUNK):
+            sl = slice(i, i + _CHUNK)
+            self._chunk(xf[sl], yf[sl], out[sl], tie[sl] if ties else None)
+        return out.reshape(x.shape), (tie.reshape(x.shape) if ties else tie)
+
+    def _chunk(
+        self, x: NDArray[np.float64], y: NDArray[np.float64], out: IntArray, tie: NDArray[np.bool_] | None
+    ) -> None:
+        r = self._router
+        v = r.route(x, y)
+        ties = tie is not None
+        # every point through the part of its cell (part 0 for the others), then fix the others: cheaper
+        # than gathering the points of single-part cells first
+        out[:], t = self._flat.locate(x, y, np.maximum(v, 0), ties)
+        if tie is not None:
+            tie[:] = t
+        none = np.flatnonzero(v == -1)
+        out[none] = -1
+        if tie is not None:
+            tie[none] = False
+        border = np.flatnonzero(v <= -2)
+        if len(border) == 0:
+            return
+        # border cells: every candidate subdistrict answers, the smallest code wins, and a point covered
+        # in two subdistricts is a tie
+        k = -2 - v[border]
+        lo, hi = r.ptr[k], r.ptr[k + 1]
+        cnt = hi - lo
+        pt = np.repeat(border, cnt)
+        idx = np.repeat(lo - np.cumsum(cnt) + cnt, cnt) + np.arange(int(cnt.sum()))
+        got, many = self._flat.locate(x[pt], y[pt], r.subs[idx], ties)
+        hit = got >= 0
+        best = np.full(len(x), self.size, dtype=np.int32)
+        np.minimum.at(best, pt[hit], self._rank[got[hit]])
+        out[border] = self._by_rank[best[border]]
+        if tie is not None:
+            count = np.bincount(pt[hit], minlength=len(x))
+            tie[border] = count[border] > 1
+            tie[pt[many]] = True
+
+    # ---------------------------------------------------------------------------------- nearest
+
+    def nearest_many(self, lon: ArrayLike, lat: ArrayLike) -> tuple[IntArray, NDArray[np.float64]]:
+        """Vectorised `nearest` for finite points: positions and distances in metres (0.0 when covered)."""
+        x = np.asarray(lon, dtype=np.float64).ravel()
+        y = np.asarray(lat, dtype=np.float64).ravel()
+        if not (np.isfinite(x).all() and np.isfinite(y).all()):
+            raise ValueError("nearest_many() needs finite coordinates")
+        pos = self.locate_many(x, y)
+        dist = np.zeros(len(x))
+        out = np.flatnonzero(pos < 0)
+        if len(out):
+            pos[out], dist[out] = self._nearest_outside(x[out], y[out])
+        return pos, dist
+
+    def nearest(self, lon: float, lat: float) -> tuple[int, float]:
+        """(position, distance in metres) of the closest grid; (pos, 0.0) when covered. Ties: smallest code."""
+        pos = self.locate_pos(lon, lat)
+        if pos >= 0:
+            return pos, 0.0
+        if not (np.isfinite(lon) and np.isfinite(lat)):
+            raise ValueError("nearest() needs finite coordinates")
+        p, d = self._nearest_outside(np.array([lon], dtype=np.float64), np.array([lat], dtype=np.float64))
+        return int(p[0]), float(d[0])
+
+    def _nearest_outside(
+        self, x: NDArray[np.float64], y: NDArray[np.float64]
+    ) -> tuple[IntArray, NDArray[np.float64]]:
+        nb = self._nearest
+        x0, y0, x1, y1 = nb.near_box
+        near = (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
+        pos = np.empty(len(x), dtype=np.int32)
+        dist = np.empty(len(x))
+        for sel, far in ((np.flatnonzero(near), False), (np.flatnonzero(~near), True)):
+            if len(sel):
+                if far:
+                    mx, my = lonlat_to_far_metric(x[sel], y[sel], *nb.far_centre)
+                else:
+                    mx, my = lonlat_to_metric(x[sel], y[sel])
+                if not (np.isfinite(mx).all() and np.isfinite(my).all()):
+                    raise ValueError("coordinates outside the valid WGS84 range")
+                tree = nb.far_tree if far else nb.metric_tree
+                (pi, si), d = tree.query_nearest(
+                    shapely.points(mx, my), all_matches=True, return_distance=True
+                )
+                best = np.full(len(sel), self.size, dtype=np.int32)
+                np.minimum.at(best, pi, self._rank[nb.owner[si]])
+                dd = np.zeros(len(sel))
+                dd[pi] = d
+                pos[sel], dist[sel] = self._by_rank[best], dd
+        return pos, dist
+
+    # ------------------------------------------------------------------------------- reporting
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes in the index's own arrays: every part's, the router's and the nearest segments'."""
+        own = self.subdistrict_of.nbytes + self._rank.nbytes + sum(p.nbytes for p in self.part_positions)
+        return int(sum(p.nbytes for p in self.parts) + self._router.nbytes + self._nearest.nbytes + own)
+
+    def stats(self) -> dict[str, float]:
+        """Figures for benchmarks and logs (the parts' raster figures summed)."""
+        part = [p.stats() for p in self.parts]
+        r = self._router
+        border = len(r.ptr) - 1
+        return {
+            "subdistricts": len(self.parts),
+            "cells": sum(s["cells"] for s in part),
+            "cell_m": max(s["cell_m"] for s in part),
+            "special_cells": sum(s["special_cells"] for s in part),
+            "multi_edge_cells": sum(s["multi_edge_cells"] for s in part),
+            "segments": sum(s["segments"] for s in part),
+            "router_cells": r.nx * r.ny,
+            "router_border_cells": border,
+            "nearest_segments": len(self._nearest.owner),
+            "nbytes": self.nbytes,
+        }
+
+    def __repr__(self) -> str:
+        return f"DistrictIndex(size={self.size}, subdistricts={len(self.parts)})"
+
+
+def _restore(*state: Any) -> DistrictIndex:
+    """A DistrictIndex from its pickled state (DistrictIndex.__reduce__)."""
+    flat: FlatParts = state[5]
+    shapely.prepare(flat.geoms)
+    for a in flat.arrays.values():
+        a.flags.writeable = False
+    return DistrictIndex.from_state(*state)
+
+
+def _frozen(a: NDArray[Any]) -> NDArray[Any]:
+    a.flags.writeable = False
+    return a
+
+
+def _build_part(
+    codes: tuple[str, ...],
+    polys: tuple[Any, ...],
+    names: tuple[str, ...],
+    pos: IntArray,
+    cell_m: float,
+    max_cells: int,
+) -> GridIndex:
+    idx = pos.tolist()
+    return GridIndex.build_part(
+        [codes[i] for i in idx],
+        [polys[i] for i in idx],
+        [names[i] for i in idx],
+        cell_m=cell_m,
+        max_cells=max_cells,
+    )
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class _PartExtras:
+    """What the router and `nearest` need from one part, kept so that replace() recomputes one part only.
+
+    Router cells are absolute lattice indexes (i = floor(lon / cell_x)), valid for any router extent.
+    Segments: those meeting a vertex of the part's outer boundary, owners as local positions.
+    """
+
+    cell_i: NDArray[np.int64]
+    cell_j: NDArray[np.int64]
+    seg: NDArray[np.float64]
+    owner: IntArray
+    outer: NDArray[np.bool_]
+
+
+def _router_cell_deg(parts: tuple[GridIndex, ...], cell_m: float) -> tuple[float, float]:
+    bounds = np.array([shapely.total_bounds(np.asarray(p.polygons, dtype=object)) for p in parts])
+    coslat = max(np.cos(np.radians((bounds[:, 1].min() + bounds[:, 3].max()) / 2.0)), 0.01)
+    return cell_m / (111_320.0 * coslat), cell_m / 110_574.0
+
+
+def _part_extras(part: GridIndex, cx: float, cy: float) -> _PartExtras:
+    """Router cells met by the part's grids (cells enlarged by DELTA) and its nearest candidates."""
+    b = shapely.total_bounds(np.asarray(part.polygons, dtype=object))
+    i0, i1 = int(np.floor(b[0] / cx)) - 1, int(np.floor(b[2] / cx)) + 1
+    j0, j1 = int(np.floor(b[1] / cy)) - 1, int(np.floor(b[3] / cy)) + 1
+    jg, ig = np.meshgrid(np.arange(j0, j1 + 1), np.arange(i0, i1 + 1), indexing="ij")
+    ii, jj = ig.ravel().astype(np.int64), jg.ravel().astype(np.int64)
+    boxes = shapely.box((ii - DELTA) * cx, (jj - DELTA) * cy, (ii + 1 + DELTA) * cx, (jj + 1 + DELTA) * cy)
+    hit = np.unique(part._tree.query(boxes, predicate="intersects")[0])
+    seg, own = _segments(np.asarray(part.polygons, dtype=object))
+    outer = _once(seg)  # on the boundary of this part's union
+    ob = seg[outer]
+    vertex = np.concatenate([ob[:, 0] + 1j * ob[:, 1], ob[:, 2] + 1j * ob[:, 3]])
+    touch = np.isin(seg[:, 0] + 1j * seg[:, 1], vertex) | np.isin(seg[:, 2] + 1j * seg[:, 3], vertex)
+    return _PartExtras(cell_i=ii[hit], cell_j=jj[hit], seg=seg[touch], owner=own[touch], outer=outer[touch])
+
+
+def _build_router(extras: tuple[_PartExtras, ...], cx: float, cy: float) -> _Router:
+    """The coarse raster of candidate subdistricts (see the module docstring)."""
+    i_min = min(int(e.cell_i.min()) for e in extras) - 1
+    j_min = min(int(e.cell_j.min()) for e in extras) - 1
+    nx = max(int(e.cell_i.max()) for e in extras) - i_min + 2
+    ny = max(int(e.cell_j.max()) for e in extras) - j_min + 2
+    cell = np.concatenate([(e.cell_j - j_min) * nx + (e.cell_i - i_min) for e in extras])
+    sub = np.concatenate([np.full(len(e.cell_i), s, dtype=np.int32) for s, e in enumerate(extras)])
+    order = np.lexsort((sub, cell))
+    cell, sub = cell[order], sub[order]
+    first = np.flatnonzero(np.r_[True, cell[1:] != cell[:-1]])
+    count = np.diff(np.r_[first, len(cell)])
+    cells = np.full(nx * ny, -1, dtype=np.int32)
+    single = first[count == 1]
+    cells[cell[single]] = sub[single]
+    multi = first[count > 1]
+    cells[cell[multi]] = -2 - np.arange(len(multi), dtype=np.int32)
+    small = len(extras) < 2**15 and len(multi) < 2**15 - 2
+    ptr = np.zeros(len(multi) + 1, dtype=np.int32)
+    np.cumsum(count[count > 1], out=ptr[1:])
+    in_multi = np.repeat(count > 1, count)  # pairs of border cells, already grouped by cell
+    members = sub[in_multi]
+    return _Router(
+        x0=i_min * cx,
+        y0=j_min * cy,
+        inv_x=1.0 / cx,
+        inv_y=1.0 / cy,
+        nx=nx,
+        ny=ny,
+        cells=_frozen(cells.astype(np.int16 if small else np.int32)),
+        ptr=_frozen(ptr),
+        subs=_frozen(members.astype(np.int32)),
+    )
+
+
+def _segments(polys: NDArray[np.object_]) -> tuple[NDArray[np.float64], NDArray[np.int32]]:
+    """Every ring segment (ax, ay, bx, by; endpoints in lexicographic order) and its polygon's index."""
+    parts, part_of = shapely.get_parts(polys, return_index=True)
+    rings, ring_of = shapely.get_rings(parts, return_index=True)
+    coords, ci = shapely.get_coordinates(rings, return_index=True)
+    same = ci[:-1] == ci[1:]
+    a, b = coords[:-1][same], coords[1:][same]
+    swap = (a[:, 0] > b[:, 0]) | ((a[:, 0] == b[:, 0]) & (a[:, 1] > b[:, 1]))
+    a[swap], b[swap] = b[swap], a[swap].copy()
+    keep = (a[:, 0] != b[:, 0]) | (a[:, 1] != b[:, 1])
+    return np.hstack([a, b])[keep], part_of[ring_of[ci[:-1][same]]][keep].astype(np.int32)
+
+
+def _once(seg: NDArray[np.float64]) -> NDArray[np.bool_]:
+    """Which rows of `seg` occur exactly once."""
+    _, inv, cnt = np.unique(seg, axis=0, return_inverse=True, return_counts=True)
+    return np.asarray(cnt[inv.ravel()] == 1)
+
+
+def _build_nearest(extras: tuple[_PartExtras, ...], positions: tuple[IntArray, ...]) -> _Nearest:
+    """The segments that can be nearest to an uncovered point (see the module docstring)."""
+    seg = np.vstack([e.seg for e in extras])
+    owner = np.concatenate([glob[e.owner] for e, glob in zip(extras, positions, strict=True)])
+    cand = np.flatnonzero(np.concatenate([e.outer for e in extras]))
+    boundary = cand[_once(seg[cand])]  # on the boundary of the union of all subdistricts
+    vertex = np.concatenate(
+        [seg[boundary, 0] + 1j * seg[boundary, 1], seg[boundary, 2] + 1j * seg[boundary, 3]]
+    )
+    touch = np.isin(seg[:, 0] + 1j * seg[:, 1], vertex) | np.isin(seg[:, 2] + 1j * seg[:, 3], vertex)
+    sel = np.flatnonzero(touch)
+    return nearest_from_segments(seg[sel], owner[sel])
+
+
+def nearest_from_segments(seg: NDArray[np.float64], owner: IntArray) -> _Nearest:
+    """The nearest-segment trees from lon/lat segments (ax, ay, bx, by) and their owners' positions."""
+    minx, miny = float(seg[:, [0, 2]].min()), float(seg[:, [1, 3]].min())
+    maxx, maxy = float(seg[:, [0, 2]].max()), float(seg[:, [1, 3]].max())
+    centre = ((minx + maxx) / 2, (miny + maxy) / 2)
+    ends = np.vstack([seg[:, :2], seg[:, 2:]])
+    mx, my = lonlat_to_metric(ends[:, 0], ends[:, 1])
+    fx, fy = lonlat_to_far_metric(ends[:, 0], ends[:, 1], *centre)
+    m = len(seg)
+
+    def lines(px: Any, py: Any) -> Any:
+        return shapely.linestrings(
+            np.stack([np.column_stack([px[:m], py[:m]]), np.column_stack([px[m:], py[m:]])], axis=1)
+        )
+
+    return _Nearest(
+        segments=_frozen(np.ascontiguousarray(seg, dtype=np.float64)),
+        near_box=(minx - FAR_DEG, miny - FAR_DEG, maxx + FAR_DEG, maxy + FAR_DEG),
+        far_centre=centre,
+        metric_tree=shapely.STRtree(lines(np.asarray(mx), np.asarray(my))),
+        far_tree=shapely.STRtree(lines(np.asarray(fx), np.asarray(fy))),
+        owner=_frozen(owner.astype(np.int32)),
+        nbytes=int(owner.nbytes + 4 * 8 * 2 * m),
+    )

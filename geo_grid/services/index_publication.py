@@ -1,0 +1,112 @@
+"""The live lookup index, built once per change and published; every other process loads it.
+
+A published snapshot is a directory of memory-mapped arrays (geo_grid/io/index_store.py) in a store
+(`<data_dir>/lookup` by default). Its name is a digest of its CONTENT — the micro-grids' codes, names
+and WKB and the index's build settings — so a snapshot is only ever loaded for exactly the boundaries it
+was built from: a rebuilt database whose generation ids start again at 1 cannot pick up another
+database's index, and an activation, an edit or a new format simply makes a new name.
+
+Under an exclusive file lock per name, the first process (API worker, replica on the same disk, bulk
+worker) builds and writes; the others wait for it and load the files, sharing their pages. A snapshot
+that fails to load (corrupt, truncated, another format) is never served: it is rebuilt and written
+again. Without a store the index is built in memory, as before.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import logging
+import shutil
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from geo_grid.io.index_store import FORMAT, VERSION, SnapshotError, load_index, write_index
+from geo_grid.lookup_district import DistrictIndex
+
+log = logging.getLogger(__name__)
+
+KEEP = 4  # snapshots kept in the store (the newest by use); older ones are removed
+
+
+@dataclass(frozen=True)
+class Obtained:
+    index: DistrictIndex
+    name: str  # the snapshot's content name in the store
+    how: str  # "loaded" (published by another process or an earlier run), "built" or "in_memory"
+    seconds: float
+
+
+def content_name(
+    codes: Sequence[str], names: Sequence[str], wkb: Sequence[bytes], settings: Mapping[str, object]
+) -> str:
+    """The name of the snapshot of these micro-grids built with these settings (a BLAKE2b digest)."""
+    h = hashlib.blake2b(digest_size=20)
+    h.update(f"{FORMAT}:{VERSION}:{sorted(settings.items())!r}".encode())
+    for code, name, blob in zip(codes, names, wkb, strict=True):
+        h.update(code.encode())
+        h.update(b"\x00")
+        h.update(name.encode())
+        h.update(b"\x00")
+        h.update(len(blob).to_bytes(8, "little"))
+        h.update(blob)
+    return h.hexdigest()
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    with path.open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def obtain(store: Path | None, name: str, build: Callable[[], DistrictIndex]) -> Obtained:
+    """The index named `name`: loaded from `store` when published there, else built (and published)."""
+    started = time.perf_counter()
+    if store is None:
+        return Obtained(build(), name, "in_memory", time.perf_counter() - started)
+    store.mkdir(parents=True, exist_ok=True)
+    target = store / name
+    with _locked(store / f".{name}.lock"):
+        if target.is_dir():
+            try:
+                index = load_index(target)
+                target.touch()  # its use keeps it among the KEEP newest
+                return Obtained(index, name, "loaded", time.perf_counter() - started)
+            except SnapshotError as exc:
+                log.warning("published lookup index unusable, building it again: %s", exc)
+        index = build()
+        try:
+            write_index(index, target)
+        except OSError as exc:  # a full or read-only disk: serve from memory, publish next time
+            log.warning("could not publish the lookup index to %s: %s", target, exc)
+            return Obtained(index, name, "built", time.perf_counter() - started)
+    _prune(store, keep=name)
+    return Obtained(index, name, "built", time.perf_counter() - started)
+
+
+def _prune(store: Path, keep: str) -> None:
+    """Remove all but the KEEP most recently used snapshots (a process still mapping a removed one keeps
+    its pages: the files live on until it lets go)."""
+    dirs = sorted(
+        (p for p in store.iterdir() if p.is_dir() and not p.name.startswith(".")),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    for old in dirs[KEEP:]:
+        if old.name == keep:
+            continue
+        lock = store / f".{old.name}.lock"
+        with lock.open("a") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # someone is loading or writing it right now: leave it for the next prune
+            shutil.rmtree(old, ignore_errors=True)
+            lock.unlink(missing_ok=True)
