@@ -15,7 +15,7 @@ Reports may stay without one (no point, no grid in the database: the district le
 must have one (NOT NULL).
 
 Revision ID: 0009_district
-Revises: 0008_change_feed
+Revises: 0010_access_scope
 Create Date: 2026-11-30
 """
 
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_district"
-down_revision = "0008_change_feed"
+down_revision = "0010_access_scope"  # re-chained after main (0010) was merged into this branch
 branch_labels = None
 depends_on = None
 
