@@ -334,9 +334,9 @@ def import_layer(
 ) -> ImportResult:
     """Replace one level of a draft of one subdistrict with the imported grids. The draft is the one named,
     else a new one of the subdistrict (named, or the only one) copied from its active generation — an
-    empty one when it has none yet (its first boundaries). A grid whose code (or parent) is not under the
-    subdistrict's code is refused: one subdistrict's import never touches another's grids. All or nothing:
-    the caller's transaction holds every change."""
+    empty one when it has none yet (its first boundaries). A grid whose code or parent names another
+    subdistrict is refused: one subdistrict's import never touches another's grids. All or nothing: the
+    caller's transaction holds every change."""
     if generation_id is not None:
         gen = require_draft(session, generation_id)
         if subdistrict is not None and subdistrict != gen.subdistrict_code:
