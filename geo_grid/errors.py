@@ -93,6 +93,12 @@ class GenerationNotFound(GeoGridError):
     code, status = "generation_not_found", 404
 
 
+class SubdistrictNotFound(GeoGridError):
+    """A subdistrict code that is not a row of the subdistricts table."""
+
+    code, status = "subdistrict_not_found", 404
+
+
 class ReportNotFound(GeoGridError):
     """No such report."""
 
@@ -127,6 +133,18 @@ class InvalidInput(GeoGridError):
     """Input that parses but makes no sense."""
 
     code, status = "invalid_input", 422
+
+
+class SubdistrictRequired(GeoGridError):
+    """The database holds several subdistricts and the request did not name one (issue 15)."""
+
+    code, status = "subdistrict_required", 422
+
+
+class OtherSubdistrict(GeoGridError):
+    """Rows of another subdistrict than the one an import or a draft is for."""
+
+    code, status = "other_subdistrict", 422
 
 
 class InvalidParameter(GeoGridError):

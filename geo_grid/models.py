@@ -66,6 +66,10 @@ class Community(Base):
     code: Mapped[str] = mapped_column(String(12), primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
     geom: Mapped[Any] = mapped_column(_geom("MULTIPOLYGON"), nullable=True)
+    # The subdistrict the row belongs to (migration 0009_district: filled by the writer or by its rule).
+    subdistrict_code: Mapped[str] = mapped_column(
+        String(9), ForeignKey("subdistricts.code", name="fk_communities_subdistrict"), index=True
+    )
 
 
 class Subdistrict(Base):
@@ -148,6 +152,10 @@ class Person(Base):
     person_id: Mapped[str] = mapped_column(String(20), unique=True)
     name: Mapped[str] = mapped_column(String(50))
     phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    # The subdistrict the row belongs to (migration 0009_district: filled by the writer or by its rule).
+    subdistrict_code: Mapped[str] = mapped_column(
+        String(9), ForeignKey("subdistricts.code", name="fk_people_subdistrict"), index=True
+    )
 
 
 class Role(Base):
@@ -178,6 +186,10 @@ class RoadSegment(Base):
     tertiary_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
     community_code: Mapped[str | None] = mapped_column(String(12), nullable=True)
     geom: Mapped[Any] = mapped_column(_geom("LINESTRING"))
+    # The subdistrict the row belongs to (migration 0009_district: filled by the writer or by its rule).
+    subdistrict_code: Mapped[str] = mapped_column(
+        String(9), ForeignKey("subdistricts.code", name="fk_road_segments_subdistrict"), index=True
+    )
 
 
 class Courtyard(Base):
@@ -191,6 +203,10 @@ class Courtyard(Base):
     tertiary_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
     community_code: Mapped[str | None] = mapped_column(String(12), nullable=True)
     geom: Mapped[Any] = mapped_column(_geom("POLYGON"))
+    # The subdistrict the row belongs to (migration 0009_district: filled by the writer or by its rule).
+    subdistrict_code: Mapped[str] = mapped_column(
+        String(9), ForeignKey("subdistricts.code", name="fk_courtyards_subdistrict"), index=True
+    )
 
 
 class Facility(Base):
@@ -205,6 +221,10 @@ class Facility(Base):
     geom: Mapped[Any] = mapped_column(_geom("GEOMETRY"))
     attributes: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
     micro_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # The subdistrict the row belongs to (migration 0009_district: filled by the writer or by its rule).
+    subdistrict_code: Mapped[str] = mapped_column(
+        String(9), ForeignKey("subdistricts.code", name="fk_facilities_subdistrict"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.geo_grid_now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.geo_grid_now())
 
@@ -228,6 +248,10 @@ class Address(Base):
     community_code: Mapped[str | None] = mapped_column(String(12), nullable=True)
     micro_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
     geom: Mapped[Any] = mapped_column(_geom("POINT"))
+    # The subdistrict the row belongs to (migration 0009_district: filled by the writer or by its rule).
+    subdistrict_code: Mapped[str] = mapped_column(
+        String(9), ForeignKey("subdistricts.code", name="fk_addresses_subdistrict"), index=True
+    )
 
 
 class Report(Base):
@@ -299,6 +323,10 @@ class Report(Base):
     self_resolved: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     parked_until: Mapped[date | None] = mapped_column(Date, nullable=True)
     parked_from_status: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    # The subdistrict the row belongs to (migration 0009_district: filled by the writer or by its rule).
+    subdistrict_code: Mapped[str | None] = mapped_column(
+        String(9), ForeignKey("subdistricts.code", name="fk_reports_subdistrict"), index=True, nullable=True
+    )
 
 
 class ReportEvent(Base):

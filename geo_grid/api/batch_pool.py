@@ -129,7 +129,7 @@ def _factory(url: str) -> Any:
     return _cached("engine", url, lambda: make_session_factory(make_engine(url, 1)))
 
 
-def _directory(url: str, generation_id: int, built_at: datetime) -> Any:
+def _directory(url: str, generation_id: int | tuple[int, ...], built_at: datetime) -> Any:
     from geo_grid.db import transaction
     from geo_grid.services import directory
 
@@ -151,7 +151,9 @@ def _book(url: str, built_at: datetime) -> Any:
     return _cached("book", (url, built_at), make)
 
 
-def lookup_batch(url: str, generation_id: int, built_at: datetime, raw: bytes, max_points: int) -> bytes:
+def lookup_batch(
+    url: str, generation_id: int | tuple[int, ...], built_at: datetime, raw: bytes, max_points: int
+) -> bytes:
     from geo_grid.api.routers import lookup
 
     return lookup.compute_batch(raw, _directory(url, generation_id, built_at), max_points)
@@ -159,7 +161,7 @@ def lookup_batch(url: str, generation_id: int, built_at: datetime, raw: bytes, m
 
 def address_batch(
     url: str,
-    generation_id: int,
+    generation_id: int | tuple[int, ...],  # the directory's generations (GridDirectory.generation_ids)
     directory_built_at: datetime,
     book_built_at: datetime,
     raw: bytes,

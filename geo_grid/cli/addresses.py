@@ -34,6 +34,9 @@ def import_addresses(
     replace: bool = typer.Option(
         False, "--replace", help="the file is the whole table: delete addresses not in it"
     ),
+    subdistrict: str | None = typer.Option(
+        None, "--subdistrict", help="the subdistrict the file is for (needed when the database holds several)"
+    ),
 ) -> None:
     """Import standard addresses (WGS84 lon/lat): rows replace those with the same address_id, new ones are
     added, and every point is assigned to its micro-grid in PostGIS. One bad row and nothing changes; the
@@ -47,7 +50,11 @@ def import_addresses(
         try:
             with session_for(url, commit=commit) as session:
                 summary = address_service.import_rows(
-                    session, rows, replace_all=replace, actor=f"cli:{getpass.getuser()}"
+                    session,
+                    rows,
+                    replace_all=replace,
+                    actor=f"cli:{getpass.getuser()}",
+                    subdistrict=subdistrict,
                 )
         except GeoGridError as exc:
             raise fail(exc) from exc

@@ -15,6 +15,7 @@ from geo_grid.cli.common import database, fail, session_for
 from geo_grid.errors import GeoGridError
 from geo_grid.io import boundaries as boundary_io
 from geo_grid.io import uploads
+from geo_grid.services import communities as community_service
 from geo_grid.services import generations as generation_service
 from geo_grid.services import validation
 from geo_grid.settings import Settings
@@ -23,6 +24,12 @@ generations_app = typer.Typer(
     help="Boundary generations: list, open a draft, validate, activate.", no_args_is_help=True
 )
 app.add_typer(generations_app, name="generations")
+
+
+# Which subdistrict a command is about: needed only when the database holds several.
+_SUBDISTRICT: Any = typer.Option(
+    None, "--subdistrict", help="subdistrict code (9 digits); needed when the database holds several"
+)
 
 
 def _actor(actor: str | None) -> str:
@@ -52,6 +59,7 @@ def import_boundaries(
     generation: int | None = typer.Option(
         None, help="import into this open draft instead of opening a new one"
     ),
+    subdistrict: str | None = _SUBDISTRICT,
     commit: bool = typer.Option(
         True, "--commit/--dry-run", help="--dry-run: check everything, say what would change, then roll back"
     ),
@@ -74,7 +82,9 @@ def import_boundaries(
         outcome: dict[str, object] = {}
         try:
             with session_for(url, commit=commit) as session:
-                result = generation_service.import_layer(session, layer, _actor(actor), generation, file.name)
+                result = generation_service.import_layer(
+                    session, layer, _actor(actor), generation, file.name, subdistrict
+                )
                 report = validation.report(session, result.generation)
                 outcome = {**asdict(result), "validation": report.counts, "by_kind": report.by_kind}
         except GeoGridError as exc:
@@ -88,6 +98,36 @@ def import_boundaries(
     if layer.shifted_from:
         typer.echo(f"coordinates shifted from {layer.shifted_from} to WGS84")
     typer.echo(f"validation: {json.dumps(outcome['validation'])} {json.dumps(outcome['by_kind'])}")
+
+
+@import_app.command("communities")
+def import_communities(
+    file: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, help="GeoJSON, GeoPackage or zipped Shapefile of community outlines"
+    ),
+    subdistrict: str | None = _SUBDISTRICT,
+    code_field: str = typer.Option("code", help="field holding the 12-digit community code"),
+    name_field: str = typer.Option("name", help="field holding the community name"),
+    crs: str | None = typer.Option(None, help="gcj02 | bd09, or EPSG:<n> for an undeclared CRS"),
+    actor: str | None = typer.Option(None, help="name recorded in the audit log (default cli:<user>)"),
+) -> None:
+    """Insert or update a subdistrict's communities (社区) and their outlines: every code must lie under
+    the subdistrict's code; one bad feature and nothing changes."""
+    try:
+        limits = uploads.Limits.for_upload_bound(Settings().max_upload_bytes)
+        # Read like a boundary layer whose parent is the subdistrict (the same content checks).
+        layer = boundary_io.read_layer(
+            file, "tertiary", code_field, name_field, None, subdistrict or "-", crs, limits=limits
+        )
+    except GeoGridError as exc:
+        raise fail(exc) from exc
+    with database(Settings()) as (url, _):
+        try:
+            with session_for(url) as session:
+                result = community_service.import_layer(session, layer, _actor(actor), subdistrict)
+        except GeoGridError as exc:
+            raise fail(exc) from exc
+    typer.echo(json.dumps(asdict(result), ensure_ascii=False))
 
 
 @app.command("export")
@@ -108,24 +148,33 @@ def export(
 
 
 @generations_app.command("list")
-def list_generations() -> None:
-    """Every generation: id, status, who opened and activated it, when."""
-    with database(Settings()) as (url, _), session_for(url) as session:
-        rows = generation_service.list_generations(session)
+def list_generations(subdistrict: str | None = _SUBDISTRICT) -> None:
+    """Every generation (of every subdistrict unless one is named): id, subdistrict, status, who opened
+    and activated it, when."""
+    with database(Settings()) as (url, _):
+        try:
+            with session_for(url) as session:
+                rows = generation_service.list_generations(session, subdistrict)
+        except GeoGridError as exc:
+            raise fail(exc) from exc
     for g in rows:
         typer.echo(
-            f"{g.id:>4}  {g.status:<8} created {g.created_at:%Y-%m-%d %H:%M} by {g.created_by}"
+            f"{g.id:>4}  {g.subdistrict_code}  {g.status:<8} created {g.created_at:%Y-%m-%d %H:%M} by {g.created_by}"
             f"  activated {g.activated_at or '-'}  retired {g.retired_at or '-'}  {g.counts}"
         )
 
 
 @generations_app.command("open")
-def open_draft(note: str | None = typer.Option(None), actor: str | None = typer.Option(None)) -> None:
-    """Open a draft: a copy of the active boundaries."""
+def open_draft(
+    note: str | None = typer.Option(None),
+    actor: str | None = typer.Option(None),
+    subdistrict: str | None = _SUBDISTRICT,
+) -> None:
+    """Open a draft of a subdistrict: a copy of its active boundaries."""
     with database(Settings()) as (url, _):
         try:
             with session_for(url) as session:
-                gen = generation_service.open_draft(session, _actor(actor), note)
+                gen = generation_service.open_draft(session, _actor(actor), note, subdistrict)
         except GeoGridError as exc:
             raise fail(exc) from exc
     typer.echo(f"opened draft {gen.id}")
@@ -165,7 +214,8 @@ def activate(
                         generation_service.activate(session, generation, _actor(actor), near_m)
                     )
                 else:
-                    active = generation_service.active(session)
+                    draft = generation_service.get(session, generation)
+                    active = generation_service.active(session, draft.subdistrict_code)
                     report = validation.report(session, generation)
                     moves = generation_service.diff(session, active.id, generation).counts if active else {}
                     result = {"would_activate": generation, "validation": report.counts, "changes": moves}

@@ -16,7 +16,6 @@ from geo_grid.errors import GeoGridError, ServiceUnavailable
 from geo_grid.io.reports import ReadOptions, read_reports
 from geo_grid.services import categories as category_service
 from geo_grid.services import directory as directory_service
-from geo_grid.services import generations as generation_service
 from geo_grid.services.report_import import import_reports
 from geo_grid.settings import Settings
 
@@ -75,10 +74,10 @@ def import_reports_command(
             with session_for(url, commit=commit) as session:
                 known = category_service.table(session).codes  # the categories table's codes
                 rows = read_reports(file, replace(options, categories=known))
-                gen = generation_service.active(session)
-                if gen is None:
+                # Every subdistrict's active boundaries: a report goes to the subdistrict whose grid covers it.
+                directory = directory_service.build_active(session)
+                if directory is None:
                     raise ServiceUnavailable("no active boundaries: load them first (geo-grid load-sample)")
-                directory = directory_service.build(session, gen.id)
                 with Progress(
                     TextColumn("[bold]placing reports"),
                     BarColumn(),

@@ -62,23 +62,32 @@ def existing_ids(session: Session) -> set[str]:
     return set(session.execute(text("SELECT address_id FROM addresses")).scalars())
 
 
-def upsert(session: Session, rows: Sequence[dict[str, Any]], replace_all: bool) -> int:
-    """Insert the rows, replacing those with the same address_id; with `replace_all` every address not
-    in `rows` is deleted first. Returns how many were deleted. The caller's transaction makes it whole."""
+def subdistricts_of_ids(session: Session, ids: Sequence[str]) -> dict[str, str]:
+    """address_id → the subdistrict it belongs to, for those of `ids` that exist."""
+    sql = "SELECT address_id, subdistrict_code FROM addresses WHERE address_id = ANY(:ids)"
+    return {r.address_id: r.subdistrict_code for r in session.execute(text(sql), {"ids": list(ids)})}
+
+
+def upsert(session: Session, rows: Sequence[dict[str, Any]], replace_all: bool, subdistrict: str) -> int:
+    """Insert the rows as addresses of `subdistrict`, replacing those with the same address_id; with
+    `replace_all` every address of the subdistrict not in `rows` is deleted first (other subdistricts'
+    are never touched). Returns how many were deleted. The caller's transaction makes it whole."""
     deleted = 0
     ids = [r["address_id"] for r in rows]
     if replace_all:
         deleted = session.execute(  # type: ignore[attr-defined]
-            text("DELETE FROM addresses WHERE NOT (address_id = ANY(:ids))"), {"ids": ids}
+            text("DELETE FROM addresses WHERE subdistrict_code = :sub AND NOT (address_id = ANY(:ids))"),
+            {"ids": ids, "sub": subdistrict},
         ).rowcount
     cols = ", ".join(_COLUMNS)
     values = ", ".join(f":{c}" for c in _COLUMNS)
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in _COLUMNS if c != "address_id")
-    sql = f"""INSERT INTO addresses ({cols}, geom)
-              VALUES ({values}, ST_SetSRID(ST_MakePoint(:lon, :lat), {SRID}))
+    sql = f"""INSERT INTO addresses ({cols}, subdistrict_code, geom)
+              VALUES ({values}, :sub, ST_SetSRID(ST_MakePoint(:lon, :lat), {SRID}))
               ON CONFLICT (address_id) DO UPDATE SET {updates}, geom = EXCLUDED.geom, micro_code = NULL"""
     if rows:
-        session.execute(text(sql), [{c: r.get(c) for c in (*_COLUMNS, "lon", "lat")} for r in rows])
+        params = [{**{c: r.get(c) for c in (*_COLUMNS, "lon", "lat")}, "sub": subdistrict} for r in rows]
+        session.execute(text(sql), params)
     return deleted
 
 

@@ -155,6 +155,13 @@ def open_draft(session: Session, subdistrict: str, based_on: int, actor: str, no
     return gen_id
 
 
+def open_empty_draft(session: Session, subdistrict: str, actor: str, note: str | None) -> int:
+    """A new draft without grids (a subdistrict's first boundaries come by import)."""
+    sql = """INSERT INTO generations (subdistrict_code, status, note, created_by)
+             VALUES (:sub, 'draft', :note, :actor) RETURNING id"""
+    return int(session.execute(text(sql), {"sub": subdistrict, "note": note, "actor": actor}).scalar_one())
+
+
 def activate(session: Session, draft_id: int, previous_id: int | None, actor: str) -> None:
     """Retire the previous generation and activate the draft at the same instant (transaction time), so
     every moment belongs to exactly one generation. Clearing in_draft re-checks ST_IsValid in the database."""
@@ -314,9 +321,35 @@ def last_version(session: Session, code: str) -> int | None:
     return version
 
 
-def community_geometries(session: Session) -> dict[str, bytes | None]:
-    sql = "SELECT code, ST_AsBinary(geom) AS wkb FROM communities ORDER BY code"
-    return {r.code: (bytes(r.wkb) if r.wkb is not None else None) for r in _rows(session, sql, {})}
+def community_geometries(session: Session, subdistrict: str | None = None) -> dict[str, bytes | None]:
+    """Each community's outline (of one subdistrict when named)."""
+    where = "" if subdistrict is None else "WHERE subdistrict_code = :sub "
+    sql = f"SELECT code, ST_AsBinary(geom) AS wkb FROM communities {where}ORDER BY code"
+    rows = _rows(session, sql, {"sub": subdistrict})
+    return {r.code: (bytes(r.wkb) if r.wkb is not None else None) for r in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class NeighbourGrid:
+    """An active micro-grid of another subdistrict near a generation's grids."""
+
+    subdistrict_code: str
+    code: str
+    wkb: bytes
+
+
+def neighbour_grids(session: Session, generation_id: int, margin_deg: float) -> list[NeighbourGrid]:
+    """The active micro-grids of the other subdistricts within `margin_deg` of the generation's extent."""
+    sql = """WITH own AS (SELECT subdistrict_code FROM generations WHERE id = :gen),
+                  box AS (SELECT ST_Expand(ST_Extent(geom)::geometry, :margin) AS geom
+                          FROM grids WHERE generation_id = :gen AND level = 'micro')
+             SELECT gen.subdistrict_code, g.code, ST_AsBinary(g.geom) AS wkb
+             FROM grids g JOIN generations gen ON gen.id = g.generation_id, own, box
+             WHERE gen.status = 'active' AND gen.subdistrict_code <> own.subdistrict_code
+               AND g.level = 'micro' AND g.geom && box.geom
+             ORDER BY gen.subdistrict_code, g.code"""
+    rows = _rows(session, sql, {"gen": generation_id, "margin": margin_deg})
+    return [NeighbourGrid(r.subdistrict_code, r.code, bytes(r.wkb)) for r in rows]
 
 
 def leaders(session: Session) -> dict[str, set[str]]:
@@ -394,7 +427,8 @@ def diff_grids(session: Session, a: int, b: int) -> list[GridPair]:
 
 
 def moves(session: Session, a: int, b: int) -> dict[str, list[Move]]:
-    """Open reports, point facilities and addresses whose micro-grid under `a` differs from under `b`."""
+    """Open reports, point facilities and addresses of `b`'s subdistrict (or in no grid) whose micro-grid
+    under `a` differs from under `b`."""
     specs = {
         "reports": (
             "reports r",
@@ -409,6 +443,9 @@ def moves(session: Session, a: int, b: int) -> dict[str, list[Move]]:
         sql = f"""SELECT {cols}, ma.code AS from_code, mb.code AS to_code FROM {table}
                   LEFT JOIN LATERAL ({covering_micro("r.geom", gen="a")}) ma ON true
                   LEFT JOIN LATERAL ({covering_micro("r.geom", gen="b")}) mb ON true
-                  WHERE {cond} AND ma.code IS DISTINCT FROM mb.code ORDER BY 1"""
+                  WHERE {cond} AND ma.code IS DISTINCT FROM mb.code
+                    AND (r.subdistrict_code = (SELECT subdistrict_code FROM generations WHERE id = :b)
+                         OR r.micro_code IS NULL)
+                  ORDER BY 1"""
         out[key] = [Move(**r._mapping) for r in _rows(session, sql, {"a": a, "b": b})]
     return out

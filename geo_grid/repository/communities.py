@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import text
@@ -34,3 +34,31 @@ def list_communities(session: Session) -> list[Community]:
 
 def names(session: Session) -> dict[str, str]:
     return {r.code: r.name for r in session.execute(text("SELECT code, name FROM communities"))}
+
+
+@dataclass(frozen=True, slots=True)
+class NewCommunity:
+    """A community to insert or update: its outline as WKB (WGS84) and its subdistrict."""
+
+    code: str
+    name: str
+    wkb: bytes
+    subdistrict_code: str
+
+
+def upsert(session: Session, rows: list[NewCommunity]) -> int:
+    """Insert or update by code; returns how many existed before."""
+    codes = [r.code for r in rows]
+    existing = session.execute(
+        text("SELECT count(*) FROM communities WHERE code = ANY(:c)"), {"c": codes}
+    ).scalar_one()
+    if rows:
+        session.execute(
+            text(
+                """INSERT INTO communities (code, name, geom, subdistrict_code)
+                   VALUES (:code, :name, ST_Multi(ST_GeomFromWKB(:wkb, 4326)), :subdistrict_code)
+                   ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, geom = EXCLUDED.geom"""
+            ),
+            [asdict(r) for r in rows],
+        )
+    return int(existing)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -115,43 +116,49 @@ def delete(session: Session, facility_pk: int) -> None:
     session.execute(text("DELETE FROM facilities WHERE id = :id"), {"id": facility_pk})
 
 
-def overlaps(session: Session, generation_id: int, facility_pk: int) -> list[GridOverlap]:
-    """Every micro-grid a polygon facility overlaps: the overlap area (m², EPSG:4547) and its share of the
-    facility's area, largest first."""
+def overlaps(session: Session, generation_id: int | Sequence[int], facility_pk: int) -> list[GridOverlap]:
+    """Every micro-grid (of the generation, or generations: one per subdistrict) a polygon facility
+    overlaps: the overlap area (m², EPSG:4547) and its share of the facility's area, largest first."""
     sql = f"""
     WITH f AS (SELECT geom, ST_Area(ST_Transform(geom, {METRIC_SRID})) AS area FROM facilities WHERE id = :id),
     o AS (
       SELECT g.code, g.name, g.parent_code, g.community_code,
              ST_Area(ST_Transform(ST_Intersection(g.geom, f.geom), {METRIC_SRID})) AS area_m2, f.area
       FROM grids g, f
-      WHERE g.generation_id = :gen AND g.level = 'micro' AND ST_Intersects(g.geom, f.geom))
+      WHERE g.generation_id = ANY(:gens) AND g.level = 'micro' AND ST_Intersects(g.geom, f.geom))
     SELECT code, name, parent_code, community_code, round(area_m2::numeric, 1)::float AS area_m2,
            CASE WHEN area > 0 THEN area_m2 / area END AS share
     FROM o WHERE area_m2 > 0 ORDER BY area_m2 DESC, code"""
-    params = {"id": facility_pk, "gen": generation_id}
+    params = {"id": facility_pk, "gens": _ids(generation_id)}
     return [GridOverlap(**r._mapping) for r in session.execute(text(sql), params)]
 
 
 def assign_polygon_primaries(session: Session, generation_id: int) -> int:
-    """Set micro_code of every polygon facility to its primary grid: the micro-grid of the largest overlap."""
+    """Set micro_code of every polygon facility of the generation's subdistrict to its primary grid: the
+    micro-grid of the largest overlap."""
     sql = f"""UPDATE facilities f SET micro_code = (
                 SELECT g.code FROM grids g
                 WHERE g.generation_id = :gen AND g.level = 'micro' AND ST_Intersects(g.geom, f.geom)
                 ORDER BY ST_Area(ST_Transform(ST_Intersection(g.geom, f.geom), {METRIC_SRID})) DESC, g.code LIMIT 1)
-              WHERE GeometryType(f.geom) <> 'POINT'"""
+              WHERE GeometryType(f.geom) <> 'POINT'
+                AND f.subdistrict_code = (SELECT subdistrict_code FROM generations WHERE id = :gen)"""
     return int(session.execute(text(sql), {"gen": generation_id}).rowcount)  # type: ignore[attr-defined]
 
 
-def in_grid(session: Session, generation_id: int, code: str) -> list[Facility]:
+def _ids(generation_id: int | Sequence[int]) -> list[int]:
+    return [generation_id] if isinstance(generation_id, int) else list(generation_id)
+
+
+def in_grid(session: Session, generation_id: int | Sequence[int], code: str) -> list[Facility]:
     """Facilities in a grid at any level: points by their micro-grid (codes are hierarchical, so a prefix
     names every level), polygons by a positive-area overlap with a micro-grid under that code."""
     sql = (
         _SELECT
         + f"""WHERE (GeometryType(f.geom) = 'POINT' AND f.micro_code LIKE :prefix)
         OR (GeometryType(f.geom) <> 'POINT' AND EXISTS (
-              SELECT 1 FROM grids g WHERE g.generation_id = :gen AND g.level = 'micro' AND g.code LIKE :prefix
+              SELECT 1 FROM grids g WHERE g.generation_id = ANY(:gens) AND g.level = 'micro' AND g.code LIKE :prefix
                 AND ST_Intersects(g.geom, f.geom)
                 AND ST_Area(ST_Transform(ST_Intersection(g.geom, f.geom), {METRIC_SRID})) > 0))
         ORDER BY f.id"""
     )
-    return _rows(session, sql, {"gen": generation_id, "prefix": code + "%"})
+    return _rows(session, sql, {"gens": _ids(generation_id), "prefix": code + "%"})

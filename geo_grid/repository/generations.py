@@ -42,6 +42,12 @@ def active(session: Session, subdistrict: str) -> Generation | None:
     return _one(session, sql, {"sub": subdistrict})
 
 
+def all_active(session: Session) -> list[Generation]:
+    """Every subdistrict's active generation, by subdistrict code."""
+    sql = f"SELECT {_COLUMNS} FROM generations WHERE status = 'active' ORDER BY subdistrict_code"
+    return [Generation(**r._mapping) for r in session.execute(text(sql))]
+
+
 def at(session: Session, moment: datetime, subdistrict: str) -> Generation | None:
     """The generation that was active at `moment` (activated before it, not yet retired)."""
     sql = f"""SELECT {_COLUMNS} FROM generations

@@ -35,6 +35,7 @@ class Report:
     micro_code: str | None
     tertiary_code: str | None
     community_code: str | None
+    subdistrict_code: str | None  # whose 街道中心 answers (migration 0009_district); None: the district level
     outside: bool
     near_boundary: bool
     possible_duplicate_of: int | None
@@ -114,6 +115,9 @@ class GridFields:
     near_boundary: bool
     dispatch_kind: str | None
     dispatch_target: str | None
+    # The subdistrict whose 街道中心 answers for the report: of its micro-grid, outside every grid of the
+    # nearest one; None without a point (the database's rule decides: migration 0009_district).
+    subdistrict_code: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

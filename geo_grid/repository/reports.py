@@ -365,3 +365,9 @@ def volunteer(session: Session, person_id: str) -> Volunteer | None:
              JOIN roles r ON r.person_id = p.id AND r.role = 'volunteer' WHERE p.person_id = :pid LIMIT 1"""
     row = session.execute(text(sql), {"pid": person_id}).first()
     return Volunteer(**row._mapping) if row else None
+
+
+def subdistricts_of(session: Session, report_ids: list[int]) -> dict[int, str | None]:
+    """report id → the subdistrict it belongs to (None: the district level)."""
+    sql = "SELECT id, subdistrict_code FROM reports WHERE id = ANY(:ids)"
+    return {int(r.id): r.subdistrict_code for r in session.execute(text(sql), {"ids": report_ids})}

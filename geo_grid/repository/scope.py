@@ -4,9 +4,8 @@ Every scope rule of the service lives here, as SQL conditions per table and the 
 A principal belongs to one subdistrict (街道: `Scope("410105012")`) or to the district/city (`EVERYTHING`;
 read-only unless admin, services/auth.py). Today the rules go by the national division codes, which are
 hierarchical: a community code (12 digits) and every grid code (15, 18 digits) start with their 9-digit
-subdistrict code, and generations carry `subdistrict_code`. When reports, people and places carry a
-`subdistrict_code` column of their own (migration 0009_district), the expressions below are switched to it
-here, and nowhere else.
+subdistrict code, and generations carry `subdistrict_code`; reports carry their own `subdistrict_code`
+(migration 0009_district), and so do people and places (roles still go by their grid codes).
 """
 
 from __future__ import annotations
@@ -52,14 +51,13 @@ def _code_in(scope: Scope, code_sql: str) -> Condition:
 
 
 def reports_in(scope: Scope, alias: str = "r") -> Condition:
-    """A report belongs to the subdistrict of its community (or, placed without one, of its micro-grid).
-    A report placed in no grid (outside coverage, or without a point) has no code to go by: it stays in
-    every subdistrict's inbox until reports carry their own subdistrict_code (migration 0009_district)."""
+    """A report belongs to its subdistrict (`reports.subdistrict_code`, migration 0009_district: the one
+    whose grid covers its point, outside every grid the nearest one's). A report of none (no point, the
+    district level) stays in every subdistrict's inbox."""
     if scope.subdistrict_code is None:
         return _ALL
-    code = f"coalesce({alias}.community_code, {alias}.micro_code)"
-    inner = _code_in(scope, code)
-    return Condition(f"({code} IS NULL OR {inner.sql})", inner.params)
+    column = f"{alias}.subdistrict_code"
+    return Condition(f"({column} IS NULL OR {column} = :{PARAM})", {PARAM: scope.subdistrict_code})
 
 
 def roles_in(scope: Scope, alias: str = "r") -> Condition:

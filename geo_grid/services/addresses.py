@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from geo_grid import clock
 from geo_grid.crs import lonlat_to_metric, to_metric
-from geo_grid.errors import ImportFailed, ServiceUnavailable
+from geo_grid.errors import ImportFailed, OtherSubdistrict, ServiceUnavailable
 from geo_grid.geocoding import AddressMatcher, Candidate, MatchResult, place_prefixes
 from geo_grid.geocoding.places import CourtyardCover, CourtyardShape, RoadNetwork, SegmentLine, radius_m
 from geo_grid.geocoding.results import LEVELS
@@ -33,6 +33,7 @@ from geo_grid.repository import assignment
 from geo_grid.repository import audit as audit_repo
 from geo_grid.repository import communities as community_repo
 from geo_grid.repository import generations as generation_repo
+from geo_grid.repository import subdistricts as subdistrict_repo
 from geo_grid.services import lookup as lookup_service
 from geo_grid.services import subdistricts
 from geo_grid.services.directory import GridDirectory, GridInfo, PersonRole
@@ -135,9 +136,10 @@ def build(session: Session) -> AddressBook:
             tuple(court_chiefs.get(court[0], ())) if court else (),
             tuple(road_chiefs.get(seg[0], ())) if seg else (),
         )
-    home = subdistricts.home(session)
+    # One book for every subdistrict of the database: the prefixes people write before an address in any.
+    chains = [name for sub in subdistrict_repo.list_all(session) for name in sub.admin_chain]
     communities = community_repo.names(session)
-    prefixes = place_prefixes(home.admin_chain if home else (), communities.values())
+    prefixes = place_prefixes(chains, communities.values())
     matcher = AddressMatcher.from_rows((r.as_row() for r in rows), prefixes=prefixes)
     network = RoadNetwork(
         SegmentLine(s.segment_id, s.road_name, s.geometry) for s in address_repo.road_segment_lines(session)
@@ -369,6 +371,20 @@ def _check_row(path: Path, line: int, raw: Mapping[str, Any], seen: dict[str, in
     return row
 
 
+def _refuse_other_subdistricts(session: Session, rows: list[dict[str, Any]], code: str) -> None:
+    foreign = [
+        r["address_id"] for r in rows if r.get("community_code") and not r["community_code"].startswith(code)
+    ]
+    owners = address_repo.subdistricts_of_ids(session, [r["address_id"] for r in rows])
+    foreign += [i for i, owner in owners.items() if owner != code]
+    if foreign:
+        raise OtherSubdistrict(
+            f"{len(foreign)} address(es) belong to another subdistrict than {code} (e.g. {foreign[0]}); "
+            "nothing was imported",
+            {"subdistrict": code, "address_ids": foreign[:20]},
+        )
+
+
 @dataclass(frozen=True)
 class ImportSummary:
     rows: int
@@ -380,15 +396,22 @@ class ImportSummary:
 
 
 def import_rows(
-    session: Session, rows: list[dict[str, Any]], replace_all: bool = False, actor: str = "cli"
+    session: Session,
+    rows: list[dict[str, Any]],
+    replace_all: bool = False,
+    actor: str = "cli",
+    subdistrict: str | None = None,
 ) -> ImportSummary:
-    """Upsert the checked rows (by address_id; `replace_all` deletes addresses not in them) and assign
-    every address to its micro-grid of the active generation in PostGIS. Caller commits or rolls back."""
+    """Upsert the checked rows as the address book of one subdistrict (named, or the only one) — by
+    address_id; `replace_all` deletes the subdistrict's addresses not in them — and assign them to the
+    micro-grids of its active generation in PostGIS. A row whose community code, or whose address_id,
+    belongs to another subdistrict is refused. Caller commits or rolls back."""
+    sub = subdistricts.resolve(session, subdistrict)
+    _refuse_other_subdistricts(session, rows, sub.code)
     before = address_repo.existing_ids(session)
     replaced = sum(1 for r in rows if r["address_id"] in before)
-    deleted = address_repo.upsert(session, rows, replace_all)
-    home = subdistricts.home(session)
-    gen = generation_repo.active(session, home.code) if home else None
+    deleted = address_repo.upsert(session, rows, replace_all, sub.code)
+    gen = generation_repo.active(session, sub.code)
     if gen is not None:
         assignment.assign_addresses(session, gen.id)
         address_repo.fill_community_codes(session, gen.id)

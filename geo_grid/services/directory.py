@@ -1,13 +1,16 @@
-"""The in-memory snapshot of the active generation: grids, people per grid and the point→grid index.
+"""The in-memory snapshot of the active boundaries: grids, people per grid and the point→grid index.
 
-Built once at start-up and after each activation, never edited: a new snapshot is built aside and swapped
-in with one reference assignment, so a lookup sees either the old or the new generation, never a mix.
+The live snapshot holds every subdistrict's active generation (one index over all their micro-grids: a
+point on a border between two subdistricts follows the one lookup rule, the smallest code); a past or
+draft snapshot holds one generation. Built once at start-up and after each activation, never edited: a
+new snapshot is built aside and swapped in with one reference assignment, so a lookup sees either the
+old or the new boundaries, never a mix.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -23,7 +26,6 @@ from geo_grid.repository import people as people_repo
 from geo_grid.repository import subdistricts as subdistrict_repo
 from geo_grid.repository.people import PersonRole as PersonRole  # the record; re-exported for callers
 from geo_grid.repository.subdistricts import Subdistrict
-from geo_grid.services import subdistricts
 from geo_grid.services.snapshots import SnapshotHolder
 
 
@@ -34,16 +36,21 @@ class GridInfo:
     level: str
     parent_code: str
     community_code: str
+    subdistrict_code: str  # the subdistrict of the grid's generation
 
 
 @dataclass(frozen=True)
 class GridDirectory:
+    # The newest generation held (of a one-generation snapshot: its generation); `generations` has all.
     generation_id: int
-    subdistrict: Subdistrict  # the generation's subdistrict (the root of every grid code here)
+    subdistrict: Subdistrict  # the subdistrict of `generation_id`
     grids: Mapping[str, GridInfo]
     communities: Mapping[str, str]
     people: Mapping[str, tuple[PersonRole, ...]]
     index: GridIndex  # over the micro-grids only
+    # Every subdistrict held, and the generation of each (the live snapshot: every active one).
+    subdistricts: Mapping[str, Subdistrict] = field(default_factory=dict)
+    generations: Mapping[str, int] = field(default_factory=dict)
     built_at: datetime = field(default_factory=clock.now)
     # Memo of views derived from this snapshot only (e.g. a grid's people as the API presents them);
     # it lives and dies with the snapshot, so it can never serve another generation's people.
@@ -53,6 +60,14 @@ class GridDirectory:
         micro = self.grids[micro_code]
         return micro, self.grids.get(micro.parent_code)
 
+    @property
+    def generation_ids(self) -> tuple[int, ...]:
+        """The generations held, in id order (what `build` takes to build this snapshot again)."""
+        return tuple(sorted(self.generations.values())) or (self.generation_id,)
+
+    def subdistrict_of(self, grid: GridInfo | None) -> Subdistrict | None:
+        return self.subdistricts.get(grid.subdistrict_code) if grid is not None else None
+
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = defaultdict(int)
         for g in self.grids.values():
@@ -61,15 +76,35 @@ class GridDirectory:
         return dict(out)
 
 
-def build(session: Session, generation_id: int, max_cells: int | None = None) -> GridDirectory:
-    """The snapshot of one generation; `max_cells` caps the index raster (past generations use a small one)."""
-    gen = generation_repo.get(session, generation_id)
-    subdistrict = subdistrict_repo.get(session, gen.subdistrict_code) if gen else None
-    if subdistrict is None:
-        raise ValueError(f"generation {generation_id} or its subdistrict does not exist")
-    records = grid_repo.records(session, generation_id)
-    grids = {r.code: GridInfo(r.code, r.name, r.level, r.parent_code, r.community_code) for r in records}
-    micro = [r for r in records if r.level == "micro"]
+def build(
+    session: Session, generation_id: int | Sequence[int], max_cells: int | None = None
+) -> GridDirectory:
+    """The snapshot of one generation, or of several (of different subdistricts: the live snapshot holds
+    every active one); `max_cells` caps the index raster (past generations use a small one)."""
+    ids = [generation_id] if isinstance(generation_id, int) else sorted(generation_id)
+    if not ids:
+        raise ValueError("a directory needs at least one generation")
+    generations: dict[str, int] = {}
+    subdistrict_rows: dict[str, Subdistrict] = {}
+    grids: dict[str, GridInfo] = {}
+    micro: list[grid_repo.GridRecord] = []
+    for gen_id in ids:
+        gen = generation_repo.get(session, gen_id)
+        subdistrict = subdistrict_repo.get(session, gen.subdistrict_code) if gen else None
+        if gen is None or subdistrict is None:
+            raise ValueError(f"generation {gen_id} or its subdistrict does not exist")
+        if subdistrict.code in generations:
+            raise ValueError(
+                f"generations {generations[subdistrict.code]} and {gen_id} are both of {subdistrict.code}"
+            )
+        generations[subdistrict.code], subdistrict_rows[subdistrict.code] = gen_id, subdistrict
+        for r in grid_repo.records(session, gen_id):
+            grids[r.code] = GridInfo(
+                r.code, r.name, r.level, r.parent_code, r.community_code, subdistrict.code
+            )
+            if r.level == "micro":
+                micro.append(r)
+    micro.sort(key=lambda r: r.code)
     index = GridIndex.build(
         [r.code for r in micro],
         list(shapely.from_wkb([r.wkb for r in micro])),
@@ -77,31 +112,39 @@ def build(session: Session, generation_id: int, max_cells: int | None = None) ->
         **({} if max_cells is None else {"max_cells": max_cells}),
     )
     people: dict[str, list[PersonRole]] = defaultdict(list)
-    for r in people_repo.all_grid_roles(session):
-        people[r.grid_code].append(r.person)
+    for role in people_repo.all_grid_roles(session):
+        people[role.grid_code].append(role.person)
+    newest = max(ids)
     return GridDirectory(
-        generation_id=generation_id,
-        subdistrict=subdistrict,
+        generation_id=newest,
+        subdistrict=next(s for c, s in subdistrict_rows.items() if generations[c] == newest),
         grids=grids,
         communities=community_repo.names(session),
         people={k: tuple(v) for k, v in people.items()},
         index=index,
+        subdistricts=subdistrict_rows,
+        generations=generations,
     )
 
 
-def _active_generation_id(session: Session) -> int | None:
-    home = subdistricts.home(session)
-    gen = generation_repo.active(session, home.code) if home else None
-    return gen.id if gen else None
+def _active_generation_ids(session: Session) -> tuple[int, ...] | None:
+    """The version of the live directory: every subdistrict's active generation (None: none is active)."""
+    ids = tuple(sorted(g.id for g in generation_repo.all_active(session)))
+    return ids or None
 
 
-def _build_active(session: Session, generation_id: object) -> GridDirectory | None:
-    return build(session, generation_id) if isinstance(generation_id, int) else None
+def build_active(session: Session) -> GridDirectory | None:
+    """The live directory built now, outside any holder (every active generation; None: none is active)."""
+    return _build_active(session, _active_generation_ids(session))
+
+
+def _build_active(session: Session, generation_ids: object) -> GridDirectory | None:
+    return build(session, generation_ids) if isinstance(generation_ids, tuple) else None
 
 
 def directory_holder() -> SnapshotHolder[GridDirectory]:
-    """The holder of the live directory: its version is the active generation's id (None: no snapshot)."""
-    return SnapshotHolder("directory", _active_generation_id, _build_active)
+    """The holder of the live directory: its version is the active generations' ids (None: no snapshot)."""
+    return SnapshotHolder("directory", _active_generation_ids, _build_active)
 
 
 def load_active(factory: sessionmaker[Session]) -> GridDirectory | None:

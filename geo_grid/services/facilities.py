@@ -67,7 +67,7 @@ def _primary_micro(session: Session, directory: GridDirectory, facility_pk: int,
     if geom.geom_type == "Point":
         p = place(directory, geom.x, geom.y)
         return p.micro.code if p.micro else None
-    shares = facility_repo.overlaps(session, directory.generation_id, facility_pk)
+    shares = facility_repo.overlaps(session, directory.generation_ids, facility_pk)
     return shares[0].code if shares else None
 
 
@@ -87,7 +87,7 @@ def get(session: Session, directory: GridDirectory | None, ref: str) -> Facility
 
 def grid_shares(session: Session, directory: GridDirectory, facility_pk: int) -> GridShares:
     """Micro-grids overlapped (area m², share), the tertiary grids they roll up to, and the primary grid."""
-    micro = facility_repo.overlaps(session, directory.generation_id, facility_pk)
+    micro = facility_repo.overlaps(session, directory.generation_ids, facility_pk)
     area: dict[str, float] = defaultdict(float)
     share: dict[str, float] = defaultdict(float)
     for m in micro:
@@ -174,4 +174,4 @@ def delete(session: Session, ref: str, actor: str) -> None:
 
 def in_grid(session: Session, directory: GridDirectory | None, code: str) -> list[Facility]:
     directory = require(directory)
-    return facility_repo.in_grid(session, directory.generation_id, code)
+    return facility_repo.in_grid(session, directory.generation_ids, code)

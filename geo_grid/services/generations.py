@@ -1,6 +1,10 @@
 """Generation use cases: open a draft, import a layer into it, activate it (validation, retirement and
 reassignment in one transaction), discard it, list, diff, export and a grid's history.
 
+Each subdistrict has its own generations (issue 15): a draft, an import or an activation is of one
+subdistrict (named, or the only one) and touches only its grids and the reports, addresses and facilities
+that belong to it (repository/assignment.py).
+
 After an activation commits, the caller swaps the in-memory directory (the runtime's after_activation, api/runtime.py).
 """
 
@@ -14,13 +18,22 @@ import shapely
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from geo_grid.errors import Conflict, GenerationNotFound, GridNotFound, InvalidTransition, ValidationFailed
+from geo_grid.errors import (
+    Conflict,
+    GenerationNotFound,
+    GridNotFound,
+    InvalidInput,
+    InvalidTransition,
+    OtherSubdistrict,
+    ValidationFailed,
+)
 from geo_grid.io.boundaries import EXPORT_FIELDS, ImportedLayer, write_layer
 from geo_grid.repository import assignment
 from geo_grid.repository import boundaries as repo
 from geo_grid.repository import facilities as facility_repo
 from geo_grid.repository import generations as generation_repo
 from geo_grid.repository import reports as report_repo
+from geo_grid.repository import subdistricts as subdistrict_repo
 from geo_grid.repository.boundaries import GridAuditEntry, GridVersion, Move, NewGrid
 from geo_grid.repository.generations import Generation
 from geo_grid.repository.scope import Scope
@@ -41,6 +54,7 @@ class GenerationSummary:
     activated_at: datetime | None
     retired_at: datetime | None
     counts: dict[str, int]
+    subdistrict_code: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,28 +152,41 @@ def describe(session: Session, gen: Generation) -> GenerationSummary:
         activated_at=gen.activated_at,
         retired_at=gen.retired_at,
         counts=repo.summary(session, gen.id),
+        subdistrict_code=gen.subdistrict_code,
     )
 
 
-def list_generations(session: Session, access: Scope | None = None) -> list[GenerationSummary]:
-    """The served subdistrict's generations; with a caller's scope, those it may see (repository/scope.py):
-    its subdistrict's, or every subdistrict's for the district/city level."""
+def list_generations(
+    session: Session, subdistrict: str | None = None, access: Scope | None = None
+) -> list[GenerationSummary]:
+    """The generations of the named subdistrict, or of every subdistrict (by id) when none is named;
+    with a caller's scope, only those it may see (repository/scope.py)."""
+    gens = list_generations_raw(session, subdistrict)
     if access is not None:
-        return [describe(session, g) for g in generation_repo.list_in(session, access)]
-    sub = subdistricts.home(session)
-    return [describe(session, g) for g in generation_repo.list_all(session, sub.code)] if sub else []
+        visible = {g.id for g in generation_repo.list_in(session, access)}
+        gens = [g for g in gens if g.id in visible]
+    return [describe(session, g) for g in gens]
 
 
-def active(session: Session) -> Generation | None:
-    """The served subdistrict's active generation, if any."""
-    sub = subdistricts.home(session)
+def active(session: Session, subdistrict: str | None = None) -> Generation | None:
+    """The subdistrict's active generation (named, or the only one), if any."""
+    sub = subdistricts.home(session) if subdistrict is None else subdistricts.resolve(session, subdistrict)
     return generation_repo.active(session, sub.code) if sub else None
 
 
-def drafts(session: Session) -> list[Generation]:
-    """The served subdistrict's open drafts (at most one), oldest first."""
-    sub = subdistricts.home(session)
-    return [g for g in generation_repo.list_all(session, sub.code) if g.status == "draft"] if sub else []
+def drafts(session: Session, subdistrict: str | None = None) -> list[Generation]:
+    """The open drafts (at most one per subdistrict) of the named subdistrict, or of every one, oldest first."""
+    return [g for g in list_generations_raw(session, subdistrict) if g.status == "draft"]
+
+
+def list_generations_raw(session: Session, subdistrict: str | None = None) -> list[Generation]:
+    """The generations of the named subdistrict, or of every subdistrict, by id."""
+    codes = (
+        [subdistricts.resolve(session, subdistrict).code]
+        if subdistrict
+        else [s.code for s in subdistrict_repo.list_all(session)]
+    )
+    return sorted((g for c in codes for g in generation_repo.list_all(session, c)), key=lambda g: g.id)
 
 
 def get(session: Session, generation_id: int) -> Generation:
@@ -182,12 +209,16 @@ def require_draft(session: Session, generation_id: int, exclusive: bool = False)
 def open_draft(
     session: Session, actor: str, note: str | None = None, subdistrict: str | None = None
 ) -> Generation:
-    """A new draft holding a copy of the active boundaries; one draft at a time per subdistrict. The
-    subdistrict: the caller's (a subdistrict's planner), else the served one."""
-    subdistrict = subdistrict or subdistricts.home_code(session)
+    """A new draft of the subdistrict (named, or the only one) holding a copy of its active boundaries;
+    one draft at a time per subdistrict."""
+    subdistrict = subdistricts.resolve(session, subdistrict).code
     active = generation_repo.active(session, subdistrict)
     if active is None:
-        raise Conflict("there is no active generation to copy: load boundaries first")
+        raise Conflict(
+            f"subdistrict {subdistrict} has no active generation to copy: import its boundaries first "
+            "(geo-grid import boundaries --subdistrict CODE)",
+            {"subdistrict": subdistrict},
+        )
     existing = [g for g in generation_repo.list_all(session, subdistrict) if g.status == "draft"]
     if existing:
         raise Conflict(
@@ -251,7 +282,13 @@ def activate(session: Session, generation_id: int, actor: str, near_boundary_m: 
 def diff(session: Session, a: int, b: int) -> Diff:
     """What changes from generation `a` to `b`: grids added, retired, reshaped (area change m²),
     reparented or renamed, and the open reports, point facilities and addresses that would move."""
-    get(session, a), get(session, b)
+    gen_a, gen_b = get(session, a), get(session, b)
+    if gen_a.subdistrict_code != gen_b.subdistrict_code:
+        raise InvalidInput(
+            f"generations {a} and {b} belong to different subdistricts "
+            f"({gen_a.subdistrict_code}, {gen_b.subdistrict_code}); compare generations of one subdistrict",
+            {"subdistricts": [gen_a.subdistrict_code, gen_b.subdistrict_code]},
+        )
     added: list[GridArea] = []
     retired: list[GridArea] = []
     reshaped: list[Reshaped] = []
@@ -295,13 +332,28 @@ def import_layer(
     source: str = "",
     subdistrict: str | None = None,
 ) -> ImportResult:
-    """Replace one level of a draft (a new one of `subdistrict`, as `open_draft`, unless one is named)
-    with the imported grids. All or nothing: the caller's transaction holds every change."""
-    gen_id = (
-        generation_id
-        if generation_id is not None
-        else open_draft(session, actor, f"import {source}", subdistrict).id
-    )
+    """Replace one level of a draft of one subdistrict with the imported grids. The draft is the one named,
+    else a new one of the subdistrict (named, or the only one) copied from its active generation — an
+    empty one when it has none yet (its first boundaries). A grid whose code or parent names another
+    subdistrict is refused: one subdistrict's import never touches another's grids. All or nothing: the
+    caller's transaction holds every change."""
+    if generation_id is not None:
+        gen = require_draft(session, generation_id)
+        if subdistrict is not None and subdistrict != gen.subdistrict_code:
+            raise OtherSubdistrict(
+                f"generation {generation_id} is a draft of {gen.subdistrict_code}, not of {subdistrict}",
+                {"generation": generation_id, "subdistrict": gen.subdistrict_code},
+            )
+        gen_id, code = generation_id, gen.subdistrict_code
+        _check_codes(session, layer, code)
+    else:
+        code = subdistricts.resolve(session, subdistrict).code
+        _check_codes(session, layer, code)  # before a draft is opened for it
+        gen_id = (
+            open_draft(session, actor, f"import {source}", code).id
+            if generation_repo.active(session, code) is not None
+            else open_empty_draft(session, code, actor, f"import {source}")
+        )
     require_draft(session, gen_id)
     before = {g.code: g for g in repo.load_grids(session, gen_id)}
     tertiary_community = {c: g.community_code for c, g in before.items() if g.level == "tertiary"}
@@ -344,6 +396,33 @@ def import_layer(
     detail = {k: v for k, v in asdict(result).items() if k != "generation"}
     repo.audit(session, actor, "import", gen_id, None, detail)
     return result
+
+
+def _check_codes(session: Session, layer: ImportedLayer, subdistrict: str) -> None:
+    """No grid may name another subdistrict: a code or parent whose first 9 digits are another
+    subdistrict's code is refused (a foreign file's own codes, e.g. LA's nc_id, name none)."""
+    others = {s.code for s in subdistrict_repo.list_all(session)} - {subdistrict}
+    foreign = [g["code"] for g in layer.grids if g["code"][:9] in others or g["parent_code"][:9] in others]
+    if foreign:
+        raise OtherSubdistrict(
+            f"{len(foreign)} grid(s) of the file belong to another subdistrict than {subdistrict} "
+            f"(e.g. {foreign[0]}); nothing was imported",
+            {"subdistrict": subdistrict, "codes": foreign[:20]},
+        )
+
+
+def open_empty_draft(session: Session, subdistrict: str, actor: str, note: str | None = None) -> int:
+    """An empty draft for a subdistrict that has no boundaries yet (its first import)."""
+    if generation_repo.active(session, subdistrict) is not None:
+        raise Conflict(
+            f"subdistrict {subdistrict} already has active boundaries: import into a copy of them instead",
+            {"subdistrict": subdistrict},
+        )
+    if any(g.status == "draft" for g in generation_repo.list_all(session, subdistrict)):
+        raise Conflict(f"subdistrict {subdistrict} already has an open draft", {"subdistrict": subdistrict})
+    gen_id = repo.open_empty_draft(session, subdistrict, actor, note)
+    repo.audit(session, actor, "open_draft", gen_id, None, {"based_on": None, "note": note})
+    return gen_id
 
 
 def export(session: Session, generation_id: int, fmt: str, path: Path, level: str | None = None) -> Path:

@@ -15,6 +15,7 @@ from geo_grid.repository import people as people_repo
 from geo_grid.repository.generations import Generation
 from geo_grid.repository.grids import Grid, GridRef
 from geo_grid.repository.people import PersonRole
+from geo_grid.repository.subdistricts import Subdistrict
 from geo_grid.services import subdistricts
 
 
@@ -30,9 +31,13 @@ class GridDetail:
 
 
 def resolve_generation(
-    session: Session, at: datetime | None = None, generation: int | None = None
+    session: Session,
+    at: datetime | None = None,
+    generation: int | None = None,
+    subdistrict: str | None = None,
 ) -> Generation:
-    """The generation a read refers to: an explicit id, the one active at `at`, or the active one."""
+    """The generation a read refers to: an explicit id, or of the subdistrict (named, or the only one)
+    the one active at `at`, or the active one."""
     if at is not None and generation is not None:
         raise InvalidInput("give either `at` or `generation`, not both")
     if generation is not None:
@@ -43,16 +48,26 @@ def resolve_generation(
     if at is not None:
         if at.tzinfo is not None:
             at = at.astimezone(UTC)  # PostgreSQL refuses offsets beyond ±15:59 that ISO 8601 allows
-        sub = subdistricts.home(session)
+        sub = _subdistrict(session, subdistrict)
         gen = generation_repo.at(session, at, sub.code) if sub else None
         if gen is None:
             raise GenerationNotFound(f"no boundaries were active at {at.isoformat()}")
         return gen
-    sub = subdistricts.home(session)
+    sub = _subdistrict(session, subdistrict)
     gen = generation_repo.active(session, sub.code) if sub else None
     if gen is None:
         raise GenerationNotFound("no active generation: load boundaries first (geo-grid load-sample)")
     return gen
+
+
+def _subdistrict(session: Session, code: str | None) -> Subdistrict | None:
+    return subdistricts.home(session) if code is None else subdistricts.resolve(session, code)
+
+
+def subdistrict_hint(session: Session, code: str | None) -> str | None:
+    """The subdistrict a grid or community code names (its first 9 digits), when it is a row."""
+    sub = subdistricts.of_code(session, code) if code else None
+    return sub.code if sub else None
 
 
 def parse_bbox(bbox: str | None) -> tuple[float, float, float, float] | None:

@@ -15,6 +15,7 @@ from geo_grid.repository import audit as audit_repo
 from geo_grid.repository import exchange_sources as source_repo
 from geo_grid.repository import reports as report_repo
 from geo_grid.repository.report_records import NewReportRow
+from geo_grid.services import categories as category_service
 from geo_grid.services import exchange
 from geo_grid.services import reports as report_service
 from geo_grid.services import stages as stage_service
@@ -105,23 +106,24 @@ def import_reports(
                 )
         rows = [replace(r, report=replace(r.report, source=order_source)) for r in rows
                 if r.report.external_id not in taken]  # fmt: skip
-    deadlines = report_service.clock_for(session)
+    table = category_service.table(session)
+    clocks: dict[str | None, report_service.Clock] = {}  # per subdistrict: its working hours
     prepared: list[NewReportRow] = []
     for n, row in enumerate(rows, start=1):
         new = row.report
         try:
-            report_service.validate(new, deadlines.table)
+            report_service.validate(new, table)
             point = (
                 to_wgs84(new.lon, new.lat, new.crs) if new.lon is not None and new.lat is not None else None
             )
         except GeoGridError as exc:
             raise ImportFailed(f"{row.where}: {exc.message}", exc.detail) from exc
         lon, lat = point if point else (None, None)
-        prepared.append(
-            report_service.row_for(
-                new, report_service.locate(directory, lon, lat, settings.near_boundary_m), deadlines
-            )
-        )
+        placed = report_service.locate(directory, lon, lat, settings.near_boundary_m)
+        sub = report_service.subdistrict_of(placed.placement)
+        if sub not in clocks:
+            clocks[sub] = report_service.clock_for(session, sub)
+        prepared.append(report_service.row_for(new, placed, clocks[sub]))
         if progress and n % 500 == 0:
             progress(500)
     if progress and len(rows) % 500:

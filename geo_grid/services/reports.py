@@ -18,6 +18,7 @@ from geo_grid.errors import InvalidInput, ReportNotFound, TrackingCodeInvalid
 from geo_grid.labels import SUBDISTRICT_CENTRE
 from geo_grid.reporting import NewReport
 from geo_grid.repository import reports as report_repo
+from geo_grid.repository import subdistricts as subdistrict_repo
 from geo_grid.repository.report_records import GridFields, NewReportRow, Report, ReportEvent
 from geo_grid.services import categories as category_service
 from geo_grid.services import stages as stage_service
@@ -97,7 +98,16 @@ def grid_fields(placed: Placed) -> GridFields:
         # A report outside every grid is still taken: the subdistrict centre handles it.
         dispatch_kind=None if inside else "centre",
         dispatch_target=None if inside else SUBDISTRICT_CENTRE,
+        subdistrict_code=subdistrict_of(p),
     )
+
+
+def subdistrict_of(p: Placement | None) -> str | None:
+    """The subdistrict a placed point belongs to: its micro-grid's, outside every grid the nearest one's."""
+    if p is None:
+        return None
+    grid = p.micro if p.micro is not None else p.nearest
+    return grid.subdistrict_code if grid is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,9 +119,12 @@ class Clock:
     yellow_share: float
 
 
-def clock_for(session: Session) -> Clock:
+def clock_for(session: Session, subdistrict_code: str | None = None) -> Clock:
+    """The deadlines' clock of a subdistrict's reports (its working hours); None: the only subdistrict."""
     return Clock(
-        category_service.table(session), category_service.calendar(session), stage_service.yellow_share()
+        category_service.table(session),
+        category_service.calendar(session, subdistrict_code),
+        stage_service.yellow_share(),
     )
 
 
@@ -215,14 +228,13 @@ def create(
 ) -> Created:
     """Intake one report; returns its id and its tracking code. Caller commits (one transaction per
     request)."""
-    deadlines = clock_for(session)
-    validate(new, deadlines.table, intake=True)
+    validate(new, category_service.table(session), intake=True)
     lon, lat = resolve_point(new, resolve_address)
+    placed = locate(directory, lon, lat, settings.near_boundary_m)
+    # The working hours of the subdistrict whose 街道中心 answers for the report.
+    deadlines = clock_for(session, subdistrict_of(placed.placement))
     code, code_hash = new_tracking_code()
-    row = replace(
-        row_for(new, locate(directory, lon, lat, settings.near_boundary_m), deadlines),
-        tracking_code_hash=code_hash,
-    )
+    row = replace(row_for(new, placed, deadlines), tracking_code_hash=code_hash)
     (report_id,) = report_repo.insert_many(session, [row])
     stage_service.insert_initial(session, [report_id], [row])
     report_repo.add_event(
@@ -240,7 +252,24 @@ def get(session: Session, report_id: int, lock: bool = False) -> Report:
     report = report_repo.get(session, report_id, now(), lock=lock)
     if report is None:
         raise ReportNotFound(f"no report {report_id}")
-    return with_remaining(category_service.calendar(session), [report], now())[0]
+    return remaining(session, [report], now())[0]
+
+
+def remaining(session: Session, reports: list[Report], at: datetime) -> list[Report]:
+    """`with_remaining` in each report's own subdistrict's working hours (a report of no subdistrict, the
+    district level, counts in those of the first subdistrict)."""
+    if not reports:
+        return reports
+    owners = report_repo.subdistricts_of(session, [r.id for r in reports])
+    first = next((s.code for s in subdistrict_repo.list_all(session)), None)
+    calendars: dict[str | None, WorkCalendar] = {}
+    out: list[Report] = []
+    for r in reports:
+        code = owners.get(r.id) or first
+        if code not in calendars:
+            calendars[code] = category_service.calendar(session, code)
+        out.extend(with_remaining(calendars[code], [r], at))
+    return out
 
 
 def with_remaining(cal: WorkCalendar, reports: list[Report], at: datetime) -> list[Report]:
@@ -262,7 +291,7 @@ def list_reports(
     """A page of reports (newest first), with their remaining stage time, and how many `f` selects."""
     at = now()
     rows, total = report_repo.list_reports(session, f, at, limit, offset)
-    return with_remaining(category_service.calendar(session), rows, at), total
+    return remaining(session, rows, at), total
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""Loads the generated sample data of sample_boundaries/ into an empty database, in one transaction."""
+"""Loads the generated sample data of sample_boundaries/ into an empty database, in one transaction;
+every row belongs to the sample's one subdistrict (subdistricts.csv)."""
 
 from __future__ import annotations
 
@@ -117,7 +118,12 @@ def load_sample(
         session,
         Community,
         [
-            {"code": r.code, "name": r.name, "geom": from_shape(_multi(r.geometry), srid=SRID)}
+            {
+                "code": r.code,
+                "name": r.name,
+                "geom": from_shape(_multi(r.geometry), srid=SRID),
+                "subdistrict_code": served.code,
+            }
             for r in communities.itertuples()
         ],
     )
@@ -149,6 +155,7 @@ def load_sample(
                 "tertiary_code": r.tertiary_code,
                 "community_code": r.community_code,
                 "geom": from_shape(r.geometry, srid=SRID),
+                "subdistrict_code": served.code,
             }
             for r in segments.itertuples()
         ],
@@ -165,6 +172,7 @@ def load_sample(
                 "tertiary_code": r.tertiary_code,
                 "community_code": r.community_code,
                 "geom": from_shape(r.geometry, srid=SRID),
+                "subdistrict_code": served.code,
             }
             for r in courtyards.itertuples()
         ],
@@ -172,7 +180,16 @@ def load_sample(
 
     people = _csv(sample_dir, "people.csv")
     pk = bulk.insert_people(
-        session, [{"person_id": p["person_id"], "name": p["name"], "phone": _opt(p["phone"])} for p in people]
+        session,
+        [
+            {
+                "person_id": p["person_id"],
+                "name": p["name"],
+                "phone": _opt(p["phone"]),
+                "subdistrict_code": served.code,
+            }
+            for p in people
+        ],
     )
     bulk.insert_rows(
         session,
@@ -202,6 +219,7 @@ def load_sample(
                 "name": row["name"],
                 "geom": from_shape(row["geometry"], srid=SRID),
                 "attributes": {k: v for k, v in row.items() if k not in fixed and _opt(v) is not None},
+                "subdistrict_code": served.code,
             }
             for row in facilities.to_dict("records")
         ],
@@ -222,6 +240,7 @@ def load_sample(
                 "unit": _opt(a["unit"]),
                 "community_code": _opt(a["community_code"]),
                 "geom": f"SRID={SRID};POINT({a['lon']} {a['lat']})",
+                "subdistrict_code": served.code,
             }
             for a in addresses
         ],
@@ -249,6 +268,7 @@ def load_sample(
                 "closed_at": _shifted(_opt(r["closed_at"]), shift),
                 "solved": None if _opt(r["solved"]) is None else r["solved"].lower() in ("1", "true", "yes"),
                 "rating": int(r["rating"]) if _opt(r["rating"]) else None,
+                "subdistrict_code": served.code,
             }
             for r in reports
         ],

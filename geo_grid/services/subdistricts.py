@@ -1,7 +1,8 @@
-"""Subdistricts as data: which subdistrict a deployment serves, and the CSV path in and out.
+"""Subdistricts as data: which subdistrict a request is about, and the CSV path in and out.
 
-Until requests are scoped by subdistrict (issue 15), the service serves the one subdistrict of its
-database; a second one is refused rather than guessed.
+One database holds the subdistricts of a district (issue 15). A request names its subdistrict (`resolve`);
+when it names none, the only one is meant, and with several the answer asks for one (422
+`subdistrict_required`) rather than guessing.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import re
 
 from sqlalchemy.orm import Session
 
-from geo_grid.errors import Conflict, ImportFailed
+from geo_grid.errors import Conflict, ImportFailed, SubdistrictNotFound, SubdistrictRequired
 from geo_grid.io.csvfile import to_text
 from geo_grid.repository import generations as generation_repo
 from geo_grid.repository import subdistricts as repo
@@ -22,25 +23,42 @@ _CODE_DIGITS = {"code": 9, "district_code": 6, "city_code": 6, "province_code": 
 
 
 def home(session: Session) -> Subdistrict | None:
-    """The subdistrict this deployment serves (None before any is loaded): the only one, or the only one with
-    live boundaries (another may be preparing its first draft); two live ones are refused."""
+    """The subdistrict meant when a request names none: the only one, or the only one with live
+    boundaries (another may be preparing its first draft); None before any is loaded. With several,
+    SubdistrictRequired (422) lists them."""
     rows = repo.list_all(session)
     if len(rows) > 1:  # the one with live boundaries (another may be preparing its first draft)
         rows = [r for r in rows if generation_repo.active(session, r.code) is not None] or rows
     if len(rows) > 1:
-        raise Conflict(
-            "数据库中有多个街道，本服务一次只服务一个街道",
+        raise SubdistrictRequired(
+            f"数据库中有{len(rows)}个街道，请指明街道编码（subdistrict）",
             {"subdistricts": [r.code for r in rows]},
         )
     return rows[0] if rows else None
 
 
 def home_code(session: Session) -> str:
-    """The served subdistrict's code; a database without one has nothing to draw or activate."""
-    sub = home(session)
-    if sub is None:
+    """The code of `home`; a database without a subdistrict has nothing to draw or activate."""
+    return resolve(session).code
+
+
+def resolve(session: Session, code: str | None = None) -> Subdistrict:
+    """The subdistrict a request names (404 when unknown), or the only one when it names none (422 when
+    there are several, 409 when there is none yet)."""
+    if code is not None:
+        sub = repo.get(session, code)
+        if sub is None:
+            raise SubdistrictNotFound(f"没有编码为 {code} 的街道", {"subdistrict": code})
+        return sub
+    only = home(session)
+    if only is None:
         raise Conflict("数据库中还没有街道：先导入街道（geo-grid subdistricts import）或示例数据")
-    return sub.code
+    return only
+
+
+def of_code(session: Session, code: str) -> Subdistrict | None:
+    """The subdistrict a grid or community code belongs to (its first 9 digits), if it is a row."""
+    return repo.get(session, code[:9]) if len(code) >= 9 else None
 
 
 def parse_csv(content: str) -> list[Subdistrict]:

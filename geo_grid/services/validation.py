@@ -10,6 +10,10 @@ Errors block activation, warnings do not:
                              communities table, or the active generation's tertiary grids where it has none)
 - warning sliver             a grid, or a fragment of one, smaller than SLIVER_M2
 - warning no_micro_grid_leader / no_grid_leader   nobody holds 微网格长 / 网格长 on the grid
+Across subdistricts (issue 15), against the active boundaries of the neighbours along the shared border:
+- error   overlap            a micro-grid of the generation and one of a neighbouring subdistrict overlapping
+- error   gap                a sliver between the generation's outline and a neighbour's that touches both
+                             (narrower than 2 × BORDER_GAP_M: what a morphological closing of the two fills)
 
 Overlaps, gaps and overhangs below geo_grid.geometry.NOISE_M2 (1 m²) are floating-point noise of the
 overlay arithmetic and ignored; a planner's real mistake is orders of magnitude larger.
@@ -32,6 +36,12 @@ from geo_grid.errors import GenerationNotFound
 from geo_grid.repository import boundaries as repo
 from geo_grid.repository import generations as generation_repo
 from geo_grid.repository.boundaries import DraftGrid
+
+# Half the width below which the space between two subdistricts' outlines is a gap along their border
+# (metres): wider space is land of neither (a river, another district), not a drawing mistake.
+BORDER_GAP_M = 25.0
+# How close (metres) a gap must come to both outlines to lie between them.
+_TOUCH_M = 0.01
 
 LEADER_ROLE = {
     "micro": ("micro_grid_leader", "no_micro_grid_leader", "微网格长"),
@@ -172,7 +182,8 @@ def check(
                     )
                 )
         codes = [g.code for g in grids_l]
-        for piece in geo.overlaps(codes, [metric[c] for c in codes], noise_m2):
+        # (a subdistrict's first draft may hold one level only: no grids, no pairs)
+        for piece in geo.overlaps(codes, [metric[c] for c in codes], noise_m2) if codes else []:
             a, b = piece.codes
             out.append(
                 Problem(
@@ -223,11 +234,13 @@ def check(
     return out
 
 
-def community_outlines(session: Session, grids_of_active: list[DraftGrid] | None) -> dict[str, Any]:
-    """Each community's outline: the communities table, or the union of the active generation's tertiary
-    grids for a community without one."""
+def community_outlines(
+    session: Session, grids_of_active: list[DraftGrid] | None, subdistrict: str | None = None
+) -> dict[str, Any]:
+    """Each community's outline (of the subdistrict, when named): the communities table, or the union of
+    the active generation's tertiary grids for a community without one."""
     out: dict[str, Any] = {}
-    for code, wkb in repo.community_geometries(session).items():
+    for code, wkb in repo.community_geometries(session, subdistrict).items():
         out[code] = shapely.from_wkb(wkb) if wkb is not None else None
     missing = [c for c, g in out.items() if g is None]
     if missing and grids_of_active:
@@ -241,6 +254,81 @@ def community_outlines(session: Session, grids_of_active: list[DraftGrid] | None
     return out
 
 
+def neighbours(session: Session, generation_id: int) -> dict[str, list[GridShape]]:
+    """The active micro-grids of the other subdistricts near a generation, by subdistrict."""
+    margin_deg = 2 * BORDER_GAP_M / 80_000.0  # ≥ 2 × BORDER_GAP_M at this latitude (1° ≥ 80 km)
+    out: dict[str, list[GridShape]] = defaultdict(list)
+    for g in repo.neighbour_grids(session, generation_id, margin_deg):
+        out[g.subdistrict_code].append(GridShape(g.code, "micro", "", "", shapely.from_wkb(g.wkb)))
+    return dict(out)
+
+
+def across_border(
+    grids: Sequence[GridShape],
+    neighbours: dict[str, list[GridShape]],
+    gap_m: float = BORDER_GAP_M,
+    noise_m2: float = geo.NOISE_M2,
+) -> list[Problem]:
+    """Overlaps with, and gaps against, the neighbouring subdistricts' micro-grids along the border.
+    Problem geometries are in EPSG:4547."""
+    micro = [g for g in grids if g.level == "micro"]
+    if not micro or not neighbours:
+        return []
+    own = dict(
+        zip(
+            [g.code for g in micro],
+            [geo.repaired(m) for m in crs.to_metric([g.geom for g in micro])],
+            strict=True,
+        )
+    )
+    own_outline = shapely.union_all(list(own.values()))
+    out: list[Problem] = []
+    for sub, theirs in sorted(neighbours.items()):
+        metric = [geo.repaired(m) for m in crs.to_metric([g.geom for g in theirs])]
+        near = [
+            (g.code, m) for g, m in zip(theirs, metric, strict=True) if m.distance(own_outline) <= 2 * gap_m
+        ]
+        if not near:
+            continue
+        tree = shapely.STRtree([m for _, m in near])
+        for code, mine in own.items():
+            for i in tree.query(mine, predicate="intersects"):
+                other_code, other = near[int(i)]
+                piece = geo.polygonal(mine.intersection(other))
+                if piece.area >= noise_m2:
+                    out.append(
+                        Problem(
+                            "overlap",
+                            "error",
+                            [code, other_code],
+                            f"{code} overlaps {other_code} of subdistrict {sub} by {piece.area:.1f} m²",
+                            piece,
+                            area_m2=round(piece.area, 1),
+                        )
+                    )
+        their_outline = shapely.union_all([m for _, m in near])
+        both = shapely.union_all([own_outline, their_outline])
+        # Offsetting out and back in (mitred, so that the corners where two outlines part stay as drawn)
+        # fills exactly the space narrower than 2 × gap_m.
+        closed = both.buffer(gap_m, join_style="mitre", mitre_limit=10).buffer(
+            -gap_m, join_style="mitre", mitre_limit=10
+        )
+        for piece in geo.parts(closed.difference(both)):
+            touches = piece.distance(own_outline) <= _TOUCH_M and piece.distance(their_outline) <= _TOUCH_M
+            if touches and piece.area >= noise_m2:
+                out.append(
+                    Problem(
+                        "gap",
+                        "error",
+                        [sub],
+                        f"{piece.area:.1f} m² between this subdistrict and subdistrict {sub} belong to neither",
+                        piece,
+                        area_m2=round(piece.area, 1),
+                    )
+                )
+    return out
+
+
 def report(session: Session, generation_id: int, sliver_m2: float = geo.SLIVER_M2) -> ValidationReport:
     """The validation report of a generation, with a GeoJSON FeatureCollection of the problems."""
     gen = generation_repo.get(session, generation_id)
@@ -249,7 +337,10 @@ def report(session: Session, generation_id: int, sliver_m2: float = geo.SLIVER_M
     grids = [GridShape.of(g) for g in repo.load_grids(session, generation_id)]
     active = generation_repo.active(session, gen.subdistrict_code)
     active_rows = repo.load_grids(session, active.id, "tertiary") if active else None
-    problems = check(grids, community_outlines(session, active_rows), repo.leaders(session), sliver_m2)
+    outlines = community_outlines(session, active_rows, gen.subdistrict_code)
+    problems = check(grids, outlines, repo.leaders(session), sliver_m2)
+    problems += across_border(grids, neighbours(session, generation_id))
+    problems.sort(key=lambda p: (p.severity != "error", p.kind, p.codes))
     features = [
         {
             "type": "Feature",

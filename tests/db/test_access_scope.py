@@ -64,8 +64,10 @@ def _add_other_subdistrict(url: str, report_ids: list[int]) -> int:
         )
         person = conn.execute(
             text(
-                "INSERT INTO people (person_id, name, phone) VALUES ('P99001', '测试人', '13900009999') RETURNING id"
-            )
+                "INSERT INTO people (person_id, name, phone, subdistrict_code) "
+                "VALUES ('P99001', '测试人', '13900009999', :code) RETURNING id"
+            ),
+            {"code": OTHER},
         ).scalar_one()
         conn.execute(
             text(
@@ -76,9 +78,10 @@ def _add_other_subdistrict(url: str, report_ids: list[int]) -> int:
         )
         conn.execute(
             text(
-                "UPDATE reports SET community_code = :c, tertiary_code = :t, micro_code = :m WHERE id = ANY(:ids)"
+                "UPDATE reports SET community_code = :c, tertiary_code = :t, micro_code = :m, "
+                "subdistrict_code = :code WHERE id = ANY(:ids)"
             ),
-            {"c": OTHER_COMMUNITY, "t": OTHER_TERTIARY, "m": OTHER_MICRO, "ids": report_ids},
+            {"c": OTHER_COMMUNITY, "t": OTHER_TERTIARY, "m": OTHER_MICRO, "code": OTHER, "ids": report_ids},
         )
         draft = conn.execute(
             text(
@@ -143,11 +146,11 @@ def _listed(env: Env, who: str, client: TestClient | None = None) -> set[int]:
 
 
 def _in_scope_ids(env: Env, code: str) -> set[int]:
-    """What the rule says a subdistrict's principal sees: its codes, or a report placed in no grid."""
+    """What the rule says a subdistrict's principal sees: its reports (reports.subdistrict_code, migration
+    0009_district), or a report of no subdistrict (the district level)."""
     rows = query(
         env.url,
-        "SELECT id FROM reports WHERE coalesce(community_code, micro_code) IS NULL "
-        "OR left(coalesce(community_code, micro_code), 9) = :code",
+        "SELECT id FROM reports WHERE subdistrict_code IS NULL OR subdistrict_code = :code",
         code=code,
     )
     return {r.id for r in rows}

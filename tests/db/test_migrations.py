@@ -155,3 +155,91 @@ def test_a_database_from_before_subdistricts_gets_its_subdistrict_as_a_row(empty
         row = conn.execute(text("SELECT name, district_name, city_code FROM subdistricts")).one()
     engine.dispose()
     assert tuple(row) == ("未来路街道", "金水区", "410100")
+
+
+def test_a_database_from_before_the_district_gets_its_subdistrict_codes(empty_db_factory) -> None:
+    """0009_district backfills every row of a database with data by its rule: a code names the
+    subdistrict, else the covering (or nearest) active micro-grid's; a report with neither stays at the
+    district level (NULL) when there are several subdistricts. The downgrade drops the columns again."""
+    url = empty_db_factory()
+    db.upgrade(url, "0008_change_feed")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        for code, name, x in (("410105012", "未来路街道", 113.70), ("410105013", "第二街道", 113.73)):
+            conn.execute(
+                text(
+                    "INSERT INTO subdistricts VALUES (:c, :n, '410105', '金水区', '410100', '郑州市', '410000', '河南省')"
+                ),
+                {"c": code, "n": name},
+            )
+            gen = conn.execute(
+                text(
+                    "INSERT INTO generations (subdistrict_code, status, created_by) "
+                    "VALUES (:c, 'active', 't') RETURNING id"
+                ),
+                {"c": code},
+            ).scalar()
+            conn.execute(
+                text(
+                    "INSERT INTO grids (generation_id, code, level, name, parent_code, community_code, geom) "
+                    "VALUES (:g, :c || '001001001', 'micro', 'm', :c || '001001', :c || '001', "
+                    "ST_Multi(ST_MakeEnvelope(:x, 34.76, :x + 0.01, 34.77, 4326)))"
+                ),
+                {"g": gen, "c": code, "x": x},
+            )
+            conn.execute(
+                text("INSERT INTO communities (code, name) VALUES (:c || '001', '社区')"), {"c": code}
+            )
+        conn.execute(
+            text(
+                "INSERT INTO addresses (address_id, address, community_code, geom) VALUES "
+                "('A1', '某路1号', NULL, 'SRID=4326;POINT(113.705 34.765)'), "
+                "('A2', '某路2号', '410105013001', 'SRID=4326;POINT(113.705 34.765)')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO facilities (facility_id, kind, name, geom) "
+                "VALUES ('F1', 'charging', '桩', 'SRID=4326;POINT(113.735 34.765)')"
+            )
+        )
+        points = {"in": "POINT(113.735 34.765)", "near_1": "POINT(113.712 34.765)", "none": None}
+        for ext, point in points.items():
+            conn.execute(
+                text(
+                    "INSERT INTO reports (external_id, category, channel, geom) "
+                    "VALUES (:e, 'other', 'phone', ST_GeomFromEWKT(:p))"
+                ),
+                {"e": ext, "p": f"SRID=4326;{point}" if point else None},
+            )
+    db.upgrade(url)
+    with engine.connect() as conn:
+        communities = dict(conn.execute(text("SELECT code, subdistrict_code FROM communities")).all())
+        addresses = dict(conn.execute(text("SELECT address_id, subdistrict_code FROM addresses")).all())
+        facilities = conn.execute(text("SELECT subdistrict_code FROM facilities")).scalar()
+        reports = dict(conn.execute(text("SELECT external_id, subdistrict_code FROM reports")).all())
+    assert communities == {"410105012001": "410105012", "410105013001": "410105013"}
+    assert addresses == {"A1": "410105012", "A2": "410105013"}  # a community code names it
+    assert facilities == "410105013"
+    assert reports == {"in": "410105013", "near_1": "410105012", "none": None}
+    with pytest.raises(IntegrityError), engine.begin() as conn:  # a foreign key
+        conn.execute(text("UPDATE addresses SET subdistrict_code = '410105099'"))
+    with pytest.raises(IntegrityError), engine.begin() as conn:  # several subdistricts: a person must say
+        conn.execute(text("INSERT INTO people (person_id, name) VALUES ('P1', '张三')"))
+    _downgrade(url, "0008_change_feed")
+    with engine.connect() as conn:
+        tables = set(
+            conn.execute(
+                text(
+                    "SELECT table_name FROM information_schema.columns WHERE column_name = 'subdistrict_code'"
+                )
+            ).scalars()
+        )
+    engine.dispose()
+    assert tables == {"generations", "work_periods"}
+
+
+def _downgrade(url: str, revision: str) -> None:
+    from alembic import command
+
+    command.downgrade(db.alembic_config(url), revision)

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from geo_grid import db
 from geo_grid.cli import app
-from geo_grid.errors import Conflict
+from geo_grid.errors import SubdistrictRequired
 from geo_grid.repository import subdistricts as subdistrict_repo
 from geo_grid.services import subdistricts as subdistrict_service
 from tests.support.places import SAMPLE_SUBDISTRICT
@@ -84,7 +84,7 @@ def test_an_import_with_one_bad_row_changes_nothing(
     assert _scalar(db_url, "SELECT count(*) FROM subdistricts") == 1
 
 
-def test_a_second_subdistrict_is_refused_rather_than_guessed(db_url: str) -> None:
+def test_with_a_second_subdistrict_a_request_must_name_one(db_url: str) -> None:
     engine = db.make_engine(db_url, pool_size=1)
     try:
         with db.transaction(db.make_session_factory(engine)) as session:
@@ -105,8 +105,9 @@ def test_a_second_subdistrict_is_refused_rather_than_guessed(db_url: str) -> Non
                 )
             )
             # … two with live boundaries: refused rather than guessed.
-            with pytest.raises(Conflict):
+            with pytest.raises(SubdistrictRequired):
                 subdistrict_service.home(session)
+            assert subdistrict_service.resolve(session, "410105001").name == "经八路街道"
             session.rollback()
     finally:
         engine.dispose()

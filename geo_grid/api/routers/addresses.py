@@ -183,7 +183,14 @@ async def lookup_address_batch(request: Request, runtime: RuntimeDep, principal:
     directory = lookup_service.require(runtime.directory.current)
     settings = runtime.settings
     # 10,000 matches take seconds: parsed, matched and serialised in a worker process (api/batch_pool).
-    args = (settings.database_url, directory.generation_id, directory.built_at, book.built_at, raw, principal)
+    args = (
+        settings.database_url,
+        directory.generation_ids,
+        directory.built_at,
+        book.built_at,
+        raw,
+        principal,
+    )
     body = await limits.run_batch(
         request, "address", batch_pool.address_batch, *args, settings.max_query_chars
     )

@@ -31,7 +31,7 @@ from geo_grid.api.schemas.generations import (
     ValidationReportOut,
 )
 from geo_grid.db import transaction
-from geo_grid.errors import PayloadTooLarge
+from geo_grid.errors import Forbidden, PayloadTooLarge
 from geo_grid.io import boundaries as boundary_io
 from geo_grid.io import uploads
 from geo_grid.repository import boundaries as boundary_repo
@@ -47,8 +47,23 @@ router = APIRouter(tags=["generations"], dependencies=[SCOPE_CHECK])
 GenId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
 
 
+SubdistrictCode = Annotated[str, Field(pattern=r"^[0-9]{9}$", description="街道编码（9位）")]
+
+
 class DraftRequest(BaseModel):
     note: str | None = Field(default=None, max_length=2000)
+    subdistrict: SubdistrictCode | None = Field(
+        default=None, description="草稿所属街道；库中只有一个街道时可省略"
+    )
+
+
+def _own(principal: Principal, requested: str | None) -> str | None:
+    """The subdistrict of a planner's new draft: the one asked for, else the caller's own; a
+    subdistrict's principal may ask only for its own."""
+    own = principal.subdistrict_code
+    if own is not None and requested is not None and requested != own:
+        raise Forbidden(f"只能处理本街道（{own}）的边界代次", {"subdistrict": requested})
+    return requested or own
 
 
 @router.post(
@@ -56,13 +71,17 @@ class DraftRequest(BaseModel):
     status_code=201,
     summary="Open a draft: a copy of the active boundaries (planner)",
     response_model=GenerationOut,
-    responses=error_responses(401, 403, 409),
+    responses=error_responses(401, 403, 404, 409, 422),
 )
 def open_draft(
     session: SessionDep, principal: PlannerDep, body: DraftRequest | None = None
 ) -> GenerationSummary:
-    note = body.note if body else None
-    gen = generation_service.open_draft(session, principal.name, note, principal.subdistrict_code)
+    gen = generation_service.open_draft(
+        session,
+        principal.name,
+        body.note if body else None,
+        _own(principal, body.subdistrict if body else None),
+    )
     return generation_service.describe(session, gen)
 
 
@@ -70,10 +89,18 @@ def open_draft(
     "/generations",
     summary="Every generation with its status, who opened/activated it and when",
     response_model=list[GenerationOut],
+    responses=error_responses(404, 422),
 )
-def list_generations(session: SessionDep, principal: ScopeDep) -> list[GenerationSummary]:
-    """A subdistrict's principal: its subdistrict's generations; otherwise every subdistrict's."""
-    return generation_service.list_generations(session, principal.scope)
+def list_generations(
+    session: SessionDep,
+    principal: ScopeDep,
+    subdistrict: Annotated[
+        str | None, Query(pattern=r"^[0-9]{9}$", description="只列出该街道的代次（省略：所有街道）")
+    ] = None,
+) -> list[GenerationSummary]:
+    """A subdistrict's principal: its subdistrict's generations; otherwise every subdistrict's (or the
+    named one's)."""
+    return generation_service.list_generations(session, subdistrict, principal.scope)
 
 
 @router.get(
@@ -164,7 +191,7 @@ def audit(session: SessionDep, generation_id: GenId) -> list[GridAuditEntry]:
     "/generations/{a}/diff/{b}",
     summary="Grids added/retired/reshaped and what would move from a to b",
     response_model=DiffOut,
-    responses=error_responses(404),
+    responses=error_responses(404, 422),
 )
 def diff(session: SessionDep, a: GenId, b: GenId) -> Diff:
     return generation_service.diff(session, a, b)
@@ -251,6 +278,11 @@ class ImportForm(BaseModel):
     crs: str | None = Field(
         default=None, max_length=100, description="gcj02 | bd09 (map-app offsets), or EPSG:<n> if undeclared"
     )
+    subdistrict: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]{9}$",
+        description="the subdistrict of a new draft (default: the only one); its first import opens an empty draft",
+    )
 
 
 # The multipart framing and the small form fields around the file.
@@ -329,7 +361,7 @@ def _read_and_store(
     )
     with transaction(runtime.session_factory) as session:
         return generation_service.import_layer(
-            session, layer, principal.name, generation_id, name, principal.subdistrict_code
+            session, layer, principal.name, generation_id, name, _own(principal, form.subdistrict)
         )
 
 
@@ -386,7 +418,7 @@ async def _import(
     summary="Upload a boundary layer into a NEW draft (planner)",
     openapi_extra=IMPORT_BODY,
     response_model=ImportResultOut,
-    responses=error_responses(401, 403, 409, 413, 422),
+    responses=error_responses(401, 403, 404, 409, 413, 422),
 )
 async def import_new(request: Request, runtime: RuntimeDep, principal: PlannerDep) -> ImportResult:
     return await _import(request, runtime, principal, None)

@@ -42,8 +42,15 @@ def list_grids(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     at: AtQuery = None,
     generation: GenerationQuery = None,
+    subdistrict: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[0-9]{9}$", description="subdistrict code (default: the community's, or the only one)"
+        ),
+    ] = None,
 ) -> dict[str, Any] | Response:
-    gen = grid_service.resolve_generation(session, at, generation)
+    sub = subdistrict or grid_service.subdistrict_hint(session, community)
+    gen = grid_service.resolve_generation(session, at, generation, sub)
     box = grid_service.parse_bbox(bbox)
     if limit is None and offset == 0:  # every grid: streamed, never built whole in memory
         return StreamingResponse(
@@ -89,7 +96,10 @@ def get_grid(
     at: AtQuery = None,
     generation: GenerationQuery = None,
 ) -> dict[str, Any]:
-    gen = grid_service.resolve_generation(session, at, generation)
+    # The grid's code names its subdistrict (codes are hierarchical).
+    gen = grid_service.resolve_generation(
+        session, at, generation, grid_service.subdistrict_hint(session, code)
+    )
     detail = grid_service.grid_detail(session, gen, code)
     return feature(
         detail.grid,

@@ -45,6 +45,7 @@ def placement_body(directory: GridDirectory, p: lookup_service.Placement) -> dic
             "name": p.nearest.name,
             "distance_m": round(p.distance_m or 0.0, 2),
         }
+    # The subdistrict of the covering micro-grid (outside: of the nearest one) and its generation.
     return {
         "wgs84": {"lon": p.lon, "lat": p.lat},
         "outside": p.outside,
@@ -53,7 +54,7 @@ def placement_body(directory: GridDirectory, p: lookup_service.Placement) -> dic
         "tertiary": _ref(p.tertiary),
         "community": community,
         "nearest": nearest,
-        "generation": directory.generation_id,
+        **_subdistrict_part(directory, p.micro or p.nearest),
     }
 
 
@@ -142,7 +143,7 @@ async def lookup_batch(request: Request, runtime: RuntimeDep) -> Response:
     settings = runtime.settings
     args = (
         settings.database_url,
-        directory.generation_id,
+        directory.generation_ids,
         directory.built_at,
         raw,
         settings.max_batch_points,
@@ -224,7 +225,7 @@ def _batch_results(
 ) -> list[dict[str, Any]]:
     """One body per point, like placement_body; the parts that depend only on the grid are built once
     per grid and shared (100,000 points fall into at most a few hundred grids)."""
-    codes, grids, gen = directory.index.codes, directory.grids, directory.generation_id
+    codes, grids = directory.index.codes, directory.grids
     inside: dict[int, dict[str, Any]] = {}
     results: list[dict[str, Any]] = []
     rows = zip(
@@ -252,12 +253,12 @@ def _batch_results(
                         "code": micro.community_code,
                         "name": directory.communities.get(micro.community_code),
                     },
+                    **_subdistrict_part(directory, micro),
                     "nearest": None,
-                    "generation": gen,
                 }
             results.append({"index": i, "wgs84": point, "outside": False, "on_boundary": tie, **part})
             continue
-        nearest = None
+        nearest, g = None, None
         if near >= 0:
             g = grids[codes[near]]
             nearest = {"code": g.code, "name": g.name, "distance_m": round(dist, 2)}
@@ -271,7 +272,18 @@ def _batch_results(
                 "tertiary": None,
                 "community": None,
                 "nearest": nearest,
-                "generation": gen,
+                **_subdistrict_part(directory, g),
             }
         )
     return results
+
+
+def _subdistrict_part(directory: GridDirectory, grid: GridInfo | None) -> dict[str, Any]:
+    """`subdistrict` and `generation` of an answer: of the grid's subdistrict (none: the directory's)."""
+    sub = directory.subdistrict_of(grid)
+    if sub is None:
+        return {"subdistrict": None, "generation": directory.generation_id}
+    return {
+        "subdistrict": {"code": sub.code, "name": sub.name},
+        "generation": directory.generations.get(sub.code, directory.generation_id),
+    }

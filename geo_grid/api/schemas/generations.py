@@ -23,6 +23,7 @@ class GenerationOut(BaseModel):
     activated_at: datetime | None = Field(description="启用时间（UTC）；从此时起有效")
     retired_at: datetime | None = Field(description="停用时间（UTC）；到此时为止有效")
     counts: dict[str, int] = Field(description="各层级网格数", examples=[{"tertiary": 73, "micro": 652}])
+    subdistrict_code: str = Field(description="所属街道编码", examples=["410105012"])
 
 
 class MovedOut(BaseModel):

@@ -44,8 +44,9 @@ class Placement(BaseModel):
     micro: GridRef | None = Field(description="所在微网格")
     tertiary: GridRef | None = Field(description="所在三级网格（网格）")
     community: GridRef | None = Field(description="所在社区")
+    subdistrict: GridRef | None = Field(description="所在街道（点在网格外时：最近微网格所在的街道）")
     nearest: NearestGrid | None = Field(description="点在网格外时：最近的微网格")
-    generation: int = Field(description="作答所用的边界版本（generation）编号")
+    generation: int = Field(description="作答所用的边界版本（generation）编号（所在街道的现行版本）")
 
 
 class LookupOut(Placement):

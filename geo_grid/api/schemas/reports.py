@@ -57,6 +57,9 @@ class ReportOut(BaseModel):
     micro_code: str | None = Field(default=None, description="微网格编码（18 位）")
     tertiary_code: str | None = Field(default=None, description="三级网格编码（15 位）")
     community_code: str | None = Field(default=None, description="社区编码（12 位）")
+    subdistrict_code: str | None = Field(
+        default=None, description="所属街道编码（9 位，由其街道中心受理）；空：区级（无点位）"
+    )
     outside: bool = Field(description="是否在所有网格之外（由街道中心处理）")
     near_boundary: bool = Field(description="是否靠近微网格边界")
     possible_duplicate_of: int | None = Field(default=None, description="疑似重复的上报编号")

@@ -1,0 +1,120 @@
+"""A second subdistrict next to the sample (issue 15): the sample's bounding box grown by ≈ 1 km, minus
+the sample's outline, as one community, one tertiary grid and four micro-grids (the ring cut into
+quadrants), imported and activated through the API like a planner would."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import shapely
+from shapely.geometry import Polygon, box, mapping
+
+from geo_grid import geometry as geo
+from tests.support.api import bearer
+from tests.support.sql import query
+
+CODE = "410105013"
+NAME = "第二街道"
+COMMUNITY = CODE + "001"
+TERTIARY = COMMUNITY + "001"
+GROW_DEG = 0.01  # ≈ 1 km
+_STEP_DEG = 0.0005  # ≈ 50 m
+
+
+@dataclass(frozen=True)
+class District:
+    """The sample and its new neighbour: the sample's outline, the neighbour's micro-grids, its generation."""
+
+    sample_outline: Any  # WGS84, holes filled
+    micro: dict[str, Any]  # the neighbour's micro-grids, WGS84
+    generation: int
+
+
+def _filled(geom: Any) -> Any:
+    return shapely.union_all([Polygon(p.exterior) for p in geo.parts(geom)])
+
+
+def sample_outline(url: str) -> Any:
+    rows = query(
+        url,
+        """SELECT ST_AsBinary(g.geom) FROM grids g JOIN generations gen ON gen.id = g.generation_id
+           WHERE gen.status = 'active' AND gen.subdistrict_code = '410105012' AND g.level = 'micro'""",
+    )
+    return _filled(shapely.union_all([shapely.from_wkb(bytes(r[0])) for r in rows]))
+
+
+def ring_grids(outline: Any) -> tuple[Any, dict[str, Any]]:
+    """The ring around the outline and its four quadrant micro-grids."""
+    x0, y0, x1, y1 = outline.bounds
+    # Densified: areas are measured in EPSG:4547 by projecting vertices, so a km-long straight lon/lat
+    # edge and the same edge cut in two would differ by hundreds of m² there.
+    outer = box(x0 - GROW_DEG, y0 - GROW_DEG, x1 + GROW_DEG, y1 + GROW_DEG).segmentize(_STEP_DEG)
+    ring = geo.polygonal(outer.difference(outline))
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    quadrants = [
+        box(outer.bounds[0], cy, cx, outer.bounds[3]),
+        box(cx, cy, outer.bounds[2], outer.bounds[3]),
+        box(outer.bounds[0], outer.bounds[1], cx, cy),
+        box(cx, outer.bounds[1], outer.bounds[2], cy),
+    ]
+    micro = {
+        f"{TERTIARY}{i:03d}": geo.to_multipolygon(geo.polygonal(ring.intersection(q.segmentize(_STEP_DEG))))
+        for i, q in enumerate(quadrants, start=1)
+    }
+    return ring, micro
+
+
+def write_layer(path: Path, grids: dict[str, Any], parent: str) -> Path:
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"code": code, "name": f"第二街道{code[-3:]}", "parent_code": parent},
+            "geometry": mapping(geom),
+        }
+        for code, geom in grids.items()
+    ]
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
+    return path
+
+
+def upload(client: Any, token: str, path: Path, gen: int | None = None, **form: str) -> Any:
+    url = f"/generations/{gen}/import" if gen else "/generations/import"
+    with open(path, "rb") as fh:
+        return client.post(url, files={"file": (path.name, fh)}, data=form, headers=bearer(token))
+
+
+def add_second_subdistrict(client: Any, planner: str, url: str, tmp_path: Path) -> District:
+    """Insert the neighbour's subdistrict and community rows, import its grids into its first draft and
+    activate it (the live directory then holds both subdistricts)."""
+    from geo_grid import db
+    from geo_grid.io import boundaries as boundary_io
+    from geo_grid.repository import subdistricts as subdistrict_repo
+    from geo_grid.services import communities as community_service
+
+    outline = sample_outline(url)
+    ring, micro = ring_grids(outline)
+    communities = write_layer(tmp_path / "communities.geojson", {COMMUNITY: ring}, CODE)
+    engine = db.make_engine(url, pool_size=1)
+    try:
+        with db.transaction(db.make_session_factory(engine)) as session:
+            row = subdistrict_repo.Subdistrict(
+                CODE, NAME, "410105", "金水区", "410100", "郑州市", "410000", "河南省"
+            )
+            subdistrict_repo.upsert(session, [row])
+            # What `geo-grid import communities FILE --subdistrict CODE` does.
+            layer = boundary_io.read_layer(communities, "tertiary", parent_code=CODE)
+            community_service.import_layer(session, layer, "test", CODE)
+    finally:
+        engine.dispose()
+    tertiary = write_layer(tmp_path / "tertiary.geojson", {TERTIARY: ring}, COMMUNITY)
+    r = upload(client, planner, tertiary, level="tertiary", subdistrict=CODE)
+    assert r.status_code == 201, r.text
+    gen = r.json()["generation"]
+    r = upload(client, planner, write_layer(tmp_path / "micro.geojson", micro, TERTIARY), gen, level="micro")
+    assert r.status_code == 200, r.text
+    r = client.post(f"/generations/{gen}/activate", headers=bearer(planner))
+    assert r.status_code == 200, r.text
+    return District(outline, micro, gen)
