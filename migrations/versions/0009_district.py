@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_district"
-down_revision = "0010_access_scope"  # re-chained after main (0010) was merged into this branch
+down_revision = "0008_change_feed"
 branch_labels = None
 depends_on = None
 

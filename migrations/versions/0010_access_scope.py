@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_access_scope"
-down_revision = "0008_change_feed"
+down_revision = "0009_district"
 branch_labels = None
 depends_on = None
 
