@@ -235,6 +235,7 @@ def assign(
     With `published`, every worker loads that snapshot once (checked on all workers first); if one of
     them cannot read it, the Assigner is pickled and sent to every worker instead."""
     import dask.dataframe as dd
+    from dask.base import compute
 
     if fmt == "parquet":
         frame = dd.read_parquet(str(source))
@@ -266,17 +267,22 @@ def assign(
     shared = client.scatter(payload, broadcast=True)  # every worker holds it once
     meta = _partition(frame._meta, assigner, lon_col, lat_col, geometry_col)
     assigned = frame.map_partitions(_partition, shared, lon_col, lat_col, geometry_col, meta=meta)
-    assigned = assigned.persist()
+    # The writing and the counting share each partition's assignment in one pass (one compute over
+    # both), so no partition is kept in memory once written: memory stays bounded by the partitions.
     if fmt == "parquet":
         # The input's arrow types are kept (as in the one-process run), the added columns typed.
         schema = pq.ParquetDataset(str(source)).schema
         for name in COLUMNS:
             schema = schema.append(pa.field(name, pa.bool_() if name == "outside" else pa.string()))
-        assigned.to_parquet(str(output), write_index=False, overwrite=True, schema=schema)
+        write = assigned.to_parquet(
+            str(output), write_index=False, overwrite=True, schema=schema, compute=False
+        )
     else:
         output.mkdir(parents=True, exist_ok=True)
         safe = assigned.map_partitions(_csv_safe, meta=meta)
-        safe.to_csv(str(output / "part-*.csv"), index=False, encoding="utf-8-sig")
-    totals = assigned.map_partitions(_counts, meta=_counts(meta)).compute().sum()
+        write = safe.to_csv(str(output / "part-*.csv"), index=False, encoding="utf-8-sig", compute=False)
+    counted = assigned.map_partitions(_counts, meta=_counts(meta))
+    _, per_partition = compute(write, counted)
+    totals = per_partition.sum()
     rows, errors, outside = int(totals["rows"]), int(totals["errors"]), int(totals["outside"])
     return DaskCounts(rows, rows - outside - errors, outside, errors, assigned.npartitions, via, problem)
