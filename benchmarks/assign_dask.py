@@ -6,8 +6,8 @@
 Grids: a synthetic Voronoi tiling of micro-grid-sized cells (tests/support/lookup_reference.py; 652 is
 the sample's count, 125,000 a city). Points: uniform over the tiling's bounding box, written as Parquet
 partitions of 1 M rows. Each contestant reads the same partitions and answers every point; the Dask
-run is services/assign_dask.assign (the one `geo-grid assign --dask` runs), the index sent to each worker
-once. Prints rows/s and ratios against the one-process run; no assertions. sjoin is skipped above
+run is services/assign_dask.assign (the one `geo-grid assign --dask` runs), the index published once and
+loaded by each worker (the publication is timed too). Prints rows/s and ratios against the one-process run; no assertions. sjoin is skipped above
 --sjoin-max points (it needs the points as shapely objects in memory).
 """
 
@@ -54,7 +54,9 @@ def _write_points(folder: Path, n: int, bounds: tuple[float, ...], seed: int = 1
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--points", type=int, default=2_000_000)
     parser.add_argument("--grids", type=int, default=652)
     parser.add_argument("--workers", type=int, default=2)
@@ -89,7 +91,12 @@ def main() -> None:
         scheduler = f"local:{args.workers}"
         with assign_dask.client_for(scheduler) as client:
             t = time.perf_counter()
-            counts = assign_dask.assign(client, assigner, src, Path(tmp) / "out", "lon", "lat", "parquet")
+            published = assign_dask.publish(
+                assigner.index, Path(tmp) / "store"
+            )  # as `geo-grid assign --dask`
+            counts = assign_dask.assign(
+                client, assigner, src, Path(tmp) / "out", "lon", "lat", "parquet", published=published
+            )
             results[f"Dask {scheduler} (read, assign, write Parquet)"] = time.perf_counter() - t
             assert counts.inside == inside, (counts, inside)
 
@@ -110,7 +117,9 @@ def main() -> None:
                 print(f"  (sjoin rows: {joined:,}, ties counted once per grid)")
     base = results["one process (read, assign, write Parquet)"]
     for name, seconds in results.items():
-        print(f"{name:<50} {seconds:8.1f} s  {args.points / seconds / 1e6:7.2f} M rows/s  ×{base / seconds:5.2f}")
+        print(
+            f"{name:<50} {seconds:8.1f} s  {args.points / seconds / 1e6:7.2f} M rows/s  ×{base / seconds:5.2f}"
+        )
 
 
 if __name__ == "__main__":

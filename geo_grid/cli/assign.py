@@ -59,12 +59,23 @@ def assign(
         help="run on a Dask cluster: a scheduler address (tcp://host:8786) or local[:N] for a LocalCluster "
         "of N processes; input Parquet/GeoParquet (file or folder) or CSV, OUTPUT is a folder of partitions",
     ),
+    index_store: Path = typer.Option(
+        None,
+        "--index-store",
+        help="with --dask: where the index is published for the workers to load (a path every worker can "
+        "read, e.g. a shared filesystem; default <data_dir>/lookup); a worker that cannot read it makes "
+        "the run send the pickled index instead",
+    ),
+    scatter_index: bool = typer.Option(
+        False, "--scatter-index", help="with --dask: send the pickled index to every worker, publish nothing"
+    ),
 ) -> None:
     """Add micro_code, tertiary_code, community_code, outside and error to every row, streaming the file in
     chunks (any size). Rows with missing or invalid coordinates are kept, with `error` saying why; the
     output has the input's rows in the input's order. Grids: the active generation in the database."""
     if dask:
-        _assign_on_dask(input_file, output, lon_col, lat_col, crs_name, dask)
+        store = None if scatter_index else (index_store or Settings().data_dir / "lookup")
+        _assign_on_dask(input_file, output, lon_col, lat_col, crs_name, dask, store)
         return
     try:
         fmt_in, fmt_out = detect_format(input_file), detect_format(output)
@@ -109,19 +120,39 @@ def assign(
 
 
 def _assign_on_dask(input_file: Path, output: Path, lon_col: str, lat_col: str, crs_name: str,
-                    scheduler: str) -> None:  # fmt: skip
-    """`--dask`: the same assignment, partition by partition on a Dask cluster (services/assign_dask.py)."""
+                    scheduler: str, store: Path | None) -> None:  # fmt: skip
+    """`--dask`: the same assignment, partition by partition on a Dask cluster (services/assign_dask.py);
+    the index published to `store` for the workers to load (None: pickled and sent to them)."""
     from geo_grid.services import assign_dask
 
     try:
         fmt = "parquet" if input_file.is_dir() else detect_format(input_file)
         if output.resolve() == input_file.resolve():
             raise InvalidInput("the output must be a different file from the input")
-        assigner = Assigner(_active_directory(), crs_name)
+        directory = _active_directory()
+        assigner = Assigner(directory, crs_name)
+        published = None
+        if store is not None:
+            try:
+                published = assign_dask.publish(directory.index, store)
+            except OSError as exc:  # a read-only or full disk: the workers get the pickled index
+                typer.secho(f"warning: index not published to {store}: {exc}", err=True)
         with assign_dask.client_for(scheduler) as client:
-            counts = assign_dask.assign(client, assigner, input_file, output, lon_col, lat_col, fmt)
+            counts = assign_dask.assign(
+                client, assigner, input_file, output, lon_col, lat_col, fmt, published=published
+            )
     except (GeoGridError, ValueError) as exc:
         raise _fail(getattr(exc, "message", str(exc))) from exc
+    if counts.index_problem:
+        typer.secho(
+            f"warning: published index not readable by every worker: {counts.index_problem}", err=True
+        )
+    how = (
+        f"loaded by each worker from {published.path}"
+        if counts.index_via == "published" and published is not None
+        else "sent to each worker (pickled)"
+    )
+    typer.echo(f"index: {how}")
     typer.echo(
         f"wrote {output} ({counts.partitions} partitions): rows {counts.rows:,}, inside {counts.inside:,}, "
         f"outside {counts.outside:,}, errors {counts.errors:,}"

@@ -2,13 +2,26 @@
 
 The input is read as partitions (Parquet/GeoParquet: a file or a folder of files; CSV: a file cut in
 blocks), each partition gets the Assigner's columns on a worker, and the output is written by the
-workers as partitions (a folder of Parquet files, or CSV part files). The Assigner — the grid index and
-the code columns — is sent to every worker once (`scatter(broadcast=True)`; GridIndex pickles whole),
-not rebuilt per partition. Answers equal the single-process ones row for row: same Assigner, same rule.
+workers as partitions (a folder of Parquet files, or CSV part files).
+
+The index reaches the workers in one of two ways, never rebuilt per partition:
+
+* published (`publish`): the index is written once as a memory-mapped snapshot
+  (geo_grid/io/index_store.py, named by its content as in services/index_publication.py) to a store
+  every worker can read — the same machine, or a shared filesystem for a cluster of machines. Only the
+  small code columns and the snapshot's path and digest travel; each worker process loads the snapshot
+  once (memory-mapped: workers on one machine share its pages) and keeps it for every later partition;
+* otherwise (no store, or a worker cannot read it) the whole Assigner is pickled and sent to every
+  worker once (`scatter(broadcast=True)`), as before.
+
+Answers equal the single-process ones row for row: same code columns, same index, same rule.
 """
 
 from __future__ import annotations
 
+import copy
+import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,7 +36,11 @@ import shapely
 
 from geo_grid.errors import InvalidInput
 from geo_grid.io import csvfile
+from geo_grid.io.index_store import SnapshotError, load_index, read_manifest
+from geo_grid.lookup import GridIndex
+from geo_grid.lookup_district import ROUTER_CELL_M, DistrictIndex, _router_cell_deg
 from geo_grid.services.assign import COLUMNS, Assigner
+from geo_grid.services.index_publication import content_name, obtain
 
 LOCAL = "local"  # `--dask local` or `local:N`: a LocalCluster of N worker processes on this machine
 
@@ -35,6 +52,112 @@ class DaskCounts:
     outside: int
     errors: int
     partitions: int
+    index_via: str = "scatter"  # "published" (each worker loaded the snapshot) or "scatter" (pickled)
+    index_problem: str = ""  # why a published index was not used (a worker could not load it)
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedIndex:
+    """A published index snapshot: where every worker finds it, and its digest (its identity)."""
+
+    path: str
+    digest: str
+
+
+def as_district_index(index: GridIndex | DistrictIndex) -> DistrictIndex:
+    """`index` as a DistrictIndex (what a snapshot holds): a GridIndex becomes the one part of a
+    one-subdistrict DistrictIndex, reused as built (same arrays, same answers), plus a router and the
+    nearest segments."""
+    if isinstance(index, DistrictIndex):
+        return index
+    codes = tuple(index.codes)
+    digits = 9 if len({c[:9] for c in codes}) == 1 else 0  # one part whatever the codes
+    n = len(codes)
+    cell_m = float(index.cell_deg[1] * 110_574.0)
+    return DistrictIndex._assemble(
+        codes, tuple(index.names), tuple(index.polygons), (codes[0][:digits],), np.zeros(n, dtype=np.int32),
+        (index,), (np.arange(n, dtype=np.int32),), digits, cell_m, int(index._nx * index._ny),
+        ROUTER_CELL_M, (None,), _router_cell_deg((index,), ROUTER_CELL_M),
+    )  # fmt: skip
+
+
+def publish(index: GridIndex | DistrictIndex, store: Path) -> PublishedIndex:
+    """Publish `index` in `store` (a directory every worker can read) unless it is there already, under
+    the name of its content (services/index_publication.py: same micro-grids and settings, same name)."""
+    wkb = [bytes(b) for b in shapely.to_wkb(np.asarray(index.polygons, dtype=object))]
+    if isinstance(index, DistrictIndex):
+        settings: dict[str, object] = {
+            "subdistrict_digits": index.subdistrict_digits,
+            "part_cell_m": index.part_cell_m,
+            "part_max_cells": index.part_max_cells,
+            "router_cell_m": index.router_cell_m,
+        }
+    else:
+        settings = {"grid_index_cell_deg": tuple(index.cell_deg), "grid_index_cells": index._nx * index._ny}
+    name = content_name(index.codes, index.names, wkb, settings)
+    target = store / name
+    try:
+        manifest = read_manifest(target)  # published already (by an earlier run or an API process)
+    except SnapshotError:
+        obtain(store, name, lambda: as_district_index(index))
+        manifest = read_manifest(target)
+    return PublishedIndex(str(target.resolve()), str(manifest["digest"]))
+
+
+# ------------------------------------------------------------------ on the workers
+
+_LOADED: dict[tuple[str, str], DistrictIndex] = {}  # per worker process: the snapshot(s) loaded
+_LOADS: dict[tuple[str, str], int] = {}  # how many times each was loaded (once, unless evicted)
+_LOCK = threading.Lock()
+_KEEP = 2
+
+
+def worker_index(ref: PublishedIndex) -> DistrictIndex:
+    """The published index in this process: loaded (memory-mapped, digests checked) on first use, then
+    the same object for every partition."""
+    key = (ref.path, ref.digest)
+    with _LOCK:
+        index = _LOADED.get(key)
+        if index is None:
+            digest = read_manifest(ref.path)["digest"]
+            if digest != ref.digest:
+                raise SnapshotError(f"查询索引快照已被替换（校验和不符）：{ref.path}")
+            index = load_index(ref.path)
+            while len(_LOADED) >= _KEEP:
+                _LOADED.pop(next(iter(_LOADED)))
+            _LOADED[key] = index
+            _LOADS[key] = _LOADS.get(key, 0) + 1
+        return index
+
+
+def worker_loads() -> dict[str, int]:
+    """How many times this process loaded each published snapshot (by digest); for tests and checks."""
+    with _LOCK:
+        return {digest: n for (_, digest), n in _LOADS.items()}
+
+
+def _warm(ref: PublishedIndex) -> str:
+    """Load the snapshot on a worker ahead of the tasks: "" when it could, else the reason."""
+    try:
+        worker_index(ref)
+    except (OSError, SnapshotError) as exc:
+        return f"{os.uname().nodename}: {exc}"
+    return ""
+
+
+class _Shipped:
+    """What travels to the workers when the index is published: the Assigner without its index (the
+    code columns) and where to load the index; `assigner()` joins them on the worker."""
+
+    def __init__(self, assigner: Assigner, ref: PublishedIndex) -> None:
+        light = copy.copy(assigner)
+        vars(light)["index"] = None
+        self.light, self.ref = light, ref
+
+    def assigner(self) -> Assigner:
+        full = copy.copy(self.light)
+        vars(full)["index"] = worker_index(self.ref)
+        return full
 
 
 @contextmanager
@@ -56,9 +179,11 @@ def client_for(scheduler: str) -> Iterator[Any]:
             yield client
 
 
-def _partition(frame: pd.DataFrame, assigner: Assigner, lon_col: str, lat_col: str,
+def _partition(frame: pd.DataFrame, assigner: Assigner | _Shipped, lon_col: str, lat_col: str,
                geometry_col: str | None) -> pd.DataFrame:  # fmt: skip
     """One partition with the Assigner's columns added (runs on a worker)."""
+    if isinstance(assigner, _Shipped):
+        assigner = assigner.assigner()
     problem = np.full(len(frame), None, dtype=object)
     if geometry_col is None:
         lon, lat = frame[lon_col], frame[lat_col]
@@ -103,9 +228,14 @@ def assign(
     lat_col: str,
     fmt: str,
     blocksize: str = "64MB",
+    published: PublishedIndex | None = None,
 ) -> DaskCounts:
-    """Assign every row of `source` on the cluster of `client` and write `output` (partitions)."""
+    """Assign every row of `source` on the cluster of `client` and write `output` (partitions).
+
+    With `published`, every worker loads that snapshot once (checked on all workers first); if one of
+    them cannot read it, the Assigner is pickled and sent to every worker instead."""
     import dask.dataframe as dd
+    from dask.base import compute
 
     if fmt == "parquet":
         frame = dd.read_parquet(str(source))
@@ -126,20 +256,33 @@ def assign(
         else:
             missing = lon_col if lon_col not in columns else lat_col
             raise InvalidInput(f"{source.name} has no column {missing!r}; name them with --lon-col/--lat-col")
-    shared = client.scatter(assigner, broadcast=True)  # every worker holds the index once
+    via, problem = "scatter", ""
+    payload: Assigner | _Shipped = assigner
+    if published is not None:
+        failures = [why for why in client.run(_warm, published).values() if why]
+        if failures:
+            problem = "; ".join(failures[:3])
+        else:
+            via, payload = "published", _Shipped(assigner, published)
+    shared = client.scatter(payload, broadcast=True)  # every worker holds it once
     meta = _partition(frame._meta, assigner, lon_col, lat_col, geometry_col)
     assigned = frame.map_partitions(_partition, shared, lon_col, lat_col, geometry_col, meta=meta)
-    assigned = assigned.persist()
+    # The writing and the counting share each partition's assignment in one pass (one compute over
+    # both), so no partition is kept in memory once written: memory stays bounded by the partitions.
     if fmt == "parquet":
         # The input's arrow types are kept (as in the one-process run), the added columns typed.
         schema = pq.ParquetDataset(str(source)).schema
         for name in COLUMNS:
             schema = schema.append(pa.field(name, pa.bool_() if name == "outside" else pa.string()))
-        assigned.to_parquet(str(output), write_index=False, overwrite=True, schema=schema)
+        write = assigned.to_parquet(
+            str(output), write_index=False, overwrite=True, schema=schema, compute=False
+        )
     else:
         output.mkdir(parents=True, exist_ok=True)
         safe = assigned.map_partitions(_csv_safe, meta=meta)
-        safe.to_csv(str(output / "part-*.csv"), index=False, encoding="utf-8-sig")
-    totals = assigned.map_partitions(_counts, meta=_counts(meta)).compute().sum()
+        write = safe.to_csv(str(output / "part-*.csv"), index=False, encoding="utf-8-sig", compute=False)
+    counted = assigned.map_partitions(_counts, meta=_counts(meta))
+    _, per_partition = compute(write, counted)
+    totals = per_partition.sum()
     rows, errors, outside = int(totals["rows"]), int(totals["errors"]), int(totals["outside"])
-    return DaskCounts(rows, rows - outside - errors, outside, errors, assigned.npartitions)
+    return DaskCounts(rows, rows - outside - errors, outside, errors, assigned.npartitions, via, problem)
