@@ -131,6 +131,12 @@ class Settings(BaseSettings):
         description="behind a TLS-terminating reverse proxy: trust X-Forwarded-Proto: https (Secure cookies)",
     )
 
+    # The published lookup index of several subdistricts (services/index_publication.py): built once per
+    # change, loaded memory-mapped by every process that can read the folder (workers, replicas on one disk).
+    lookup_store_dir: Path | None = Field(
+        default=None, description="where the live lookup index is published; default <data_dir>/lookup"
+    )
+
     # Photos (io/photos.py, services/photos.py).
     photos_dir: Path | None = Field(
         default=None, description="where photos are stored; default <data_dir>/photos"
@@ -148,6 +154,9 @@ class Settings(BaseSettings):
 
     def photos_path(self) -> Path:
         return self.photos_dir if self.photos_dir is not None else self.data_dir / "photos"
+
+    def lookup_store_path(self) -> Path:
+        return self.lookup_store_dir if self.lookup_store_dir is not None else self.data_dir / "lookup"
 
     @field_validator("now")
     @classmethod

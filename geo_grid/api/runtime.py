@@ -72,7 +72,7 @@ class Runtime:
             settings=settings,
             engine=engine,
             session_factory=factory,
-            directory=directory_service.directory_holder(),
+            directory=directory_service.directory_holder(settings.lookup_store_path()),
             address_book=address_service.address_book_holder(),
             past_directories=PastDirectories(settings.past_directories_cache, settings.past_index_max_cells),
             audit_queue=AuditQueue(factory, settings.audit_queue_max),

@@ -1,24 +1,32 @@
 """The in-memory snapshot of the active boundaries: grids, people per grid and the point→grid index.
 
-The live snapshot holds every subdistrict's active generation (one index over all their micro-grids: a
-point on a border between two subdistricts follows the one lookup rule, the smallest code); a past or
-draft snapshot holds one generation. Built once at start-up and after each activation, never edited: a
-new snapshot is built aside and swapped in with one reference assignment, so a lookup sees either the
-old or the new boundaries, never a mix.
+The live snapshot holds every subdistrict's active generation (a point on a border between two
+subdistricts follows the one lookup rule, the smallest code); a past or draft snapshot holds one
+generation. Built once at start-up and after each activation, never edited: a new snapshot is built aside
+and swapped in with one reference assignment, so a lookup sees either the old or the new boundaries,
+never a mix.
+
+The index of one subdistrict is a GridIndex. With several, it is a DistrictIndex (one part per
+subdistrict behind a router, geo_grid/lookup_district.py): an activation of one subdistrict rebuilds only
+its part (`replace`), and with a store the index is published once per content and loaded, memory-mapped,
+by every other process (services/index_publication.py).
 """
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 import shapely
 from sqlalchemy.orm import Session, sessionmaker
 
 from geo_grid import clock
 from geo_grid.lookup import GridIndex
+from geo_grid.lookup_district import DistrictIndex
 from geo_grid.repository import communities as community_repo
 from geo_grid.repository import generations as generation_repo
 from geo_grid.repository import grids as grid_repo
@@ -26,7 +34,10 @@ from geo_grid.repository import people as people_repo
 from geo_grid.repository import subdistricts as subdistrict_repo
 from geo_grid.repository.people import PersonRole as PersonRole  # the record; re-exported for callers
 from geo_grid.repository.subdistricts import Subdistrict
+from geo_grid.services import index_publication
 from geo_grid.services.snapshots import SnapshotHolder
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -47,7 +58,7 @@ class GridDirectory:
     grids: Mapping[str, GridInfo]
     communities: Mapping[str, str]
     people: Mapping[str, tuple[PersonRole, ...]]
-    index: GridIndex  # over the micro-grids only
+    index: GridIndex | DistrictIndex  # over the micro-grids only
     # Every subdistrict held, and the generation of each (the live snapshot: every active one).
     subdistricts: Mapping[str, Subdistrict] = field(default_factory=dict)
     generations: Mapping[str, int] = field(default_factory=dict)
@@ -77,10 +88,17 @@ class GridDirectory:
 
 
 def build(
-    session: Session, generation_id: int | Sequence[int], max_cells: int | None = None
+    session: Session,
+    generation_id: int | Sequence[int],
+    max_cells: int | None = None,
+    *,
+    store: Path | None = None,
+    previous: GridDirectory | None = None,
 ) -> GridDirectory:
     """The snapshot of one generation, or of several (of different subdistricts: the live snapshot holds
-    every active one); `max_cells` caps the index raster (past generations use a small one)."""
+    every active one); `max_cells` caps the index raster (past generations use a small one). With several
+    subdistricts, `store` is where the index is published and `previous` the snapshot this one replaces
+    (when only one subdistrict's generation differs, only its part of the index is rebuilt)."""
     ids = [generation_id] if isinstance(generation_id, int) else sorted(generation_id)
     if not ids:
         raise ValueError("a directory needs at least one generation")
@@ -105,12 +123,16 @@ def build(
             if r.level == "micro":
                 micro.append(r)
     micro.sort(key=lambda r: r.code)
-    index = GridIndex.build(
-        [r.code for r in micro],
-        list(shapely.from_wkb([r.wkb for r in micro])),
-        [r.name for r in micro],
-        **({} if max_cells is None else {"max_cells": max_cells}),
-    )
+    index: GridIndex | DistrictIndex
+    if _by_subdistrict(generations, micro, grids) and max_cells is None:
+        index = _district_index(micro, generations, store, previous)
+    else:
+        index = GridIndex.build(
+            [r.code for r in micro],
+            list(shapely.from_wkb([r.wkb for r in micro])),
+            [r.name for r in micro],
+            **({} if max_cells is None else {"max_cells": max_cells}),
+        )
     people: dict[str, list[PersonRole]] = defaultdict(list)
     for role in people_repo.all_grid_roles(session):
         people[role.grid_code].append(role.person)
@@ -127,6 +149,53 @@ def build(
     )
 
 
+def _by_subdistrict(
+    generations: Mapping[str, int], micro: Sequence[grid_repo.GridRecord], grids: Mapping[str, GridInfo]
+) -> bool:
+    """Whether a DistrictIndex can hold these grids: several subdistricts, and every micro-grid's code
+    starts with its subdistrict's (how DistrictIndex groups them; foreign codes keep one GridIndex)."""
+    return len(generations) > 1 and all(
+        r.code.startswith(grids[r.code].subdistrict_code) and len(grids[r.code].subdistrict_code) == 9
+        for r in micro
+    )
+
+
+def _district_index(
+    micro: Sequence[grid_repo.GridRecord],
+    generations: Mapping[str, int],
+    store: Path | None,
+    previous: GridDirectory | None,
+) -> DistrictIndex:
+    codes, names, wkb = [r.code for r in micro], [r.name for r in micro], [r.wkb for r in micro]
+    name = index_publication.content_name(codes, names, wkb, {"index": "district", "subdistrict_digits": 9})
+
+    def make() -> DistrictIndex:
+        changed = _only_changed(previous, generations)
+        if changed is not None and previous is not None and isinstance(previous.index, DistrictIndex):
+            mine = [r for r in micro if r.code.startswith(changed)]
+            return previous.index.replace(
+                changed,
+                [r.code for r in mine],
+                list(shapely.from_wkb([r.wkb for r in mine])),
+                [r.name for r in mine],
+            )
+        return DistrictIndex.build(codes, list(shapely.from_wkb(wkb)), names)
+
+    got = index_publication.obtain(store, name, make)
+    log.info(
+        "lookup index %s: %s in %.2f s (%d micro-grids)", got.name[:12], got.how, got.seconds, len(codes)
+    )
+    return got.index
+
+
+def _only_changed(previous: GridDirectory | None, generations: Mapping[str, int]) -> str | None:
+    """The one subdistrict whose generation differs from `previous` (the others equal), else None."""
+    if previous is None or set(previous.generations) != set(generations):
+        return None
+    changed = [code for code, gen in generations.items() if previous.generations[code] != gen]
+    return changed[0] if len(changed) == 1 else None
+
+
 def _active_generation_ids(session: Session) -> tuple[int, ...] | None:
     """The version of the live directory: every subdistrict's active generation (None: none is active)."""
     ids = tuple(sorted(g.id for g in generation_repo.all_active(session)))
@@ -138,13 +207,24 @@ def build_active(session: Session) -> GridDirectory | None:
     return _build_active(session, _active_generation_ids(session))
 
 
-def _build_active(session: Session, generation_ids: object) -> GridDirectory | None:
-    return build(session, generation_ids) if isinstance(generation_ids, tuple) else None
+def _build_active(
+    session: Session, generation_ids: object, store: Path | None = None, previous: GridDirectory | None = None
+) -> GridDirectory | None:
+    if not isinstance(generation_ids, tuple):
+        return None
+    return build(session, generation_ids, store=store, previous=previous)
 
 
-def directory_holder() -> SnapshotHolder[GridDirectory]:
-    """The holder of the live directory: its version is the active generations' ids (None: no snapshot)."""
-    return SnapshotHolder("directory", _active_generation_ids, _build_active)
+def directory_holder(store: Path | None = None) -> SnapshotHolder[GridDirectory]:
+    """The holder of the live directory: its version is the active generations' ids (None: no snapshot).
+    Each rebuild starts from the snapshot it replaces; `store` is where the index is published."""
+    holder: SnapshotHolder[GridDirectory]
+
+    def rebuild(session: Session, generation_ids: object) -> GridDirectory | None:
+        return _build_active(session, generation_ids, store, holder.current)
+
+    holder = SnapshotHolder("directory", _active_generation_ids, rebuild)
+    return holder
 
 
 def load_active(factory: sessionmaker[Session]) -> GridDirectory | None:

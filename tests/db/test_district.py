@@ -382,3 +382,51 @@ def test_a_synthetic_district_loads_tiled_exactly(empty_db_factory, monkeypatch)
         for gen in (r[0] for r in query(url, "SELECT id FROM generations ORDER BY id")):
             errors = [p for p in validation.report(session, gen).problems if p.severity == "error"]
             assert errors == [], errors[:3]
+
+
+def test_the_district_index_is_published_once_and_an_activation_rebuilds_one_part(
+    db_url: str, make_client: Any, tmp_path: Path, caplog: Any, monkeypatch: Any
+) -> None:
+    """With several subdistricts the live index is a DistrictIndex: published to the store by the first
+    process and loaded by the next; activating one subdistrict rebuilds only its part (`replace`)."""
+    from geo_grid.lookup_district import DistrictIndex
+
+    store = tmp_path / "store"
+    tokens = create_tokens(db_url)
+    caplog.set_level("INFO", logger="geo_grid.services.directory")
+    with make_client(db_url, lookup_store_dir=store) as first:
+        built = district.add_second_subdistrict(first, tokens["admin"], db_url, tmp_path)
+        index = lookup_service.require(runtime_of(first.app).directory.current).index
+        assert isinstance(index, DistrictIndex) and set(index.subdistrict_codes) == {SAMPLE, district.CODE}
+        published = [p.name for p in store.iterdir() if p.is_dir()]
+        assert len(published) == 1 and ": built in" in caplog.text
+        caplog.clear()
+        with make_client(db_url, lookup_store_dir=store) as second:  # another worker or replica
+            again = lookup_service.require(runtime_of(second.app).directory.current).index
+            assert f"lookup index {published[0][:12]}: loaded" in caplog.text
+            x0, y0, x1, y1 = built.sample_outline.bounds
+            rng = random.Random(4)
+            xs = [rng.uniform(x0 - 0.01, x1 + 0.01) for _ in range(2000)]
+            ys = [rng.uniform(y0 - 0.01, y1 + 0.01) for _ in range(2000)]
+            assert list(again.locate_many(xs, ys)) == list(index.locate_many(xs, ys))
+
+        # The neighbour with two micro-grids merged, in a new generation: only its part is built.
+        def no_full_build(*args: Any, **kwargs: Any) -> Any:
+            raise AssertionError("an activation of one subdistrict must not rebuild the whole index")
+
+        monkeypatch.setattr(DistrictIndex, "build", classmethod(no_full_build))
+        codes = sorted(built.micro)
+        merged = {codes[0]: shapely.union_all([built.micro[codes[0]], built.micro[codes[1]]])}
+        merged.update({c: built.micro[c] for c in codes[2:]})
+        layer = district.write_layer(tmp_path / "again.geojson", merged, district.TERTIARY)
+        r = district.upload(first, tokens["admin"], layer, level="micro", subdistrict=district.CODE)
+        assert r.status_code == 201, r.text
+        r = first.post(f"/generations/{r.json()['generation']}/activate", headers=bearer(tokens["admin"]))
+        assert r.status_code == 200, r.text
+        live = lookup_service.require(runtime_of(first.app).directory.current)
+        assert live.generations[district.CODE] != built.generation and isinstance(live.index, DistrictIndex)
+        assert codes[1] not in live.index.codes and codes[0] in live.index.codes
+        for x, y in zip(xs[:300], ys[:300], strict=True):
+            p = lookup_service.place(live, x, y)
+            mine = live.subdistrict_of(p.micro)
+            assert (mine.code if mine else None) == _truth(db_url, x, y), (x, y)
