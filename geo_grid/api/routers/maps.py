@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from geo_grid import clock
 from geo_grid.api.deps import PrincipalDep, SessionDep, SettingsDep
 from geo_grid.api.schemas.common import error_responses
+from geo_grid.api.schemas.maps import GridHitOut, GridPopupOut
 from geo_grid.errors import NotFound
 from geo_grid.render import assets
 from geo_grid.services import maps as map_service
@@ -53,7 +54,11 @@ def coverage(
 ) -> HTMLResponse:
     assets.check_installed()
     fmap = map_service.coverage_map(
-        session, map_service.basemap_of(settings), principal.sees_personal_data, generation
+        session,
+        map_service.basemap_of(settings),
+        principal.sees_personal_data,
+        generation,
+        tiles_above=settings.map_tiles_above,
     )
     return _html(fmap)
 
@@ -73,9 +78,49 @@ def grid(
 ) -> HTMLResponse:
     assets.check_installed()
     fmap = map_service.coverage_map(
-        session, map_service.basemap_of(settings), principal.sees_personal_data, generation, focus=code
+        session,
+        map_service.basemap_of(settings),
+        principal.sees_personal_data,
+        generation,
+        focus=code,
+        tiles_above=settings.map_tiles_above,
     )
     return _html(fmap)
+
+
+@router.get(
+    "/search",
+    response_model=list[GridHitOut],
+    responses=error_responses(404, 422),
+    summary="Grids by code or part of the name (the search box of a tiled coverage map)",
+)
+def search(
+    session: SessionDep,
+    q: Annotated[str, Query(min_length=1, max_length=100, description="网格编码（或其开头）或名称的一部分")],
+    generation: GenerationQuery = None,
+    limit: Annotated[int, Query(ge=1, le=50, description="最多返回条数")] = 20,
+) -> list[GridHitOut]:
+    hits = map_service.search_grids(session, q, generation, limit)
+    return [
+        GridHitOut(code=h.code, name=h.name, level=h.level, bounds=list(h.bounds), point=list(h.point))
+        for h in hits
+    ]
+
+
+@router.get(
+    "/popups/grids/{code}",
+    response_model=GridPopupOut,
+    responses=error_responses(404, 422),
+    summary="One grid's popup, as the coverage map shows it (what a tiled coverage map opens on click)",
+)
+def grid_popup(
+    session: SessionDep,
+    principal: PrincipalDep,
+    code: Annotated[str, Path(max_length=32, pattern=r"^\d{1,32}$")],
+    generation: GenerationQuery = None,
+) -> GridPopupOut:
+    popup = map_service.grid_popup(session, code, generation, principal.sees_personal_data)
+    return GridPopupOut(code=popup.code, name=popup.name, level=popup.level, html=popup.html)
 
 
 @router.get(
