@@ -32,7 +32,7 @@ TERTIARY_TILE_STYLE: dict[str, Any] = {
 
 class TiledGrids(JSCSSMixin, MacroElement):
     """Adds window.geoGrid.layers.{communities,tertiary,micro,no_leader} as VectorGrid tile layers (named
-    `names` in the layer `control`) and a click popup from GET /maps/popups/grids/{code};
+    `names` in the layer `control`, stacked in its order, bottom first) and a click popup from GET /maps/popups/grids/{code};
     window.geoGrid.openGrid(code, latlng) opens it from code. Add it after the folium.LayerControl."""
 
     # The name is swapped for the local copy by assets.localize (never fetched from a CDN).
@@ -102,9 +102,10 @@ class TiledGrids(JSCSSMixin, MacroElement):
             });
           });
           var control = {{ this.control.get_name() }};
-          Object.keys(cfg.names).forEach(function(k) {
+          cfg.names.forEach(function(pair) {  // bottom to top
+            var k = pair[0];
             layers[k].addTo(map);
-            control.addOverlay(layers[k], cfg.names[k]);
+            control.addOverlay(layers[k], pair[1]);
             window.geoGrid.layers[k] = layers[k];
           });
           window.geoGrid.openGrid = openGrid;
@@ -127,7 +128,7 @@ class TiledGrids(JSCSSMixin, MacroElement):
             "tile_url": tile_url,
             "grid_url": grid_url,
             "colours": dict(colours),
-            "names": dict(names),
+            "names": [[key, name] for key, name in names.items()],  # a list: tojson sorts a dict
             "micro_min_zoom": MICRO_TILE_MIN_ZOOM,
             "max_native_zoom": TILE_MAX_NATIVE_ZOOM,
             "styles": {
