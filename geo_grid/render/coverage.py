@@ -71,11 +71,12 @@ class GridShape:
 @dataclass(frozen=True)
 class TileSource:
     """Where a tiled page gets its grids: the tile URL template ({layer}, {z}, {x}, {y}), one grid's JSON
-    ({code}: GET /grids/{code}, people as the API shows them to the caller) and the search."""
+    ({code}: its popup, people as privacy.py shows them to the caller), the search and the labels."""
 
     tile_url: str
     grid_url: str
     search_url: str
+    label_url: str
 
 
 @dataclass
@@ -362,6 +363,7 @@ def _tiled_coverage(
     TiledGrids(
         tiles.tile_url,
         tiles.grid_url,
+        tiles.label_url,
         {g.code: colour for g, colour in zip(data.tertiary, colours, strict=True)},
         {
             "tertiary": "三级网格",

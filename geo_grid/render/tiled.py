@@ -15,7 +15,13 @@ from branca.element import MacroElement
 from folium.elements import JSCSSMixin
 from jinja2 import Template
 
-from geo_grid.render.styles import COMMUNITY_STYLE, MICRO_STYLE, NO_LEADER_STYLE
+from geo_grid.render.styles import (
+    COMMUNITY_STYLE,
+    MICRO_LABEL_ZOOM,
+    MICRO_STYLE,
+    NO_LEADER_STYLE,
+    TERTIARY_LABEL_ZOOM,
+)
 
 # Micro-grids (≈ 90 m across) are drawn from this zoom on: below it they are a few pixels wide, and a
 # city's lower-zoom tile would carry tens of thousands of them.
@@ -108,6 +114,33 @@ class TiledGrids(JSCSSMixin, MacroElement):
             control.addOverlay(layers[k], pair[1]);
             window.geoGrid.layers[k] = layers[k];
           });
+          // Labels (name and code) from the zoom the embedded page shows them at, for the viewport only.
+          var labelGroups = {}, labelSeq = 0;
+          Object.keys(cfg.label_zooms).forEach(function(level) { labelGroups[level] = L.layerGroup(); });
+          function updateLabels() {
+            var z = map.getZoom(), b = map.getBounds(), seq = ++labelSeq;
+            var bbox = [Math.max(b.getWest(), -180), Math.max(b.getSouth(), -90), Math.min(b.getEast(), 180),
+                        Math.min(b.getNorth(), 90)].map(function(v) { return v.toFixed(6); }).join(',');
+            Object.keys(cfg.label_zooms).forEach(function(level) {
+              var g = labelGroups[level];
+              if (z < cfg.label_zooms[level]) { g.clearLayers(); if (map.hasLayer(g)) map.removeLayer(g); return; }
+              fetch(cfg.label_url + '&level=' + level + '&bbox=' + bbox,
+                    {credentials: 'same-origin', headers: {'Accept': 'application/json'}})
+                .then(function(r) { return r.ok ? r.json() : []; })
+                .then(function(items) {
+                  if (seq !== labelSeq) return;  // the map moved on meanwhile
+                  g.clearLayers();
+                  items.forEach(function(l) {
+                    L.marker([l.lat, l.lon], {interactive: false, keyboard: false, icon: L.divIcon({
+                      className: 'gg-label ' + level, html: esc(l.text).replace(/\\n/g, '<br>'),
+                      iconSize: [160, 32], iconAnchor: [80, 16]})}).addTo(g);
+                  });
+                  if (!map.hasLayer(g)) g.addTo(map);
+                });
+            });
+          }
+          map.on('moveend', updateLabels);
+          map.whenReady(updateLabels);
           window.geoGrid.openGrid = openGrid;
           window.geoGrid.highlight = highlight;
         })();
@@ -118,6 +151,7 @@ class TiledGrids(JSCSSMixin, MacroElement):
         self,
         tile_url: str,
         grid_url: str,
+        label_url: str,
         colours: Mapping[str, str],
         names: Mapping[str, str],
         control: Any,
@@ -127,6 +161,8 @@ class TiledGrids(JSCSSMixin, MacroElement):
         self.config = {
             "tile_url": tile_url,
             "grid_url": grid_url,
+            "label_url": label_url,
+            "label_zooms": {"tertiary": TERTIARY_LABEL_ZOOM, "micro": MICRO_LABEL_ZOOM},
             "colours": dict(colours),
             "names": [[key, name] for key, name in names.items()],  # a list: tojson sorts a dict
             "micro_min_zoom": MICRO_TILE_MIN_ZOOM,

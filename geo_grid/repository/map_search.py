@@ -45,3 +45,42 @@ def search(session: Session, generation_id: int, q: str, code: str, limit: int) 
         GridHit(r.code, r.name, r.level, (r.s, r.w, r.n, r.e), (r.py, r.px))
         for r in session.execute(text(sql), params)
     ]
+
+
+@dataclass(frozen=True)
+class GridLabel:
+    """Where a grid's label goes (a point inside it) and what it says; `parent_name` is the tertiary
+    grid's name of a micro-grid (the label drops it: 康复社区第1网格第1微网格 → 第1微网格)."""
+
+    code: str
+    name: str
+    parent_name: str | None
+    lat: float
+    lon: float
+
+
+def labels(
+    session: Session,
+    generation_id: int,
+    level: str,
+    bbox: tuple[float, float, float, float],
+    limit: int,
+) -> list[GridLabel]:
+    """The labels of the grids of `level` whose label point lies in bbox (min_lon, min_lat, max_lon,
+    max_lat), by code, at most `limit`."""
+    sql = """
+        WITH pts AS (
+          SELECT g.code, g.name, g.parent_code, ST_PointOnSurface(g.geom) AS pt
+          FROM grids g
+          WHERE g.generation_id = :gen AND g.level = :level AND g.geom IS NOT NULL
+            AND g.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326))
+        SELECT pts.code, pts.name, p.name AS parent_name, ST_Y(pts.pt) AS lat, ST_X(pts.pt) AS lon
+        FROM pts LEFT JOIN grids p ON p.generation_id = :gen AND p.code = pts.parent_code
+        WHERE pts.pt && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)
+        ORDER BY pts.code
+        LIMIT :limit"""
+    x0, y0, x1, y1 = bbox
+    params = {"gen": generation_id, "level": level, "x0": x0, "y0": y0, "x1": x1, "y1": y1, "limit": limit}
+    return [
+        GridLabel(r.code, r.name, r.parent_name, r.lat, r.lon) for r in session.execute(text(sql), params)
+    ]

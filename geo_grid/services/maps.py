@@ -22,6 +22,7 @@ from geo_grid.render.basemap import Basemap
 from geo_grid.render.basemap import from_settings as basemap_from_settings
 from geo_grid.render.coverage import CoverageData, GridShape, TileSource
 from geo_grid.render.coverage_labels import grid_popup as render_grid_popup
+from geo_grid.render.coverage_labels import short_name
 from geo_grid.render.editor import EditorData
 from geo_grid.render.incidents import IncidentData
 from geo_grid.repository import communities as community_repo
@@ -136,6 +137,7 @@ def coverage_map(
             tile_url=f"{api}/tiles/{{layer}}/{{z}}/{{x}}/{{y}}.mvt?generation={gen.id}",
             grid_url=f"{api}/maps/popups/grids/{{code}}?generation={gen.id}",
             search_url=f"{api}/maps/search?generation={gen.id}",
+            label_url=f"{api}/maps/labels?generation={gen.id}",
         )
         if tiled(basemap, sum(g["level"] == "micro" for g in grids), tiles_above)
         else None
@@ -193,6 +195,28 @@ def grid_popup(session: Session, code: str, generation: int | None, personal: bo
     shape = GridShape(grid.code, grid.name, grid.level, grid.parent_code, grid.community_code, None, people)
     community = community_repo.names(session).get(grid.community_code)
     return GridPopup(grid.code, grid.name, grid.level, render_grid_popup(shape, community))
+
+
+@dataclass(frozen=True)
+class Label:
+    lat: float
+    lon: float
+    text: str  # "<name>\n<code>", the embedded page's label (a micro-grid's name without its parent's)
+
+
+def grid_labels(session: Session, level: str, bbox: str, generation: int | None, limit: int) -> list[Label]:
+    """The zoom-in labels of a tiled coverage page for the viewport `bbox` (what the embedded page
+    writes for every grid: coverage.build_coverage_map's ZoomLabels)."""
+    gen = grid_service.resolve_generation(session, None, generation)
+    box = grid_service.parse_bbox(bbox)
+    if box is None:
+        raise InvalidInput("bbox is required")
+    out = []
+    for r in search_repo.labels(session, gen.id, level, box, limit):
+        shape = GridShape(r.code, r.name, level, "parent", "", None)
+        name = short_name(shape, {"parent": r.parent_name or ""}) if level == "micro" else r.name
+        out.append(Label(r.lat, r.lon, f"{name}\n{r.code}"))
+    return out
 
 
 def search_grids(session: Session, q: str, generation: int | None, limit: int) -> list[GridHit]:

@@ -4,6 +4,7 @@ old. The sample's 652 micro-grids stand in for a district with the threshold set
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -162,3 +163,30 @@ def test_the_vector_grid_script_is_served(tiled_client: TestClient) -> None:
     r = tiled_client.get("/maps/static/leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js")
     assert r.status_code == 200 and "VectorGrid" in r.text
     assert tiled_client.get("/maps/static/leaflet.vectorgrid/package.json").status_code == 404
+
+
+def test_labels_for_the_viewport_are_the_embedded_pages_labels(
+    tiled_client: TestClient, client: TestClient
+) -> None:
+    embedded = _page(client, "/maps/coverage")
+    specs = json.loads(re.search(r"var specs = (\[.*?\]);\n", embedded).group(1))  # type: ignore[union-attr]
+    expected = {s["level"]: {label[2] for label in s["labels"]} for s in specs}
+    everywhere = "113.5,34.6,113.9,34.9"
+    for level, n in (("tertiary", 73), ("micro", 652)):
+        r = tiled_client.get("/maps/labels", params={"level": level, "bbox": everywhere})
+        assert r.status_code == 200, r.text
+        got = {html.escape(x["text"]).replace("\n", "<br>") for x in r.json()}
+        assert len(got) == n and got == expected[level]
+    # Only the viewport's grids: a box around one micro-grid's label point holds few labels, its own first.
+    hit = tiled_client.get("/maps/search", params={"q": CODE}).json()[0]
+    lat, lon = hit["point"]
+    box = f"{lon - 0.0003},{lat - 0.0003},{lon + 0.0003},{lat + 0.0003}"
+    near = tiled_client.get("/maps/labels", params={"level": "micro", "bbox": box}).json()
+    assert 1 <= len(near) < 10 and any(x["text"].endswith(CODE) for x in near)
+    assert (
+        len(
+            tiled_client.get("/maps/labels", params={"level": "micro", "bbox": everywhere, "limit": 5}).json()
+        )
+        == 5
+    )
+    assert tiled_client.get("/maps/labels", params={"level": "micro", "bbox": "1,2,3"}).status_code == 422

@@ -118,9 +118,16 @@ def test_tiled_coverage_page_draws_the_grids_from_tiles_and_masks_phones(browser
         )
         assert len(fills) >= 4
         assert v.js("document.querySelectorAll('.leaflet-control-layers-overlays label').length") >= 7
+        assert (
+            v.js("geoGrid.map.getZoom()") < 16 and v.js("document.querySelectorAll('.gg-label').length") == 0
+        )
         hit = _hit(base_url, CODE)
         text = _click_grid(v, hit)
         assert hit["name"] in text and "微网格长" in text and "****" in text
+        # Zoomed in, the viewport's labels (name and code) come from GET /maps/labels.
+        assert v.js("geoGrid.map.getZoom()") >= 18
+        v.wait(f"[...document.querySelectorAll('.gg-label.micro')].some(l => l.innerText.includes('{CODE}'))")
+        v.wait("document.querySelectorAll('.gg-label.tertiary').length > 0")
         v.screenshot("coverage-tiled")
         v.assert_clean()
 

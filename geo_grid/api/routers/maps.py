@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import FileResponse, HTMLResponse
@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from geo_grid import clock
 from geo_grid.api.deps import PrincipalDep, SessionDep, SettingsDep
 from geo_grid.api.schemas.common import error_responses
-from geo_grid.api.schemas.maps import GridHitOut, GridPopupOut
+from geo_grid.api.schemas.maps import GridHitOut, GridLabelOut, GridPopupOut
 from geo_grid.errors import NotFound
 from geo_grid.render import assets
 from geo_grid.services import maps as map_service
@@ -105,6 +105,23 @@ def search(
         GridHitOut(code=h.code, name=h.name, level=h.level, bounds=list(h.bounds), point=list(h.point))
         for h in hits
     ]
+
+
+@router.get(
+    "/labels",
+    response_model=list[GridLabelOut],
+    responses=error_responses(404, 422),
+    summary="Grid labels (name and code) in a bounding box (the zoom-in labels of a tiled coverage map)",
+)
+def labels(
+    session: SessionDep,
+    level: Annotated[Literal["tertiary", "micro"], Query(description="网格层级")],
+    bbox: Annotated[str, Query(max_length=200, description="min_lon,min_lat,max_lon,max_lat")],
+    generation: GenerationQuery = None,
+    limit: Annotated[int, Query(ge=1, le=5000, description="最多返回条数")] = 2000,
+) -> list[GridLabelOut]:
+    found = map_service.grid_labels(session, level, bbox, generation, limit)
+    return [GridLabelOut(lat=x.lat, lon=x.lon, text=x.text) for x in found]
 
 
 @router.get(

@@ -24,3 +24,11 @@ class GridPopupOut(BaseModel):
     name: str = Field(description="网格名称", examples=["康复社区第1网格第1微网格"])
     level: str = Field(description="层级：tertiary（三级网格）或 micro（微网格）", examples=["micro"])
     html: str = Field(description="弹窗 HTML（名称、编码、层级、社区、人员；文本已转义）")
+
+
+class GridLabelOut(BaseModel):
+    """网格标注（放大后显示）：位置和文字（名称、编码）。"""
+
+    lat: float = Field(description="纬度（WGS84，网格内部一点）")
+    lon: float = Field(description="经度（WGS84）")
+    text: str = Field(description="标注文字：名称（微网格省去所属三级网格名称）换行编码")
