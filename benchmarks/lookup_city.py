@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script: make geo_grid and tests.support importable
 
 from geo_grid.io.index_store import load_index, write_index  # noqa: E402
-from geo_grid.lookup_district import DistrictIndex  # noqa: E402
+from geo_grid.lookup_district import DistrictIndex, build_workers  # noqa: E402
 from geo_grid.synthetic import synthetic_micro_grids  # noqa: E402
 from tests.support.lookup_reference import edge_probe_points  # noqa: E402
 
@@ -98,9 +98,15 @@ def run(size: int, args: argparse.Namespace) -> dict[str, Any]:
     build_s = time.perf_counter() - t
     gc.collect()
     retained = rss_mib() - rss0
+    workers = build_workers(len({c[:9] for c in codes}))
+    # CPU time of a build in this process alone (the default build's workers are other processes)
+    build_cpu = (
+        cpu_time(lambda: DistrictIndex.build(codes, polys, workers=1)) if args.build_cpu else float("nan")
+    )
     st = index.stats()
     print(
-        f"build                  {build_s:.2f} s; {st['subdistricts']} subdistricts, cells of "
+        f"build                  {build_s:.2f} s ({workers} process(es)), {build_cpu:.1f} CPU-s in one process; "
+        f"{st['subdistricts']} subdistricts, cells of "
         f"{st['cell_m']:.1f} m, {st['special_cells'] / st['cells']:.1%} edge cells, "
         f"{st['router_border_cells']:,} router border cells"
     )
@@ -152,9 +158,10 @@ def run(size: int, args: argparse.Namespace) -> dict[str, Any]:
         write_s = time.perf_counter() - t
         load_s, loaded = best_of(lambda: load_index(Path(tmp) / "snap"), 2)
         fast_s, _ = best_of(lambda: load_index(Path(tmp) / "snap", verify=False), 2)
+        load_cpu = min(cpu_time(lambda: load_index(Path(tmp) / "snap")) for _ in range(2))
         same = np.array_equal(loaded.locate_many(x[:100_000], y[:100_000]), got[:100_000])
         print(
-            f"snapshot               write {write_s:.2f} s, load {load_s:.2f} s (digests checked), "
+            f"snapshot               write {write_s:.2f} s, load {load_s:.2f} s ({load_cpu:.2f} CPU-s; digests checked), "
             f"{fast_s:.2f} s (verify=False); answers {'equal' if same else 'DIFFERENT'}"
         )
         del loaded
@@ -172,6 +179,9 @@ def run(size: int, args: argparse.Namespace) -> dict[str, Any]:
     return {
         "grids": len(codes),
         "build_s": build_s,
+        "build_cpu": build_cpu,
+        "workers": workers,
+        "load_cpu": load_cpu,
         "rebuild_s": rebuild_s,
         "mpts": args.points / many_s / 1e6,
         "mpts_cpu": args.points / cpu_s / 1e6,
@@ -196,19 +206,25 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--single", type=int, default=100_000, help="single locate() calls timed one by one")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument(
+        "--no-build-cpu", dest="build_cpu", action="store_false", help="skip the one-process build"
+    )
     args = ap.parse_args(argv)
     print(f"shapely {shapely.__version__}, numpy {np.__version__}; points {args.points:,}")
     rows = [run(size, args) for size in args.sizes]
     print(
-        "\n| micro-grids | build | rebuild 1 subdistrict | locate_many | × sjoin | single p50 / p99 "
-        "| index arrays / RSS retained | snapshot write / load | disagreements |"
+        "\n| micro-grids | build (processes) / CPU-s in one process | rebuild 1 subdistrict | locate_many | "
+        "× sjoin (CPU) | single p50 / p99 | index arrays / RSS retained | snapshot write / load (CPU) "
+        "| disagreements |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(
-            f"| {r['grids']:,} | {r['build_s']:.1f} s | {r['rebuild_s']:.2f} s | {r['mpts']:.1f} M pts/s "
-            f"({r['mpts_cpu']:.1f} M/CPU-s) | {r['sjoin_x']:.0f}× ({r['sjoin_cpu_x']:.0f}×) | {r['p50']:.1f} / {r['p99']:.1f} µs | {r['mib']:.0f} / {r['rss']:.0f} MiB "
-            f"| {r['write_s']:.2f} / {r['load_s']:.2f} s | {r['bad']} of {r['n_agree']:,} |"
+            f"| {r['grids']:,} | {r['build_s']:.1f} s ({r['workers']}) / {r['build_cpu']:.1f} | "
+            f"{r['rebuild_s']:.2f} s | {r['mpts']:.1f} M pts/s ({r['mpts_cpu']:.1f} M/CPU-s) | "
+            f"{r['sjoin_x']:.0f}× ({r['sjoin_cpu_x']:.0f}×) | {r['p50']:.1f} / {r['p99']:.1f} µs | "
+            f"{r['mib']:.0f} / {r['rss']:.0f} MiB | {r['write_s']:.2f} / {r['load_s']:.2f} s "
+            f"({r['load_cpu']:.2f}) | {r['bad']} of {r['n_agree']:,} |"
         )
 
 

@@ -38,6 +38,12 @@ class Forbidden(GeoGridError):
     code, status = "forbidden", 403
 
 
+class DistrictReadOnly(GeoGridError):
+    """A district/city-level principal (no subdistrict) that is not admin tried to change data."""
+
+    code, status = "district_read_only", 403
+
+
 class LoginFailed(GeoGridError):
     """Unknown login, wrong password or disabled account (one answer for all: logins cannot be probed)."""
 

@@ -60,6 +60,18 @@ _CHUNK = 1 << 15
 FAR_DEG = 0.25
 
 
+def clean_polygons(polygons: Sequence[Any]) -> tuple[Any, ...]:
+    """`clean_polygon` of each, vectorised: only the invalid, empty or non-polygonal ones go one by one."""
+    geoms = np.empty(len(polygons), dtype=object)
+    geoms[:] = list(polygons)
+    ok = shapely.is_valid(geoms) & ~shapely.is_empty(geoms)
+    ok &= np.isin(shapely.get_type_id(geoms), (3, 6))  # Polygon, MultiPolygon (None: -1)
+    out = list(geoms)
+    for i in np.flatnonzero(~ok).tolist():
+        out[i] = clean_polygon(out[i])
+    return tuple(out)
+
+
 def clean_polygon(geom: Any) -> Any:
     """Return a valid Polygon/MultiPolygon for `geom` (make_valid, polygonal part) or raise ValueError."""
     if geom is None or shapely.is_empty(geom):
@@ -145,10 +157,11 @@ class GridIndex:
         *,
         cell_m: float = 1.0,
         max_cells: int = 4_000_000,
+        cleaned: bool = False,
     ) -> GridIndex:
         """`build` without the segment trees of `nearest` (which then raises ValueError): the per-
         subdistrict parts of geo_grid.lookup_district.DistrictIndex, which keeps its own, smaller ones."""
-        return cls._build(codes, polygons, names, cell_m, max_cells, nearest=False)
+        return cls._build(codes, polygons, names, cell_m, max_cells, nearest=False, cleaned=cleaned)
 
     @classmethod
     def _build(
@@ -159,6 +172,7 @@ class GridIndex:
         cell_m: float,
         max_cells: int,
         nearest: bool,
+        cleaned: bool = False,
     ) -> GridIndex:
         codes_t = tuple(str(c) for c in codes)
         n = len(codes_t)
@@ -169,8 +183,9 @@ class GridIndex:
         if len(set(codes_t)) != n:
             raise ValueError("grid codes must be unique")
         names_t = tuple(names) if names is not None else ("",) * n
-        polys = tuple(clean_polygon(g) for g in polygons)
-        geoms = np.array(polys, dtype=object)
+        polys = tuple(polygons) if cleaned else clean_polygons(polygons)
+        geoms = np.empty(n, dtype=object)
+        geoms[:] = list(polys)
         shapely.prepare(geoms)
         by_rank = np.array(sorted(range(n), key=codes_t.__getitem__), dtype=np.int32)
         rank = np.empty(n, dtype=np.int32)

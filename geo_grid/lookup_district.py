@@ -23,8 +23,11 @@ vertices (so that a grid touching the boundary at a single vertex still ties), a
 (EPSG:4547 and the far projection) instead of every edge of every grid.
 
 Bulk lookups do not group points by subdistrict: the parts' arrays are concatenated
-(geo_grid.lookup_flat) and each point gathers its part's origin, scale and offsets; the per-subdistrict
-GridIndex objects (scalar lookups) are views into the same arrays.
+(geo_grid.lookup_flat) and a compiled pass (geo_grid.lookup_kernel, numba) routes each point and reads
+its part's raster; the few points it cannot decide (on or within rounding of an edge) take the exact
+numpy/GEOS path. One-point lookups read the same arrays through memoryviews (`_Scalar`); the
+per-subdistrict GridIndex objects are views into them. A build runs the subdistricts in a process pool
+(`build_workers`).
 
 ``replace(subdistrict, codes, polygons)`` returns a new index with one subdistrict rebuilt; the other
 subdistricts' parts are reused as built (their arrays are copied into the new flat arrays; the router
@@ -34,7 +37,11 @@ new subdistrict's grids at the end.
 
 from __future__ import annotations
 
+import dataclasses
+import multiprocessing
+import os
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,9 +50,10 @@ import shapely
 from numpy.typing import ArrayLike, NDArray
 
 from geo_grid.crs import lonlat_to_far_metric, lonlat_to_metric
-from geo_grid.lookup import FAR_DEG, GridIndex, clean_polygon
+from geo_grid.lookup import FAR_DEG, GridIndex, clean_polygons
 from geo_grid.lookup_flat import FlatParts
-from geo_grid.lookup_raster import DELTA, IntArray
+from geo_grid.lookup_kernel import DEFER, locate_kernel
+from geo_grid.lookup_raster import DELTA, ORIENT_ERR, IntArray
 
 # Router cell (metres): small enough that few points land in border cells, large enough to stay small.
 ROUTER_CELL_M = 100.0
@@ -54,6 +62,9 @@ ROUTER_CELL_M = 100.0
 # ≈ 4.6 m cells (≈ 2 MiB each, edge cells included).
 MAX_CELLS_TOTAL = 48_000_000
 PART_MAX_CELLS = 4_000_000
+# From this many subdistricts a build uses a process per core (build_workers): below, starting the
+# processes (≈ 1.4 s here) costs more than it saves.
+PARALLEL_MIN_PARTS = 32
 # Points per routing pass: large, so that each subdistrict's index is called with many points at once.
 _CHUNK = 1 << 16
 
@@ -86,6 +97,69 @@ class _Router:
     @property
     def nbytes(self) -> int:
         return int(self.cells.nbytes + self.ptr.nbytes + self.subs.nbytes)
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class _Scalar:
+    """The router and flat part arrays as plain Python numbers and memoryviews: indexing them gives
+    Python ints and floats (numpy scalars are ≈ 10x slower), for one-point lookups."""
+
+    x0: float
+    y0: float
+    inv_x: float
+    inv_y: float
+    nx: int
+    ny: int
+    cells: Any
+    ptr: Any
+    subs: Any
+    params: list[tuple[Any, ...]]  # per part: x0, y0, inv_x, inv_y, nx, ny, size, offsets...
+    raster: Any
+    row_base: Any
+    seg: Any
+    sp_seg: Any
+    sp_left: Any
+    sp_right: Any
+    pos: Any
+
+    @classmethod
+    def create(cls, r: _Router, flat: FlatParts) -> _Scalar:
+        c = flat.col
+        cols = ("x0", "y0", "inv_x", "inv_y", "nx", "ny", "size", "raster", "row_base", "sp", "seg", "pos")
+        params = list(zip(*(c[n].tolist() for n in cols), strict=True))
+        a = {n: np.asarray(v) for n, v in flat.arrays.items()}
+        return cls(
+            x0=r.x0, y0=r.y0, inv_x=r.inv_x, inv_y=r.inv_y, nx=r.nx, ny=r.ny,
+            cells=np.asarray(r.cells).data, ptr=np.asarray(r.ptr).data, subs=np.asarray(r.subs).data,
+            params=params, raster=a["raster"].data, row_base=a["row_base"].data,
+            seg=a["seg"].ravel().data, sp_seg=a["sp_seg"].data, sp_left=a["sp_left"].data,
+            sp_right=a["sp_right"].data, pos=a["pos"].data,
+        )  # fmt: skip
+
+    def answer(self, s: int, lon: float, lat: float) -> int:
+        """Global position (-1 none) of (lon, lat) in part s, DEFER where only the exact test can tell
+        (the same raster reading as GridIndex.locate_pos and geo_grid.lookup_kernel)."""
+        x0, y0, inv_x, inv_y, nx, ny, size, o_raster, o_row, o_sp, o_seg, o_pos = self.params[s]
+        fx = (lon - x0) * inv_x
+        fy = (lat - y0) * inv_y
+        ix = 0 if fx < 0.0 else (nx - 1 if fx >= nx else int(fx))
+        iy = 0 if fy < 0.0 else (ny - 1 if fy >= ny else int(fy))
+        v: int = self.raster[o_raster + iy * nx + ix]
+        if v < size:
+            return -1 if v < 0 else int(self.pos[o_pos + v])
+        k = o_sp + self.row_base[o_row + iy] + v - size
+        seg, r = self.seg, 4 * (o_seg + self.sp_seg[k])
+        ax, ay, bx, by = seg[r], seg[r + 1], seg[r + 2], seg[r + 3]
+        dl = (ax - lon) * (by - lat)
+        dr = (ay - lat) * (bx - lon)
+        bound = ORIENT_ERR * (abs(dl) + abs(dr))
+        if dl - dr > bound:  # NaN segment (multi-edge cell) fails both tests
+            loc: int = self.sp_left[k]
+        elif dl - dr < -bound:
+            loc = self.sp_right[k]
+        else:
+            return DEFER
+        return -1 if loc < 0 else int(self.pos[o_pos + loc])
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
@@ -126,6 +200,7 @@ class DistrictIndex:
     _router: _Router
     _nearest: _Nearest
     _flat: FlatParts  # the parts' arrays, concatenated; `parts` are views into them
+    _scalar: _Scalar  # what locate_pos reads (plain Python numbers and memoryviews)
     _extras: tuple[_PartExtras | None, ...]  # per part, for replace() (None after a snapshot load)
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -153,11 +228,14 @@ class DistrictIndex:
         part_cell_m: float = 1.0,
         max_cells_total: int = MAX_CELLS_TOTAL,
         router_cell_m: float = ROUTER_CELL_M,
+        workers: int | None = None,
     ) -> DistrictIndex:
         """Build from micro-grid codes and WGS84 polygons; subdistrict = first `subdistrict_digits` digits.
 
         Each subdistrict's raster targets `part_cell_m` metres within max_cells_total / subdistricts
         cells (at most GridIndex's 4 M): cells grow with the number of subdistricts, not their extent.
+        The subdistricts are built by `workers` processes (default `build_workers`: one per core, up
+        to 4, when there are at least PARALLEL_MIN_PARTS subdistricts; 1 builds in this process).
         """
         codes_t = tuple(str(c) for c in codes)
         n = len(codes_t)
@@ -168,21 +246,29 @@ class DistrictIndex:
         if len(set(codes_t)) != n:
             raise ValueError("grid codes must be unique")
         names_t = tuple(str(v) for v in names) if names is not None else ("",) * n
-        polys = tuple(clean_polygon(g) for g in polygons)
+        polys = clean_polygons(polygons)
         keys = sorted({c[:subdistrict_digits] for c in codes_t})
         number = {k: i for i, k in enumerate(keys)}
         sub_of = np.fromiter((number[c[:subdistrict_digits]] for c in codes_t), dtype=np.int32, count=n)
         part_max_cells = max(1, min(PART_MAX_CELLS, max_cells_total // len(keys)))
-        parts, positions = [], []
-        for s in range(len(keys)):
-            pos = np.flatnonzero(sub_of == s).astype(np.int32)
-            parts.append(_build_part(codes_t, polys, names_t, pos, part_cell_m, part_max_cells))
-            positions.append(_frozen(pos))
-        parts_t = tuple(parts)
+        router_cell = _router_cell_deg(polys, router_cell_m)
+        positions = [_frozen(np.flatnonzero(sub_of == s).astype(np.int32)) for s in range(len(keys))]
+        jobs = [
+            _PartJob(
+                [codes_t[i] for i in pos.tolist()],
+                [polys[i] for i in pos.tolist()],
+                [names_t[i] for i in pos.tolist()],
+                part_cell_m,
+                part_max_cells,
+                router_cell,
+            )
+            for pos in positions
+        ]
+        built = _run_jobs(jobs, build_workers(len(jobs)) if workers is None else workers)
         return cls._assemble(
-            codes_t, names_t, polys, tuple(keys), sub_of, parts_t, tuple(positions),
+            codes_t, names_t, polys, tuple(keys), sub_of, tuple(b[0] for b in built), tuple(positions),
             subdistrict_digits, part_cell_m, part_max_cells, router_cell_m,
-            (None,) * len(parts_t), _router_cell_deg(parts_t, router_cell_m),
+            tuple(b[1] for b in built), router_cell,
         )  # fmt: skip
 
     @classmethod
@@ -270,6 +356,7 @@ class DistrictIndex:
             _nearest=nearest,
             _flat=flat,
             _extras=extras if extras is not None else (None,) * len(keys),
+            _scalar=_Scalar.create(router, flat),
         )
 
     def replace(
@@ -292,7 +379,7 @@ class DistrictIndex:
         if len(set(new_codes)) != len(new_codes):
             raise ValueError("grid codes must be unique")
         new_names = tuple(str(v) for v in names) if names is not None else ("",) * len(new_codes)
-        new_polys = tuple(clean_polygon(g) for g in polygons)
+        new_polys = clean_polygons(polygons)
         old = (
             self.subdistrict_codes.index(subdistrict_code)
             if subdistrict_code in self.subdistrict_codes
@@ -329,7 +416,10 @@ class DistrictIndex:
             s = keys.index(subdistrict_code)
             pos = np.arange(len(keep), len(codes_t), dtype=np.int32)
             sub_of[len(keep) :] = s
-            parts[s] = _build_part(codes_t, polys_t, names_t, pos, self.part_cell_m, self.part_max_cells)
+            router_cell = (1.0 / self._router.inv_x, 1.0 / self._router.inv_y)
+            job = _PartJob(list(new_codes), list(new_polys), list(new_names), self.part_cell_m,
+                           self.part_max_cells, router_cell)  # fmt: skip
+            parts[s], extras[s] = job.run()
             positions[s] = _frozen(pos)
         return self._assemble(
             codes_t, names_t, polys_t, tuple(keys), sub_of,
@@ -358,11 +448,29 @@ class DistrictIndex:
         """Position of the grid covering (lon, lat) (smallest code on ties), -1 outside or NaN."""
         # Subdistricts are in code order and a grid's code starts with its subdistrict's, so the first
         # subdistrict with a covering grid holds the smallest covering code.
-        for s in self._route1(lon, lat):
-            p = self.parts[s].locate_pos(lon, lat)
+        sc = self._scalar
+        fx = (lon - sc.x0) * sc.inv_x
+        fy = (lat - sc.y0) * sc.inv_y
+        if not (0.0 <= fx < sc.nx and 0.0 <= fy < sc.ny):  # outside the router, or NaN
+            return -1
+        v: int = sc.cells[int(fy) * sc.nx + int(fx)]
+        if v >= 0:
+            p = sc.answer(v, lon, lat)
+            return p if p != DEFER else self._exact_pos(v, lon, lat)
+        if v == -1:
+            return -1
+        for s in sc.subs[sc.ptr[-2 - v] : sc.ptr[-1 - v]]:
+            p = sc.answer(s, lon, lat)
+            if p == DEFER:
+                p = self._exact_pos(s, lon, lat)
             if p >= 0:
-                return int(self.part_positions[s][p])
+                return p
         return -1
+
+    def _exact_pos(self, s: int, lon: float, lat: float) -> int:
+        """Part s's answer through its GridIndex (exact test near edges), as a global position."""
+        p = self.parts[s].locate_pos(lon, lat)
+        return int(self.part_positions[s][p]) if p >= 0 else -1
 
     def locate(self, lon: float, lat: float) -> str | None:
         """Code of the grid covering (lon, lat), None outside every grid."""
@@ -411,14 +519,29 @@ class DistrictIndex:
         xf, yf = x.ravel(), y.ravel()
         out = np.full(xf.shape, -1, dtype=np.int32)
         tie = np.zeros(xf.shape if ties else (0,), dtype=bool)
-        if len(self.parts) == 1:  # one subdistrict (the sample): exactly GridIndex's path
+        if len(self.parts) == 1:  # one subdistrict (the sample): GridIndex's numpy path, faster in cache
             pos, t = self.parts[0]._locate_many(xf, yf, ties)
             hit = pos >= 0
             out[hit] = self.part_positions[0][pos[hit]]
             return out.reshape(x.shape), (t.reshape(x.shape) if ties else tie)
-        for i in range(0, len(xf), _CHUNK):
-            sl = slice(i, i + _CHUNK)
-            self._chunk(xf[sl], yf[sl], out[sl], tie[sl] if ties else None)
+        # compiled pass (geo_grid.lookup_kernel); the points it cannot answer with certainty (on or
+        # within rounding of an edge, near a vertex) go through the exact numpy path below
+        r, f = self._router, self._flat
+        deferred = locate_kernel(
+            np.ascontiguousarray(xf), np.ascontiguousarray(yf), out, tie, ties,
+            r.x0, r.y0, r.inv_x, r.inv_y, r.nx, r.ny, r.cells, r.ptr, r.subs, self._rank,
+            *f.kernel_args,
+        )  # fmt: skip
+        if deferred:
+            sel = np.flatnonzero(out == DEFER)
+            for i in range(0, len(sel), _CHUNK):
+                part = sel[i : i + _CHUNK]
+                got = np.empty(len(part), dtype=np.int32)
+                t = np.zeros(len(part), dtype=bool)
+                self._chunk(xf[part], yf[part], got, t if ties else None)
+                out[part] = got
+                if ties:
+                    tie[part] = t
         return out.reshape(x.shape), (tie.reshape(x.shape) if ties else tie)
 
     def _chunk(
@@ -552,22 +675,58 @@ def _frozen(a: NDArray[Any]) -> NDArray[Any]:
     return a
 
 
-def _build_part(
-    codes: tuple[str, ...],
-    polys: tuple[Any, ...],
-    names: tuple[str, ...],
-    pos: IntArray,
-    cell_m: float,
-    max_cells: int,
-) -> GridIndex:
-    idx = pos.tolist()
-    return GridIndex.build_part(
-        [codes[i] for i in idx],
-        [polys[i] for i in idx],
-        [names[i] for i in idx],
-        cell_m=cell_m,
-        max_cells=max_cells,
+@dataclass(frozen=True, slots=True)
+class _PartJob:
+    """One subdistrict's build (its part and its router/nearest extras), picklable for a worker."""
+
+    codes: list[str]
+    polys: list[Any]  # already cleaned
+    names: list[str]
+    cell_m: float
+    max_cells: int
+    router_cell: tuple[float, float]
+
+    def run(self) -> tuple[GridIndex, _PartExtras]:
+        part = GridIndex.build_part(
+            self.codes, self.polys, self.names, cell_m=self.cell_m, max_cells=self.max_cells, cleaned=True
+        )
+        return part, _part_extras(part, *self.router_cell)
+
+
+def _run_job(job: _PartJob) -> tuple[GridIndex, _PartExtras]:
+    """In a worker process: the part without what the parent already has (polygons, codes, names) or
+    remakes anyway (the prepared geometries and their STRtree), so that little travels back."""
+    part, extras = job.run()
+    slim = dataclasses.replace(
+        part, codes=(), names=(), polygons=(), _geoms=np.empty(0, dtype=object), _tree=None
     )
+    return slim, extras
+
+
+def build_workers(parts: int) -> int:
+    """Default number of build processes: one per core (at most 4) from PARALLEL_MIN_PARTS parts."""
+    if parts < PARALLEL_MIN_PARTS:
+        return 1
+    return max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1))
+
+
+def _run_jobs(jobs: list[_PartJob], workers: int) -> list[tuple[GridIndex, _PartExtras]]:
+    """Run the part builds, in `workers` processes ("forkserver": safe in a threaded server process)."""
+    if workers <= 1 or len(jobs) < 2:
+        return [job.run() for job in jobs]
+    ctx = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        done = list(pool.map(_run_job, jobs, chunksize=max(1, len(jobs) // (4 * workers))))
+    out = []
+    for job, (slim, extras) in zip(jobs, done, strict=True):
+        geoms = np.empty(len(job.polys), dtype=object)
+        geoms[:] = job.polys
+        shapely.prepare(geoms)
+        part = dataclasses.replace(
+            slim, codes=tuple(job.codes), names=tuple(job.names), polygons=tuple(job.polys), _geoms=geoms
+        )
+        out.append((part, extras))
+    return out
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
@@ -585,9 +744,11 @@ class _PartExtras:
     outer: NDArray[np.bool_]
 
 
-def _router_cell_deg(parts: tuple[GridIndex, ...], cell_m: float) -> tuple[float, float]:
-    bounds = np.array([shapely.total_bounds(np.asarray(p.polygons, dtype=object)) for p in parts])
-    coslat = max(np.cos(np.radians((bounds[:, 1].min() + bounds[:, 3].max()) / 2.0)), 0.01)
+def _router_cell_deg(polys: Sequence[Any], cell_m: float) -> tuple[float, float]:
+    geoms = np.empty(len(polys), dtype=object)
+    geoms[:] = list(polys)
+    _, miny, _, maxy = shapely.total_bounds(geoms)
+    coslat = max(np.cos(np.radians((miny + maxy) / 2.0)), 0.01)
     return cell_m / (111_320.0 * coslat), cell_m / 110_574.0
 
 

@@ -44,6 +44,7 @@ class FlatParts:
     geoms: NDArray[np.object_]  # prepared polygons, part by part in local order (index "pos" offset + local)
     col: dict[str, NDArray[Any]]  # each table column as its own contiguous array (fast gathers)
     answer: IntArray  # per part: -1 then the global position of each local position
+    kernel_args: tuple[Any, ...]  # the part tables and arrays geo_grid.lookup_kernel reads
 
     @classmethod
     def create(
@@ -68,7 +69,16 @@ class FlatParts:
         pos = arrays["pos"]
         answer = np.full(len(pos) + parts, -1, dtype=np.int32)
         answer[np.arange(len(pos)) + np.repeat(np.arange(parts) + 1, col["size"])] = pos
-        return cls(floats=floats, ints=ints, arrays=arrays, geoms=geoms, col=col, answer=answer)
+        a = {name: np.asarray(arr) for name, arr in arrays.items()}  # memmaps as plain arrays
+        kernel_args = (
+            *(col[n] for n in ("x0", "y0", "inv_x", "inv_y", "nx", "ny", "size", "raster", "row_base")),
+            col["seg"], col["sp"], col["pos"],
+            *(a[n] for n in ("raster", "row_base", "seg", "sp_seg", "sp_left", "sp_right", "pos")),
+        )  # fmt: skip
+        return cls(
+            floats=floats, ints=ints, arrays=arrays, geoms=geoms, col=col, answer=answer,
+            kernel_args=kernel_args,
+        )  # fmt: skip
 
     @classmethod
     def from_parts(cls, parts: tuple[GridIndex, ...], positions: tuple[IntArray, ...]) -> FlatParts:

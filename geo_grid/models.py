@@ -450,6 +450,10 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.geo_grid_now())
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # The subdistrict the token acts for; NULL: district/city level, read-only unless admin (0010_access_scope).
+    subdistrict_code: Mapped[str | None] = mapped_column(
+        String(9), ForeignKey("subdistricts.code", name="fk_api_tokens_subdistrict"), nullable=True
+    )
 
 
 class AuditEntry(Base):
@@ -493,6 +497,10 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.geo_grid_now())
     password_changed_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.geo_grid_now()
+    )
+    # The subdistrict the user works for; NULL: district/city level, read-only unless admin (0010_access_scope).
+    subdistrict_code: Mapped[str | None] = mapped_column(
+        String(9), ForeignKey("subdistricts.code", name="fk_users_subdistrict"), nullable=True
     )
 
 

@@ -17,8 +17,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from geo_grid.api.runtime import Runtime, runtime_of
 from geo_grid.db import transaction
-from geo_grid.errors import CsrfFailed, NotAuthenticated
+from geo_grid.errors import (
+    CsrfFailed,
+    GenerationNotFound,
+    GeoGridError,
+    GridNotFound,
+    NotAuthenticated,
+    PhotoNotFound,
+    ReportNotFound,
+)
 from geo_grid.repository import audit as audit_repo
+from geo_grid.repository import scope as scope_repo
 from geo_grid.services import accounts, auth
 from geo_grid.services.addresses import AddressBook
 from geo_grid.services.directory import GridDirectory
@@ -129,15 +138,27 @@ def _write_without_session(request: Request, runtime: Runtime, principal: auth.P
         audit_repo.add_many(session, [_entry(request, principal, f"{request.method} {_route(request)}")])
 
 
-async def get_principal(
+async def scoped_principal(
     request: Request,
     runtime: RuntimeDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> AsyncIterator[auth.Principal]:
-    """No token → public. Then, once the handler has succeeded: a write without the request's session is
-    audited here, and a read by a role that sees personal data is queued for the audit log."""
+) -> auth.Principal:
+    """Who calls (no token → public), with its access scope enforced (`_enforce_scope`). Routes that only
+    need the scope (public reads of generations and grid statistics) depend on this alone, as `ScopeDep`."""
     principal = await _resolve(request, runtime, credentials)
     request.state.principal = principal
+    await _enforce_scope(request, runtime, principal)
+    return principal
+
+
+async def get_principal(
+    request: Request,
+    runtime: RuntimeDep,
+    principal: Annotated[auth.Principal, Depends(scoped_principal)],
+) -> AsyncIterator[auth.Principal]:
+    """The caller (`scoped_principal`). Then, once the handler has succeeded: a write without the
+    request's session is audited here, and a read by a role that sees personal data is queued for the
+    audit log."""
     yield principal
     if is_write(request):
         if not getattr(request.state, "uses_session", False):
@@ -166,6 +187,71 @@ async def _resolve(
     return active
 
 
+# Writes to one's own session, not to data: a district/city-level (read-only) user may still log out.
+OWN_SESSION_WRITES = frozenset({"/login", "/logout"})
+_MAX_ID = 2**63 - 1
+
+
+async def _enforce_scope(request: Request, runtime: Runtime, principal: auth.Principal) -> None:
+    """Access is scoped (issue 15), checked once here for every route: a district/city-level principal
+    that is not admin changes nothing (403 `district_read_only`); a subdistrict's principal reaches the
+    records a path (or `?generation=`) names — report, photo, generation or draft, grid — only inside its
+    subdistrict, and is
+    answered 404 otherwise, as if they did not exist. Listings filter by `principal.scope` themselves.
+    The rules of what belongs where: repository/scope.py."""
+    if is_write(request) and _route(request) not in OWN_SESSION_WRITES:
+        principal.require_change()
+    if principal.district_wide:
+        return
+    checks = _scope_checks(request)
+    if checks:
+        await run_in_threadpool(_check_scope, runtime.session_factory, principal.scope, checks)
+
+
+def _as_id(value: object) -> int | None:
+    """A path's id as the route will accept it; anything else is left to the route's validation (422)."""
+    text = str(value)
+    if not text.isdigit() or len(text) > 19:
+        return None
+    number = int(text)
+    return number if 1 <= number <= _MAX_ID else None
+
+
+def _scope_checks(request: Request) -> list[tuple[str, object]]:
+    """The records the request's path names: (kind, id or code)."""
+    route, p = _route(request), request.path_params
+    checks: list[tuple[str, object]] = []
+    for name, kind in (("report_id", "report"), ("photo_id", "photo"), ("generation_id", "generation")):
+        if name in p and (number := _as_id(p[name])) is not None:
+            checks.append((kind, number))
+    if route.startswith("/generations/{a}/diff/{b}"):
+        checks += [("generation", n) for n in (_as_id(p.get("a")), _as_id(p.get("b"))) if n is not None]
+    if route.startswith("/grids/{code}") and "code" in p:
+        checks.append(("grid", str(p["code"])))
+    # A draft named by a read's `?generation=` (grids, maps): one's own subdistrict's only.
+    if (number := _as_id(request.query_params.get("generation", ""))) is not None:
+        checks.append(("generation", number))
+    return checks
+
+
+def _check_scope(
+    factory: sessionmaker[Session], scope: scope_repo.Scope, checks: list[tuple[str, object]]
+) -> None:
+    with transaction(factory) as session:
+        for kind, key in checks:
+            error: GeoGridError | None = None
+            if kind == "report" and not scope_repo.report_visible(session, scope, int(str(key))):
+                error = ReportNotFound(f"no report {key}")
+            elif kind == "photo" and not scope_repo.photo_visible(session, scope, int(str(key))):
+                error = PhotoNotFound(f"没有编号为 {key} 的照片")
+            elif kind == "generation" and not scope_repo.generation_visible(session, scope, int(str(key))):
+                error = GenerationNotFound(f"no generation {key}")
+            elif kind == "grid" and not scope_repo.grid_code_in(scope, str(key)):
+                error = GridNotFound(f"no grid with code {key!r}")
+            if error is not None:
+                raise error
+
+
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 
@@ -188,7 +274,7 @@ def _session_principal(runtime: Runtime, cookie: str) -> auth.Principal | None:
     if active is None:
         return None
     user = active.user
-    return auth.principal_for_user(user.role, accounts.actor_label(user), user.id)
+    return auth.principal_for_user(user.role, accounts.actor_label(user), user.id, user.subdistrict_code)
 
 
 async def principal_for_token(runtime: Runtime, token: str, write: bool) -> auth.Principal:
@@ -232,6 +318,10 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 # (FastAPI's default for dependencies with yield runs their exit code after the response has gone out).
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 PrincipalDep = Annotated[auth.Principal, Depends(get_principal)]
+# The caller with its scope enforced, not audited as a read of personal data (api/deps._enforce_scope).
+ScopeDep = Annotated[auth.Principal, Depends(scoped_principal)]
+# For a router's `dependencies=[...]`: the scope check of every route it holds.
+SCOPE_CHECK = Depends(scoped_principal)
 
 
 # Roles on the route: a handler that takes `principal: PlannerDep` may only run for a planner (or admin);

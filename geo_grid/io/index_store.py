@@ -4,7 +4,7 @@ Layout of the directory (all numpy arrays as ``.npy`` files, memory-mapped on lo
 one machine share the same pages of the page cache instead of each building or copying the index):
 
 * ``manifest.json``: format name and version, the index's settings and small tables (subdistrict
-  codes, router geometry), every file's size and BLAKE2b digest, and one ``digest`` over them all (the
+  codes, router geometry), every file's size and BLAKE3 digest, and one ``digest`` over them all (the
   snapshot's identity: equal digests, equal answers);
 * ``flat_*.npy``: the concatenated arrays of the per-subdistrict parts (geo_grid.lookup_flat);
 * ``router_*.npy``, ``nearest_*.npy``, ``subdistrict_of.npy``: the router and the nearest segments;
@@ -27,6 +27,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import blake3
 import numpy as np
 import shapely
 
@@ -34,9 +35,8 @@ from geo_grid.lookup_district import DistrictIndex, _Router, nearest_from_segmen
 from geo_grid.lookup_flat import ARRAYS, FlatParts
 
 FORMAT = "geo_grid.district_index"
-VERSION = 1
+VERSION = 2  # 2: file digests are BLAKE3
 MANIFEST = "manifest.json"
-_CHUNK = 1 << 22
 
 
 class SnapshotError(ValueError):
@@ -46,11 +46,11 @@ class SnapshotError(ValueError):
 
 
 def _digest(path: Path) -> str:
-    h = hashlib.blake2b(digest_size=32)
-    with path.open("rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
+    """BLAKE3 of a file (memory-mapped, hashed on all cores: ≈ 10x BLAKE2b's speed; empty files too)."""
+    h = blake3.blake3(max_threads=blake3.blake3.AUTO)
+    if path.stat().st_size:
+        h.update_mmap(path)
+    return str(h.hexdigest())
 
 
 def _arrays(index: DistrictIndex) -> dict[str, np.ndarray[Any, Any]]:
@@ -86,7 +86,7 @@ def write_index(index: DistrictIndex, directory: str | os.PathLike[str]) -> str:
         strings = {"codes": list(index.codes), "names": list(index.names)}
         (tmp / "strings.json").write_text(json.dumps(strings, ensure_ascii=False), encoding="utf-8")
         for path in sorted(tmp.iterdir()):
-            files[path.name] = {"bytes": path.stat().st_size, "blake2b": _digest(path)}
+            files[path.name] = {"bytes": path.stat().st_size, "blake3": _digest(path)}
         digest = hashlib.blake2b(json.dumps(files, sort_keys=True).encode(), digest_size=32).hexdigest()
         r = index._router
         manifest = {
@@ -142,7 +142,7 @@ def load_index(directory: str | os.PathLike[str], *, verify: bool = True) -> Dis
         path = root / name
         if not path.is_file() or path.stat().st_size != meta["bytes"]:
             raise SnapshotError(f"查询索引快照文件缺失或大小不符：{path}")
-        if verify and _digest(path) != meta["blake2b"]:
+        if verify and _digest(path) != meta["blake3"]:
             raise SnapshotError(f"查询索引快照文件已损坏（校验和不符）：{path}")
     digest = hashlib.blake2b(json.dumps(files, sort_keys=True).encode(), digest_size=32).hexdigest()
     if digest != manifest["digest"]:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from geo_grid.assessment import UnitCounts
 from geo_grid.repository import rules
+from geo_grid.repository import scope as scope_rules
 from geo_grid.repository.report_stats import HANDLED, RATED, RESPONDED_IN_TIME, SATISFIED, SOLVED
 from geo_grid.repository.reports import DUE, SLA_JOIN
 
@@ -89,7 +90,7 @@ SELECT {{unit}} AS unit,
   count(*) FILTER (WHERE {_CREATED} AND {SATISFIED}) AS satisfied
 FROM reports r {SLA_JOIN} {{join}}
 {_PARKED_JOIN.format(id="r.id")}
-WHERE r.created_at < :end AND ({_RELEVANT})
+WHERE r.created_at < :end AND ({_RELEVANT}) AND {{within}}
 GROUP BY 1"""
 
 # 立案数 from the stages: the register stage ended in the period and the case was registered (not refused
@@ -102,7 +103,7 @@ SELECT {{unit}} AS unit,
   count(*) FILTER (WHERE s.stage = 'handle' AND pk.report_id IS NULL AND s.on_time) AS handled_on_time
 FROM report_stages s JOIN reports r ON r.id = s.report_id {{join}}
 {_PARKED_JOIN.format(id="s.report_id")}
-WHERE s.stage IN ('register', 'handle') AND {_IN.format(col="s.ended_at")}
+WHERE s.stage IN ('register', 'handle') AND {_IN.format(col="s.ended_at")} AND {{within}}
 GROUP BY 1"""
 
 _DISPATCH = "((e.kind = 'transition' AND e.to_status = 'dispatched') OR e.kind = 'redispatch')"
@@ -115,7 +116,7 @@ SELECT {{unit}} AS unit,
 FROM report_events e JOIN reports r ON r.id = e.report_id {{join}}
 WHERE (e.kind IN ('rework', 'extension_approved', 'returned', 'redispatch')
        OR (e.kind = 'transition' AND e.to_status = 'dispatched'))
-  AND {_IN.format(col="e.at")}
+  AND {_IN.format(col="e.at")} AND {{within}}
 GROUP BY 1"""
 # By department, an event counts for the department it names: a return for the one that returned the case,
 # a dispatch for the one it was sent to.
@@ -128,7 +129,7 @@ SELECT {{unit}} AS unit,
   count(*) FILTER (WHERE o.kind = 'supervise') AS supervisions,
   count(*) FILTER (WHERE o.kind = 'urge') AS urges
 FROM supervision_orders o JOIN reports r ON r.id = o.report_id {{join}}
-WHERE {_IN.format(col="o.issued_at")}
+WHERE {_IN.format(col="o.issued_at")} AND {{within}}
 GROUP BY 1"""
 
 
@@ -151,16 +152,22 @@ def _with(*ctes: str) -> str:
 
 
 def counts(
-    session: Session, by: str, start: datetime, end: datetime, subdistrict: str
+    session: Session,
+    by: str,
+    start: datetime,
+    end: datetime,
+    subdistrict: str,
+    access: scope_rules.Scope = scope_rules.EVERYTHING,
 ) -> list[UnitCountsRow]:
     """Every unit's counts for [start, end), units without any count left out, ordered by unit; `subdistrict`
-    is the code of the subdistrict unit."""
+    is the code of the subdistrict unit; only the reports in the caller's scope count (repository/scope.py)."""
     if by not in UNIT_KINDS:
         raise ValueError(f"unknown unit kind {by!r}")
     unit = _CASE_UNIT[by]
     join = _PERSON_JOIN if by == "person" else ""
     ctes = [_LEADERS] if by == "person" else []
-    params: dict[str, Any] = {"start": start, "end": end, "subdistrict": subdistrict}
+    within = scope_rules.reports_in(access)
+    params: dict[str, Any] = {"start": start, "end": end, "subdistrict": subdistrict, **within.params}
     # Just-in-time compilation costs seconds on these few scans (their cost estimate is high) and buys
     # nothing: off for the rest of this transaction.
     session.execute(text("SET LOCAL jit = off"))
@@ -169,10 +176,10 @@ def counts(
     head = _with(*ctes) if ctes else ""
     event_unit = _EVENT_DEPARTMENT if by == "department" else unit
     queries = (
-        head + _REPORTS_SQL.format(unit=unit, join=join),
-        head + _STAGES_SQL.format(unit=unit, join=join),
-        head + _EVENTS_SQL.format(unit=event_unit, join=join),
-        head + _ORDERS_SQL.format(unit=unit, join=join),
+        head + _REPORTS_SQL.format(unit=unit, join=join, within=within.sql),
+        head + _STAGES_SQL.format(unit=unit, join=join, within=within.sql),
+        head + _EVENTS_SQL.format(unit=event_unit, join=join, within=within.sql),
+        head + _ORDERS_SQL.format(unit=unit, join=join, within=within.sql),
     )
     for sql in queries:
         for row in session.execute(text(sql), params):

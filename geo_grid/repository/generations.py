@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo_grid.repository import scope as scope_rules
+
 
 @dataclass(frozen=True, slots=True)
 class Generation:
@@ -59,6 +61,13 @@ def lock(session: Session, generation_id: int, exclusive: bool = False) -> Gener
     mode = "UPDATE" if exclusive else "SHARE"
     sql = f"SELECT {_COLUMNS} FROM generations WHERE id = :id FOR {mode}"
     return _one(session, sql, {"id": generation_id})
+
+
+def list_in(session: Session, access: scope_rules.Scope) -> list[Generation]:
+    """The generations in a caller's scope (repository/scope.py), every subdistrict's for the district."""
+    within = scope_rules.generations_in(access)
+    sql = f"SELECT {_COLUMNS} FROM generations g WHERE {within.sql} ORDER BY id"
+    return [Generation(**r._mapping) for r in session.execute(text(sql), within.params)]
 
 
 def list_all(session: Session, subdistrict: str) -> list[Generation]:

@@ -16,6 +16,7 @@ from geo_grid.models import METRIC_SRID, SRID
 from geo_grid.models import Report as ReportModel
 from geo_grid.models import ReportEvent as ReportEventModel
 from geo_grid.repository import rules
+from geo_grid.repository import scope as scope_rules
 from geo_grid.repository.report_records import (
     REPORT_EVENT_FIELDS,
     REPORT_SELECTED,
@@ -89,6 +90,8 @@ class ReportFilter:
     light: Sequence[str] | None = None
     stage: Sequence[str] | None = None
     self_resolved: bool | None = None
+    # The caller's access scope (repository/scope.py): a subdistrict's principal sees its reports only.
+    access: scope_rules.Scope = scope_rules.EVERYTHING
 
 
 def scope(code: str | None, params: dict[str, Any], where: list[str]) -> None:
@@ -114,6 +117,10 @@ def _where(f: ReportFilter, now: datetime) -> tuple[str, dict[str, Any]]:
         where.append("NOT (r.category = ANY(:exclude_categories))")
         params["exclude_categories"] = list(f.exclude_categories)
     scope(f.grid, params, where)
+    if not f.access.everything:
+        access = scope_rules.reports_in(f.access)
+        where.append(access.sql)
+        params.update(access.params)
     if f.since:
         where.append("r.created_at >= :since")
         params["since"] = f.since

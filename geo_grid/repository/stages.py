@@ -12,6 +12,8 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
+from geo_grid.repository import scope as scope_rules
+
 
 @dataclass(frozen=True, slots=True)
 class StageRow:
@@ -220,18 +222,28 @@ def order(session: Session, order_id: int) -> SupervisionOrder | None:
 
 
 def orders(
-    session: Session, report_id: int | None = None, open_only: bool = False, limit: int = 1000
+    session: Session,
+    report_id: int | None = None,
+    open_only: bool = False,
+    limit: int = 1000,
+    access: scope_rules.Scope = scope_rules.EVERYTHING,
 ) -> list[SupervisionOrder]:
+    """Supervision orders (of one report, or all), those of reports in the caller's scope only."""
     where = ["true"]
+    params: dict[str, Any] = {"rid": report_id, "limit": limit}
     if report_id is not None:
         where.append("report_id = :rid")
     if open_only:
         where.append("resolved_at IS NULL")
+    if not access.everything:
+        within = scope_rules.reports_in(access)
+        where.append(
+            f"EXISTS (SELECT 1 FROM reports r WHERE r.id = supervision_orders.report_id AND {within.sql})"
+        )
+        params.update(within.params)
     sql = f"""SELECT {", ".join(ORDER_FIELDS)} FROM supervision_orders WHERE {" AND ".join(where)}
               ORDER BY issued_at, id LIMIT :limit"""
-    return [
-        SupervisionOrder(**r._mapping) for r in session.execute(text(sql), {"rid": report_id, "limit": limit})
-    ]
+    return [SupervisionOrder(**r._mapping) for r in session.execute(text(sql), params)]
 
 
 def resolve_order(session: Session, order_id: int, outcome: str) -> None:

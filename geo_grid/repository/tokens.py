@@ -8,8 +8,10 @@ from sqlalchemy.orm import Session
 from geo_grid.models import ApiToken
 
 
-def add(session: Session, name: str, role: str, token_hash: str) -> ApiToken:
-    token = ApiToken(name=name, role=role, token_hash=token_hash)
+def add(
+    session: Session, name: str, role: str, token_hash: str, subdistrict_code: str | None = None
+) -> ApiToken:
+    token = ApiToken(name=name, role=role, token_hash=token_hash, subdistrict_code=subdistrict_code)
     session.add(token)
     session.flush()
     return token

@@ -29,6 +29,7 @@ class User:
     locked_until: datetime | None
     created_at: datetime
     password_changed_at: datetime
+    subdistrict_code: str | None  # None: district/city level (repository/scope.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,11 +59,13 @@ def add_user(
     password_hash: str,
     person_id: int | None,
     now: datetime,
+    subdistrict_code: str | None = None,
 ) -> User:
     stmt = (
         insert(UserRow)
         .values(login=login, display_name=display_name, role=role, password_hash=password_hash,
-                person_id=person_id, created_at=now, password_changed_at=now)
+                person_id=person_id, created_at=now, password_changed_at=now,
+                subdistrict_code=subdistrict_code)
         .returning(*_USER_COLUMNS)
     )  # fmt: skip
     return _user(session.execute(stmt).one())

@@ -26,6 +26,7 @@ from geo_grid.models import USER_ROLES
 from geo_grid.repository import audit as audit_repo
 from geo_grid.repository import users as user_repo
 from geo_grid.repository.users import User, WebSession
+from geo_grid.services.auth import SERVED, SubdistrictChoice, subdistrict_for
 from geo_grid.settings import Settings
 
 MIN_PASSWORD_CHARS = 8
@@ -87,8 +88,11 @@ def create_user(
     password: str,
     person_id: int | None = None,
     actor: str = "system",
+    subdistrict: SubdistrictChoice = SERVED,
 ) -> User:
-    """A new user (audited `user_create`); the password is stored as an argon2id hash only."""
+    """A new user (audited `user_create`); the password is stored as an argon2id hash only. The subdistrict
+    the user works for: a code, None (district/city level: read-only unless admin) or, by default, the
+    served one (services/auth.subdistrict_for)."""
     login = login.strip()
     if not login or len(login) > 64 or any(c.isspace() for c in login):
         raise InvalidInput("登录名不能为空、不能含空格，最多 64 个字符")
@@ -101,10 +105,12 @@ def create_user(
         raise NotFound(f"花名册中没有编号为 {person_id} 的人员")
     if user_repo.by_login(session, login) is not None:
         raise InvalidInput(f"登录名 {login} 已存在")
+    code = subdistrict_for(session, role, subdistrict)
     user = user_repo.add_user(
-        session, login, display_name.strip(), role, hash_password(password), person_id, clock.now()
+        session, login, display_name.strip(), role, hash_password(password), person_id, clock.now(), code
     )
-    audit_repo.add(session, actor, "user_create", {"login": login, "role": role, "person_id": person_id},
+    audit_repo.add(session, actor, "user_create",
+                   {"login": login, "role": role, "person_id": person_id, "subdistrict_code": code},
                    subject=f"user:{user.id}")  # fmt: skip
     return user
 

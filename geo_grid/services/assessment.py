@@ -16,6 +16,8 @@ from geo_grid.errors import InvalidInput, NotFound
 from geo_grid.labels import SUBDISTRICT_CENTRE
 from geo_grid.render import assessment_xlsx
 from geo_grid.repository import assessment as repo
+from geo_grid.repository import subdistricts as subdistrict_repo
+from geo_grid.repository.scope import EVERYTHING, Scope
 from geo_grid.repository.subdistricts import Subdistrict
 from geo_grid.services import subdistricts
 
@@ -80,20 +82,24 @@ def _check_by(by: str) -> None:
         raise InvalidInput(f"未知的考核对象 {by!r}", {"allowed": list(UNIT_KINDS)})
 
 
-def _served(session: Session) -> Subdistrict:
-    """The subdistrict assessed (the served one: the subdistricts table)."""
-    served = subdistricts.home(session)
+def _served(session: Session, access: Scope = EVERYTHING) -> Subdistrict:
+    """The subdistrict assessed: the caller's (a subdistrict's principal), else the served one."""
+    code = access.subdistrict_code
+    served = subdistrict_repo.get(session, code) if code else subdistricts.home(session)
     if served is None:
         raise NotFound("数据库中还没有街道，无可考核")
     return served
 
 
-def units(session: Session, by: str, period: Period) -> list[formulas.Unit]:
+def units(session: Session, by: str, period: Period, access: Scope = EVERYTHING) -> list[formulas.Unit]:
     """Every unit of the kind with its counts (zero for a unit without cases); by grid level, the reports
     outside every grid as one more unit (code None) when there are any: the units add up to the subdistrict."""
     _check_by(by)
-    served = _served(session)
-    found = {row.unit: row.counts for row in repo.counts(session, by, period.start, period.end, served.code)}
+    served = _served(session, access)
+    found = {
+        row.unit: row.counts
+        for row in repo.counts(session, by, period.start, period.end, served.code, access)
+    }
     if by == "subdistrict":
         names = [repo.UnitName(served.code, served.name)]
     else:
@@ -108,10 +114,16 @@ def units(session: Session, by: str, period: Period) -> list[formulas.Unit]:
 
 
 def assess(
-    session: Session, period: str, by: str, weights: Mapping[str, float], min_cases: int
+    session: Session,
+    period: str,
+    by: str,
+    weights: Mapping[str, float],
+    min_cases: int,
+    access: Scope = EVERYTHING,
 ) -> Assessment:
+    """The month's assessment; a subdistrict's principal (`access`) assesses its own cases only."""
     p = parse_period(period)
-    assessed = formulas.assess(units(session, by, p), weights, min_cases)
+    assessed = formulas.assess(units(session, by, p, access), weights, min_cases)
     return Assessment(p.label, by, p.start, p.end, min_cases, dict(weights), assessed)
 
 
@@ -124,14 +136,17 @@ class TrendPoint:
     indicators: dict[str, formulas.Indicator]
 
 
-def trend(session: Session, period: str, months: int = 12) -> list[TrendPoint]:
+def trend(session: Session, period: str, months: int = 12, access: Scope = EVERYTHING) -> list[TrendPoint]:
     """The subdistrict's last `months` months up to `period`, oldest first (every case, outside included)."""
     last = parse_period(period)
     out = []
     for back in range(months - 1, -1, -1):
         p = last.previous(back)
         counts = formulas.total(
-            r.counts for r in repo.counts(session, "subdistrict", p.start, p.end, _served(session).code)
+            r.counts
+            for r in repo.counts(
+                session, "subdistrict", p.start, p.end, _served(session, access).code, access
+            )
         )
         out.append(TrendPoint(p.label, counts, formulas.indicators(counts)))
     return out
@@ -157,12 +172,13 @@ def workbook(
     weights: Mapping[str, float],
     min_cases: int,
     kinds: tuple[str, ...] = UNIT_KINDS,
+    access: Scope = EVERYTHING,
 ) -> bytes:
     """The month's assessment as an .xlsx: one sheet per unit kind (all of them unless `kinds` says)."""
     for by in kinds:
         _check_by(by)
     p = parse_period(period)
     # One trend, the subdistrict's, on every sheet: each month of it is a full pass over the month's cases.
-    points = trend(session, p.label)
-    sheets = [_sheet(assess(session, p.label, by, weights, min_cases), points) for by in kinds]
-    return assessment_xlsx.workbook(_served(session).name, p.label, min_cases, dict(weights), sheets)
+    points = trend(session, p.label, access=access)
+    sheets = [_sheet(assess(session, p.label, by, weights, min_cases, access), points) for by in kinds]
+    return assessment_xlsx.workbook(_served(session, access).name, p.label, min_cases, dict(weights), sheets)

@@ -23,6 +23,7 @@ from geo_grid.repository import generations as generation_repo
 from geo_grid.repository import reports as report_repo
 from geo_grid.repository.boundaries import GridAuditEntry, GridVersion, Move, NewGrid
 from geo_grid.repository.generations import Generation
+from geo_grid.repository.scope import Scope
 from geo_grid.services import subdistricts, validation
 
 
@@ -140,7 +141,11 @@ def describe(session: Session, gen: Generation) -> GenerationSummary:
     )
 
 
-def list_generations(session: Session) -> list[GenerationSummary]:
+def list_generations(session: Session, access: Scope | None = None) -> list[GenerationSummary]:
+    """The served subdistrict's generations; with a caller's scope, those it may see (repository/scope.py):
+    its subdistrict's, or every subdistrict's for the district/city level."""
+    if access is not None:
+        return [describe(session, g) for g in generation_repo.list_in(session, access)]
     sub = subdistricts.home(session)
     return [describe(session, g) for g in generation_repo.list_all(session, sub.code)] if sub else []
 
@@ -174,9 +179,12 @@ def require_draft(session: Session, generation_id: int, exclusive: bool = False)
     return gen
 
 
-def open_draft(session: Session, actor: str, note: str | None = None) -> Generation:
-    """A new draft holding a copy of the active boundaries; one draft at a time per subdistrict."""
-    subdistrict = subdistricts.home_code(session)
+def open_draft(
+    session: Session, actor: str, note: str | None = None, subdistrict: str | None = None
+) -> Generation:
+    """A new draft holding a copy of the active boundaries; one draft at a time per subdistrict. The
+    subdistrict: the caller's (a subdistrict's planner), else the served one."""
+    subdistrict = subdistrict or subdistricts.home_code(session)
     active = generation_repo.active(session, subdistrict)
     if active is None:
         raise Conflict("there is no active generation to copy: load boundaries first")
@@ -280,11 +288,20 @@ def diff(session: Session, a: int, b: int) -> Diff:
 
 
 def import_layer(
-    session: Session, layer: ImportedLayer, actor: str, generation_id: int | None = None, source: str = ""
+    session: Session,
+    layer: ImportedLayer,
+    actor: str,
+    generation_id: int | None = None,
+    source: str = "",
+    subdistrict: str | None = None,
 ) -> ImportResult:
-    """Replace one level of a draft (a new one copied from the active generation unless one is named)
+    """Replace one level of a draft (a new one of `subdistrict`, as `open_draft`, unless one is named)
     with the imported grids. All or nothing: the caller's transaction holds every change."""
-    gen_id = generation_id if generation_id is not None else open_draft(session, actor, f"import {source}").id
+    gen_id = (
+        generation_id
+        if generation_id is not None
+        else open_draft(session, actor, f"import {source}", subdistrict).id
+    )
     require_draft(session, gen_id)
     before = {g.code: g for g in repo.load_grids(session, gen_id)}
     tertiary_community = {c: g.community_code for c, g in before.items() if g.level == "tertiary"}

@@ -33,6 +33,7 @@ from geo_grid.repository import people as people_repo
 from geo_grid.repository import reports as report_repo
 from geo_grid.repository import subdistricts as subdistrict_repo
 from geo_grid.repository.map_search import GridHit
+from geo_grid.repository.scope import EVERYTHING, Scope
 from geo_grid.services import categories as category_service
 from geo_grid.services import generations as generation_service
 from geo_grid.services import grids as grid_service
@@ -237,6 +238,7 @@ class IncidentFilter:
     until: datetime | None = None
     grid: str | None = None
     include_closed: bool = False
+    access: Scope = EVERYTHING  # the caller's scope: its subdistrict's reports only (repository/scope.py)
 
 
 def _check(values: list[str] | None, allowed: tuple[str, ...], what: str) -> None:
@@ -275,6 +277,7 @@ def incident_map(
         until=f.until,
         grid=f.grid,
         closed_since=None if f.include_closed else now - timedelta(days=CLOSED_SHOWN_DAYS),
+        access=f.access,
     )
     leaders = repo.micro_leaders(session)
     role = privacy.role_for(personal)

@@ -22,8 +22,10 @@ from geo_grid.errors import InvalidParameter, NotFound
 from geo_grid.repository import generations as generation_repo
 from geo_grid.repository import ogc as ogc_repo
 from geo_grid.repository import reports as report_repo
+from geo_grid.repository import scope as scope_repo
 from geo_grid.repository.ogc import Extent, FeaturePage, FeatureQuery, FeatureRow, ReportQuery
 from geo_grid.repository.report_records import Report
+from geo_grid.repository.scope import EVERYTHING, Scope
 from geo_grid.services import categories as category_service
 from geo_grid.services import reports as report_service
 from geo_grid.services import subdistricts
@@ -306,22 +308,26 @@ def _report_row(report: Report, role: str) -> FeatureRow:
     return FeatureRow(report.id, props, geometry)
 
 
-def _report_filter(session: Session, role: str) -> report_repo.ReportFilter:
+def _report_filter(session: Session, role: str, access: Scope = EVERYTHING) -> report_repo.ReportFilter:
     sensitive = category_service.table(session).sensitive
-    return report_repo.ReportFilter(exclude_categories=privacy.hidden_categories(role, sensitive))
+    return report_repo.ReportFilter(
+        exclude_categories=privacy.hidden_categories(role, sensitive), access=access
+    )
 
 
 def _coarse(role: str) -> int | None:
     return None if privacy.sees_personal_data(role) else privacy.PUBLIC_DECIMALS
 
 
-def items(session: Session, cid: str, req: ItemsRequest, role: str) -> FeaturePage:
-    """A page of collection `cid` as `role` may see it, in `req.crs`."""
+def items(
+    session: Session, cid: str, req: ItemsRequest, role: str, access: Scope = EVERYTHING
+) -> FeaturePage:
+    """A page of collection `cid` as `role` may see it (reports: in the caller's scope), in `req.crs`."""
     meta = collection(cid)
     if cid == "reports":
         time = req.time
         q = ReportQuery(
-            filter=_report_filter(session, role),
+            filter=_report_filter(session, role, access),
             area_wkt=req.area_wkt,
             start=time.start if time else None,
             end=time.end if time else None,
@@ -348,8 +354,11 @@ def items(session: Session, cid: str, req: ItemsRequest, role: str) -> FeaturePa
     return FeaturePage([_out(r, req.crs) for r in page.features], page.matched)
 
 
-def item(session: Session, cid: str, feature_id: str, target: str, role: str) -> FeatureRow:
-    """One feature of collection `cid` (grids: of the active generation) as `role` may see it."""
+def item(
+    session: Session, cid: str, feature_id: str, target: str, role: str, access: Scope = EVERYTHING
+) -> FeatureRow:
+    """One feature of collection `cid` (grids: of the active generation) as `role` may see it (a report of
+    another subdistrict than the caller's: not found)."""
     meta = collection(cid)
     missing = NotFound(f"集合 {meta.title}（{cid}）中没有编号为 {feature_id!r} 的要素")
     if cid == "reports":
@@ -359,6 +368,8 @@ def item(session: Session, cid: str, feature_id: str, target: str, role: str) ->
         if report is None or not privacy.listed(
             report.category, role, category_service.table(session).sensitive
         ):
+            raise missing
+        if not access.everything and not scope_repo.report_visible(session, access, report.id):
             raise missing
         return _out(_report_row(report, role), target)
     gen = _generation_id(session, None) if meta.temporal == "generation" else None
@@ -372,12 +383,12 @@ def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value is not None else None
 
 
-def describe(session: Session, cid: str, role: str) -> CollectionInfo:
-    """A collection with its extent as `role` sees it."""
+def describe(session: Session, cid: str, role: str, access: Scope = EVERYTHING) -> CollectionInfo:
+    """A collection with its extent as `role` (in its scope) sees it."""
     meta = collection(cid)
     if cid == "reports":
         extent = ogc_repo.report_extent(
-            session, _report_filter(session, role), report_service.now(), _coarse(role)
+            session, _report_filter(session, role, access), report_service.now(), _coarse(role)
         )
     elif meta.temporal == "generation":
         extent = ogc_repo.extent(session, cid, _generation_id(session, None))

@@ -22,7 +22,9 @@ from geo_grid.errors import InvalidInput, NotFound, ReportNotFound
 from geo_grid.labels import STAGE_LABELS
 from geo_grid.repository import open311 as open311_repo
 from geo_grid.repository import reports as report_repo
+from geo_grid.repository import scope as scope_repo
 from geo_grid.repository.report_records import Report
+from geo_grid.repository.scope import EVERYTHING, Scope
 from geo_grid.services import categories as category_service
 from geo_grid.services import reports as report_service
 from geo_grid.services import subdistricts
@@ -199,10 +201,12 @@ def find_requests(
     start_date: datetime | None = None,
     end_date: datetime | None = None,
     status: str | None = None,
+    access: Scope = EVERYTHING,
 ) -> list[dict[str, Any]]:
     """GET requests: by ids (the other parameters are then ignored, as the specification says), or by
     service codes, date range (default: the last 90 days) and open/closed; newest first, at most 1000.
-    Reports of a sensitive category are left out for the public."""
+    Reports of a sensitive category are left out for the public; those of another subdistrict than the
+    caller's (`access`, repository/scope.py) for a subdistrict's principal."""
     hidden = set(privacy.hidden_categories(role, category_service.table(session).sensitive))
     if service_request_id:
         ids = []
@@ -212,6 +216,8 @@ def find_requests(
             ids.append(int(part))
         reports = [r for i in ids if (r := report_repo.get(session, i, now)) is not None]
         reports = [r for r in reports if r.category not in hidden]
+        if not access.everything:
+            reports = [r for r in reports if scope_repo.report_visible(session, access, r.id)]
     else:
         codes = _split(service_code)
         known = {c.code for c in categories(session)}
@@ -228,16 +234,21 @@ def find_requests(
             raise InvalidInput("start_date 晚于 end_date")
         workflow = [s for w in wanted for s in statuses_for(w)] or None
         f = report_repo.ReportFilter(status=workflow, category=codes or None, since=since, until=until,
-                                     exclude_categories=sorted(hidden))  # fmt: skip
+                                     exclude_categories=sorted(hidden), access=access)  # fmt: skip
         reports = report_repo.select(session, f, now, MAX_REQUESTS)
     notes = open311_repo.last_status_notes(session, [r.id for r in reports])
     return [request_of(r, notes.get(r.id), role, directory) for r in reports]
 
 
 def one_request(
-    session: Session, directory: GridDirectory | None, role: str, now: datetime, report_id: int
+    session: Session,
+    directory: GridDirectory | None,
+    role: str,
+    now: datetime,
+    report_id: int,
+    access: Scope = EVERYTHING,
 ) -> dict[str, Any]:
-    found = find_requests(session, directory, role, now, service_request_id=str(report_id))
+    found = find_requests(session, directory, role, now, service_request_id=str(report_id), access=access)
     if not found:
         raise ReportNotFound(f"没有服务请求 {report_id}")
     return found[0]

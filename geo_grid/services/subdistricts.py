@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from geo_grid.errors import Conflict, ImportFailed
 from geo_grid.io.csvfile import to_text
+from geo_grid.repository import generations as generation_repo
 from geo_grid.repository import subdistricts as repo
 from geo_grid.repository.subdistricts import Subdistrict
 
@@ -21,8 +22,11 @@ _CODE_DIGITS = {"code": 9, "district_code": 6, "city_code": 6, "province_code": 
 
 
 def home(session: Session) -> Subdistrict | None:
-    """The subdistrict this deployment serves (None before any is loaded)."""
+    """The subdistrict this deployment serves (None before any is loaded): the only one, or the only one with
+    live boundaries (another may be preparing its first draft); two live ones are refused."""
     rows = repo.list_all(session)
+    if len(rows) > 1:  # the one with live boundaries (another may be preparing its first draft)
+        rows = [r for r in rows if generation_repo.active(session, r.code) is not None] or rows
     if len(rows) > 1:
         raise Conflict(
             "数据库中有多个街道，本服务一次只服务一个街道",

@@ -20,6 +20,7 @@ from geo_grid.labels import SUBDISTRICT_CENTRE
 from geo_grid.repository import reports as report_repo
 from geo_grid.repository import stages as stage_repo
 from geo_grid.repository.report_records import GridFields, Report
+from geo_grid.repository.scope import EVERYTHING, Scope
 from geo_grid.repository.stages import SupervisionOrder
 from geo_grid.services import categories as category_service
 from geo_grid.services import reports as report_service
@@ -441,15 +442,19 @@ def record_outcome(
 
 
 def orders(
-    session: Session, report_id: int | None = None, open_only: bool = False, limit: int = 1000
+    session: Session,
+    report_id: int | None = None,
+    open_only: bool = False,
+    limit: int = 1000,
+    access: Scope = EVERYTHING,
 ) -> list[SupervisionOrder]:
     """Supervision orders: of one case (404 when it does not exist), or the queue of all open ones (swept
-    first, so that the automatic 催办 of stages that just went red are in it)."""
+    first, so that the automatic 催办 of stages that just went red are in it); in the caller's scope."""
     if report_id is not None:
         report_service.get(session, report_id)
     else:
         stage_service.sweep(session, report_service.now())
-    return stage_repo.orders(session, report_id, open_only, limit)
+    return stage_repo.orders(session, report_id, open_only, limit, access)
 
 
 def stages(session: Session, report_id: int) -> list[stage_repo.StageRow]:

@@ -97,6 +97,14 @@ def test_a_second_subdistrict_is_refused_rather_than_guessed(db_url: str) -> Non
                     )
                 ],  # fmt: skip
             )
+            # One with live boundaries is served while the other has none (issue 15: access scope) …
+            assert subdistrict_service.home_code(session) == "410105012"
+            session.execute(
+                text(
+                    "INSERT INTO generations (subdistrict_code, status, created_by) VALUES ('410105001', 'active', 't')"
+                )
+            )
+            # … two with live boundaries: refused rather than guessed.
             with pytest.raises(Conflict):
                 subdistrict_service.home(session)
             session.rollback()

@@ -12,6 +12,7 @@ _CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def create_user(url: str, login: str, role: str, password: str = PASSWORD, **kw: Any) -> int:
+    """A console user; `subdistrict=` as for `create_token`, `person_id=`, `name=`."""
     from geo_grid.services import accounts
 
     engine = db.make_engine(url, pool_size=1)
@@ -24,13 +25,14 @@ def create_user(url: str, login: str, role: str, password: str = PASSWORD, **kw:
         engine.dispose()
 
 
-def create_token(url: str, role: str, name: str) -> str:
+def create_token(url: str, role: str, name: str, **kw: Any) -> str:
+    """A token; `subdistrict=` a code, None (district/city level) or, by default, the served subdistrict."""
     from geo_grid.services.auth import create_token as make
 
     engine = db.make_engine(url, pool_size=1)
     try:
         with db.transaction(db.make_session_factory(engine)) as session:
-            return make(session, role, name)
+            return make(session, role, name, **kw)
     finally:
         engine.dispose()
 

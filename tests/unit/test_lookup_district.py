@@ -8,6 +8,7 @@ import shapely
 
 from geo_grid.lookup import GridIndex
 from geo_grid.lookup_district import DistrictIndex
+from geo_grid.lookup_kernel import DEFER, locate_kernel
 from geo_grid.synthetic import synthetic_district, synthetic_micro_grids
 from tests.support.lookup_reference import (
     brute_force_cover_count,
@@ -60,6 +61,30 @@ def test_random_points_edges_and_vertices(district) -> None:
     ex, ey = edge_probe_points(index.polygons, eps=1e-9)
     ref = assert_agrees(index, np.concatenate([x, ex]), np.concatenate([y, ey]), scalar_every=10)
     assert (ref == -1).any() and (ref >= 0).mean() > 0.6
+
+
+def test_compiled_path_equals_numpy_path_and_defers_edge_points(district) -> None:
+    """The compiled bulk path (geo_grid.lookup_kernel) answers what the numpy path answers, NaN and
+    far points included, and hands the points on edges (and only a few others) to the exact test."""
+    index, _ = district
+    x, y = random_points(index.polygons, 40_000, seed=7, pad=0.01)
+    ex, ey = edge_probe_points(index.polygons, eps=1e-12)
+    x = np.concatenate([x, ex, [np.nan, 0.0, np.inf, 113.7]])
+    y = np.concatenate([y, ey, [34.7, np.nan, 34.7, -np.inf]])
+    r = index._router
+    out = np.empty(len(x), dtype=np.int32)
+    tie = np.empty(len(x), dtype=bool)
+    deferred = locate_kernel(x, y, out, tie, True, r.x0, r.y0, r.inv_x, r.inv_y, r.nx, r.ny, r.cells,
+                             r.ptr, r.subs, index._rank, *index._flat.kernel_args)  # fmt: skip
+    slow = np.empty(len(x), dtype=np.int32)
+    slow_tie = np.empty(len(x), dtype=bool)
+    index._chunk(x, y, slow, slow_tie)
+    sure = out != DEFER
+    assert deferred == np.count_nonzero(~sure) and 0 < deferred < len(x) // 2
+    assert np.array_equal(out[sure], slow[sure]) and np.array_equal(tie[sure], slow_tie[sure])
+    pos, many = index.locate_many_with_ties(x, y)
+    assert np.array_equal(pos, slow) and np.array_equal(many, slow_tie)
+    assert (out[-4:] == -1).all()
 
 
 def test_subdistrict_borders_go_to_the_smallest_code(district) -> None:
@@ -213,3 +238,15 @@ def test_pickles_with_parts_as_views(district) -> None:
     assert [copy.candidates(a, b) for a, b in zip(ex[:300], ey[:300], strict=True)] == [
         index.candidates(a, b) for a, b in zip(ex[:300], ey[:300], strict=True)
     ]
+
+
+def test_parallel_build_equals_serial_build() -> None:
+    codes, polys = synthetic_micro_grids(8, 60, seed=13)
+    serial = DistrictIndex.build(codes, polys, workers=1)
+    parallel = DistrictIndex.build(codes, polys, workers=2)
+    for name, arr in serial._flat.arrays.items():
+        assert np.array_equal(arr, parallel._flat.arrays[name], equal_nan=True), name
+    assert np.array_equal(serial._router.cells, parallel._router.cells)
+    assert np.array_equal(serial._nearest.segments, parallel._nearest.segments)
+    x, y = random_points(polys, 20_000, seed=2)
+    assert np.array_equal(serial.locate_many(x, y), parallel.locate_many(x, y))

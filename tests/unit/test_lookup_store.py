@@ -105,7 +105,7 @@ def test_corrupt_truncated_missing_and_foreign(snapshot: Path, tmp_path: Path) -
 def test_manifest_tampering_is_detected(snapshot: Path) -> None:
     manifest = json.loads((snapshot / "manifest.json").read_text(encoding="utf-8"))
     name = "flat_sp_cand.npy"
-    manifest["files"][name]["blake2b"] = "0" * 64  # a manifest edited without its digest
+    manifest["files"][name]["blake3"] = "0" * 64  # a manifest edited without its digest
     (snapshot / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     with pytest.raises(SnapshotError):
         load_index(snapshot, verify=False)

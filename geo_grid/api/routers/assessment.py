@@ -43,7 +43,7 @@ def assessment(
     by: ByQ = "community",
 ) -> assessment_service.Assessment:
     return assessment_service.assess(
-        session, period, by, settings.assessment_weights, settings.assessment_min_cases
+        session, period, by, settings.assessment_weights, settings.assessment_min_cases, principal.scope
     )
 
 
@@ -68,7 +68,7 @@ def assessment_xlsx(
 ) -> Response:
     kinds = (by,) if by else assessment_service.UNIT_KINDS
     body = assessment_service.workbook(
-        session, period, settings.assessment_weights, settings.assessment_min_cases, kinds
+        session, period, settings.assessment_weights, settings.assessment_min_cases, kinds, principal.scope
     )
     return Response(
         body,

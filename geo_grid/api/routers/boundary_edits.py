@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from fastapi import APIRouter, Header, Path, Request, Response
 from pydantic import BaseModel, Field
 
-from geo_grid.api.deps import PlannerDep, SessionDep
+from geo_grid.api.deps import SCOPE_CHECK, PlannerDep, SessionDep
 from geo_grid.api.runtime import runtime_of
 from geo_grid.api.schemas.boundary_edits import (
     BoundaryMoveOut,
@@ -25,7 +25,7 @@ from geo_grid.services import generations as generation_service
 from geo_grid.services.boundary_edits import BoundaryMove, Edit, RetiringEdit
 from geo_grid.services.generations import GridHistory
 
-router = APIRouter(tags=["boundary edits"])
+router = APIRouter(tags=["boundary edits"], dependencies=[SCOPE_CHECK])  # drafts of one's subdistrict
 
 GenId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Code = Annotated[str, Path(max_length=32)]

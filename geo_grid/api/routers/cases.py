@@ -162,7 +162,8 @@ def queue(
     open_only: Annotated[bool, Query(alias="open", description="只列未办结的督办单")] = True,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> dict[str, Any]:  # fmt: skip
-    return {"items": [_order(o) for o in workflow.orders(session, open_only=open_only, limit=limit)]}
+    found = workflow.orders(session, open_only=open_only, limit=limit, access=principal.scope)
+    return {"items": [_order(o) for o in found]}
 
 
 @router.get("/reports/{report_id}/stages", summary="The stages a case went through, with deadlines",

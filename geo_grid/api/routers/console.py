@@ -21,6 +21,7 @@ from geo_grid.db import transaction
 from geo_grid.errors import NotFound
 from geo_grid.render.console import pages
 from geo_grid.repository import console as console_repo
+from geo_grid.repository.scope import EVERYTHING, Scope
 from geo_grid.services.auth import Principal
 
 router = APIRouter(tags=["console"])
@@ -91,23 +92,28 @@ def _newest(factory: sessionmaker[Session]) -> int:
         return console_repo.newest_report_id(session)
 
 
-def _after(factory: sessionmaker[Session], after_id: int) -> list[int]:
+def _after(factory: sessionmaker[Session], after_id: int, access: Scope) -> list[int]:
     with transaction(factory) as session:
-        return console_repo.report_ids_after(session, after_id, EVENTS_MAX_IDS)
+        return console_repo.report_ids_after(session, after_id, EVENTS_MAX_IDS, access)
 
 
 async def report_events(
-    request: Request, factory: sessionmaker[Session], last_id: int | None, max_s: float = EVENTS_MAX_S
+    request: Request,
+    factory: sessionmaker[Session],
+    last_id: int | None,
+    max_s: float = EVENTS_MAX_S,
+    access: Scope = EVERYTHING,
 ) -> AsyncIterator[str]:
-    """`event: report` with `{"ids": [...]}` (new reports, oldest first) and `id:` the newest of them, so a
-    reconnecting browser (Last-Event-ID) misses nothing; ends after `max_s` or when the client goes."""
+    """`event: report` with `{"ids": [...]}` (new reports in the caller's scope, oldest first) and `id:` the
+    newest of them, so a reconnecting browser (Last-Event-ID) misses nothing; ends after `max_s` or when
+    the client goes."""
     loop = asyncio.get_running_loop()
     started = last_beat = loop.time()
     last = last_id if last_id is not None else await run_in_threadpool(_newest, factory)
     yield f"retry: 1000\nid: {last}\n\n"
     while loop.time() - started < max_s and not await request.is_disconnected():
         await asyncio.sleep(EVENTS_POLL_S)
-        ids = await run_in_threadpool(_after, factory, last)
+        ids = await run_in_threadpool(_after, factory, last, access)
         if ids:
             last = ids[-1]
             yield f"id: {last}\nevent: report\ndata: {json.dumps({'ids': ids})}\n\n"
@@ -130,5 +136,6 @@ async def events(
 ) -> StreamingResponse:
     last = int(last_event_id) if last_event_id and last_event_id.isdigit() else None
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
-    return StreamingResponse(report_events(request, factory, last), media_type="text/event-stream",
+    stream = report_events(request, factory, last, access=principal.scope)
+    return StreamingResponse(stream, media_type="text/event-stream",
                              headers=headers)  # fmt: skip

@@ -18,7 +18,7 @@ from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile as StarletteUploadFile
 from starlette.types import Message, Receive
 
-from geo_grid.api.deps import PlannerDep, RuntimeDep, SessionDep
+from geo_grid.api.deps import SCOPE_CHECK, PlannerDep, RuntimeDep, ScopeDep, SessionDep
 from geo_grid.api.runtime import Runtime
 from geo_grid.api.schemas.common import error_responses
 from geo_grid.api.schemas.generations import (
@@ -41,7 +41,8 @@ from geo_grid.services import validation
 from geo_grid.services.auth import Principal
 from geo_grid.services.generations import Activation, Diff, GenerationSummary, ImportResult
 
-router = APIRouter(tags=["generations"])
+# A subdistrict's principal reaches only its own generations and drafts (api/deps._enforce_scope).
+router = APIRouter(tags=["generations"], dependencies=[SCOPE_CHECK])
 
 GenId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
 
@@ -60,7 +61,8 @@ class DraftRequest(BaseModel):
 def open_draft(
     session: SessionDep, principal: PlannerDep, body: DraftRequest | None = None
 ) -> GenerationSummary:
-    gen = generation_service.open_draft(session, principal.name, body.note if body else None)
+    note = body.note if body else None
+    gen = generation_service.open_draft(session, principal.name, note, principal.subdistrict_code)
     return generation_service.describe(session, gen)
 
 
@@ -69,8 +71,9 @@ def open_draft(
     summary="Every generation with its status, who opened/activated it and when",
     response_model=list[GenerationOut],
 )
-def list_generations(session: SessionDep) -> list[GenerationSummary]:
-    return generation_service.list_generations(session)
+def list_generations(session: SessionDep, principal: ScopeDep) -> list[GenerationSummary]:
+    """A subdistrict's principal: its subdistrict's generations; otherwise every subdistrict's."""
+    return generation_service.list_generations(session, principal.scope)
 
 
 @router.get(
@@ -325,7 +328,9 @@ def _read_and_store(
         limits=uploads.Limits.for_upload_bound(limit),
     )
     with transaction(runtime.session_factory) as session:
-        return generation_service.import_layer(session, layer, principal.name, generation_id, name)
+        return generation_service.import_layer(
+            session, layer, principal.name, generation_id, name, principal.subdistrict_code
+        )
 
 
 async def _import(

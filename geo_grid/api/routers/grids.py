@@ -11,7 +11,7 @@ from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session, sessionmaker
 
-from geo_grid.api.deps import PrincipalDep, SessionDep, SessionFactoryDep
+from geo_grid.api.deps import SCOPE_CHECK, PrincipalDep, SessionDep, SessionFactoryDep
 from geo_grid.api.presenters import feature, feature_collection, person
 from geo_grid.api.schemas.common import error_responses
 from geo_grid.api.schemas.grids import GridCollection, GridDetailFeature
@@ -19,7 +19,7 @@ from geo_grid.repository import grids as grid_repo
 from geo_grid.services import grids as grid_service
 from geo_grid.timeparse import NAIVE_NOTE, ApiDatetime
 
-router = APIRouter(tags=["grids"])
+router = APIRouter(tags=["grids"], dependencies=[SCOPE_CHECK])  # ?generation=: one's own drafts
 
 AtQuery = Annotated[ApiDatetime | None, Query(description=f"answer as of this moment ({NAIVE_NOTE})")]
 GenerationQuery = Annotated[int | None, Query(ge=1, le=2**31 - 1, description="a generation id")]

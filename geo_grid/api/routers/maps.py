@@ -164,7 +164,9 @@ def incidents(
     ] = False,
 ) -> HTMLResponse:
     assets.check_installed()
-    f = map_service.IncidentFilter(_split(status), _split(category), since, until, grid, include_closed)
+    f = map_service.IncidentFilter(
+        _split(status), _split(category), since, until, grid, include_closed, access=principal.scope
+    )
     fmap = map_service.incident_map(
         session, map_service.basemap_of(settings), principal.sees_personal_data, f, clock.now()
     )

@@ -265,7 +265,9 @@ def _collection(request: Request, info: ogc_service.CollectionInfo, html: bool, 
 )
 def collections(request: Request, session: SessionDep, principal: PrincipalDep, f: FQuery = None) -> Response:
     html = _wants_html(request, f)
-    infos = [ogc_service.describe(session, cid, principal.role) for cid in ogc_service.COLLECTIONS]
+    infos = [
+        ogc_service.describe(session, cid, principal.role, principal.scope) for cid in ogc_service.COLLECTIONS
+    ]
     body = Collections(
         links=_self_links(request, html), collections=[_collection(request, i, html, False) for i in infos]
     )
@@ -301,7 +303,7 @@ def collection(
     f: FQuery = None,
 ) -> Response:
     html = _wants_html(request, f)
-    info = ogc_service.describe(session, collection_id, principal.role)
+    info = ogc_service.describe(session, collection_id, principal.role, principal.scope)
     body = _collection(request, info, html, True)
     if html:
         facts = [("编号", body.id), ("说明", body.description), ("可用坐标系", "、".join(body.crs))]
@@ -382,7 +384,7 @@ def items(
     params = dict(request.query_params)
     req = ogc_service.parse_items(collection_id, params)
     meta = ogc_service.collection(collection_id)
-    page = ogc_service.items(session, collection_id, req, principal.role)
+    page = ogc_service.items(session, collection_id, req, principal.role, principal.scope)
     if collection_id == "reports" and principal.sees_personal_data:
         request.state.audit_detail = {"ids": [r.id for r in page.features]}
     media = HTML if html else GEOJSON
@@ -446,7 +448,7 @@ def item(
     if unknown:
         raise InvalidParameter(f"未知的查询参数：{'、'.join(unknown)}", {"parameters": ["f", "crs"]})
     target = ogc_service.parse_crs(crs)
-    row = ogc_service.item(session, collection_id, feature_id, target, principal.role)
+    row = ogc_service.item(session, collection_id, feature_id, target, principal.role, principal.scope)
     if collection_id == "reports" and principal.sees_personal_data:
         request.state.audit_subject = f"report:{row.id}"
     headers = {"Content-Crs": f"<{target}>"}

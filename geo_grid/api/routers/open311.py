@@ -160,6 +160,7 @@ def list_requests(
     found = open311.find_requests(
         session, _directory(request), principal.role, report_service.now(), service_request_id, service_code,
         open311.parse_time(start_date, "start_date"), open311.parse_time(end_date, "end_date"), status,
+        principal.scope,
     )  # fmt: skip
     if principal.sees_personal_data:
         request.state.audit_detail = {"ids": [int(r["service_request_id"]) for r in found]}
@@ -178,7 +179,12 @@ def get_request(
 ) -> Any:
     _check_jurisdiction(session, jurisdiction_id)
     one = open311.one_request(
-        session, _directory(request), principal.role, report_service.now(), service_request_id
+        session,
+        _directory(request),
+        principal.role,
+        report_service.now(),
+        service_request_id,
+        principal.scope,
     )
     return _answer(format, "service_requests", [one])
 

@@ -283,7 +283,7 @@ def list_reports(
         bbox=parse_bbox(bbox), overdue=overdue, near_boundary=near_boundary, outside=outside,
         dispatch_kind=dispatch_kind, claimable=claimable,
         exclude_categories=privacy.hidden_categories(principal.role, category_service.table(session).sensitive),
-        light=light, stage=stage, self_resolved=self_resolved,
+        light=light, stage=stage, self_resolved=self_resolved, access=principal.scope,
     )  # fmt: skip
     rows, total = report_service.list_reports(session, f, limit, offset)
     items = [present(r, principal) for r in rows]

@@ -6,13 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from geo_grid.api.deps import DirectoryDep, SessionDep
+from geo_grid.api.deps import SCOPE_CHECK, DirectoryDep, SessionDep
 from geo_grid.api.schemas.common import error_responses
 from geo_grid.api.schemas.stats import GridStatsOut
 from geo_grid.services import stats as stats_service
 from geo_grid.timeparse import NAIVE_NOTE, ApiDatetime
 
-router = APIRouter(tags=["reports"])
+router = APIRouter(tags=["reports"], dependencies=[SCOPE_CHECK])  # a subdistrict's grids only
 
 
 @router.get(
