@@ -31,6 +31,7 @@ from geo_grid.repository import map_search as search_repo
 from geo_grid.repository import maps as repo
 from geo_grid.repository import people as people_repo
 from geo_grid.repository import reports as report_repo
+from geo_grid.repository import scope as scope_repo
 from geo_grid.repository import subdistricts as subdistrict_repo
 from geo_grid.repository.map_search import GridHit
 from geo_grid.repository.scope import EVERYTHING, Scope
@@ -185,11 +186,14 @@ class GridPopup:
     html: str
 
 
-def grid_popup(session: Session, code: str, generation: int | None, personal: bool) -> GridPopup:
+def grid_popup(
+    session: Session, code: str, generation: int | None, personal: bool, access: Scope = EVERYTHING
+) -> GridPopup:
     """The popup of one grid, as the embedded coverage page binds it (coverage_labels.grid_popup, the
-    grid's own people, phones as privacy.py shows them to the caller): what a tiled page opens on click."""
+    grid's own people, phones as privacy.py shows them to the caller): what a tiled page opens on click.
+    A grid outside the caller's scope is not found, as for GET /grids/{code}."""
     gen = grid_service.resolve_generation(session, None, generation)
-    grid = grid_repo.get_grid(session, gen.id, code)
+    grid = grid_repo.get_grid(session, gen.id, code) if scope_repo.grid_code_in(access, code) else None
     if grid is None:
         raise GridNotFound(f"no grid with code {code!r} in generation {gen.id}")
     people = [_person(p, personal) for p in people_repo.for_grids(session, [code])]

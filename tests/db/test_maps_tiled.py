@@ -17,6 +17,7 @@ from sqlalchemy import text
 
 from geo_grid import db
 from geo_grid.settings import SAMPLE_DIR
+from tests.support.accounts import create_token
 from tests.support.api import bearer
 
 EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["'](?:https?:)?//""", re.I)
@@ -190,3 +191,24 @@ def test_labels_for_the_viewport_are_the_embedded_pages_labels(
         == 5
     )
     assert tiled_client.get("/maps/labels", params={"level": "micro", "bbox": "1,2,3"}).status_code == 422
+
+
+def test_a_popup_outside_the_callers_subdistrict_is_not_found(
+    make_client: Callable[..., Any], db_url: str
+) -> None:
+    """As GET /grids/{code}: another subdistrict's dispatcher gets 404, not the people's phones."""
+    other = "410105099"
+    execute(
+        db_url,
+        "INSERT INTO subdistricts VALUES (:code, '测试街道', '410105', '金水区', '410100', '郑州市', "
+        "'410000', '河南省')",
+        code=other,
+    )
+    home_token = create_token(db_url, "dispatcher", "未来路调度", subdistrict="410105012")
+    other_token = create_token(db_url, "dispatcher", "测试街道调度", subdistrict=other)
+    with make_client(db_url, map_tiles_above=100) as c:
+        home = c.get(f"/maps/popups/grids/{CODE}", headers=bearer(home_token))
+        assert home.status_code == 200 and "****" not in home.json()["html"]
+        refused = c.get(f"/maps/popups/grids/{CODE}", headers=bearer(other_token))
+        assert refused.status_code == 404 and refused.json()["code"] == "grid_not_found"
+        assert c.get(f"/grids/{CODE}", headers=bearer(other_token)).status_code == 404  # the same rule

@@ -136,7 +136,7 @@ def grid_popup(
     code: Annotated[str, Path(max_length=32, pattern=r"^\d{1,32}$")],
     generation: GenerationQuery = None,
 ) -> GridPopupOut:
-    popup = map_service.grid_popup(session, code, generation, principal.sees_personal_data)
+    popup = map_service.grid_popup(session, code, generation, principal.sees_personal_data, principal.scope)
     return GridPopupOut(code=popup.code, name=popup.name, level=popup.level, html=popup.html)
 
 
