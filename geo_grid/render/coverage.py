@@ -33,6 +33,7 @@ from geo_grid.render.common import (
     simplify_coverage,
 )
 from geo_grid.render.coverage_labels import (
+    duty_popup,
     facility_popup,
     grid_popup,
     short_name,
@@ -77,6 +78,7 @@ class TileSource:
     grid_url: str
     search_url: str
     label_url: str
+    duty_url: str  # a road segment's or courtyard's popup ({kind}, {id})
 
 
 @dataclass
@@ -145,13 +147,9 @@ def _line_or_area(
 ) -> dict[str, Any]:
     feats = []
     for it in items:
-        rows = [(role, "、".join(it.get("chiefs") or []) or "（未配备）")]
-        for key, label in (("micro_code", "微网格"), ("tertiary_code", "三级网格")):
-            if it.get(key):
-                rows.append((label, it[key]))
-        feats.append(
-            feature(basemap.shift(it["geom"]), {"popup": popup_table(f"{title}：{it[name_key]}", rows)})
-        )
+        codes = {"micro_code": it.get("micro_code"), "tertiary_code": it.get("tertiary_code")}
+        popup = duty_popup(title, role, it[name_key], it.get("chiefs") or [], codes)
+        feats.append(feature(basemap.shift(it["geom"]), {"popup": popup}))
     return collection(feats)
 
 
@@ -323,21 +321,8 @@ def _focus_on_load(fmap: folium.Map, code: str) -> None:
 
 
 def _others(fmap: folium.Map, data: CoverageData, basemap: Basemap) -> dict[str, Any]:
-    """The layers embedded whatever the page's size: facilities, road segments, courtyards, problems."""
-    facilities = _facilities(basemap, data.facilities)
-    roads = geojson_layer(
-        _line_or_area(basemap, data.road_segments, "road_name", "路段", "路段长"),
-        "路段长负责路段",
-        ROAD_STYLE,
-        show=False,
-    )
-    courts = geojson_layer(
-        _line_or_area(basemap, data.courtyards, "name", "楼院", "楼院长"),
-        "楼院长负责楼院",
-        COURTYARD_STYLE,
-        show=False,
-    )
-    layers: dict[str, Any] = {"facilities": facilities, "roads": roads, "courtyards": courts}
+    """The layers a tiled page embeds: facilities and a draft's problems."""
+    layers: dict[str, Any] = {"facilities": _facilities(basemap, data.facilities)}
     if data.problems is not None:
         layers["problems"] = problem_layer(basemap, data.problems)
     for layer in layers.values():
@@ -364,12 +349,15 @@ def _tiled_coverage(
         tiles.tile_url,
         tiles.grid_url,
         tiles.label_url,
+        tiles.duty_url,
         {g.code: colour for g, colour in zip(data.tertiary, colours, strict=True)},
         {
             "tertiary": "三级网格",
             "micro": "微网格",
             "communities": "社区",
             "no_leader": f"无微网格长的微网格（{leaderless}）",
+            "roads": "路段长负责路段",
+            "courtyards": "楼院长负责楼院",
         },
         control,
     ).add_to(fmap)

@@ -17,9 +17,11 @@ from jinja2 import Template
 
 from geo_grid.render.styles import (
     COMMUNITY_STYLE,
+    COURTYARD_STYLE,
     MICRO_LABEL_ZOOM,
     MICRO_STYLE,
     NO_LEADER_STYLE,
+    ROAD_STYLE,
     TERTIARY_LABEL_ZOOM,
 )
 
@@ -37,7 +39,8 @@ TERTIARY_TILE_STYLE: dict[str, Any] = {
 
 
 class TiledGrids(JSCSSMixin, MacroElement):
-    """Adds window.geoGrid.layers.{communities,tertiary,micro,no_leader} as VectorGrid tile layers (named
+    """Adds window.geoGrid.layers.{communities,tertiary,micro,no_leader,roads,courtyards} as VectorGrid tile
+    layers (named
     `names` in the layer `control`, stacked in its order, bottom first) and a click popup from GET /maps/popups/grids/{code};
     window.geoGrid.openGrid(code, latlng) opens it from code. Add it after the folium.LayerControl."""
 
@@ -74,9 +77,12 @@ class TiledGrids(JSCSSMixin, MacroElement):
           }
           var highlighted = null;
           function openGrid(code, latlng) {
+            return openPopup(cfg.grid_url.replace('{code}', encodeURIComponent(code)), code, latlng);
+          }
+          function openPopup(url, code, latlng) {
             var popup = L.popup({maxWidth: 420}).setLatLng(latlng)
               .setContent('<div class="gg-popup"><b>' + esc(code) + '</b> 加载中…</div>').openOn(map);
-            return fetch(cfg.grid_url.replace('{code}', encodeURIComponent(code)),
+            return fetch(url,
                          {credentials: 'same-origin', headers: {'Accept': 'application/json'}})
               .then(function(r) { if (!r.ok) throw new Error('HTTP ' + r.status); return r.json(); })
               .then(function(d) { popup.setContent(d.html); return true; })
@@ -101,6 +107,15 @@ class TiledGrids(JSCSSMixin, MacroElement):
             no_leader: tiles('micro_grids', function(p) {
               return p.has_leader ? [] : L.extend({fill: true}, cfg.styles.no_leader); }, {minZoom: cfg.micro_min_zoom})
           };
+          ['roads', 'courtyards'].forEach(function(k) {
+            var kind = k === 'roads' ? 'road_segments' : 'courtyards';
+            layers[k] = tiles(kind, function() { return L.extend({fill: k === 'courtyards'}, cfg.styles[k]); });
+            layers[k].on('click', function(e) {
+              L.DomEvent.stopPropagation(e);
+              var id = e.layer.properties.id;
+              openPopup(cfg.duty_url.replace('{kind}', kind).replace('{id}', encodeURIComponent(id)), id, e.latlng);
+            });
+          });
           ['tertiary', 'micro', 'no_leader'].forEach(function(k) {
             layers[k].on('click', function(e) {
               L.DomEvent.stopPropagation(e);
@@ -108,9 +123,9 @@ class TiledGrids(JSCSSMixin, MacroElement):
             });
           });
           var control = {{ this.control.get_name() }};
-          cfg.names.forEach(function(pair) {  // bottom to top
+          cfg.names.forEach(function(pair) {  // bottom to top; the duty areas start off, as embedded
             var k = pair[0];
-            layers[k].addTo(map);
+            if (cfg.hidden.indexOf(k) < 0) layers[k].addTo(map);
             control.addOverlay(layers[k], pair[1]);
             window.geoGrid.layers[k] = layers[k];
           });
@@ -152,6 +167,7 @@ class TiledGrids(JSCSSMixin, MacroElement):
         tile_url: str,
         grid_url: str,
         label_url: str,
+        duty_url: str,
         colours: Mapping[str, str],
         names: Mapping[str, str],
         control: Any,
@@ -162,6 +178,8 @@ class TiledGrids(JSCSSMixin, MacroElement):
             "tile_url": tile_url,
             "grid_url": grid_url,
             "label_url": label_url,
+            "duty_url": duty_url,
+            "hidden": ["roads", "courtyards"],
             "label_zooms": {"tertiary": TERTIARY_LABEL_ZOOM, "micro": MICRO_LABEL_ZOOM},
             "colours": dict(colours),
             "names": [[key, name] for key, name in names.items()],  # a list: tojson sorts a dict
@@ -172,5 +190,7 @@ class TiledGrids(JSCSSMixin, MacroElement):
                 "micro": MICRO_STYLE,
                 "community": COMMUNITY_STYLE,
                 "no_leader": NO_LEADER_STYLE,
+                "roads": ROAD_STYLE,
+                "courtyards": COURTYARD_STYLE,
             },
         }

@@ -84,3 +84,37 @@ def labels(
     return [
         GridLabel(r.code, r.name, r.parent_name, r.lat, r.lon) for r in session.execute(text(sql), params)
     ]
+
+
+@dataclass(frozen=True)
+class DutyArea:
+    """A road segment (路段) or courtyard (楼院) with the names of its chiefs (路段长 / 楼院长)."""
+
+    id: str
+    name: str
+    micro_code: str | None
+    tertiary_code: str | None
+    chiefs: tuple[str, ...]
+
+
+# kind → (table, id column, name column, micro column or NULL, the chiefs' role)
+_DUTY = {
+    "road_segments": ("road_segments", "segment_id", "road_name", "NULL", "road_section_chief"),
+    "courtyards": ("courtyards", "courtyard_id", "name", "t.micro_code", "courtyard_chief"),
+}
+DUTY_KINDS = tuple(_DUTY)
+
+
+def duty_area(session: Session, kind: str, area_id: str) -> DutyArea | None:
+    """One road segment or courtyard by id, its chiefs by person_id (as repository/maps.py lists them)."""
+    table, key, name, micro, role = _DUTY[kind]
+    sql = f"""
+        SELECT t.{key} AS id, t.{name} AS name, {micro} AS micro_code, t.tertiary_code,
+               coalesce((SELECT array_agg(p.name ORDER BY p.person_id) FROM roles ro
+                         JOIN people p ON p.id = ro.person_id
+                         WHERE ro.role = :role AND ro.target_id = t.{key}), '{{}}') AS chiefs
+        FROM {table} t WHERE t.{key} = :id"""
+    r = session.execute(text(sql), {"role": role, "id": area_id}).first()
+    if r is None:
+        return None
+    return DutyArea(r.id, r.name, r.micro_code, r.tertiary_code, tuple(r.chiefs))

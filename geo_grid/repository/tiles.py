@@ -25,6 +25,11 @@ _SOURCES = {
     "communities": ("communities WHERE geom IS NOT NULL", ("src.code", "src.name")),
     "facilities": ("facilities WHERE geom IS NOT NULL",
                    ("src.facility_id", "src.kind", "src.name", "src.micro_code")),
+    # The coverage map's 路段长负责路段 and 楼院长负责楼院 (their chiefs come with the popup, not the tile).
+    "road_segments": ("road_segments WHERE geom IS NOT NULL",
+                      ("src.segment_id AS id", "src.road_name AS name", "src.tertiary_code")),
+    "courtyards": ("courtyards WHERE geom IS NOT NULL",
+                   ("src.courtyard_id AS id", "src.name", "src.micro_code", "src.tertiary_code")),
 }  # fmt: skip
 LAYERS = tuple(_SOURCES)
 

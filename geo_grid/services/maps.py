@@ -14,13 +14,14 @@ import shapely
 from sqlalchemy.orm import Session
 
 from geo_grid import privacy, reporting
-from geo_grid.errors import GenerationNotFound, GridNotFound, InvalidInput
+from geo_grid.errors import GenerationNotFound, GridNotFound, InvalidInput, NotFound
 from geo_grid.labels import CATEGORY_LABELS, ROLE_LABELS, STAGE_LABELS, STATUS_LABELS, SUBDISTRICT_CENTRE
 from geo_grid.render import build_coverage_map, build_editor_map, build_incident_map
 from geo_grid.render.assets import DEFAULT_ASSETS_URL
 from geo_grid.render.basemap import Basemap
 from geo_grid.render.basemap import from_settings as basemap_from_settings
 from geo_grid.render.coverage import CoverageData, GridShape, TileSource
+from geo_grid.render.coverage_labels import duty_popup as render_duty_popup
 from geo_grid.render.coverage_labels import grid_popup as render_grid_popup
 from geo_grid.render.coverage_labels import short_name
 from geo_grid.render.editor import EditorData
@@ -140,6 +141,7 @@ def coverage_map(
             grid_url=f"{api}/maps/popups/grids/{{code}}?generation={gen.id}",
             search_url=f"{api}/maps/search?generation={gen.id}",
             label_url=f"{api}/maps/labels?generation={gen.id}",
+            duty_url=f"{api}/maps/popups/{{kind}}/{{id}}",
         )
         if tiled(basemap, sum(g["level"] == "micro" for g in grids), tiles_above)
         else None
@@ -200,6 +202,21 @@ def grid_popup(
     shape = GridShape(grid.code, grid.name, grid.level, grid.parent_code, grid.community_code, None, people)
     community = community_repo.names(session).get(grid.community_code)
     return GridPopup(grid.code, grid.name, grid.level, render_grid_popup(shape, community))
+
+
+DUTY_TITLES = {"road_segments": ("路段", "路段长"), "courtyards": ("楼院", "楼院长")}
+
+
+def duty_popup(session: Session, kind: str, area_id: str) -> GridPopup:
+    """The popup of a road segment or courtyard as the embedded coverage page binds it (names of its
+    chiefs, no phones): what a tiled page opens on click. `code` is the segment's or courtyard's id."""
+    area = search_repo.duty_area(session, kind, area_id)
+    if area is None:
+        raise NotFound(f"no {kind} {area_id!r}")
+    title, role = DUTY_TITLES[kind]
+    codes = {"micro_code": area.micro_code, "tertiary_code": area.tertiary_code}
+    html = render_duty_popup(title, role, area.name, area.chiefs, codes)
+    return GridPopup(area.id, area.name, kind, html)
 
 
 @dataclass(frozen=True)

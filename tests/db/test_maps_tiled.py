@@ -64,8 +64,10 @@ def test_above_the_threshold_the_page_embeds_no_polygon_and_stays_small(
     assert "L.vectorGrid.protobuf" in tiled and "/tiles/{layer}/{z}/{x}/{y}.mvt?generation=" in tiled
     assert "/maps/static/leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js" in tiled
     assert not EXTERNAL.search(tiled)
-    # The layers embedded whatever the size stay: facilities (the parking lot's 262 spaces), roads, yards.
-    assert "智慧停车场" in tiled and "262" in tiled and "路段长" in tiled and "楼院长" in tiled
+    # Facilities stay embedded (the parking lot's 262 spaces); road segments and courtyards come as tiles.
+    assert "智慧停车场" in tiled and "262" in tiled
+    assert len(re.findall(r"geo_json_[0-9a-f]+_add\(", tiled)) == 1 and "RS001" not in tiled
+    assert "/maps/popups/{kind}/{id}" in tiled
     # The tertiary grids' colours (code → colour) are the only per-grid data: 73 of them.
     colours = re.search(r'"colours": (\{[^}]*\})', tiled)
     assert colours is not None and len(re.findall(r'"\d{15}": "#', colours.group(1))) == 73
@@ -212,3 +214,19 @@ def test_a_popup_outside_the_callers_subdistrict_is_not_found(
         refused = c.get(f"/maps/popups/grids/{CODE}", headers=bearer(other_token))
         assert refused.status_code == 404 and refused.json()["code"] == "grid_not_found"
         assert c.get(f"/grids/{CODE}", headers=bearer(other_token)).status_code == 404  # the same rule
+
+
+def test_road_segments_and_courtyards_as_tiles_with_the_embedded_popups(
+    tiled_client: TestClient, client: TestClient
+) -> None:
+    for layer, n in (("road_segments", 202), ("courtyards", 157)):  # the sample's files
+        tile = mapbox_vector_tile.decode(tiled_client.get(f"/tiles/{layer}/10/835/406.mvt").content)
+        feats = tile[layer]["features"]
+        assert len(feats) == n and {"id", "name", "tertiary_code"} <= set(feats[0]["properties"])
+    embedded = {json.loads(p) for p in POPUP.findall(_page(client, "/maps/coverage"))}
+    for kind, area in (("road_segments", "RS001"), ("courtyards", "CY001")):
+        popup = tiled_client.get(f"/maps/popups/{kind}/{area}")
+        assert popup.status_code == 200, popup.text
+        assert popup.json()["id"] == area and popup.json()["html"] in embedded
+    assert tiled_client.get("/maps/popups/courtyards/CY999").json()["code"] == "not_found"
+    assert tiled_client.get("/maps/popups/people/CY001").status_code == 422

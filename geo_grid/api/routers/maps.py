@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from geo_grid import clock
 from geo_grid.api.deps import PrincipalDep, SessionDep, SettingsDep
 from geo_grid.api.schemas.common import error_responses
-from geo_grid.api.schemas.maps import GridHitOut, GridLabelOut, GridPopupOut
+from geo_grid.api.schemas.maps import DutyPopupOut, GridHitOut, GridLabelOut, GridPopupOut
 from geo_grid.errors import NotFound
 from geo_grid.render import assets
 from geo_grid.services import maps as map_service
@@ -138,6 +138,21 @@ def grid_popup(
 ) -> GridPopupOut:
     popup = map_service.grid_popup(session, code, generation, principal.sees_personal_data, principal.scope)
     return GridPopupOut(code=popup.code, name=popup.name, level=popup.level, html=popup.html)
+
+
+@router.get(
+    "/popups/{kind}/{area_id}",
+    response_model=DutyPopupOut,
+    responses=error_responses(404, 422),
+    summary="A road segment's or courtyard's popup, as the coverage map shows it (tiled coverage map)",
+)
+def duty_popup(
+    session: SessionDep,
+    kind: Annotated[Literal["road_segments", "courtyards"], Path(description="road_segments | courtyards")],
+    area_id: Annotated[str, Path(max_length=64, description="路段编号或楼院编号")],
+) -> DutyPopupOut:
+    popup = map_service.duty_popup(session, kind, area_id)
+    return DutyPopupOut(id=popup.code, name=popup.name, html=popup.html)
 
 
 @router.get(

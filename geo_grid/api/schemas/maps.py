@@ -32,3 +32,11 @@ class GridLabelOut(BaseModel):
     lat: float = Field(description="纬度（WGS84，网格内部一点）")
     lon: float = Field(description="经度（WGS84）")
     text: str = Field(description="标注文字：名称（微网格省去所属三级网格名称）换行编码")
+
+
+class DutyPopupOut(BaseModel):
+    """覆盖图（矢量瓦片模式）点击路段或楼院时弹出的内容：与嵌入式页面相同的 HTML（负责人姓名，无电话）。"""
+
+    id: str = Field(description="路段编号或楼院编号", examples=["RS001"])
+    name: str = Field(description="道路名称或楼院名称")
+    html: str = Field(description="弹窗 HTML（文本已转义）")
