@@ -47,6 +47,9 @@ def main() -> None:
         cases: dict[str, Callable[..., object]] = {
             "coverage (652 micro, 73 tertiary)": lambda s: maps.coverage_map(s, Basemap(), True),
             "coverage, 高德 GCJ-02 shift": lambda s: maps.coverage_map(s, Basemap("gaode"), True),
+            "coverage tiled (MAP_TILES_ABOVE=100)": lambda s: maps.coverage_map(
+                s, Basemap(), True, tiles_above=100
+            ),
             "incidents (default: open + 30 days)": lambda s: maps.incident_map(
                 s, Basemap(), True, maps.IncidentFilter(), now
             ),

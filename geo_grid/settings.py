@@ -169,6 +169,11 @@ class Settings(BaseSettings):
     basemap: str = "none"
     basemap_url: str | None = None
     tianditu_key: str | None = None
+    # Above this many micro-grids, the coverage pages draw grids and communities from the vector tiles
+    # (GET /tiles/…) instead of embedding them as GeoJSON, so that a district's or city's page stays small.
+    map_tiles_above: int = Field(
+        default=3000, ge=0, description="micro-grids above which the coverage map uses vector tiles"
+    )
 
     # Hostile input (geo_grid/api/limits.py): what one caller may cost the service. 0 turns a rate off.
     max_query_chars: int = Field(

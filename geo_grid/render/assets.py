@@ -30,6 +30,8 @@ LOCAL_ASSETS = {
     "leaflet-heat.js": "leaflet.heat/dist/leaflet-heat.js",
     "leaflet_draw_js": "leaflet-draw/dist/leaflet.draw.js",
     "leaflet_draw_css": "leaflet-draw/dist/leaflet.draw.css",
+    # Leaflet.VectorGrid with its pbf/vector-tile decoders (render/tiled.py: a district's coverage page).
+    "leaflet_vectorgrid": "leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js",
 }
 # Folium's defaults the pages do not use (icons come from Leaflet itself or our own CSS).
 UNUSED = frozenset(
@@ -45,7 +47,13 @@ UNUSED = frozenset(
     }
 )
 # Only these packages' dist folders are served by GET /maps/static/… .
-SERVED_PREFIXES = ("leaflet/dist/", "leaflet.markercluster/dist/", "leaflet.heat/dist/", "leaflet-draw/dist/")
+SERVED_PREFIXES = (
+    "leaflet/dist/",
+    "leaflet.markercluster/dist/",
+    "leaflet.heat/dist/",
+    "leaflet-draw/dist/",
+    "leaflet.vectorgrid/dist/",
+)
 SERVED_SUFFIXES = (".js", ".css", ".png", ".svg")
 # GET /docs/static/{name} -> file under ASSET_DIR (Swagger UI for /docs, Redoc's standalone bundle for /redoc).
 DOCS_ASSETS = {

@@ -33,12 +33,13 @@ from geo_grid.render.common import (
     simplify_coverage,
 )
 from geo_grid.render.coverage_labels import (
+    duty_popup,
     facility_popup,
     grid_popup,
     short_name,
 )
 from geo_grid.render.coverage_labels import people_rows as people_rows
-from geo_grid.render.search import GridSearch
+from geo_grid.render.search import ApiGridSearch, GridSearch
 from geo_grid.render.styles import (
     COMMUNITY_STYLE,
     COURTYARD_STYLE,
@@ -52,6 +53,7 @@ from geo_grid.render.styles import (
     WARNING_STYLE,
     coverage_legend,
 )
+from geo_grid.render.tiled import TiledGrids
 
 
 @dataclass
@@ -65,6 +67,18 @@ class GridShape:
     community_code: str
     geom: Any
     people: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TileSource:
+    """Where a tiled page gets its grids: the tile URL template ({layer}, {z}, {x}, {y}), one grid's JSON
+    ({code}: its popup, people as privacy.py shows them to the caller), the search and the labels."""
+
+    tile_url: str
+    grid_url: str
+    search_url: str
+    label_url: str
+    duty_url: str  # a road segment's or courtyard's popup ({kind}, {id})
 
 
 @dataclass
@@ -81,6 +95,7 @@ class CoverageData:
     problems: dict[str, Any] | None = None  # a draft's validation problems as GeoJSON (kind, message)
     focus: str | None = None  # open zoomed on this grid code
     community_names: dict[str, str] = field(default_factory=dict)
+    tiles: TileSource | None = None  # draw grids and communities from these tiles, not embedded
 
 
 def display_shapes(basemap: Basemap, geoms: Sequence[Any]) -> list[Any]:
@@ -132,13 +147,9 @@ def _line_or_area(
 ) -> dict[str, Any]:
     feats = []
     for it in items:
-        rows = [(role, "、".join(it.get("chiefs") or []) or "（未配备）")]
-        for key, label in (("micro_code", "微网格"), ("tertiary_code", "三级网格")):
-            if it.get(key):
-                rows.append((label, it[key]))
-        feats.append(
-            feature(basemap.shift(it["geom"]), {"popup": popup_table(f"{title}：{it[name_key]}", rows)})
-        )
+        codes = {"micro_code": it.get("micro_code"), "tertiary_code": it.get("tertiary_code")}
+        popup = duty_popup(title, role, it[name_key], it.get("chiefs") or [], codes)
+        feats.append(feature(basemap.shift(it["geom"]), {"popup": popup}))
     return collection(feats)
 
 
@@ -151,6 +162,8 @@ def build_coverage_map(
     focus = next((g for g in data.tertiary + data.micro if g.code == data.focus), None)
     bounds = bounds_of([focus.geom] if focus else all_geoms)
     fmap = new_map(basemap, bounds, data.title)
+    if data.tiles is not None:
+        return _tiled_coverage(fmap, data, data.tiles, basemap, focus, assets_url)
 
     communities = folium.GeoJson(
         collection(
@@ -295,9 +308,63 @@ def build_coverage_map(
         {"counts": {"tertiary": len(data.tertiary), "micro": len(data.micro), "no_leader": len(leaderless)}},
     ).add_to(fmap)
     if focus is not None:
-        fmap.get_root().script.add_child(  # type: ignore[attr-defined]
-            folium.Element(
-                f"window.addEventListener('load', function() {{ window.geoGrid.focus({json.dumps(focus.code)}); }});"
-            )
+        _focus_on_load(fmap, focus.code)
+    return finish(fmap, assets_url)
+
+
+def _focus_on_load(fmap: folium.Map, code: str) -> None:
+    fmap.get_root().script.add_child(  # type: ignore[attr-defined]
+        folium.Element(
+            f"window.addEventListener('load', function() {{ window.geoGrid.focus({json.dumps(code)}); }});"
         )
+    )
+
+
+def _others(fmap: folium.Map, data: CoverageData, basemap: Basemap) -> dict[str, Any]:
+    """The layers a tiled page embeds: facilities and a draft's problems."""
+    layers: dict[str, Any] = {"facilities": _facilities(basemap, data.facilities)}
+    if data.problems is not None:
+        layers["problems"] = problem_layer(basemap, data.problems)
+    for layer in layers.values():
+        layer.add_to(fmap)
+    return layers
+
+
+def _tiled_coverage(
+    fmap: folium.Map,
+    data: CoverageData,
+    tiles: TileSource,
+    basemap: Basemap,
+    focus: GridShape | None,
+    assets_url: str,
+) -> folium.Map:
+    """The coverage map of a district or city: grids and communities from the vector tiles, their popups
+    and the search from the API; only the tertiary grids' colours are embedded (code → colour)."""
+    colours = colours_for([g.geom for g in data.tertiary])
+    leaderless = sum(not any(p.get("role") == "micro_grid_leader" for p in g.people) for g in data.micro)
+    layers = _others(fmap, data, basemap)
+    control = folium.LayerControl(collapsed=False, position="topright")
+    control.add_to(fmap)
+    TiledGrids(
+        tiles.tile_url,
+        tiles.grid_url,
+        tiles.label_url,
+        tiles.duty_url,
+        {g.code: colour for g, colour in zip(data.tertiary, colours, strict=True)},
+        {
+            "tertiary": "三级网格",
+            "micro": "微网格",
+            "communities": "社区",
+            "no_leader": f"无微网格长的微网格（{leaderless}）",
+            "roads": "路段长负责路段",
+            "courtyards": "楼院长负责楼院",
+        },
+        control,
+    ).add_to(fmap)
+    ApiGridSearch(tiles.search_url).add_to(fmap)
+    coverage_legend(data.problems is not None).add_to(fmap)
+    counts = {"tertiary": len(data.tertiary), "micro": len(data.micro), "no_leader": leaderless}
+    Registry(layers, {"counts": counts, "tiled": True}).add_to(fmap)
+    if focus is not None:
+        _focus_on_load(fmap, focus.code)
     return finish(fmap, assets_url)

@@ -47,3 +47,12 @@ def facility_popup(f: dict[str, Any]) -> str:
     if f.get("micro_code"):
         rows.append(("所在微网格", f["micro_code"]))
     return popup_table(f["name"], rows)
+
+
+def duty_popup(title: str, role: str, name: str, chiefs: Sequence[str], codes: dict[str, str | None]) -> str:
+    """A road segment's or courtyard's popup: `title`：name, its chiefs (`role`), its grids."""
+    rows = [(role, "、".join(chiefs) or "（未配备）")]
+    for key, label in (("micro_code", "微网格"), ("tertiary_code", "三级网格")):
+        if codes.get(key):
+            rows.append((label, str(codes[key])))
+    return popup_table(f"{title}：{name}", rows)

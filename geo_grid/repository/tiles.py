@@ -11,14 +11,25 @@ from sqlalchemy.orm import Session
 
 EXTENT, BUFFER = 4096, 64
 
-# layer → (its rows, the columns kept as feature properties); :gen is the generation for grids.
+# Whether a micro-grid has a 微网格长 (the coverage map's 无微网格长 layer); a flag, no personal data.
+_HAS_LEADER = (
+    "EXISTS (SELECT 1 FROM roles r WHERE r.grid_code = src.code AND r.role = 'micro_grid_leader')"
+    " AS has_leader"
+)
+# layer → (its rows, the properties kept: columns of src or SQL expressions over it); :gen is the generation.
 _SOURCES = {
     "micro_grids": ("grids WHERE generation_id = :gen AND level = 'micro'",
-                    "code, name, parent_code, community_code"),
+                    ("src.code", "src.name", "src.level", "src.parent_code", "src.community_code", _HAS_LEADER)),
     "tertiary_grids": ("grids WHERE generation_id = :gen AND level = 'tertiary'",
-                       "code, name, parent_code, community_code"),
-    "communities": ("communities WHERE geom IS NOT NULL", "code, name"),
-    "facilities": ("facilities WHERE geom IS NOT NULL", "facility_id, kind, name, micro_code"),
+                       ("src.code", "src.name", "src.level", "src.parent_code", "src.community_code")),
+    "communities": ("communities WHERE geom IS NOT NULL", ("src.code", "src.name")),
+    "facilities": ("facilities WHERE geom IS NOT NULL",
+                   ("src.facility_id", "src.kind", "src.name", "src.micro_code")),
+    # The coverage map's 路段长负责路段 and 楼院长负责楼院 (their chiefs come with the popup, not the tile).
+    "road_segments": ("road_segments WHERE geom IS NOT NULL",
+                      ("src.segment_id AS id", "src.road_name AS name", "src.tertiary_code")),
+    "courtyards": ("courtyards WHERE geom IS NOT NULL",
+                   ("src.courtyard_id AS id", "src.name", "src.micro_code", "src.tertiary_code")),
 }  # fmt: skip
 LAYERS = tuple(_SOURCES)
 
@@ -31,7 +42,7 @@ def tile(session: Session, layer: str, z: int, x: int, y: int, generation_id: in
              src AS (SELECT * FROM {rows}),
              feats AS (
                SELECT ST_AsMVTGeom(ST_Transform(src.geom, 3857), env.merc, {EXTENT}, {BUFFER}, true) AS geom,
-                      {", ".join(f"src.{c}" for c in columns.split(", "))}
+                      {", ".join(columns)}
                FROM src, env
                WHERE src.geom && ST_Transform(ST_Expand(env.merc, (ST_XMax(env.merc) - ST_XMin(env.merc))
                                                               * {BUFFER} / {EXTENT}), 4326))

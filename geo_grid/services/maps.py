@@ -14,19 +14,27 @@ import shapely
 from sqlalchemy.orm import Session
 
 from geo_grid import privacy, reporting
-from geo_grid.errors import GenerationNotFound, GridNotFound, InvalidInput
+from geo_grid.errors import GenerationNotFound, GridNotFound, InvalidInput, NotFound
 from geo_grid.labels import CATEGORY_LABELS, ROLE_LABELS, STAGE_LABELS, STATUS_LABELS, SUBDISTRICT_CENTRE
 from geo_grid.render import build_coverage_map, build_editor_map, build_incident_map
 from geo_grid.render.assets import DEFAULT_ASSETS_URL
 from geo_grid.render.basemap import Basemap
 from geo_grid.render.basemap import from_settings as basemap_from_settings
-from geo_grid.render.coverage import CoverageData, GridShape
+from geo_grid.render.coverage import CoverageData, GridShape, TileSource
+from geo_grid.render.coverage_labels import duty_popup as render_duty_popup
+from geo_grid.render.coverage_labels import grid_popup as render_grid_popup
+from geo_grid.render.coverage_labels import short_name
 from geo_grid.render.editor import EditorData
 from geo_grid.render.incidents import IncidentData
+from geo_grid.repository import communities as community_repo
+from geo_grid.repository import grids as grid_repo
+from geo_grid.repository import map_search as search_repo
 from geo_grid.repository import maps as repo
 from geo_grid.repository import people as people_repo
 from geo_grid.repository import reports as report_repo
+from geo_grid.repository import scope as scope_repo
 from geo_grid.repository import subdistricts as subdistrict_repo
+from geo_grid.repository.map_search import GridHit
 from geo_grid.repository.scope import EVERYTHING, Scope
 from geo_grid.services import categories as category_service
 from geo_grid.services import generations as generation_service
@@ -67,19 +75,21 @@ def _phone(phone: str | None, personal: bool) -> str | None:
     return privacy.phone(phone, privacy.role_for(personal))
 
 
+def _person(p: people_repo.PersonRole, personal: bool) -> dict[str, Any]:
+    """A person as a map popup lists them (the phone as privacy.py shows it to the caller)."""
+    return {
+        "name": p.name,
+        "role": p.role,
+        "role_label": ROLE_LABELS.get(p.role, p.role),
+        "duty": p.duty,
+        "phone": _phone(p.phone, personal),
+    }
+
+
 def _people_by_grid(session: Session, personal: bool) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in people_repo.all_grid_roles(session):
-        p = r.person
-        out[r.grid_code].append(
-            {
-                "name": p.name,
-                "role": p.role,
-                "role_label": ROLE_LABELS.get(p.role, p.role),
-                "duty": p.duty,
-                "phone": _phone(p.phone, personal),
-            }
-        )
+        out[r.grid_code].append(_person(r.person, personal))
     return out
 
 
@@ -100,6 +110,12 @@ def _validation(session: Session, generation_id: int) -> dict[str, Any]:
     return dict(validation.report(session, generation_id).geojson)
 
 
+def tiled(basemap: Basemap, n_micro: int, tiles_above: int | None) -> bool:
+    """Whether a coverage page of `n_micro` micro-grids draws its grids from the vector tiles. Tiles are
+    in WGS84, so a GCJ-02 basemap (高德) keeps the embedded, shifted polygons."""
+    return tiles_above is not None and n_micro > tiles_above and basemap.crs == "wgs84"
+
+
 def coverage_map(
     session: Session,
     basemap: Basemap,
@@ -107,14 +123,29 @@ def coverage_map(
     generation: int | None = None,
     focus: str | None = None,
     page: Page | None = None,
+    tiles_above: int | None = None,
 ) -> folium.Map:
-    """The coverage map of the active generation (or `generation`); a draft also shows its problems."""
+    """The coverage map of the active generation (or `generation`); a draft also shows its problems.
+    Above `tiles_above` micro-grids (None: never) the grids and communities come from the vector tiles
+    and the page's popups and search from the API (geo_grid/render/tiled.py)."""
     page = page or Page()
     gen = grid_service.resolve_generation(session, None, generation)
     grids = _geoms(repo.grids(session, gen.id))
     if focus is not None and not any(g["code"] == focus for g in grids):
         raise GridNotFound(f"no grid with code {focus!r} in generation {gen.id}")
     people = _people_by_grid(session, personal)
+    api = page.api_url.rstrip("/")
+    source = (
+        TileSource(
+            tile_url=f"{api}/tiles/{{layer}}/{{z}}/{{x}}/{{y}}.mvt?generation={gen.id}",
+            grid_url=f"{api}/maps/popups/grids/{{code}}?generation={gen.id}",
+            search_url=f"{api}/maps/search?generation={gen.id}",
+            label_url=f"{api}/maps/labels?generation={gen.id}",
+            duty_url=f"{api}/maps/popups/{{kind}}/{{id}}",
+        )
+        if tiled(basemap, sum(g["level"] == "micro" for g in grids), tiles_above)
+        else None
+    )
     shapes = {
         level: [
             GridShape(
@@ -144,8 +175,80 @@ def coverage_map(
         problems=_validation(session, gen.id) if gen.status == "draft" else None,
         focus=focus,
         community_names={c["code"]: c["name"] for c in communities},
+        tiles=source,
     )
     return build_coverage_map(data, basemap, page.assets_url)
+
+
+@dataclass(frozen=True)
+class GridPopup:
+    code: str
+    name: str
+    level: str
+    html: str
+
+
+def grid_popup(
+    session: Session, code: str, generation: int | None, personal: bool, access: Scope = EVERYTHING
+) -> GridPopup:
+    """The popup of one grid, as the embedded coverage page binds it (coverage_labels.grid_popup, the
+    grid's own people, phones as privacy.py shows them to the caller): what a tiled page opens on click.
+    A grid outside the caller's scope is not found, as for GET /grids/{code}."""
+    gen = grid_service.resolve_generation(session, None, generation)
+    grid = grid_repo.get_grid(session, gen.id, code) if scope_repo.grid_code_in(access, code) else None
+    if grid is None:
+        raise GridNotFound(f"no grid with code {code!r} in generation {gen.id}")
+    people = [_person(p, personal) for p in people_repo.for_grids(session, [code])]
+    shape = GridShape(grid.code, grid.name, grid.level, grid.parent_code, grid.community_code, None, people)
+    community = community_repo.names(session).get(grid.community_code)
+    return GridPopup(grid.code, grid.name, grid.level, render_grid_popup(shape, community))
+
+
+DUTY_TITLES = {"road_segments": ("路段", "路段长"), "courtyards": ("楼院", "楼院长")}
+
+
+def duty_popup(session: Session, kind: str, area_id: str) -> GridPopup:
+    """The popup of a road segment or courtyard as the embedded coverage page binds it (names of its
+    chiefs, no phones): what a tiled page opens on click. `code` is the segment's or courtyard's id."""
+    area = search_repo.duty_area(session, kind, area_id)
+    if area is None:
+        raise NotFound(f"no {kind} {area_id!r}")
+    title, role = DUTY_TITLES[kind]
+    codes = {"micro_code": area.micro_code, "tertiary_code": area.tertiary_code}
+    html = render_duty_popup(title, role, area.name, area.chiefs, codes)
+    return GridPopup(area.id, area.name, kind, html)
+
+
+@dataclass(frozen=True)
+class Label:
+    lat: float
+    lon: float
+    text: str  # "<name>\n<code>", the embedded page's label (a micro-grid's name without its parent's)
+
+
+def grid_labels(session: Session, level: str, bbox: str, generation: int | None, limit: int) -> list[Label]:
+    """The zoom-in labels of a tiled coverage page for the viewport `bbox` (what the embedded page
+    writes for every grid: coverage.build_coverage_map's ZoomLabels)."""
+    gen = grid_service.resolve_generation(session, None, generation)
+    box = grid_service.parse_bbox(bbox)
+    if box is None:
+        raise InvalidInput("bbox is required")
+    out = []
+    for r in search_repo.labels(session, gen.id, level, box, limit):
+        shape = GridShape(r.code, r.name, level, "parent", "", None)
+        name = short_name(shape, {"parent": r.parent_name or ""}) if level == "micro" else r.name
+        out.append(Label(r.lat, r.lon, f"{name}\n{r.code}"))
+    return out
+
+
+def search_grids(session: Session, q: str, generation: int | None, limit: int) -> list[GridHit]:
+    """The tiled coverage page's search: grids of the generation by code (exact, or its first characters)
+    or part of the name; `q` may be a suggestion as the box shows it ("<code> <name>")."""
+    gen = grid_service.resolve_generation(session, None, generation)
+    q = q.strip()
+    if not q:
+        return []
+    return search_repo.search(session, gen.id, q, q.split(" ")[0], limit)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import FileResponse, HTMLResponse
@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from geo_grid import clock
 from geo_grid.api.deps import PrincipalDep, SessionDep, SettingsDep
 from geo_grid.api.schemas.common import error_responses
+from geo_grid.api.schemas.maps import DutyPopupOut, GridHitOut, GridLabelOut, GridPopupOut
 from geo_grid.errors import NotFound
 from geo_grid.render import assets
 from geo_grid.services import maps as map_service
@@ -53,7 +54,11 @@ def coverage(
 ) -> HTMLResponse:
     assets.check_installed()
     fmap = map_service.coverage_map(
-        session, map_service.basemap_of(settings), principal.sees_personal_data, generation
+        session,
+        map_service.basemap_of(settings),
+        principal.sees_personal_data,
+        generation,
+        tiles_above=settings.map_tiles_above,
     )
     return _html(fmap)
 
@@ -73,9 +78,81 @@ def grid(
 ) -> HTMLResponse:
     assets.check_installed()
     fmap = map_service.coverage_map(
-        session, map_service.basemap_of(settings), principal.sees_personal_data, generation, focus=code
+        session,
+        map_service.basemap_of(settings),
+        principal.sees_personal_data,
+        generation,
+        focus=code,
+        tiles_above=settings.map_tiles_above,
     )
     return _html(fmap)
+
+
+@router.get(
+    "/search",
+    response_model=list[GridHitOut],
+    responses=error_responses(404, 422),
+    summary="Grids by code or part of the name (the search box of a tiled coverage map)",
+)
+def search(
+    session: SessionDep,
+    q: Annotated[str, Query(min_length=1, max_length=100, description="网格编码（或其开头）或名称的一部分")],
+    generation: GenerationQuery = None,
+    limit: Annotated[int, Query(ge=1, le=50, description="最多返回条数")] = 20,
+) -> list[GridHitOut]:
+    hits = map_service.search_grids(session, q, generation, limit)
+    return [
+        GridHitOut(code=h.code, name=h.name, level=h.level, bounds=list(h.bounds), point=list(h.point))
+        for h in hits
+    ]
+
+
+@router.get(
+    "/labels",
+    response_model=list[GridLabelOut],
+    responses=error_responses(404, 422),
+    summary="Grid labels (name and code) in a bounding box (the zoom-in labels of a tiled coverage map)",
+)
+def labels(
+    session: SessionDep,
+    level: Annotated[Literal["tertiary", "micro"], Query(description="网格层级")],
+    bbox: Annotated[str, Query(max_length=200, description="min_lon,min_lat,max_lon,max_lat")],
+    generation: GenerationQuery = None,
+    limit: Annotated[int, Query(ge=1, le=5000, description="最多返回条数")] = 2000,
+) -> list[GridLabelOut]:
+    found = map_service.grid_labels(session, level, bbox, generation, limit)
+    return [GridLabelOut(lat=x.lat, lon=x.lon, text=x.text) for x in found]
+
+
+@router.get(
+    "/popups/grids/{code}",
+    response_model=GridPopupOut,
+    responses=error_responses(404, 422),
+    summary="One grid's popup, as the coverage map shows it (what a tiled coverage map opens on click)",
+)
+def grid_popup(
+    session: SessionDep,
+    principal: PrincipalDep,
+    code: Annotated[str, Path(max_length=32, pattern=r"^\d{1,32}$")],
+    generation: GenerationQuery = None,
+) -> GridPopupOut:
+    popup = map_service.grid_popup(session, code, generation, principal.sees_personal_data, principal.scope)
+    return GridPopupOut(code=popup.code, name=popup.name, level=popup.level, html=popup.html)
+
+
+@router.get(
+    "/popups/{kind}/{area_id}",
+    response_model=DutyPopupOut,
+    responses=error_responses(404, 422),
+    summary="A road segment's or courtyard's popup, as the coverage map shows it (tiled coverage map)",
+)
+def duty_popup(
+    session: SessionDep,
+    kind: Annotated[Literal["road_segments", "courtyards"], Path(description="road_segments | courtyards")],
+    area_id: Annotated[str, Path(max_length=64, description="路段编号或楼院编号")],
+) -> DutyPopupOut:
+    popup = map_service.duty_popup(session, kind, area_id)
+    return DutyPopupOut(id=popup.code, name=popup.name, html=popup.html)
 
 
 @router.get(

@@ -1,4 +1,5 @@
-"""GET /tiles/{layer}/{z}/{x}/{y}.mvt: Mapbox vector tiles of the grid, community and facility layers."""
+"""GET /tiles/{layer}/{z}/{x}/{y}.mvt: Mapbox vector tiles of the grid, community, facility, road segment and
+courtyard layers."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ MVT = "application/vnd.mapbox-vector-tile"
 
 @router.get(
     "/tiles/{layer}/{z}/{x}/{y}.mvt",
-    summary="Vector tile (MVT) of micro_grids, tertiary_grids, communities or facilities",
+    summary="Vector tile (MVT) of micro_grids, tertiary_grids, communities, facilities, road_segments or "
+    "courtyards",
     response_class=Response,
     responses={
         200: {
@@ -29,7 +31,11 @@ MVT = "application/vnd.mapbox-vector-tile"
 def get_tile(
     session: SessionDep,
     layer: Annotated[
-        str, Path(max_length=20, description="micro_grids | tertiary_grids | communities | facilities")
+        str,
+        Path(
+            max_length=20,
+            description="micro_grids | tertiary_grids | communities | facilities | road_segments | courtyards",
+        ),
     ],
     z: Annotated[int, Path(ge=0, le=tile_service.MAX_ZOOM)],
     x: Annotated[int, Path(ge=0, le=2**tile_service.MAX_ZOOM)],
