@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import folium
-import mapclassify
 import numpy as np
 from branca.element import Element
 from folium.plugins import FastMarkerCluster, HeatMap
@@ -99,6 +98,10 @@ def classify(counts: Sequence[int], k: int = 5) -> tuple[list[int], list[float]]
     if positive.size == 0:
         return [0] * len(values), []
     k = min(k, len(np.unique(positive)))
+    # Imported here: mapclassify brings scipy and scikit-learn (≈ 150 MiB, 2.5 s) into every process that
+    # imports it, and only this map needs it (README "Scaling": one API process's memory).
+    import mapclassify
+
     bins = list(mapclassify.NaturalBreaks(positive, k=k).bins) if k > 1 else [float(positive.max())]
     classes = [0 if v <= 0 else int(np.searchsorted(bins, v)) + 1 for v in values]
     return classes, [float(b) for b in bins]

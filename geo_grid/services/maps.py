@@ -124,12 +124,14 @@ def coverage_map(
     focus: str | None = None,
     page: Page | None = None,
     tiles_above: int | None = None,
+    subdistrict: str | None = None,
 ) -> folium.Map:
-    """The coverage map of the active generation (or `generation`); a draft also shows its problems.
+    """The coverage map of the active generation of `subdistrict` (None: the only one), or of `generation`;
+    a draft also shows its problems.
     Above `tiles_above` micro-grids (None: never) the grids and communities come from the vector tiles
     and the page's popups and search from the API (geo_grid/render/tiled.py)."""
     page = page or Page()
-    gen = grid_service.resolve_generation(session, None, generation)
+    gen = grid_service.resolve_generation(session, None, generation, subdistrict)
     grids = _geoms(repo.grids(session, gen.id))
     if focus is not None and not any(g["code"] == focus for g in grids):
         raise GridNotFound(f"no grid with code {focus!r} in generation {gen.id}")

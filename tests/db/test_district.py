@@ -430,3 +430,18 @@ def test_the_district_index_is_published_once_and_an_activation_rebuilds_one_par
             p = lookup_service.place(live, x, y)
             mine = live.subdistrict_of(p.micro)
             assert (mine.code if mine else None) == _truth(db_url, x, y), (x, y)
+
+
+def test_coverage_maps_draw_the_asked_subdistrict(env) -> None:
+    """With several subdistricts a coverage page is of one: the one asked for, the caller's own, or the
+    grid's (a grid's code names its subdistrict); with neither the page asks which."""
+    client, tokens, _, built = env
+    neighbour = sorted(built.micro)[0]
+    r = client.get("/maps/coverage", headers=bearer(tokens["admin"]))  # district level: which one?
+    assert r.status_code == 422 and r.json()["code"] == "subdistrict_required"
+    page = client.get("/maps/coverage", params={"subdistrict": district.CODE}).text
+    assert neighbour in page and f"{SAMPLE}001001001" not in page
+    mine = client.get("/maps/coverage", headers=bearer(tokens["dispatcher"])).text  # the caller's own
+    assert f"{SAMPLE}001001001" in mine and neighbour not in mine
+    r = client.get(f"/maps/grids/{neighbour}")
+    assert r.status_code == 200 and neighbour in r.text

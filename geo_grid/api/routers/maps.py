@@ -13,6 +13,8 @@ from geo_grid.api.schemas.common import error_responses
 from geo_grid.api.schemas.maps import DutyPopupOut, GridHitOut, GridLabelOut, GridPopupOut
 from geo_grid.errors import NotFound
 from geo_grid.render import assets
+from geo_grid.services import auth
+from geo_grid.services import grids as grid_service
 from geo_grid.services import maps as map_service
 from geo_grid.timeparse import NAIVE_NOTE, ApiDatetime
 
@@ -20,6 +22,13 @@ router = APIRouter(prefix="/maps", tags=["maps"])
 
 GenerationQuery = Annotated[
     int | None, Query(ge=1, le=2**31 - 1, description="a generation id (a draft shows its problems)")
+]
+SubdistrictQuery = Annotated[
+    str | None,
+    Query(
+        pattern=r"^[0-9]{9}$",
+        description="whose boundaries (default: the caller's subdistrict, or the only one)",
+    ),
 ]
 ListQuery = Annotated[
     list[str] | None, Query(max_length=200, description="one or more values, repeated or comma-separated")
@@ -38,6 +47,12 @@ def _html(fmap: object) -> HTMLResponse:
     return HTMLResponse(assets.html_of(fmap), headers={"Cache-Control": "no-store"})
 
 
+def _personal(principal: auth.Principal, subdistrict: str | None) -> bool:
+    """Phones on a coverage page: for whom the policy allows, and of a subdistrict's own people only."""
+    mine = principal.district_wide or subdistrict in (None, principal.subdistrict_code)
+    return principal.sees_personal_data and mine
+
+
 def _split(values: list[str] | None) -> list[str] | None:
     out = [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
     return out or None
@@ -50,15 +65,21 @@ def _split(values: list[str] | None) -> list[str] | None:
     summary="Coverage map: grids, people, facilities, draft problems",
 )
 def coverage(
-    session: SessionDep, principal: PrincipalDep, settings: SettingsDep, generation: GenerationQuery = None
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    generation: GenerationQuery = None,
+    subdistrict: SubdistrictQuery = None,
 ) -> HTMLResponse:
     assets.check_installed()
+    sub = subdistrict or principal.subdistrict_code
     fmap = map_service.coverage_map(
         session,
         map_service.basemap_of(settings),
-        principal.sees_personal_data,
+        _personal(principal, sub),
         generation,
         tiles_above=settings.map_tiles_above,
+        subdistrict=sub,
     )
     return _html(fmap)
 
@@ -77,13 +98,15 @@ def grid(
     generation: GenerationQuery = None,
 ) -> HTMLResponse:
     assets.check_installed()
+    sub = grid_service.subdistrict_hint(session, code)  # codes name their subdistrict
     fmap = map_service.coverage_map(
         session,
         map_service.basemap_of(settings),
-        principal.sees_personal_data,
+        _personal(principal, sub),
         generation,
         focus=code,
         tiles_above=settings.map_tiles_above,
+        subdistrict=sub,
     )
     return _html(fmap)
 
