@@ -304,6 +304,7 @@ class Undated:
     dispatch_kind: str | None
     dispatch_target: str | None
     micro_code: str | None
+    subdistrict_code: str | None
 
 
 def without_deadlines(session: Session) -> list[Undated]:

@@ -88,7 +88,7 @@ def enter(session: Session, report: Report, stage: str, at: datetime, share: flo
     """End the open stage (if any) and start `stage` at `at` with the category's current limit."""
     repo.end_open(session, report.id, at)
     table = category_service.table(session)
-    cal = category_service.calendar(session)
+    cal = category_service.calendar(session, report.subdistrict_code)  # its 街道中心's working hours
     p = plan(cal, table.get(report.category), stage, at, yellow_share() if share is None else share)
     kind, code = responsible(stage, report.dispatch_kind, report.dispatch_target, report.micro_code)
     repo.insert_stages(
@@ -182,11 +182,14 @@ def backfill(session: Session, shift: timedelta = timedelta(0)) -> int:
     if not rows:
         return 0
     table = category_service.table(session)
-    cal = category_service.calendar(session)
+    calendars: dict[str | None, WorkCalendar] = {}
     share = yellow_share()
     updates: list[dict[str, object]] = []
     new: list[repo.NewStage] = []
     for r in rows:
+        cal = calendars.get(r.subdistrict_code)
+        if cal is None:
+            cal = calendars[r.subdistrict_code] = category_service.calendar(session, r.subdistrict_code)
         cat = table.get(r.category)
         created = r.created_at - shift
         accepted = r.accepted_at - shift if r.accepted_at is not None else None

@@ -352,7 +352,7 @@ def decide_extension(
     current = stage_repo.open_stage(session, report_id)
     if current is None or current.stage != request.data.get("stage"):
         raise _refuse(report, report.status, "申请延期的阶段已经结束，不能再批准")
-    cal = category_service.calendar(session)
+    cal = category_service.calendar(session, report.subdistrict_code)
     unit = "natural_hours" if current.limit_unit == "natural_hours" else "working_hours"
     due = cal.deadline(current.due_at, hours, unit)
     share = stage_service.yellow_share()
@@ -410,7 +410,7 @@ def supervise(
         raise InvalidInput(f"kind 须为 {'、'.join(SUPERVISION_KINDS)}")
     now = report_service.now()
     if due_at is None and hours is not None:
-        due_at = category_service.calendar(session).deadline(now, hours, "working_hours")
+        due_at = category_service.calendar(session, report.subdistrict_code).deadline(now, hours, "working_hours")
     if due_at is not None and due_at <= now:
         raise InvalidInput("督办期限须在现在之后")
     if not target:

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import shapely
+from sqlalchemy import text as sa_text
 
 from geo_grid import db
 from geo_grid import geometry as geo
@@ -445,3 +446,29 @@ def test_coverage_maps_draw_the_asked_subdistrict(env) -> None:
     assert f"{SAMPLE}001001001" in mine and neighbour not in mine
     r = client.get(f"/maps/grids/{neighbour}")
     assert r.status_code == 200 and neighbour in r.text
+
+
+def test_cases_of_either_subdistrict_run_on_their_own_working_hours(env) -> None:
+    """With several subdistricts each case's stage deadlines come from its own subdistrict's working hours
+    (work_periods), not from "the only subdistrict" (which no longer exists)."""
+    client, tokens, url, built = env
+    with _session(url) as session:  # the neighbour works 09:00–17:00 without a break
+        session.execute(
+            sa_text(
+                "INSERT INTO work_periods (subdistrict_code, start, \"end\") VALUES (:s, '09:00', '17:00')"
+            ),
+            {"s": district.CODE},
+        )
+    due = {}
+    for sub, (lon, lat) in _near_border(url, built).items():
+        r = client.post("/reports", json={"category": "noise", "channel": "hotline", "lon": lon, "lat": lat})
+        assert r.status_code == 201, r.text
+        rid = r.json()["id"]
+        assert scalar(url, "SELECT subdistrict_code FROM reports WHERE id = :i", i=rid) == sub
+        r = client.post(
+            f"/reports/{rid}/transitions", json={"to": "accepted"}, headers=bearer(tokens["admin"])
+        )
+        assert r.status_code == 200, r.text
+        due[sub] = scalar(url, "SELECT stage_due_at FROM reports WHERE id = :i", i=rid)
+    assert set(due) == {SAMPLE, district.CODE}
+    assert None not in due.values() and due[SAMPLE] != due[district.CODE]  # 08:30/14:30 vs 09:00 starts
