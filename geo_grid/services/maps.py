@@ -39,7 +39,6 @@ from geo_grid.repository.scope import EVERYTHING, Scope
 from geo_grid.services import categories as category_service
 from geo_grid.services import generations as generation_service
 from geo_grid.services import grids as grid_service
-from geo_grid.services import subdistricts
 from geo_grid.settings import Settings
 
 # Closed (and rejected, duplicate) reports older than this are hidden unless asked for.
@@ -60,11 +59,6 @@ class Page:
 def _subdistrict_name(session: Session, code: str) -> str:
     sub = subdistrict_repo.get(session, code)
     return sub.name if sub else code
-
-
-def _served_name(session: Session) -> str:
-    sub = subdistricts.home(session)
-    return sub.name if sub else ""
 
 
 def basemap_of(settings: Settings) -> Basemap:
@@ -262,6 +256,7 @@ class IncidentFilter:
     grid: str | None = None
     include_closed: bool = False
     access: Scope = EVERYTHING  # the caller's scope: its subdistrict's reports only (repository/scope.py)
+    subdistrict: str | None = None  # whose map (None: the only subdistrict); its reports only
 
 
 def _check(values: list[str] | None, allowed: tuple[str, ...], what: str) -> None:
@@ -285,8 +280,10 @@ def incident_map(
     _check(f.categories, table.codes, "category")
     if f.since and f.until and f.since >= f.until:
         raise InvalidInput("since must be before until")
-    gen = grid_service.resolve_generation(session)
+    gen = grid_service.resolve_generation(session, None, None, f.subdistrict)
     micro = [g for g in _geoms(repo.grids(session, gen.id)) if g["level"] == "micro"]
+    # A district-level caller looking at one subdistrict's map sees that subdistrict's reports.
+    access = Scope(gen.subdistrict_code) if f.subdistrict and f.access.everything else f.access
     names = {g["code"]: g["name"] for g in micro}
     known = (
         {g["code"] for g in micro} | {g["parent_code"] for g in micro} | {g["community_code"] for g in micro}
@@ -300,7 +297,7 @@ def incident_map(
         until=f.until,
         grid=f.grid,
         closed_since=None if f.include_closed else now - timedelta(days=CLOSED_SHOWN_DAYS),
-        access=f.access,
+        access=access,
     )
     leaders = repo.micro_leaders(session)
     role = privacy.role_for(personal)
@@ -323,7 +320,7 @@ def incident_map(
         )
     note = "" if f.include_closed else f"{CLOSED_SHOWN_DAYS}天前办结的上报已隐藏（include_closed=true 显示）"
     data = IncidentData(
-        title=f"{_served_name(session)}事件地图",
+        title=f"{_subdistrict_name(session, gen.subdistrict_code)}事件地图",
         reports=reports,
         micro=micro,
         open_counts=repo.open_counts(session, tuple(sorted(reporting.TERMINAL))),

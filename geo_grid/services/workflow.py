@@ -410,7 +410,9 @@ def supervise(
         raise InvalidInput(f"kind 须为 {'、'.join(SUPERVISION_KINDS)}")
     now = report_service.now()
     if due_at is None and hours is not None:
-        due_at = category_service.calendar(session, report.subdistrict_code).deadline(now, hours, "working_hours")
+        due_at = category_service.calendar(session, report.subdistrict_code).deadline(
+            now, hours, "working_hours"
+        )
     if due_at is not None and due_at <= now:
         raise InvalidInput("督办期限须在现在之后")
     if not target:

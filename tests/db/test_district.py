@@ -472,3 +472,13 @@ def test_cases_of_either_subdistrict_run_on_their_own_working_hours(env) -> None
         due[sub] = scalar(url, "SELECT stage_due_at FROM reports WHERE id = :i", i=rid)
     assert set(due) == {SAMPLE, district.CODE}
     assert None not in due.values() and due[SAMPLE] != due[district.CODE]  # 08:30/14:30 vs 09:00 starts
+
+
+def test_incident_maps_are_of_one_subdistrict(env) -> None:
+    client, tokens, _, _ = env
+    r = client.get("/maps/incidents", headers=bearer(tokens["admin"]))  # district level: which one?
+    assert r.status_code == 422 and r.json()["code"] == "subdistrict_required"
+    r = client.get("/maps/incidents", params={"subdistrict": district.CODE}, headers=bearer(tokens["admin"]))
+    assert r.status_code == 200 and f"{district.NAME}事件地图" in r.text
+    r = client.get("/maps/incidents", headers=bearer(tokens["dispatcher"]))  # the caller's own
+    assert r.status_code == 200 and "未来路街道事件地图" in r.text

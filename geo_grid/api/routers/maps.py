@@ -200,11 +200,13 @@ def incidents(
     include_closed: Annotated[
         bool, Query(description="also show reports closed more than 30 days ago")
     ] = False,
+    subdistrict: SubdistrictQuery = None,
 ) -> HTMLResponse:
     assets.check_installed()
     f = map_service.IncidentFilter(
-        _split(status), _split(category), since, until, grid, include_closed, access=principal.scope
-    )
+        _split(status), _split(category), since, until, grid, include_closed, access=principal.scope,
+        subdistrict=subdistrict or principal.subdistrict_code,
+    )  # fmt: skip
     fmap = map_service.incident_map(
         session, map_service.basemap_of(settings), principal.sees_personal_data, f, clock.now()
     )
