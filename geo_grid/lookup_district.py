@@ -359,6 +359,20 @@ class DistrictIndex:
             _scalar=_Scalar.create(router, flat),
         )
 
+    @classmethod
+    def from_grid_index(cls, index: GridIndex, router_cell_m: float = ROUTER_CELL_M) -> DistrictIndex:
+        """A GridIndex as the one part of a one-subdistrict DistrictIndex (what a published snapshot
+        holds), reused as built: same arrays, same answers, plus a router and the nearest segments."""
+        codes = tuple(index.codes)
+        digits = 9 if len({c[:9] for c in codes}) == 1 else 0  # one part whatever the codes
+        n = len(codes)
+        polys = tuple(index.polygons)
+        return cls._assemble(
+            codes, tuple(index.names), polys, (codes[0][:digits],), np.zeros(n, dtype=np.int32), (index,),
+            (np.arange(n, dtype=np.int32),), digits, float(index.cell_deg[1] * 110_574.0),
+            int(index._nx * index._ny), router_cell_m, (None,), _router_cell_deg(polys, router_cell_m),
+        )  # fmt: skip
+
     def replace(
         self,
         subdistrict_code: str,

@@ -38,7 +38,7 @@ from geo_grid.errors import InvalidInput
 from geo_grid.io import csvfile
 from geo_grid.io.index_store import SnapshotError, load_index, read_manifest
 from geo_grid.lookup import GridIndex
-from geo_grid.lookup_district import ROUTER_CELL_M, DistrictIndex, _router_cell_deg
+from geo_grid.lookup_district import DistrictIndex
 from geo_grid.services.assign import COLUMNS, Assigner
 from geo_grid.services.index_publication import content_name, obtain
 
@@ -65,20 +65,8 @@ class PublishedIndex:
 
 
 def as_district_index(index: GridIndex | DistrictIndex) -> DistrictIndex:
-    """`index` as a DistrictIndex (what a snapshot holds): a GridIndex becomes the one part of a
-    one-subdistrict DistrictIndex, reused as built (same arrays, same answers), plus a router and the
-    nearest segments."""
-    if isinstance(index, DistrictIndex):
-        return index
-    codes = tuple(index.codes)
-    digits = 9 if len({c[:9] for c in codes}) == 1 else 0  # one part whatever the codes
-    n = len(codes)
-    cell_m = float(index.cell_deg[1] * 110_574.0)
-    return DistrictIndex._assemble(
-        codes, tuple(index.names), tuple(index.polygons), (codes[0][:digits],), np.zeros(n, dtype=np.int32),
-        (index,), (np.arange(n, dtype=np.int32),), digits, cell_m, int(index._nx * index._ny),
-        ROUTER_CELL_M, (None,), _router_cell_deg((index,), ROUTER_CELL_M),
-    )  # fmt: skip
+    """`index` as a DistrictIndex (what a snapshot holds)."""
+    return index if isinstance(index, DistrictIndex) else DistrictIndex.from_grid_index(index)
 
 
 def publish(index: GridIndex | DistrictIndex, store: Path) -> PublishedIndex:

@@ -130,6 +130,18 @@ def test_one_subdistrict_equals_grid_index() -> None:
     assert_agrees(index, x, y, scalar_every=9)
 
 
+def test_a_grid_index_becomes_a_one_part_district_index_as_built() -> None:
+    codes, polys = synthetic_micro_grids(1, 200, seed=8)
+    grid = GridIndex.build(codes, polys)
+    index = DistrictIndex.from_grid_index(grid)
+    assert len(index.parts) == 1 and index.codes == tuple(grid.codes)
+    x, y = random_points(polys, 20_000, seed=3)
+    ex, ey = edge_probe_points(polys)
+    x, y = np.concatenate([x, ex]), np.concatenate([y, ey])
+    assert np.array_equal(index.locate_many(x, y), grid.locate_many(x, y))
+    assert_agrees(index, x, y, scalar_every=7)
+
+
 def test_nearest_equals_grid_index(district) -> None:
     index, _ = district
     grid = GridIndex.build(index.codes, index.polygons, cell_m=10.0)
