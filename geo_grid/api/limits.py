@@ -147,14 +147,20 @@ class _Bucket:
     stamp: float
 
 
+def monotonic() -> float:
+    """The rate limits' clock: elapsed seconds, not a date (a test that must not depend on how fast the
+    machine is replaces it with a frozen one)."""
+    return time.monotonic()
+
+
 class TokenBuckets:
     """Token buckets by key: `per_min` requests per minute, in bursts of up to `per_min`."""
 
     MAX_KEYS = 100_000  # beyond this, full (idle) buckets are dropped: memory stays bounded
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] | None = None) -> None:
         self._buckets: dict[tuple[str, str], _Bucket] = {}
-        self._clock = clock
+        self._clock = clock if clock is not None else (lambda: monotonic())
 
     def take(self, key: tuple[str, str], per_min: int) -> float:
         """0.0 when the request may go ahead (a token is taken), else the seconds until one is free."""

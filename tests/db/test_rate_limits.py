@@ -14,6 +14,7 @@ import pytest
 import uvicorn
 from starlette.testclient import TestClient
 
+from geo_grid.api import limits
 from geo_grid.api.header_timeout import h11_protocol_class, protocol_class
 from geo_grid.api.limits import TokenBuckets
 from tests.support.api import bearer, create_tokens
@@ -25,14 +26,21 @@ BATCH = {"points": [[113.7, 34.76]]}
 def limited(db_factory: Any, make_client: Any) -> Iterator[tuple[TestClient, dict[str, str]]]:
     url = db_factory()
     tokens = create_tokens(url)
+    # Time stands still for these buckets: a slow machine (a first batch that starts the worker
+    # processes) must not refill a token between the calls the test counts.
+    frozen = pytest.MonkeyPatch()
+    frozen.setattr(limits, "monotonic", lambda: 1000.0)
     settings = {
         "rate_anonymous_batches_per_min": 2,
         "rate_token_batches_per_min": 4,
         "rate_anonymous_writes_per_min": 2,
         "rate_token_writes_per_min": 0,  # off
     }
-    with make_client(url, **settings) as client:
-        yield client, tokens
+    try:
+        with make_client(url, **settings) as client:
+            yield client, tokens
+    finally:
+        frozen.undo()
 
 
 def test_anonymous_batches_get_429_with_retry_after_and_a_chinese_message(limited) -> None:

@@ -173,6 +173,12 @@ def make_legacy_data_dir(data_dir: Path, port: int, keep_running: bool) -> None:
     db.upgrade(legacy_url)
     engine = create_engine(legacy_url)
     with engine.begin() as conn:
+        conn.execute(  # a community belongs to a subdistrict (migration 0009_district)
+            text(
+                "INSERT INTO subdistricts VALUES ('410105012', '未来路街道', '410105', '金水区', '410100', "
+                "'郑州市', '410000', '河南省')"
+            )
+        )
         conn.execute(text("INSERT INTO communities (code, name) VALUES ('410105012099', '旧数据社区')"))
     engine.dispose()
     if not keep_running:
