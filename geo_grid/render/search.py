@@ -8,6 +8,17 @@ from typing import Any
 from branca.element import MacroElement
 from jinja2 import Template
 
+# The search box itself, the same on an embedded and a tiled page (only the script behind it differs).
+_SEARCH_BOX = """{% macro html(this, kwargs) %}
+        <div id="gg-search" style="position:absolute;top:10px;right:10px;z-index:1001;background:#fff;padding:4px;
+             border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.3);">
+          <input id="gg-search-input" list="gg-search-list" placeholder="搜索网格：编码或名称" style="width:220px;font-size:13px;">
+          <datalist id="gg-search-list"></datalist>
+          <div id="gg-search-msg" style="font-size:12px;color:#a00;"></div>
+        </div>
+        {% endmacro %}
+"""
+
 
 class GridSearch(MacroElement):
     """Type a code or part of a name; Enter (or a pick from the list) zooms to the grid and opens its popup.
@@ -17,14 +28,8 @@ class GridSearch(MacroElement):
     """
 
     _template = Template(
-        """{% macro html(this, kwargs) %}
-        <div id="gg-search" style="position:absolute;top:10px;right:10px;z-index:1001;background:#fff;padding:4px;
-             border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.3);">
-          <input id="gg-search-input" list="gg-search-list" placeholder="搜索网格：编码或名称" style="width:220px;font-size:13px;">
-          <datalist id="gg-search-list"></datalist>
-          <div id="gg-search-msg" style="font-size:12px;color:#a00;"></div>
-        </div>
-        {% endmacro %}
+        _SEARCH_BOX
+        + """
         {% macro script(this, kwargs) %}
         (function() {
           var map = {{ this._parent.get_name() }};
@@ -78,14 +83,8 @@ class ApiGridSearch(MacroElement):
     it zooms to the grid, outlines it in red and opens its popup (window.geoGrid.openGrid of tiled.py)."""
 
     _template = Template(
-        """{% macro html(this, kwargs) %}
-        <div id="gg-search" style="position:absolute;top:10px;right:10px;z-index:1001;background:#fff;padding:4px;
-             border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.3);">
-          <input id="gg-search-input" list="gg-search-list" placeholder="搜索网格：编码或名称" style="width:220px;font-size:13px;">
-          <datalist id="gg-search-list"></datalist>
-          <div id="gg-search-msg" style="font-size:12px;color:#a00;"></div>
-        </div>
-        {% endmacro %}
+        _SEARCH_BOX
+        + """
         {% macro script(this, kwargs) %}
         (function() {
           var map = {{ this._parent.get_name() }};

@@ -40,7 +40,7 @@ from geo_grid.io.index_store import SnapshotError, load_index, read_manifest
 from geo_grid.lookup import GridIndex
 from geo_grid.lookup_district import DistrictIndex
 from geo_grid.services.assign import COLUMNS, Assigner
-from geo_grid.services.index_publication import content_name, obtain
+from geo_grid.services.index_publication import obtain, published_name
 
 LOCAL = "local"  # `--dask local` or `local:N`: a LocalCluster of N worker processes on this machine
 
@@ -71,18 +71,9 @@ def as_district_index(index: GridIndex | DistrictIndex) -> DistrictIndex:
 
 def publish(index: GridIndex | DistrictIndex, store: Path) -> PublishedIndex:
     """Publish `index` in `store` (a directory every worker can read) unless it is there already, under
-    the name of its content (services/index_publication.py: same micro-grids and settings, same name)."""
+    the name of its content (services/index_publication.py: same micro-grids, same name)."""
     wkb = [bytes(b) for b in shapely.to_wkb(np.asarray(index.polygons, dtype=object))]
-    if isinstance(index, DistrictIndex):
-        settings: dict[str, object] = {
-            "subdistrict_digits": index.subdistrict_digits,
-            "part_cell_m": index.part_cell_m,
-            "part_max_cells": index.part_max_cells,
-            "router_cell_m": index.router_cell_m,
-        }
-    else:
-        settings = {"grid_index_cell_deg": tuple(index.cell_deg), "grid_index_cells": index._nx * index._ny}
-    name = content_name(index.codes, index.names, wkb, settings)
+    name = published_name(index.codes, index.names, wkb)  # the API's live index of these grids, too
     target = store / name
     try:
         manifest = read_manifest(target)  # published already (by an earlier run or an API process)

@@ -167,7 +167,7 @@ def _district_index(
     previous: GridDirectory | None,
 ) -> DistrictIndex:
     codes, names, wkb = [r.code for r in micro], [r.name for r in micro], [r.wkb for r in micro]
-    name = index_publication.content_name(codes, names, wkb, {"index": "district", "subdistrict_digits": 9})
+    name = index_publication.published_name(codes, names, wkb)
 
     def make() -> DistrictIndex:
         changed = _only_changed(previous, generations)

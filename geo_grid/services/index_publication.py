@@ -56,6 +56,16 @@ def content_name(
     return h.hexdigest()
 
 
+# The build settings of every published index (DistrictIndex.build's defaults): the API's live directory
+# and `geo-grid assign --dask` name the same grids alike, so they share one snapshot in a store.
+PUBLISHED_SETTINGS: Mapping[str, object] = {"index": "district", "subdistrict_digits": 9}
+
+
+def published_name(codes: Sequence[str], names: Sequence[str], wkb: Sequence[bytes]) -> str:
+    """The store name of the index of these micro-grids."""
+    return content_name(codes, names, wkb, PUBLISHED_SETTINGS)
+
+
 @contextmanager
 def _locked(path: Path) -> Iterator[None]:
     with path.open("a") as fh:
