@@ -86,8 +86,70 @@ def clean_polygon(geom: Any) -> Any:
     return geom
 
 
+class PointQueries:
+    """The point queries GridIndex and DistrictIndex (lookup_district.py) answer alike, written once over
+    what each index defines: `codes`, `locate_pos`, `_locate_many` and `_nearest_outside`."""
+
+    __slots__ = ()
+    codes: tuple[str, ...]
+
+    def locate_pos(self, lon: float, lat: float) -> int:
+        raise NotImplementedError
+
+    def _locate_many(self, lon: ArrayLike, lat: ArrayLike, ties: bool) -> tuple[IntArray, NDArray[np.bool_]]:
+        raise NotImplementedError
+
+    def _nearest_outside(
+        self, x: NDArray[np.float64], y: NDArray[np.float64]
+    ) -> tuple[IntArray, NDArray[np.float64]]:
+        raise NotImplementedError
+
+    def locate(self, lon: float, lat: float) -> str | None:
+        """Code of the grid covering (lon, lat), None outside every grid."""
+        pos = self.locate_pos(lon, lat)
+        return self.codes[pos] if pos >= 0 else None
+
+    def locate_many(self, lon: ArrayLike, lat: ArrayLike) -> IntArray:
+        """Vectorised `locate_pos`: int32 positions, -1 outside or NaN; same shape as the input."""
+        return self._locate_many(lon, lat, ties=False)[0]
+
+    def locate_many_with_ties(self, lon: ArrayLike, lat: ArrayLike) -> tuple[IntArray, NDArray[np.bool_]]:
+        """`locate_many` plus a mask of the points covered by more than one grid (the tie rule decided).
+
+        Free where a raster answers: plain cells and certain sides of an edge have one cover by
+        construction, so only points the exact test sees (on an edge or vertex) can be ties.
+        """
+        return self._locate_many(lon, lat, ties=True)
+
+    def nearest_many(self, lon: ArrayLike, lat: ArrayLike) -> tuple[IntArray, NDArray[np.float64]]:
+        """Vectorised `nearest` for finite points: positions and distances in metres (0.0 when covered)."""
+        x = np.asarray(lon, dtype=np.float64).ravel()
+        y = np.asarray(lat, dtype=np.float64).ravel()
+        if not (np.isfinite(x).all() and np.isfinite(y).all()):
+            raise ValueError("nearest_many() needs finite coordinates")
+        pos = self.locate_many(x, y)
+        dist = np.zeros(len(x))
+        out = np.flatnonzero(pos < 0)
+        if len(out):
+            pos[out], dist[out] = self._nearest_outside(x[out], y[out])
+        return pos, dist
+
+    def nearest(self, lon: float, lat: float) -> tuple[int, float]:
+        """(position, distance in metres in EPSG:4547) of the closest grid; (pos, 0.0) when covered.
+
+        Ties in distance go to the smallest code, like everything else.
+        """
+        pos = self.locate_pos(lon, lat)
+        if pos >= 0:
+            return pos, 0.0
+        if not (np.isfinite(lon) and np.isfinite(lat)):
+            raise ValueError("nearest() needs finite coordinates")
+        p, d = self._nearest_outside(np.array([lon], dtype=np.float64), np.array([lat], dtype=np.float64))
+        return int(p[0]), float(d[0])
+
+
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
-class GridIndex:
+class GridIndex(PointQueries):
     """Immutable point -> grid index. Build with `GridIndex.build`; see the module docstring."""
 
     codes: tuple[str, ...]
@@ -249,11 +311,6 @@ class GridIndex:
             return self._locate_special(self._mv[7][row] + v - self.size, float(lon), float(lat))
         return -1
 
-    def locate(self, lon: float, lat: float) -> str | None:
-        """Code of the grid covering (lon, lat), None outside every grid."""
-        pos = self.locate_pos(lon, lat)
-        return self.codes[pos] if pos >= 0 else None
-
     def _locate_special(self, k: int, lon: float, lat: float) -> int:
         _, seg, sp_seg, left, right, ptr, cand, _ = self._mv
         s = 4 * sp_seg[k]
@@ -269,18 +326,6 @@ class GridIndex:
             if shapely.intersects_xy(self._geoms[c], lon, lat):
                 return int(c)
         return -1
-
-    def locate_many(self, lon: ArrayLike, lat: ArrayLike) -> IntArray:
-        """Vectorised `locate_pos`: int32 positions, -1 outside or NaN; same shape as the input."""
-        return self._locate_many(lon, lat, ties=False)[0]
-
-    def locate_many_with_ties(self, lon: ArrayLike, lat: ArrayLike) -> tuple[IntArray, NDArray[np.bool_]]:
-        """`locate_many` plus a mask of the points covered by more than one grid (the tie rule decided).
-
-        Free where the raster answers: plain cells and certain sides of an edge have one cover by
-        construction, so only points the exact test sees (on an edge or vertex) can be ties.
-        """
-        return self._locate_many(lon, lat, ties=True)
 
     def _locate_many(self, lon: ArrayLike, lat: ArrayLike, ties: bool) -> tuple[IntArray, NDArray[np.bool_]]:
         x = np.asarray(lon, dtype=np.float64)
@@ -395,32 +440,6 @@ class GridIndex:
             return []
         hits = self._tree.query(shapely.Point(lon, lat), predicate="intersects")
         return sorted((int(h) for h in hits), key=self._rank.__getitem__)
-
-    def nearest_many(self, lon: ArrayLike, lat: ArrayLike) -> tuple[IntArray, NDArray[np.float64]]:
-        """Vectorised `nearest` for finite points: positions and distances in metres (0.0 when covered)."""
-        x = np.asarray(lon, dtype=np.float64).ravel()
-        y = np.asarray(lat, dtype=np.float64).ravel()
-        if not (np.isfinite(x).all() and np.isfinite(y).all()):
-            raise ValueError("nearest_many() needs finite coordinates")
-        pos = self.locate_many(x, y)
-        dist = np.zeros(len(x))
-        out = np.flatnonzero(pos < 0)
-        if len(out):
-            pos[out], dist[out] = self._nearest_outside(x[out], y[out])
-        return pos, dist
-
-    def nearest(self, lon: float, lat: float) -> tuple[int, float]:
-        """(position, distance in metres in EPSG:4547) of the closest grid; (pos, 0.0) when covered.
-
-        Ties in distance go to the smallest code, like everything else.
-        """
-        pos = self.locate_pos(lon, lat)
-        if pos >= 0:
-            return pos, 0.0
-        if not (np.isfinite(lon) and np.isfinite(lat)):
-            raise ValueError("nearest() needs finite coordinates")
-        p, d = self._nearest_outside(np.array([lon], dtype=np.float64), np.array([lat], dtype=np.float64))
-        return int(p[0]), float(d[0])
 
     def _nearest_outside(
         self, x: NDArray[np.float64], y: NDArray[np.float64]

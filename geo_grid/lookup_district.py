@@ -50,7 +50,7 @@ import shapely
 from numpy.typing import ArrayLike, NDArray
 
 from geo_grid.crs import lonlat_to_far_metric, lonlat_to_metric
-from geo_grid.lookup import FAR_DEG, GridIndex, clean_polygons
+from geo_grid.lookup import FAR_DEG, GridIndex, PointQueries, clean_polygons
 from geo_grid.lookup_flat import FlatParts
 from geo_grid.lookup_kernel import DEFER, locate_kernel
 from geo_grid.lookup_raster import DELTA, ORIENT_ERR, IntArray
@@ -176,7 +176,7 @@ class _Nearest:
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
-class DistrictIndex:
+class DistrictIndex(PointQueries):
     """Point -> grid index over many subdistricts, with GridIndex's query interface.
 
     Build with `DistrictIndex.build`. `subdistrict_codes` are the subdistricts in code order;
@@ -486,11 +486,6 @@ class DistrictIndex:
         p = self.parts[s].locate_pos(lon, lat)
         return int(self.part_positions[s][p]) if p >= 0 else -1
 
-    def locate(self, lon: float, lat: float) -> str | None:
-        """Code of the grid covering (lon, lat), None outside every grid."""
-        pos = self.locate_pos(lon, lat)
-        return self.codes[pos] if pos >= 0 else None
-
     def subdistrict(self, lon: float, lat: float) -> str | None:
         """Code of the subdistrict of the grid covering (lon, lat), None outside every grid."""
         pos = self.locate_pos(lon, lat)
@@ -510,14 +505,6 @@ class DistrictIndex:
         for s, part in enumerate(self.parts):
             out.extend(int(self.part_positions[s][p]) for p in part.candidates_slow(lon, lat))
         return sorted(out, key=self._rank.__getitem__)
-
-    def locate_many(self, lon: ArrayLike, lat: ArrayLike) -> IntArray:
-        """Vectorised `locate_pos`: int32 positions, -1 outside or NaN; same shape as the input."""
-        return self._locate_many(lon, lat, ties=False)[0]
-
-    def locate_many_with_ties(self, lon: ArrayLike, lat: ArrayLike) -> tuple[IntArray, NDArray[np.bool_]]:
-        """`locate_many` plus a mask of the points covered by more than one grid (the tie rule decided)."""
-        return self._locate_many(lon, lat, ties=True)
 
     def subdistrict_many(self, positions: ArrayLike) -> NDArray[np.object_]:
         """Subdistrict codes of positions (None where the position is -1)."""
@@ -594,29 +581,6 @@ class DistrictIndex:
             tie[pt[many]] = True
 
     # ---------------------------------------------------------------------------------- nearest
-
-    def nearest_many(self, lon: ArrayLike, lat: ArrayLike) -> tuple[IntArray, NDArray[np.float64]]:
-        """Vectorised `nearest` for finite points: positions and distances in metres (0.0 when covered)."""
-        x = np.asarray(lon, dtype=np.float64).ravel()
-        y = np.asarray(lat, dtype=np.float64).ravel()
-        if not (np.isfinite(x).all() and np.isfinite(y).all()):
-            raise ValueError("nearest_many() needs finite coordinates")
-        pos = self.locate_many(x, y)
-        dist = np.zeros(len(x))
-        out = np.flatnonzero(pos < 0)
-        if len(out):
-            pos[out], dist[out] = self._nearest_outside(x[out], y[out])
-        return pos, dist
-
-    def nearest(self, lon: float, lat: float) -> tuple[int, float]:
-        """(position, distance in metres) of the closest grid; (pos, 0.0) when covered. Ties: smallest code."""
-        pos = self.locate_pos(lon, lat)
-        if pos >= 0:
-            return pos, 0.0
-        if not (np.isfinite(lon) and np.isfinite(lat)):
-            raise ValueError("nearest() needs finite coordinates")
-        p, d = self._nearest_outside(np.array([lon], dtype=np.float64), np.array([lat], dtype=np.float64))
-        return int(p[0]), float(d[0])
 
     def _nearest_outside(
         self, x: NDArray[np.float64], y: NDArray[np.float64]
