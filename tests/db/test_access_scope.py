@@ -448,6 +448,35 @@ def test_cli_creates_scoped_users_and_tokens(env: Env, monkeypatch: pytest.Monke
                for line in listed.splitlines()), listed  # fmt: skip
 
 
+def test_cli_moves_a_user_to_another_subdistrict_and_ends_their_sessions(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GEO_GRID_DATABASE_URL", env.url)
+    create_user(env.url, "mover", "dispatcher", subdistrict=OTHER)
+    browser = TestClient(env.client.app)
+    login(browser, "mover")
+    assert browser.get(f"/reports/{env.other_report}").status_code == 200
+    assert browser.get("/session").json()["authenticated"] is True
+    runner = CliRunner()
+    r = runner.invoke(cli, ["user", "move", "mover", "--subdistrict", HOME])
+    assert r.exit_code == 0 and HOME in r.output, r.output
+    # The open session ended: no page keeps the old scope.
+    assert browser.get("/session").json()["authenticated"] is False
+    login(browser, "mover")
+    assert browser.get(f"/reports/{env.home_report}").status_code == 200
+    _not_found(browser.get(f"/reports/{env.other_report}"), "report_not_found")
+    moved = query(env.url, "SELECT detail FROM audit_log WHERE action = 'user_move' ORDER BY id DESC LIMIT 1")
+    assert moved[0].detail["from"] == OTHER and moved[0].detail["to"] == HOME
+    # To the district level; an unknown code or no choice at all is refused and changes nothing.
+    assert runner.invoke(cli, ["user", "move", "mover", "--district"]).exit_code == 0
+    assert scalar(env.url, "SELECT subdistrict_code FROM users WHERE login = 'mover'") is None
+    r = runner.invoke(cli, ["user", "move", "mover", "--subdistrict", "410105098"])
+    assert r.exit_code != 0 and "410105098" in r.output, r.output
+    assert runner.invoke(cli, ["user", "move", "mover"]).exit_code != 0
+    assert runner.invoke(cli, ["user", "move", "nobody", "--district"]).exit_code != 0
+    assert scalar(env.url, "SELECT subdistrict_code FROM users WHERE login = 'mover'") is None
+
+
 # ------------------------------------------------------------------------------------------ migration
 
 
