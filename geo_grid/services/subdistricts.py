@@ -62,15 +62,14 @@ def meant_or_district(
     caller: str | None = None,
     belongs_to: str | None = None,
 ) -> Subdistrict | None:
-    """As `meant`, for read-only summaries: None (the whole district) where `meant` would answer 422
-    (several subdistricts and nothing deciding) or 409 (none loaded yet)."""
+    """As `meant`, for read-only summaries: None (the whole district) when nothing decides and the database
+    holds several subdistricts — also when only one of them has live boundaries yet: the others' rows (a
+    report, a community) are read too — or none yet."""
     found = _decided(session, named, caller, belongs_to)
     if found is not None:
         return found
-    try:
-        return home(session)
-    except SubdistrictRequired:
-        return None
+    rows = repo.list_all(session)
+    return rows[0] if len(rows) == 1 else None
 
 
 def _decided(
@@ -99,12 +98,10 @@ def title(sub: Subdistrict | None, rows: list[Subdistrict] | None = None) -> str
 def title_of(session: Session, code: str | None = None) -> str:
     """`title` of the subdistrict `code` names, else of the only one, else of the whole district."""
     sub = repo.get(session, code) if code else None
-    if sub is None:
-        try:
-            sub = home(session)
-        except SubdistrictRequired:
-            sub = None
-    return title(sub, repo.list_all(session) if sub is None else None)
+    rows = repo.list_all(session)
+    if sub is None and len(rows) == 1:
+        sub = rows[0]
+    return title(sub, rows)
 
 
 def place_of(session: Session) -> str:

@@ -276,7 +276,7 @@ def _collection(request: Request, info: ogc_service.CollectionInfo, html: bool, 
     "/collections",
     summary="OGC API – Features collections",
     response_model=Collections,
-    responses={**_html_page(), **ogc_error_responses(400)},
+    responses={**_html_page(), **ogc_error_responses(400, 404)},
 )
 def collections(
     request: Request,
