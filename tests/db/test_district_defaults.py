@@ -8,14 +8,19 @@ subdistrict rows and road_level follows a general rule."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from geo_grid import db, privacy
+from geo_grid.cli import app as cli_app
 from geo_grid.services import categories as category_service
 from geo_grid.services import lookup as lookup_service
 from geo_grid.services import subdistricts
@@ -176,6 +181,27 @@ def test_the_assessment_of_the_whole_district_and_of_a_subdistrict(env: Env) -> 
     assert r.status_code == 404, r.text
     xlsx = _get(env, "/assessment.xlsx", "district", period=PERIOD, by="subdistrict")
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+
+
+def _cells(body: bytes) -> set[str]:
+    book = openpyxl.load_workbook(io.BytesIO(body), read_only=True)
+    return {str(v) for ws in book.worksheets for row in ws.iter_rows(values_only=True) for v in row if v}
+
+
+def test_the_assessment_command_of_a_subdistrict_or_of_the_whole_district(
+    env: Env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GEO_GRID_DATABASE_URL", env.url)
+    out = tmp_path / "a.xlsx"
+    args = ["assessment", "--period", PERIOD, "-o", str(out), "--by", "subdistrict"]
+    result = CliRunner().invoke(cli_app, [*args, "--subdistrict", NEIGHBOUR])
+    assert result.exit_code == 0, result.output
+    one = _cells(out.read_bytes())
+    assert any(district.NAME in c for c in one) and not any("未来路" in c for c in one)
+    result = CliRunner().invoke(cli_app, args)  # none named, several subdistricts: the whole district
+    assert result.exit_code == 0, result.output
+    every = _cells(out.read_bytes())
+    assert any("金水区" in c for c in every) and {district.NAME, "未来路街道"} <= every
 
 
 # ------------------------------------------------------------------------------------------------ Open311
