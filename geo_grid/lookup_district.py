@@ -615,6 +615,7 @@ class DistrictIndex(PointQueries):
     def nbytes(self) -> int:
         """Bytes in the index's own arrays: every part's, the router's and the nearest segments'."""
         own = self.subdistrict_of.nbytes + self._rank.nbytes + sum(p.nbytes for p in self.part_positions)
+        own += self._flat.rings_nbytes  # the ring coordinates of the compiled exact test
         return int(sum(p.nbytes for p in self.parts) + self._router.nbytes + self._nearest.nbytes + own)
 
     def stats(self) -> dict[str, float]:
