@@ -157,7 +157,7 @@ def locate_kernel(
                 loc = np.int64(sp_right[k])
             else:  # near a vertex or an edge: the cell's candidates, tested exactly (or DEFER)
                 s = it_part[q]
-                it_ans[q] = _cell_exact(
+                it_ans[q] = cell_exact(
                     px, py, s, p_ptr[s] + k - p_sp[s], p_cand[s], p_pos[s], sp_ptr, sp_cand, pos,
                     poly_xy, ring_xy,
                 )  # fmt: skip
@@ -183,7 +183,7 @@ def locate_kernel(
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
-def _cell_exact(
+def cell_exact(
     px: float,
     py: float,
     s: int,
@@ -203,7 +203,7 @@ def _cell_exact(
     count = 0
     for c in range(sp_ptr[pk], sp_ptr[pk + 1]):
         loc: Any = np.int64(sp_cand[cand0 + c])
-        r = _covers(px, py, pos0 + loc, poly_xy, ring_xy)
+        r = covers(px, py, pos0 + loc, poly_xy, ring_xy)
         if r < 0:
             return DEFER
         if r == 1:
@@ -216,7 +216,7 @@ def _cell_exact(
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
-def _covers(px: float, py: float, g: int, poly_xy: Any, ring_xy: Any) -> int:
+def covers(px: float, py: float, g: int, poly_xy: Any, ring_xy: Any) -> int:
     """1 if polygon g (flat index) certainly contains the point, 0 if certainly not, -1 if the point is
     on or within rounding of one of its edges. Even-odd crossings of the ray to +x over every ring
     (half-open rule on y, exact); a crossing is decided by comparisons where the edge lies wholly on

@@ -1,4 +1,4 @@
-"""The compiled exact test near vertices (geo_grid.lookup_kernel._covers / _cell_exact): certain answers
+"""The compiled exact test near vertices (geo_grid.lookup_kernel.covers / cell_exact): certain answers
 are GEOS's, points on a boundary are never answered there, and the bulk path defers only those."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import shapely
 
 from geo_grid.lookup_district import DistrictIndex
 from geo_grid.lookup_flat import polygon_rings
-from geo_grid.lookup_kernel import DEFER, _covers, locate_kernel
+from geo_grid.lookup_kernel import DEFER, covers, locate_kernel
 from geo_grid.synthetic import synthetic_micro_grids
 from tests.support.lookup_reference import brute_force_cover_count, brute_force_locate, edge_probe_points
 
@@ -32,7 +32,7 @@ def test_covers_equals_geos_and_refuses_boundary_points() -> None:
     for g, poly in enumerate(polys):
         shapely.prepare(poly)
         want = shapely.intersects_xy(poly, x, y)
-        got = np.array([_covers(a, b, g, starts, xy) for a, b in zip(x.tolist(), y.tolist(), strict=True)])
+        got = np.array([covers(a, b, g, starts, xy) for a, b in zip(x.tolist(), y.tolist(), strict=True)])
         sure = got >= 0
         assert np.array_equal(got[sure] == 1, want[sure]), g
         assert not (sure & boundary & want).any()  # a covered boundary point is never called certain
