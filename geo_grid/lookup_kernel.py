@@ -6,11 +6,14 @@ raster cell, and answer plain cells and certain sides of single-edge cells. The 
 operations are the numpy path's, in the same order (no fastmath, so no reassociation or contraction),
 so the cell of a point and the sign of an orientation are the same bit for bit.
 
-Whatever the raster cannot answer with certainty (a point on or within rounding of an edge, a
-multi-edge cell) is NOT answered here: the point is flagged and the caller runs the exact numpy path
-(GEOS ``intersects_xy`` over the cell's candidates) for the flagged points only. Exactness therefore
-rests on the same construction as GridIndex (see geo_grid.lookup), and the tests compare both paths
-with the brute-force reference.
+A point the raster cannot answer (a multi-edge cell near a vertex, or within rounding of the cell's
+edge) gets the exact test of its cell's candidates here (`cell_exact`: even-odd crossings over each
+candidate's rings, every orientation under Shewchuk's static error bound, in code order), which
+answers it unless the point is on or within rounding of an edge of a candidate (≈ 1e-16 degree) or
+two candidates cover it. Only those are flagged (DEFER) and the caller runs the exact numpy path (GEOS
+``intersects_xy`` over the cell's candidates) for them. Exactness therefore rests on the same
+construction as GridIndex (see geo_grid.lookup) plus certain orientations; the tests compare both
+paths with the brute-force reference (tests/unit/test_lookup_kernel.py, test_lookup_district.py).
 """
 
 from __future__ import annotations
