@@ -163,7 +163,9 @@ class _Scalar:
         elif dl - dr < -bound:
             loc = self.sp_right[k]
         else:  # near a vertex or an edge
-            return int(cell_exact(lon, lat, s, o_ptr + k - o_sp, o_cand, o_pos, *self.exact_args))
+            return int(
+                cell_exact(float(lon), float(lat), s, o_ptr + k - o_sp, o_cand, o_pos, *self.exact_args)
+            )
         return -1 if loc < 0 else int(self.pos[o_pos + loc])
 
 
