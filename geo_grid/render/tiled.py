@@ -246,6 +246,11 @@ class TiledReports(JSCSSMixin, MacroElement):
               L.VectorGrid.Protobuf.prototype.initialize.call(this, url, options);
               this._groups = {};
               this.on('tileunload', function(e) { this._drop(this._tileCoordsToKey(e.coords)); }, this);
+              // Leaflet keeps another zoom's tiles until the new ones have loaded: their markers go at once.
+              map.on('zoomend', function() {
+                var z = this._tileZoom, self = this;
+                Object.keys(this._groups).forEach(function(k) { if (+k.split(':')[2] !== z) self._drop(k); });
+              }, this);
             },
             _drop: function(key) {
               if (this._groups[key]) { map.removeLayer(this._groups[key]); delete this._groups[key]; }
@@ -262,7 +267,9 @@ class TiledReports(JSCSSMixin, MacroElement):
                     group.addLayer(self.options.marker(f.properties, map.unproject(px, coords.z)));
                   });
                 }
-                if (self._map && self._tiles[key]) { self._drop(key); self._groups[key] = group.addTo(map); }
+                if (self._map && self._tiles[key] && coords.z === self._tileZoom) {
+                  self._drop(key); self._groups[key] = group.addTo(map);
+                }
                 done(null, tile);
               }, function(e) { done(e, tile); });
               return tile;
