@@ -179,3 +179,33 @@ def test_writes_to_a_draft_keep_their_role_checks(env: Env) -> None:
     assert r.status_code == 401, r.text
     r = env.client.post(f"/generations/{env.draft}/activate", headers=bearer(env.tokens["dispatcher"]))
     assert r.status_code == 403, r.text
+
+
+# ------------------------------------------------------------------------- titles from the subdistrict rows
+
+
+def _title(page: str) -> str:
+    return page.split("<title>", 1)[1].split("</title>", 1)[0]
+
+
+def test_page_titles_name_the_subdistrict_meant_not_a_fixed_one(env: Env) -> None:
+    """The console names the caller's subdistrict (the district when it has none); the resident pages name
+    the only subdistrict, or the district when there are several (as here)."""
+    other = create_token(env.url, "planner", "第二街道规划员", subdistrict=district.CODE)
+    for path in ("/console", "/console/reports/1", "/console/generations"):
+        role = "planner" if path.endswith("generations") else "dispatcher"
+        own = _get(env, path, role if role == "dispatcher" else "planner")
+        assert own.status_code == 200, (path, own.text[:200])
+        assert _title(own.text).endswith("— 未来路街道网格化治理"), _title(own.text)
+        if role == "planner":
+            theirs = env.client.get(path, headers=bearer(other))
+            assert _title(theirs.text).endswith(f"— {district.NAME}网格化治理"), _title(theirs.text)
+        else:
+            theirs = _get(env, path, "district_dispatcher")
+            assert _title(theirs.text).endswith("— 金水区网格化治理"), _title(theirs.text)
+    for path in ("/report", "/track"):
+        page = env.client.get(path)
+        assert page.status_code == 200, page.text[:200]
+        assert _title(page.text).endswith("— 金水区网格化治理") and "未来路" not in page.text, _title(
+            page.text
+        )
