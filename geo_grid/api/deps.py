@@ -197,15 +197,21 @@ async def _enforce_scope(request: Request, runtime: Runtime, principal: auth.Pri
     that is not admin changes nothing (403 `district_read_only`); a subdistrict's principal reaches the
     records a path (or `?generation=`) names — report, photo, generation or draft, grid — only inside its
     subdistrict, and is
-    answered 404 otherwise, as if they did not exist. Listings filter by `principal.scope` themselves.
+    answered 404 otherwise, as if they did not exist. A read of a draft (path or `?generation=`) is 404
+    to anyone but a planner or admin (scope.reads_drafts), the public and the district level included
+    (writes keep their role checks: 401/403). Listings filter by `principal.scope` themselves.
     The rules of what belongs where: repository/scope.py."""
-    if is_write(request) and _route(request) not in OWN_SESSION_WRITES:
+    write = is_write(request)
+    if write and _route(request) not in OWN_SESSION_WRITES:
         principal.require_change()
-    if principal.district_wide:
+    drafts = write or scope_repo.reads_drafts(principal.role)
+    if principal.district_wide and drafts:
         return
     checks = _scope_checks(request)
+    if principal.district_wide:  # only the draft rule applies: a draft is 404 to all but its planners
+        checks = [c for c in checks if c[0] == "generation"]
     if checks:
-        await run_in_threadpool(_check_scope, runtime.session_factory, principal.scope, checks)
+        await run_in_threadpool(_check_scope, runtime.session_factory, principal.scope, drafts, checks)
 
 
 def _as_id(value: object) -> int | None:
@@ -235,7 +241,7 @@ def _scope_checks(request: Request) -> list[tuple[str, object]]:
 
 
 def _check_scope(
-    factory: sessionmaker[Session], scope: scope_repo.Scope, checks: list[tuple[str, object]]
+    factory: sessionmaker[Session], scope: scope_repo.Scope, drafts: bool, checks: list[tuple[str, object]]
 ) -> None:
     with transaction(factory) as session:
         for kind, key in checks:
@@ -244,7 +250,9 @@ def _check_scope(
                 error = ReportNotFound(f"no report {key}")
             elif kind == "photo" and not scope_repo.photo_visible(session, scope, int(str(key))):
                 error = PhotoNotFound(f"没有编号为 {key} 的照片")
-            elif kind == "generation" and not scope_repo.generation_visible(session, scope, int(str(key))):
+            elif kind == "generation" and not scope_repo.generation_visible(
+                session, scope, int(str(key)), drafts
+            ):
                 error = GenerationNotFound(f"no generation {key}")
             elif kind == "grid" and not scope_repo.grid_code_in(scope, str(key)):
                 error = GridNotFound(f"no grid with code {key!r}")

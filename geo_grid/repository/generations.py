@@ -69,9 +69,10 @@ def lock(session: Session, generation_id: int, exclusive: bool = False) -> Gener
     return _one(session, sql, {"id": generation_id})
 
 
-def list_in(session: Session, access: scope_rules.Scope) -> list[Generation]:
-    """The generations in a caller's scope (repository/scope.py), every subdistrict's for the district."""
-    within = scope_rules.generations_in(access)
+def list_in(session: Session, access: scope_rules.Scope, drafts: bool = True) -> list[Generation]:
+    """The generations in a caller's scope (repository/scope.py), every subdistrict's for the district;
+    drafts only when `drafts` (scope.reads_drafts)."""
+    within = scope_rules.generations_readable(access, drafts)
     sql = f"SELECT {_COLUMNS} FROM generations g WHERE {within.sql} ORDER BY id"
     return [Generation(**r._mapping) for r in session.execute(text(sql), within.params)]
 

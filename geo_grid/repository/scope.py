@@ -81,6 +81,25 @@ def generations_in(scope: Scope, alias: str = "g") -> Condition:
     return Condition(f"{alias}.subdistrict_code = :{PARAM}", {PARAM: scope.subdistrict_code})
 
 
+# A draft is a planner's work in progress: only planners and admins (of its subdistrict; of the district
+# level: every subdistrict's) read it. Anyone else is answered as if it did not exist (404, left out of
+# listings). Active and retired generations are public.
+DRAFT_READERS = frozenset({"planner", "admin"})
+
+
+def reads_drafts(role: str) -> bool:
+    """Whether a principal of this role may read drafts (those inside its scope)."""
+    return role in DRAFT_READERS
+
+
+def generations_readable(scope: Scope, drafts: bool, alias: str = "g") -> Condition:
+    """The generations a principal reads: its scope's, drafts only when `drafts` (`reads_drafts`)."""
+    within = generations_in(scope, alias)
+    if drafts:
+        return within
+    return Condition(f"({within.sql} AND {alias}.status <> 'draft')", within.params)
+
+
 def grid_code_in(scope: Scope, code: str) -> bool:
     """A grid, community or subdistrict code (as a path names it) inside the scope."""
     return scope.subdistrict_code is None or code[:9] == scope.subdistrict_code
@@ -108,9 +127,10 @@ def photo_visible(session: Session, scope: Scope, photo_id: int) -> bool:
     return _exists(session, sql, reports_in(scope), id=photo_id)
 
 
-def generation_visible(session: Session, scope: Scope, generation_id: int) -> bool:
+def generation_visible(session: Session, scope: Scope, generation_id: int, drafts: bool = True) -> bool:
+    """In the scope, and not a draft unless `drafts` (`reads_drafts`)."""
     sql = "SELECT 1 FROM generations g WHERE g.id = :id"
-    return _exists(session, sql, generations_in(scope), id=generation_id)
+    return _exists(session, sql, generations_readable(scope, drafts), id=generation_id)
 
 
 def person_visible(session: Session, scope: Scope, person_id: str) -> bool:

@@ -36,7 +36,7 @@ from geo_grid.repository import reports as report_repo
 from geo_grid.repository import subdistricts as subdistrict_repo
 from geo_grid.repository.boundaries import GridAuditEntry, GridVersion, Move, NewGrid
 from geo_grid.repository.generations import Generation
-from geo_grid.repository.scope import Scope
+from geo_grid.repository.scope import EVERYTHING, Scope
 from geo_grid.services import subdistricts, validation
 
 
@@ -157,13 +157,13 @@ def describe(session: Session, gen: Generation) -> GenerationSummary:
 
 
 def list_generations(
-    session: Session, subdistrict: str | None = None, access: Scope | None = None
+    session: Session, subdistrict: str | None = None, access: Scope | None = None, drafts: bool = True
 ) -> list[GenerationSummary]:
     """The generations of the named subdistrict, or of every subdistrict (by id) when none is named;
-    with a caller's scope, only those it may see (repository/scope.py)."""
+    with a caller's scope, only those it may see (repository/scope.py: drafts only when `drafts`)."""
     gens = list_generations_raw(session, subdistrict)
     if access is not None:
-        visible = {g.id for g in generation_repo.list_in(session, access)}
+        visible = {g.id for g in generation_repo.list_in(session, access, drafts)}
         gens = [g for g in gens if g.id in visible]
     return [describe(session, g) for g in gens]
 
@@ -432,10 +432,15 @@ def export(session: Session, generation_id: int, fmt: str, path: Path, level: st
     return write_layer(grids, fmt, path)
 
 
-def history(session: Session, code: str) -> GridHistory:
+def history(session: Session, code: str, drafts: bool = True) -> GridHistory:
     """Every generation's version of a grid (valid_from/valid_to from activation and retirement) and
-    the audit entries about it; `changed` says whether the shape differs from the previous version."""
-    versions = repo.history(session, code)
+    the audit entries about it; `changed` says whether the shape differs from the previous version.
+    Without `drafts` (repository/scope.reads_drafts), nothing of a draft: neither its version nor its
+    audit entries (a grid only a draft holds is not found)."""
+    hidden: set[int] = set()
+    if not drafts:
+        hidden = {g.id for g in generation_repo.list_in(session, EVERYTHING) if g.status == "draft"}
+    versions = [v for v in repo.history(session, code) if v.generation not in hidden]
     if not versions:
         raise GridNotFound(f"no grid with code {code!r} in any generation")
     out: list[HistoryVersion] = []
@@ -444,4 +449,5 @@ def history(session: Session, code: str) -> GridHistory:
         changed = previous_hash is not None and v.geom_hash != previous_hash
         out.append(HistoryVersion(**asdict(v), shape_changed=changed))
         previous_hash = v.geom_hash
-    return GridHistory(code=code, versions=out, audit=repo.audit_entries(session, grid_code=code))
+    audit = [e for e in repo.audit_entries(session, grid_code=code) if e.generation_id not in hidden]
+    return GridHistory(code=code, versions=out, audit=audit)

@@ -25,6 +25,11 @@ runner = CliRunner()
 TERTIARY = "410105012001001"
 
 
+def _read(client: Any, tokens: dict[str, str], path: str, **kw: Any) -> Any:
+    """A read of a draft (or of the listing with drafts): a planner's (anyone else: 404, omitted)."""
+    return client.get(path, headers=bearer(tokens["planner"]), **kw)
+
+
 @pytest.fixture
 def env(db_url: str, make_client: Any) -> Iterator[tuple[Any, dict[str, str], str]]:
     tokens = create_tokens(db_url)
@@ -44,13 +49,13 @@ def shared_app(db_factory: Any, make_client: Any) -> Iterator[tuple[Any, dict[st
 def shared(shared_app: tuple[Any, dict[str, str]]) -> tuple[Any, dict[str, str]]:
     """One app for tests that only import into drafts: each starts with no open draft."""
     client, tokens = shared_app
-    for g in _drafts(client):
+    for g in _drafts(client, tokens):
         client.delete(f"/generations/{g}", headers=bearer(tokens["planner"]))
     return client, tokens
 
 
-def _drafts(client: Any) -> list[int]:
-    return [g["id"] for g in client.get("/generations").json() if g["status"] == "draft"]
+def _drafts(client: Any, tokens: dict[str, str]) -> list[int]:
+    return [g["id"] for g in _read(client, tokens, "/generations").json() if g["status"] == "draft"]
 
 
 def _upload(client: Any, token: str, path: Path, gen: int | None = None, **form: str) -> Any:
@@ -71,7 +76,7 @@ def _write(tmp_path: Path, features: list[dict[str, Any]], name: str = "layer.ge
 
 
 def test_flawed_real_layer_imports_into_a_draft_and_shows_in_validation(env, monkeypatch) -> None:
-    client, _, url = env
+    client, tokens, url = env
     path = realdata_path("la_neighborhood_councils_2021-01-22.geojson")
     monkeypatch.setenv("GEO_GRID_DATABASE_URL", url)
     args = [
@@ -94,14 +99,14 @@ def test_flawed_real_layer_imports_into_a_draft_and_shows_in_validation(env, mon
     assert (
         "would import" in dry.output and "99 micro grids" in dry.output and "invalid_geometry" in dry.output
     )
-    assert [g["status"] for g in client.get("/generations").json()] == [
+    assert [g["status"] for g in _read(client, tokens, "/generations").json()] == [
         "active"
     ]  # the dry run changed nothing
     done = runner.invoke(cli_app, [*args, "--commit"])
     assert done.exit_code == 0, done.output
-    (draft,) = [g for g in client.get("/generations").json() if g["status"] == "draft"]
+    (draft,) = [g for g in _read(client, tokens, "/generations").json() if g["status"] == "draft"]
     assert draft["counts"] == {"micro": 99, "tertiary": 73}
-    report = client.get(f"/generations/{draft['id']}/validation").json()
+    report = _read(client, tokens, f"/generations/{draft['id']}/validation").json()
     (invalid,) = [p for p in report["problems"] if p["kind"] == "invalid_geometry"]
     assert invalid["reason"] == "Ring Self-intersection"
     assert invalid["location"] == pytest.approx([-118.299062076469, 33.8472836367918])
@@ -110,7 +115,7 @@ def test_flawed_real_layer_imports_into_a_draft_and_shows_in_validation(env, mon
     total = sum(shapely.make_valid(crs.to_metric(g["geom"])).area for g in layer.grids)
     # SOURCES.md: "about 4.9 % overlap" (area covered twice / area); summed pairwise overlaps come to ≈ 6.4 %.
     assert 0.04 < sum(p["area_m2"] for p in overlaps) / total < 0.08 and len(overlaps) > 50
-    assert client.get(f"/generations/{draft['id']}/audit").json()[-1]["actor"] == "规划员"
+    assert _read(client, tokens, f"/generations/{draft['id']}/audit").json()[-1]["actor"] == "规划员"
 
 
 def test_gcj02_input_is_shifted_to_wgs84(env) -> None:
@@ -140,14 +145,16 @@ def test_gcj02_input_is_shifted_to_wgs84(env) -> None:
     )
     assert r.status_code == 201, r.text
     assert r.json()["shifted_from"] == "gcj02" and r.json()["features"] == 12
-    stored = shape(client.get(f"/generations/{r.json()['generation']}/grids/410105").json()["geometry"])
+    stored = shape(
+        _read(client, tokens, f"/generations/{r.json()['generation']}/grids/410105").json()["geometry"]
+    )
     assert stored.symmetric_difference(jinshui).area < 1e-12
 
 
 @pytest.mark.parametrize("flaw", ["no_geometry", "duplicate_code", "no_code", "point"])
 def test_a_broken_feature_changes_nothing_and_is_named(shared, tmp_path, flaw) -> None:
     client, tokens = shared
-    generations_before = len(client.get("/generations").json())
+    generations_before = len(_read(client, tokens, "/generations").json())
     sq = shapely.box(113.70, 34.76, 113.701, 34.761)
     features = [
         _feature(TERTIARY + "901", sq),
@@ -169,7 +176,7 @@ def test_a_broken_feature_changes_nothing_and_is_named(shared, tmp_path, flaw) -
     r = _upload(client, tokens["planner"], path, level="micro")
     assert r.status_code == 422 and r.json()["code"] == "import_failed"
     assert ("feature #2" if flaw != "duplicate_code" else "feature #3") in r.json()["message"]
-    assert len(client.get("/generations").json()) == generations_before
+    assert len(_read(client, tokens, "/generations").json()) == generations_before
     # Into an existing draft: the draft is left exactly as it was.
     gen = client.post("/generations", headers=bearer(tokens["planner"])).json()["id"]
     planner = bearer(tokens["planner"])  # a draft is the planners' (others: 404)
@@ -177,7 +184,7 @@ def test_a_broken_feature_changes_nothing_and_is_named(shared, tmp_path, flaw) -
     r = _upload(client, tokens["planner"], path, gen, level="micro")
     assert r.status_code == 422
     assert client.get(f"/generations/{gen}", headers=planner).json()["counts"] == before
-    assert [e["action"] for e in client.get(f"/generations/{gen}/audit").json()] == ["open_draft"]
+    assert [e["action"] for e in _read(client, tokens, f"/generations/{gen}/audit").json()] == ["open_draft"]
 
 
 def test_invalid_but_readable_geometry_imports_and_is_reported(shared, tmp_path) -> None:
@@ -187,7 +194,7 @@ def test_invalid_but_readable_geometry_imports_and_is_reported(shared, tmp_path)
     path = _write(tmp_path, [_feature(TERTIARY + "001", bowtie)])
     r = _upload(client, tokens["planner"], path, level="micro")
     assert r.status_code == 201, r.text
-    problems = client.get(f"/generations/{r.json()['generation']}/validation").json()["problems"]
+    problems = _read(client, tokens, f"/generations/{r.json()['generation']}/validation").json()["problems"]
     (p,) = [p for p in problems if p["kind"] == "invalid_geometry"]
     assert p["codes"] == [TERTIARY + "001"] and p["location"] == pytest.approx([x + d / 2, y + d / 2])
 
@@ -196,16 +203,16 @@ def test_invalid_but_readable_geometry_imports_and_is_reported(shared, tmp_path)
 def test_export_then_import_is_unchanged(shared, tmp_path, fmt) -> None:
     client, tokens = shared
     for level in ("micro", "tertiary"):
-        r = client.get("/generations/1/export", params={"format": fmt, "level": level})
+        r = _read(client, tokens, "/generations/1/export", params={"format": fmt, "level": level})
         assert r.status_code == 200
         path = tmp_path / f"{level}.{ {'shp': 'zip'}.get(fmt, fmt) }"
         path.write_bytes(r.content)
-        gens = _drafts(client)
+        gens = _drafts(client, tokens)
         r = _upload(client, tokens["planner"], path, gens[0] if gens else None, level=level)
         assert r.status_code in (200, 201), r.text
         assert r.json()["features"] == {"micro": 652, "tertiary": 73}[level]
     gen = r.json()["generation"]
-    diff = client.get(f"/generations/1/diff/{gen}").json()
+    diff = _read(client, tokens, f"/generations/1/diff/{gen}").json()
     assert diff["counts"] == {
         "added": 0,
         "retired": 0,
@@ -215,7 +222,7 @@ def test_export_then_import_is_unchanged(shared, tmp_path, fmt) -> None:
         "addresses": 0,
     }
     assert diff["reparented_or_renamed"] == []
-    assert client.get(f"/generations/{gen}/validation").json()["counts"]["error"] == 0
+    assert _read(client, tokens, f"/generations/{gen}/validation").json()["counts"]["error"] == 0
 
 
 def test_cli_export_writes_each_format(env, tmp_path, monkeypatch) -> None:

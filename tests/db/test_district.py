@@ -282,7 +282,9 @@ def test_validation_reports_overlaps_with_and_gaps_against_the_neighbour(env, tm
     assert r.status_code == 403  # the sample's planner (issue 15: access scope) works on the sample only
     r = district.upload(client, tokens["admin"], layer, level="micro", subdistrict=district.CODE)
     assert r.status_code == 201, r.text
-    report = client.get(f"/generations/{r.json()['generation']}/validation").json()
+    report = client.get(
+        f"/generations/{r.json()['generation']}/validation", headers=bearer(tokens["admin"])
+    ).json()
     across = [p for p in report["problems"] if "subdistrict" in p["message"]]
     overlaps = [p for p in across if p["kind"] == "overlap"]
     gaps = [p for p in across if p["kind"] == "gap"]

@@ -50,8 +50,8 @@ def _sql(url: str, sql: str, **params: Any) -> list[Any]:
 
 def _grow_a_into_b(client: Any, token: str, gen: int) -> Any:
     """Move A's boundary into B; returns the area that changes hands."""
-    ga, ta = read(client, gen, A)
-    gb, _ = read(client, gen, B)
+    ga, ta = read(client, gen, A, token)
+    gb, _ = read(client, gen, B, token)
     piece = shared_edge_box(ga, gb).intersection(gb)
     r = client.post(
         f"/generations/{gen}/grids/{A}/move-boundary",
@@ -101,19 +101,19 @@ def test_diff_lists_added_retired_reshaped_and_what_would_move(env) -> None:
     piece = _grow_a_into_b(client, planner, gen)
     p = piece.representative_point()
     _add_things_at(url, p.x, p.y)
-    gc, tc = read(client, gen, C)
+    gc, tc = read(client, gen, C, tokens["planner"])
     new_code = client.post(
         f"/generations/{gen}/grids/{C}/split", json={"line": horizontal_line(gc)}, headers=wh(planner, tc)
     ).json()["grids"][1]["code"]
-    _, td = read(client, gen, D)
-    _, te = read(client, gen, E)
+    _, td = read(client, gen, D, tokens["planner"])
+    _, te = read(client, gen, E, tokens["planner"])
     assert (
         client.post(
             f"/generations/{gen}/merge", json={"codes": [D, E]}, headers=wh(planner, f"{td},{te}")
         ).status_code
         == 200
     )
-    diff = client.get(f"/generations/1/diff/{gen}").json()
+    diff = client.get(f"/generations/1/diff/{gen}", headers=bearer(planner)).json()
     assert [g["code"] for g in diff["added"]] == [new_code]
     assert [g["code"] for g in diff["retired"]] == [E]
     reshaped = {g["code"]: g for g in diff["reshaped"]}
@@ -186,10 +186,10 @@ def test_activation_reassigns_open_work_and_keeps_history(env) -> None:
     assert old["properties"]["version"] == 1
     # An activated generation cannot be activated or edited again.
     assert client.post(f"/generations/{gen}/activate", headers=bearer(planner)).status_code == 409
-    _, tag = read(client, gen, A)
+    _, tag = read(client, gen, A, tokens["planner"])
     r = client.put(
         f"/generations/{gen}/grids/{A}",
-        json={"geometry": mapping(read(client, gen, A)[0])},
+        json={"geometry": mapping(read(client, gen, A, tokens["planner"])[0])},
         headers=wh(planner, tag),
     )
     assert r.status_code == 409 and r.json()["code"] == "invalid_transition"
@@ -200,8 +200,8 @@ def test_activation_under_concurrent_lookups_no_error_no_wrong_answer(env) -> No
     planner = tokens["planner"]
     gen = open_draft(client, planner)
     piece = _grow_a_into_b(client, planner, gen)
-    ga, _ = read(client, 1, A)
-    gc, _ = read(client, 1, C)
+    ga, _ = read(client, 1, A, tokens["planner"])
+    gc, _ = read(client, 1, C, tokens["planner"])
     moving = piece.representative_point()
     # point → the answers allowed: old generation's, new generation's.
     points = {

@@ -11,7 +11,7 @@ import anyio
 import pytest
 
 from geo_grid.geocoding import normalize
-from tests.support.api import create_tokens
+from tests.support.api import bearer, create_tokens
 from tests.support.boundary_support import A, horizontal_line, open_draft, read
 from tests.support.boundary_support import write_headers as wh
 
@@ -185,8 +185,9 @@ def draft_env(db_factory: Any, make_client: Any) -> Iterator[tuple[Any, Any, dic
         yield client, other_process, tokens, url
 
 
-def _micro_at(client: Any, gen: int, lon: float, lat: float) -> str:
-    r = client.get("/lookup", params={"lon": lon, "lat": lat, "generation": gen})
+def _micro_at(client: Any, gen: int, lon: float, lat: float, token: str) -> str:
+    # A draft's lookup: for its planners only (any other caller: 404, tests/db/test_drafts_private.py).
+    r = client.get("/lookup", params={"lon": lon, "lat": lat, "generation": gen}, headers=bearer(token))
     assert r.status_code == 200, r.text
     assert r.json()["generation"] == gen
     return str(r.json()["micro"]["code"])
@@ -195,10 +196,10 @@ def _micro_at(client: Any, gen: int, lon: float, lat: float) -> str:
 def test_draft_lookup_follows_a_split(draft_env) -> None:
     client, other, tokens, _ = draft_env
     gen = open_draft(client, tokens["planner"])
-    geom, tag = read(client, gen, A)
+    geom, tag = read(client, gen, A, tokens["planner"])
     # Asked once before the edit, so the draft's directory is cached.
     probe = geom.representative_point()
-    assert _micro_at(client, gen, probe.x, probe.y) == A
+    assert _micro_at(client, gen, probe.x, probe.y, tokens["planner"]) == A
     r = client.post(
         f"/generations/{gen}/grids/{A}/split",
         json={"line": horizontal_line(geom)},
@@ -206,18 +207,19 @@ def test_draft_lookup_follows_a_split(draft_env) -> None:
     )
     assert r.status_code == 200, r.text
     kept, new = r.json()["grids"]
-    g_new, _ = read(client, gen, new["code"])
+    g_new, _ = read(client, gen, new["code"], tokens["planner"])
     inside_new = g_new.representative_point()
-    assert _micro_at(client, gen, inside_new.x, inside_new.y) == new["code"]
-    g_kept, _ = read(client, gen, A)
+    assert _micro_at(client, gen, inside_new.x, inside_new.y, tokens["planner"]) == new["code"]
+    g_kept, _ = read(client, gen, A, tokens["planner"])
     inside_kept = g_kept.representative_point()
-    assert _micro_at(client, gen, inside_kept.x, inside_kept.y) == A
+    assert _micro_at(client, gen, inside_kept.x, inside_kept.y, tokens["planner"]) == A
 
     # An edit made by another process (another app on the same database) is seen too: its stamp changed.
-    assert _micro_at(other, gen, inside_new.x, inside_new.y) == new["code"]
+    assert _micro_at(other, gen, inside_new.x, inside_new.y, tokens["planner"]) == new["code"]
     r = other.delete(f"/generations/{gen}/grids/{new['code']}", headers=wh(tokens["planner"], new["etag"]))
     assert r.status_code == 200, r.text
-    r = client.get("/lookup", params={"lon": inside_new.x, "lat": inside_new.y, "generation": gen})
+    where = {"lon": inside_new.x, "lat": inside_new.y, "generation": gen}
+    r = client.get("/lookup", params=where, headers=bearer(tokens["planner"]))
     assert r.status_code == 200 and (r.json()["micro"] or {}).get("code") != new["code"]
 
 

@@ -260,14 +260,14 @@ def test_3d_boundary_edit_drops_z(writer: tuple[TestClient, dict[str, str]]) -> 
 
     client, tokens = writer
     gen = open_draft(client, tokens["planner"])
-    grid, tag = read(client, gen, A)
+    grid, tag = read(client, gen, A, tokens["planner"])
     geom = shapely.force_3d(grid, 12.0)
     url = f"/generations/{gen}/grids/{A}"
     r = client.put(
         url, json={"geometry": mapping(geom)}, headers=bearer(tokens["planner"]) | {"If-Match": tag}
     )
     assert r.status_code == 200, r.text
-    stored, tag = read(client, gen, A)
+    stored, tag = read(client, gen, A, tokens["planner"])
     assert not stored.has_z and stored.equals(shapely.force_2d(geom))
     unclosed = [list(p) for p in shapely.get_coordinates(stored)][:-1]
     r = client.put(url, json={"geometry": {"type": "Polygon", "coordinates": [unclosed]}},

@@ -140,9 +140,10 @@ def _vrt(source: str) -> bytes:
     ).encode()
 
 
-def _state(client: Any) -> Any:
-    gens = client.get("/generations").json()
-    audits = [len(client.get(f"/generations/{g['id']}/audit").json()) for g in gens]
+def _state(client: Any, token: str) -> Any:
+    """Every generation (drafts too: read as a planner) and the length of each one's audit log."""
+    gens = client.get("/generations", headers=bearer(token)).json()
+    audits = [len(client.get(f"/generations/{g['id']}/audit", headers=bearer(token)).json()) for g in gens]
     return gens, audits
 
 
@@ -158,13 +159,13 @@ def _refused(
     app: tuple[Any, dict[str, str]], spy: Spy, tmp: Path, name: str, content: bytes, status: int, **form: str
 ) -> dict[str, Any]:
     client, tokens = app
-    before, listing = _state(client), sorted(os.listdir(tmp))
+    before, listing = _state(client, tokens["planner"]), sorted(os.listdir(tmp))
     r = _post(client, tokens["planner"], name, content, **form)
     assert r.status_code == status, r.text
     assert "root:" not in r.text and "/etc/" not in r.text and str(tmp) not in r.text and "/vsi" not in r.text
     assert spy.hits == [], "the server made a request"
     assert sorted(os.listdir(tmp)) == listing, "something was left on disk"
-    assert _state(client) == before, "something was written to the database"
+    assert _state(client, tokens["planner"]) == before, "something was written to the database"
     body: dict[str, Any] = r.json()
     return body
 

@@ -112,18 +112,20 @@ def env(db_url: str, make_client: Any) -> Iterator[tuple[Any, dict[str, str], in
 
 def test_report_over_the_api_errors_block_activation_warnings_do_not(env) -> None:
     client, tokens, gen = env
-    clean = client.get(f"/generations/{gen}/validation").json()
+    clean = client.get(f"/generations/{gen}/validation", headers=bearer(tokens["planner"])).json()
     assert clean["valid"] and clean["counts"] == {"error": 0, "warning": 0}
     assert clean["thresholds"]["area_crs"] == "EPSG:4547"
-    geom, tag = read(client, gen, A)
+    geom, tag = read(client, gen, A, tokens["planner"])
     client.put(
         f"/generations/{gen}/grids/{A}",
         json={"geometry": mapping(geom.buffer(0.0002))},
         headers=wh(tokens["planner"], tag),
     )
-    report = client.get(f"/generations/{gen}/validation").json()
+    report = client.get(f"/generations/{gen}/validation", headers=bearer(tokens["planner"])).json()
     assert {"overlap", "outside_parent"} <= set(report["by_kind"]) and not report["valid"]
-    fc = client.get(f"/generations/{gen}/validation", params={"format": "geojson"}).json()
+    fc = client.get(
+        f"/generations/{gen}/validation", params={"format": "geojson"}, headers=bearer(tokens["planner"])
+    ).json()
     assert fc["type"] == "FeatureCollection" and len(fc["features"]) == len(report["problems"])
     overlap = next(f for f in fc["features"] if f["properties"]["kind"] == "overlap")
     assert overlap["geometry"]["type"] in ("Polygon", "MultiPolygon") and overlap["properties"]["area_m2"] > 1
@@ -132,18 +134,18 @@ def test_report_over_the_api_errors_block_activation_warnings_do_not(env) -> Non
     assert {e["kind"] for e in r.json()["detail"]["errors"]} >= {"overlap", "outside_parent"}
     assert client.get(f"/generations/{gen}", headers=bearer(tokens["planner"])).json()["status"] == "draft"
     # Undo; a split leaves a new micro-grid without a 微网格长: a warning, activation goes ahead.
-    _, tag = read(client, gen, A)
+    _, tag = read(client, gen, A, tokens["planner"])
     client.put(
         f"/generations/{gen}/grids/{A}", json={"geometry": mapping(geom)}, headers=wh(tokens["planner"], tag)
     )
-    _, tag = read(client, gen, B)
-    gb, _ = read(client, gen, B)
+    _, tag = read(client, gen, B, tokens["planner"])
+    gb, _ = read(client, gen, B, tokens["planner"])
     client.post(
         f"/generations/{gen}/grids/{B}/split",
         json={"line": horizontal_line(gb)},
         headers=wh(tokens["planner"], tag),
     )
-    report = client.get(f"/generations/{gen}/validation").json()
+    report = client.get(f"/generations/{gen}/validation", headers=bearer(tokens["planner"])).json()
     assert report["valid"] and report["by_kind"] == {"no_micro_grid_leader": 1}
     r = client.post(f"/generations/{gen}/activate", headers=bearer(tokens["planner"]))
     assert r.status_code == 200, r.text

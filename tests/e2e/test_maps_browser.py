@@ -207,7 +207,8 @@ def test_editor_submits_an_edit_to_the_draft_and_shows_the_gap(
 ) -> None:
     draft = _api(base_url, "POST", "/generations", map_tokens["planner"], {"note": "map editor test"})
     gen = draft.get("id") or draft.get("generation")
-    with visit(browser, base_url + f"/maps/editor?generation={gen}") as v:
+    planner = bearer(map_tokens["planner"])  # a draft's pages are the planners' (anyone else: 404)
+    with visit(browser, base_url + f"/maps/editor?generation={gen}", planner) as v:
         assert _count(v, "path.grid-micro") == N_MICRO
         assert _count(v, ".leaflet-draw-toolbar") >= 1
         assert v.js(f"geoGrid.editGrid('{CODE}')") is True
@@ -219,14 +220,14 @@ def test_editor_submits_an_edit_to_the_draft_and_shows_the_gap(
         v.page.click("#gg-submit")
         v.wait("document.getElementById('gg-status').textContent.includes('已提交')", timeout=30_000)
         v.assert_clean()
-    with visit(browser, base_url + f"/maps/editor?generation={gen}") as v:
+    with visit(browser, base_url + f"/maps/editor?generation={gen}", planner) as v:
         kinds = v.js("geoGrid.layers.problems.getLayers().map(l => l.feature.properties.severity)")
         assert "error" in kinds  # the gap the shrunken grid left
         v.run(f"geoGrid.editGrid('{CODE}')")
         v.run("geoGrid.map.fitBounds(geoGrid.layers.drawn.getBounds().pad(1.5), {animate: false})")
         v.screenshot("editor")
         v.assert_clean()
-    with visit(browser, base_url + f"/maps/coverage?generation={gen}") as v:
+    with visit(browser, base_url + f"/maps/coverage?generation={gen}", planner) as v:
         assert v.js("geoGrid.layers.problems.getLayers().length") > 0
         v.run(f"geoGrid.focus('{CODE}')")
         v.screenshot("coverage-draft-problems")

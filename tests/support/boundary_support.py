@@ -21,9 +21,9 @@ def open_draft(client: Any, token: str) -> int:
     return int(r.json()["id"])
 
 
-def read(client: Any, gen: int, code: str) -> tuple[Any, str]:
-    """The grid's shapely geometry and its ETag."""
-    r = client.get(f"/generations/{gen}/grids/{code}")
+def read(client: Any, gen: int, code: str, token: str) -> tuple[Any, str]:
+    """The grid's shapely geometry and its ETag, read with `token` (a draft: a planner's or admin's)."""
+    r = client.get(f"/generations/{gen}/grids/{code}", headers=bearer(token))
     assert r.status_code == 200, r.text
     return shape(r.json()["geometry"]), r.headers["ETag"]
 

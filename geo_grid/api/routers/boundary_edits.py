@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from fastapi import APIRouter, Header, Path, Request, Response
 from pydantic import BaseModel, Field
 
-from geo_grid.api.deps import SCOPE_CHECK, PlannerDep, SessionDep
+from geo_grid.api.deps import SCOPE_CHECK, PlannerDep, ScopeDep, SessionDep
 from geo_grid.api.runtime import runtime_of
 from geo_grid.api.schemas.boundary_edits import (
     BoundaryMoveOut,
@@ -20,6 +20,7 @@ from geo_grid.api.schemas.boundary_edits import (
 from geo_grid.api.schemas.common import error_responses
 from geo_grid.errors import GridNotFound
 from geo_grid.repository import boundaries as boundary_repo
+from geo_grid.repository import scope as scope_repo
 from geo_grid.services import boundary_edits as edits
 from geo_grid.services import generations as generation_service
 from geo_grid.services.boundary_edits import BoundaryMove, Edit, RetiringEdit
@@ -267,5 +268,6 @@ def merge(
     response_model=GridHistoryOut,
     responses=error_responses(404),
 )
-def history(session: SessionDep, code: Code) -> GridHistory:
-    return generation_service.history(session, code)
+def history(session: SessionDep, principal: ScopeDep, code: Code) -> GridHistory:
+    """A draft's version and audit entries: for planners and admins only (repository/scope.reads_drafts)."""
+    return generation_service.history(session, code, scope_repo.reads_drafts(principal.role))

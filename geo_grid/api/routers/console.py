@@ -22,6 +22,7 @@ from geo_grid.errors import NotFound
 from geo_grid.render.console import pages
 from geo_grid.repository import console as console_repo
 from geo_grid.repository.scope import EVERYTHING, Scope
+from geo_grid.services import subdistricts
 from geo_grid.services.auth import Principal
 
 router = APIRouter(tags=["console"])
@@ -43,14 +44,20 @@ def _page(request: Request, principal: Principal, body: str, role: str = "dispat
     return staff_page(request, principal, body, role, pages.POLICY)
 
 
+def _place(factory: sessionmaker[Session], principal: Principal) -> str:
+    """Whose platform a page's title names: the caller's subdistrict, else the only one, else the district."""
+    with transaction(factory) as session:
+        return subdistricts.title_of(session, principal.subdistrict_code)
+
+
 @router.get(
     "/console",
     response_class=HTMLResponse,
     responses=HTML_RESPONSES,
     summary="街道中心受理台: the dispatcher's work queue (HTML; dispatcher or admin, via the session)",
 )
-def queue_page(request: Request, principal: PrincipalDep) -> Response:
-    return _page(request, principal, pages.queue_html())
+def queue_page(request: Request, principal: PrincipalDep, factory: SessionFactoryDep) -> Response:
+    return _page(request, principal, pages.queue_html(_place(factory, principal)))
 
 
 @router.get(
@@ -63,8 +70,9 @@ def report_page(
     request: Request,
     principal: PrincipalDep,
     report_id: Annotated[int, Path(ge=1, le=2_147_483_647, description="上报编号")],
+    factory: SessionFactoryDep,
 ) -> Response:
-    return _page(request, principal, pages.report_html(report_id))
+    return _page(request, principal, pages.report_html(report_id, _place(factory, principal)))
 
 
 @router.get(
@@ -73,8 +81,8 @@ def report_page(
     responses=HTML_RESPONSES,
     summary="The planner's boundary generations: list, open a draft, validation, diff, activate (HTML)",
 )
-def generations_page(request: Request, principal: PrincipalDep) -> Response:
-    return _page(request, principal, pages.generations_html(), role="planner")
+def generations_page(request: Request, principal: PrincipalDep, factory: SessionFactoryDep) -> Response:
+    return _page(request, principal, pages.generations_html(_place(factory, principal)), role="planner")
 
 
 @router.get("/console/assets/{name}", include_in_schema=False, response_class=FileResponse)

@@ -31,10 +31,11 @@ from geo_grid.api.schemas.generations import (
     ValidationReportOut,
 )
 from geo_grid.db import transaction
-from geo_grid.errors import Forbidden, GenerationNotFound, PayloadTooLarge
+from geo_grid.errors import Forbidden, PayloadTooLarge
 from geo_grid.io import boundaries as boundary_io
 from geo_grid.io import uploads
 from geo_grid.repository import boundaries as boundary_repo
+from geo_grid.repository import scope as scope_repo
 from geo_grid.repository.boundaries import GridAuditEntry
 from geo_grid.services import generations as generation_service
 from geo_grid.services import validation
@@ -99,12 +100,9 @@ def list_generations(
     ] = None,
 ) -> list[GenerationSummary]:
     """A subdistrict's principal: its subdistrict's generations; otherwise every subdistrict's (or the
-    named one's)."""
-    return generation_service.list_generations(session, subdistrict, principal.scope)
-
-
-# Who may read a draft (a subdistrict's only: the scope check of the router answers 404 for another's).
-DRAFT_READERS = frozenset({"planner", "admin"})
+    named one's). Drafts only for planners and admins (repository/scope.reads_drafts)."""
+    drafts = scope_repo.reads_drafts(principal.role)
+    return generation_service.list_generations(session, subdistrict, principal.scope, drafts)
 
 
 @router.get(
@@ -114,11 +112,9 @@ DRAFT_READERS = frozenset({"planner", "admin"})
     response_model=GenerationOut,
     responses=error_responses(404),
 )
-def get_generation(session: SessionDep, principal: ScopeDep, generation_id: GenId) -> GenerationSummary:
-    gen = generation_service.get(session, generation_id)
-    if gen.status == "draft" and principal.role not in DRAFT_READERS:
-        raise GenerationNotFound(f"no generation {generation_id}")  # as if it did not exist
-    return generation_service.describe(session, gen)
+def get_generation(session: SessionDep, generation_id: GenId) -> GenerationSummary:
+    # A draft: 404 to anyone but its planners and admins, checked with the scope (api/deps._enforce_scope).
+    return generation_service.describe(session, generation_service.get(session, generation_id))
 
 
 @router.delete(

@@ -8,17 +8,19 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import FileResponse, HTMLResponse
 
 from geo_grid import clock
-from geo_grid.api.deps import PrincipalDep, SessionDep, SettingsDep
+from geo_grid.api.deps import SCOPE_CHECK, PrincipalDep, ScopeDep, SessionDep, SettingsDep
 from geo_grid.api.schemas.common import error_responses
 from geo_grid.api.schemas.maps import DutyPopupOut, GridHitOut, GridLabelOut, GridPopupOut, ReportPopupOut
-from geo_grid.errors import NotFound
+from geo_grid.errors import GenerationNotFound, NotFound
 from geo_grid.render import assets
+from geo_grid.repository import scope as scope_repo
 from geo_grid.services import auth
+from geo_grid.services import generations as generation_service
 from geo_grid.services import grids as grid_service
 from geo_grid.services import maps as map_service
 from geo_grid.timeparse import NAIVE_NOTE, ApiDatetime
 
-router = APIRouter(prefix="/maps", tags=["maps"])
+router = APIRouter(prefix="/maps", tags=["maps"], dependencies=[SCOPE_CHECK])  # ?generation=<draft>: planners
 
 GenerationQuery = Annotated[
     int | None, Query(ge=1, le=2**31 - 1, description="a generation id (a draft shows its problems)")
@@ -242,8 +244,15 @@ def incidents(
     responses=PAGE_RESPONSES,
     summary="Planner's editor page for a draft generation",
 )
-def editor(session: SessionDep, settings: SettingsDep, generation: GenerationQuery = None) -> HTMLResponse:
+def editor(
+    session: SessionDep, settings: SettingsDep, principal: ScopeDep, generation: GenerationQuery = None
+) -> HTMLResponse:
     assets.check_installed()
+    if generation is None:  # the default: the current draft of one's subdistrict (drafts are the planners')
+        own = generation_service.drafts(session, principal.subdistrict_code)
+        if not own or not scope_repo.reads_drafts(principal.role):
+            raise GenerationNotFound("没有草稿代次：请先新建草稿（POST /generations）")
+        generation = own[-1].id
     return _html(map_service.editor_map(session, map_service.basemap_of(settings), generation))
 
 

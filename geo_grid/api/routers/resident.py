@@ -18,6 +18,7 @@ from geo_grid.render import assets as map_assets
 from geo_grid.render import resident as pages
 from geo_grid.render.basemap import Basemap
 from geo_grid.services import categories as category_service
+from geo_grid.services import subdistricts
 from geo_grid.services.maps import basemap_of
 from geo_grid.settings import Settings
 
@@ -53,7 +54,8 @@ def report_page(session: SessionDep, settings: SettingsDep) -> HTMLResponse:
     table = category_service.table(session)
     choices = [(c.code, c.name) for c in table.categories if c.active and not c.sensitive]
     basemap = _basemap(settings)
-    return _page(pages.report_html(choices, pages.map_setup(basemap)), basemap)
+    place = subdistricts.title_of(session)  # the only subdistrict's name, else the district's
+    return _page(pages.report_html(choices, pages.map_setup(basemap), place), basemap)
 
 
 @router.get(
@@ -62,8 +64,8 @@ def report_page(session: SessionDep, settings: SettingsDep) -> HTMLResponse:
     responses=PAGE_RESPONSES,
     summary="公众号群众端：上报进度查询与评价（公开页面，追踪码在地址的 # 之后）",
 )
-def track_page() -> HTMLResponse:
-    return _page(pages.track_html())
+def track_page(session: SessionDep) -> HTMLResponse:
+    return _page(pages.track_html(subdistricts.title_of(session)))
 
 
 @router.get("/resident/assets/{name}", include_in_schema=False, response_class=FileResponse)

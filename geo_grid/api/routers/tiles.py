@@ -9,13 +9,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response
 
 from geo_grid import clock
-from geo_grid.api.deps import PrincipalDep, SessionDep
+from geo_grid.api.deps import SCOPE_CHECK, PrincipalDep, SessionDep
 from geo_grid.api.schemas.common import error_responses
 from geo_grid.services import maps as map_service
 from geo_grid.services import tiles as tile_service
 from geo_grid.timeparse import NAIVE_NOTE, ApiDatetime
 
-router = APIRouter(tags=["maps"])
+router = APIRouter(tags=["maps"], dependencies=[SCOPE_CHECK])  # ?generation=<draft>: planners only
 MVT = "application/vnd.mapbox-vector-tile"
 MVT_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
@@ -93,4 +93,5 @@ def get_tile(
     ] = None,
 ) -> Response:
     body = tile_service.tile(session, layer, z, x, y, generation)
-    return Response(body, media_type=MVT, headers={"Cache-Control": "public, max-age=60"})
+    cache = "public" if generation is None else "private"  # a draft's tiles: not for shared caches
+    return Response(body, media_type=MVT, headers={"Cache-Control": f"{cache}, max-age=60"})

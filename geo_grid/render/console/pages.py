@@ -48,7 +48,10 @@ def _labels() -> dict[str, Any]:
     }
 
 
-def _page(title: str, body_attrs: dict[str, str], main: str, scripts: list[str], map_page: bool) -> str:
+def _page(
+    title: str, body_attrs: dict[str, str], main: str, scripts: list[str], map_page: bool, place: str = ""
+) -> str:
+    """`place`: whose platform the title names (services/subdistricts.title_of; "" neutral)."""
     attrs = "".join(f' data-{k}="{escape(v, quote=True)}"' for k, v in body_attrs.items())
     css = [LEAFLET_CSS] if map_page else []
     css.append(f"{ASSETS_URL}/console.css")
@@ -58,7 +61,7 @@ def _page(title: str, body_attrs: dict[str, str], main: str, scripts: list[str],
     return f"""<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{escape(title)} — 未来路街道网格化治理</title>{links}{tags}</head>
+<title>{escape(title)} — {escape(place)}网格化治理</title>{links}{tags}</head>
 <body{attrs}>
 <header class="top"><a href="/console" class="brand">街道中心 · 受理台</a>
 <span id="who" class="who"></span>
@@ -70,7 +73,7 @@ def _page(title: str, body_attrs: dict[str, str], main: str, scripts: list[str],
 """
 
 
-def queue_html() -> str:
+def queue_html(place: str = "") -> str:
     """GET /console: tabs (with counts), filters and the queue; queue.js fills them from GET /reports."""
     main = """<main class="queue">
 <nav id="tabs" class="tabs" aria-label="按状态"></nav>
@@ -85,10 +88,10 @@ def queue_html() -> str:
 <th>类别</th><th>渠道</th><th>社区 / 网格</th><th>上报时间</th><th>描述</th></tr></thead><tbody></tbody></table>
 </main>"""
     return _page("受理台", {"labels": json.dumps(_labels(), ensure_ascii=False)}, main,
-                 ["common.js", "queue.js"], map_page=False)  # fmt: skip
+                 ["common.js", "queue.js"], map_page=False, place=place)  # fmt: skip
 
 
-def report_html(report_id: int) -> str:
+def report_html(report_id: int, place: str = "") -> str:
     """GET /console/reports/{id}: report.js fills it from GET /reports/{id} and acts through the API."""
     main = """<main class="report">
 <section class="head"><h1 id="title">上报</h1><p id="badges" class="badges"></p></section>
@@ -117,10 +120,10 @@ def report_html(report_id: int) -> str:
 </div>
 </main>"""
     attrs = {"labels": json.dumps(_labels(), ensure_ascii=False), "report-id": str(report_id)}
-    return _page(f"上报 {report_id}", attrs, main, ["common.js", "report.js"], map_page=True)
+    return _page(f"上报 {report_id}", attrs, main, ["common.js", "report.js"], map_page=True, place=place)
 
 
-def generations_html() -> str:
+def generations_html(place: str = "") -> str:
     """GET /console/generations: the planner's boundary generations — list, open a draft, its validation
     report and its changes against the active boundaries, activate it after a confirmation that says what
     will be reassigned (generations.js, through the /generations API)."""
@@ -143,4 +146,4 @@ def generations_html() -> str:
 </section>
 </main>"""
     attrs = {"labels": json.dumps(_labels(), ensure_ascii=False)}
-    return _page("边界代次", attrs, main, ["common.js", "generations.js"], map_page=False)
+    return _page("边界代次", attrs, main, ["common.js", "generations.js"], map_page=False, place=place)

@@ -88,12 +88,13 @@ class MapSetup:
     center: tuple[float, float] = (34.7640, 113.6980)  # 未来路街道 (lat, lon)
 
 
-def _head(title: str, with_map: bool) -> str:
+def _head(title: str, with_map: bool, place: str = "") -> str:
+    """`place`: whose platform the title names (services/subdistricts.title_of; "" neutral)."""
     leaflet = f'<link rel="stylesheet" href="{LEAFLET_CSS}">' if with_map else ""
     return (
         '<!DOCTYPE html>\n<html lang="zh-CN"><head><meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{escape(title)} — 未来路街道网格化治理</title>\n{leaflet}"
+        f"<title>{escape(title)} — {escape(place)}网格化治理</title>\n{leaflet}"
         f'<link rel="stylesheet" href="{ASSETS_URL}/resident.css">\n</head>\n'
     )
 
@@ -107,13 +108,13 @@ def _attr(value: object) -> str:
     return escape(json.dumps(value, ensure_ascii=False), quote=True)
 
 
-def report_html(categories: Sequence[tuple[str, str]], map_setup: MapSetup) -> str:
+def report_html(categories: Sequence[tuple[str, str]], map_setup: MapSetup, place: str = "") -> str:
     """GET /report: the form. `categories` are (code, Chinese name) of the categories a resident may pick."""
     options = "".join(f'<option value="{escape(c)}">{escape(n)}</option>' for c, n in categories)
     layers = [
         {"url": t.url, "subdomains": t.subdomains, "attribution": t.attribution} for t in map_setup.layers
     ]
-    return f"""{_head("我要上报", True)}<body>
+    return f"""{_head("我要上报", True, place)}<body>
 <header class="bar"><h1>我要上报</h1><a href="/track">查询进度</a></header>
 <main id="report-page" data-layers="{_attr(layers)}" data-crs="{escape(map_setup.crs)}"
  data-center="{_attr(list(map_setup.center))}">
@@ -156,10 +157,10 @@ def report_html(categories: Sequence[tuple[str, str]], map_setup: MapSetup) -> s
 """
 
 
-def track_html() -> str:
+def track_html(place: str = "") -> str:
     """GET /track: the lookup form; the report's progress and, once closed, the rating form."""
     labels = {"status": STATUS_LABELS, "stage": STAGE_LABELS, "event": EVENT_LABELS, "hint": STATUS_HINTS}
-    return f"""{_head("上报进度查询", False)}<body>
+    return f"""{_head("上报进度查询", False, place)}<body>
 <header class="bar"><h1>进度查询</h1><a href="/report">我要上报</a></header>
 <main id="track-page" data-labels="{_attr(labels)}">
 <form id="track-form" novalidate>
