@@ -3,8 +3,13 @@ a service answering thousands of lookups a second.
 
 The request pays one `put` on a queue; a thread of its own formats and writes the lines to stderr
 (uvicorn's access log formats on the event loop, ≈ 30 % of a lookup's cost, so `geo-grid up` turns it
-off). The query string is never logged: it can hold what the personal-data policy protects (an address
-asked for, a tracking code, a phone number).
+off). The thread takes what has queued up in one go (it pauses 50 ms between writes) and, when the log goes only to its own stderr handler
+(as `geo-grid up` runs it), formats the lines itself and writes them in one write: a logging record per
+line (the caller's frame looked up, the handler locked and the stream flushed each time) cost the
+process a fifth of a lookup's time again. When another handler listens on `geo_grid.access` (a file, a
+test's caplog), every line is a record as before. Each line is stamped with the time its request ended.
+The query string is never logged: it can hold what the personal-data policy protects (an address asked
+for, a tracking code, a phone number).
 """
 
 from __future__ import annotations
@@ -19,6 +24,11 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("geo_grid.access")
+FORMAT = '%s "%s %s" %d %.1fms'  # client, method, path, status, milliseconds
+_FORMATTER = logging.Formatter("%(asctime)s ACCESS %(message)s")
+_BATCH = 4096
+_PAUSE_S = 0.05  # a line is written at most this much (plus the writing) after its request
+# (client, method, path, status, ms, time.time() at the end), or None: stop
 _lines: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
 _lock = threading.Lock()
 _state: dict[str, Any] = {"writer": None, "users": 0}
@@ -35,7 +45,7 @@ def start() -> None:
         if _state["writer"] is None:
             if not any(isinstance(h, _StderrHandler) for h in log.handlers):
                 handler = _StderrHandler(sys.stderr)
-                handler.setFormatter(logging.Formatter("%(asctime)s ACCESS %(message)s"))
+                handler.setFormatter(_FORMATTER)
                 log.addHandler(handler)
             log.setLevel(logging.INFO)
             log.propagate = False
@@ -57,8 +67,57 @@ def stop() -> None:
 
 
 def _write() -> None:
-    while (line := _lines.get()) is not None:
-        log.info('%s "%s %s" %d %.1fms', *line)
+    while True:
+        batch = [_lines.get()]
+        while len(batch) < _BATCH:
+            try:
+                batch.append(_lines.get_nowait())
+            except queue.Empty:
+                break
+        lines = [line for line in batch if line is not None]
+        if lines:
+            _emit(lines)
+        if len(lines) < len(batch):
+            return
+        if len(batch) < _BATCH:
+            time.sleep(_PAUSE_S)  # let lines gather: one wake-up and one write per pause, not per request
+
+
+def _emit(lines: list[tuple[Any, ...]]) -> None:
+    if not log.isEnabledFor(logging.INFO):
+        return
+    handlers = log.handlers
+    own = handlers[0] if len(handlers) == 1 else None
+    if (
+        isinstance(own, _StderrHandler)
+        and own.formatter is _FORMATTER
+        and not log.filters
+        and not own.filters
+    ):
+        text = "".join([_format(line) for line in lines])
+        with own.lock:  # type: ignore[union-attr]
+            own.stream.write(text)
+            own.stream.flush()
+        return
+    for line in lines:
+        record = log.makeRecord(log.name, logging.INFO, __file__, 0, FORMAT, line[:5], None)
+        record.created = line[5]
+        record.msecs = (line[5] % 1) * 1000.0
+        log.handle(record)
+
+
+_second: list[Any] = [None, ""]  # the last whole second formatted, and its text
+
+
+def _format(line: tuple[Any, ...]) -> str:
+    """The line as the handler's formatter writes it: `%(asctime)s ACCESS %(message)s`, local time with
+    milliseconds (`2026-11-30 18:10:07,922`); the date part is formatted once per second."""
+    stamp = line[5]
+    second = int(stamp)
+    if _second[0] != second:
+        _second[0], _second[1] = second, time.strftime(_FORMATTER.default_time_format, time.localtime(second))
+    message = FORMAT % line[:5]
+    return f"{_second[1]},{int((stamp - second) * 1000):03d} ACCESS {message}\n"
 
 
 class AccessLog:
@@ -86,5 +145,5 @@ class AccessLog:
             client = scope.get("client")
             _lines.put(
                 (client[0] if client else "-", scope["method"], scope["path"], status,
-                 (time.perf_counter() - began) * 1000.0)
+                 (time.perf_counter() - began) * 1000.0, time.time())
             )  # fmt: skip

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from geo_grid import __version__, clock
 from geo_grid.api import access_log, errors, limits, openapi
+from geo_grid.api.lookup_fastpath import LookupFastPath
 from geo_grid.api.routers import ROUTERS
 from geo_grid.api.runtime import Runtime
 from geo_grid.api.security_headers import SecurityHeaders, page_policy_for
@@ -65,11 +66,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,  # /docs and /redoc come from routers/docs.py, with local assets instead of a CDN
         redoc_url=None,
     )
+    # Middleware, innermost first (each add_middleware wraps the ones before it). All pure ASGI.
+    app.add_middleware(LookupFastPath)  # the public's plain GET /lookup (api/lookup_fastpath.py)
+    errors.install(app)  # the text guard (api/text_guard.py)
+    limits.install(app, settings)  # body-size and rate limits (api/limits.py)
+    # On every response, the refusals of the guards above too.
     app.add_middleware(SecurityHeaders, page_policy=page_policy_for(settings))
     if settings.access_log:
         app.add_middleware(access_log.AccessLog)  # outermost: times and logs every answer, refusals too
-    errors.install(app)
-    limits.install(app, settings)  # body-size and rate limits (api/limits.py)
     for router in ROUTERS:
         app.include_router(router)
     openapi.install(app, ROUTERS)  # each guarded route's role in the document
