@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -46,6 +47,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             access_log.start()
         runtime = Runtime.open(settings)
         app.state.runtime = runtime
+        # What lives as long as the process (modules, the runtime's snapshots) is taken out of the cyclic
+        # collector's reach: a full collection over its ~500,000 objects paused a serving process for
+        # 0.3–0.9 s now and then (the tail latency of GET /lookup). Garbage made later is collected as ever.
+        gc.collect()
+        gc.freeze()
         watcher = asyncio.create_task(runtime.follow_changes())
         sweeper = asyncio.create_task(runtime.sweep_periodically())
         try:
@@ -55,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             sweeper.cancel()
             await runtime.close()
             del app.state.runtime
+            gc.unfreeze()  # what the runtime held can be collected again (several apps in one process: tests)
             if settings.access_log:
                 access_log.stop()
 
