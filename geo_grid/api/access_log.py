@@ -3,13 +3,13 @@ a service answering thousands of lookups a second.
 
 The request pays one `put` on a queue; a thread of its own formats and writes the lines to stderr
 (uvicorn's access log formats on the event loop, ≈ 30 % of a lookup's cost, so `geo-grid up` turns it
-off). The thread takes what has queued up in one go (it pauses 50 ms between writes) and, when the log goes only to its own stderr handler
-(as `geo-grid up` runs it), formats the lines itself and writes them in one write: a logging record per
-line (the caller's frame looked up, the handler locked and the stream flushed each time) cost the
-process a fifth of a lookup's time again. When another handler listens on `geo_grid.access` (a file, a
-test's caplog), every line is a record as before. Each line is stamped with the time its request ended.
-The query string is never logged: it can hold what the personal-data policy protects (an address asked
-for, a tracking code, a phone number).
+off). The thread takes what has queued up in one go (under load it pauses 50 ms between writes) and,
+when the log goes only to its own stderr handler (as `geo-grid up` runs it), formats the lines itself and
+writes them in one write: a logging record per line (the caller's frame looked up, the handler locked and
+the stream flushed each time) cost the process a fifth of a lookup's time again. When another handler
+listens on `geo_grid.access` (a file, a test's caplog), every line is a record as before. A line is
+queued as its answer's last part is sent, stamped with that time. The query string is never logged: it
+can hold what the personal-data policy protects (an address asked for, a tracking code, a phone number).
 """
 
 from __future__ import annotations
@@ -79,8 +79,10 @@ def _write() -> None:
             _emit(lines)
         if len(lines) < len(batch):
             return
-        if len(batch) < _BATCH:
-            time.sleep(_PAUSE_S)  # let lines gather: one wake-up and one write per pause, not per request
+        if 1 < len(batch) < _BATCH:
+            # Lines come faster than one at a time: let them gather, one wake-up and one write per pause
+            # instead of one per request. (One line at a time, at low traffic, is written at once.)
+            time.sleep(_PAUSE_S)
 
 
 def _emit(lines: list[tuple[Any, ...]]) -> None:
@@ -132,18 +134,27 @@ class AccessLog:
             return
         began = time.perf_counter()
         status = 500  # an exception before any answer: the server answers 500
+        queued = False
 
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_status)
-        finally:
+        def queue_line() -> None:
+            nonlocal queued
+            queued = True
             client = scope.get("client")
             _lines.put(
                 (client[0] if client else "-", scope["method"], scope["path"], status,
                  (time.perf_counter() - began) * 1000.0, time.time())
             )  # fmt: skip
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif not queued and message["type"] == "http.response.body" and not message.get("more_body"):
+                queue_line()  # before the answer's last part goes out: queued before the client has it
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            if not queued:  # no complete answer (an error, a client gone)
+                queue_line()
