@@ -8,12 +8,17 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import orjson
 import pytest
 import shapely
 from fastapi.testclient import TestClient
 
 from geo_grid import crs
 from geo_grid.api.lookup_fastpath import LookupFastPath, plain_query
+from geo_grid.api.routers.lookup import _people, lookup_json, placement_body
+from geo_grid.api.runtime import runtime_of
+from geo_grid.services import lookup as lookup_service
+from geo_grid.services.auth import PUBLIC, Principal
 from geo_grid.settings import SAMPLE_DIR
 from tests.support.api import bearer
 
@@ -159,3 +164,17 @@ def test_plain_query() -> None:
     assert plain_query(b"crs=gcj02&lat=-34.5&lon=113") == (113.0, -34.5, "gcj02")
     assert plain_query(b"lat=34.76") is None
     assert plain_query(b"lon=113.7&lat=34.76&x") is None
+
+
+def test_the_body_is_orjson_of_the_whole_answer(client: TestClient, micro) -> None:
+    """lookup_json's fragments (memoised per grid) add up to orjson.dumps of the answer built whole."""
+    directory = runtime_of(client.app).directory.current
+    dispatcher = Principal("dispatcher", "test")
+    for i, (x, y) in enumerate(_points(micro)[::3]):
+        principal = dispatcher if i % 2 else PUBLIC
+        placement = lookup_service.place(directory, x, y)
+        whole = placement_body(directory, placement)
+        whole["query"] = {"lon": x, "lat": y, "crs": "wgs84"}
+        whole["people"] = _people(directory, placement, principal)
+        for _ in range(2):  # built, then from the memo
+            assert lookup_json(directory, x, y, "wgs84", principal) == orjson.dumps(whole)
