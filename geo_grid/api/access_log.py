@@ -3,13 +3,14 @@ a service answering thousands of lookups a second.
 
 The request pays one `put` on a queue; a thread of its own formats and writes the lines to stderr
 (uvicorn's access log formats on the event loop, ≈ 30 % of a lookup's cost, so `geo-grid up` turns it
-off). The thread takes what has queued up in one go (under load it pauses 50 ms between writes) and,
-when the log goes only to its own stderr handler (as `geo-grid up` runs it), formats the lines itself and
-writes them in one write: a logging record per line (the caller's frame looked up, the handler locked and
-the stream flushed each time) cost the process a fifth of a lookup's time again. When another handler
-listens on `geo_grid.access` (a file, a test's caplog), every line is a record as before. A line is
-queued as its answer's last part is sent, stamped with that time. The query string is never logged: it
-can hold what the personal-data policy protects (an address asked for, a tracking code, a phone number).
+off). The thread takes what has queued up in one go (a line is never held back: under load many have
+queued by the time the thread runs) and, when the log goes only to its own stderr handler (as `geo-grid
+up` runs it), formats the lines itself and writes them in one write: a logging record per line (the
+caller's frame looked up, the handler locked and the stream flushed each time) cost the process a fifth
+of a lookup's time again. When another handler listens on `geo_grid.access` (a file, a test's caplog),
+every line is a record as before. A line is queued as its answer's last part is sent, stamped with that
+time. The query string is never logged: it can hold what the personal-data policy protects (an address
+asked for, a tracking code, a phone number).
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ log = logging.getLogger("geo_grid.access")
 FORMAT = '%s "%s %s" %d %.1fms'  # client, method, path, status, milliseconds
 _FORMATTER = logging.Formatter("%(asctime)s ACCESS %(message)s")
 _BATCH = 4096
-_PAUSE_S = 0.05  # a line is written at most this much (plus the writing) after its request
 # (client, method, path, status, ms, time.time() at the end), or None: stop
 _lines: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
 _lock = threading.Lock()
@@ -79,10 +79,6 @@ def _write() -> None:
             _emit(lines)
         if len(lines) < len(batch):
             return
-        if 1 < len(batch) < _BATCH:
-            # Lines come faster than one at a time: let them gather, one wake-up and one write per pause
-            # instead of one per request. (One line at a time, at low traffic, is written at once.)
-            time.sleep(_PAUSE_S)
 
 
 def _emit(lines: list[tuple[Any, ...]]) -> None:
