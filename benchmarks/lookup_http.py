@@ -1,18 +1,24 @@
 """Benchmark GET /lookup over HTTP: `geo-grid up` as a user starts it (in-memory index, access log on)
-against one PostGIS query per request.
+against one PostGIS query per request, served the same way.
 
     .venv/bin/python benchmarks/lookup_http.py            # temporary embedded PostGIS, ~1 minute
+    .venv/bin/python benchmarks/lookup_http.py --workers 2
 
 The product is started with the shipped command (`geo-grid up`, `--workers` as given; its access log goes
-to a file); the baseline is uvicorn with 1 worker; both on 127.0.0.1, the same sample database, one run:
-* max throughput: `wrk` (Debian 4.1, closed loop; a Lua script cycles over precomputed points);
+to a file). The baseline is the same: the product's app (its middleware, access log on, runtime and
+connection pool) with one more route, `GET /lookup_postgis`, served by the function `geo-grid up` serves
+with (geo_grid.cli.server.serve: the same uvicorn options and protocol, the same worker count). Both on
+127.0.0.1, the same sample database, one run:
+* max throughput: `wrk` (Debian 4.1, closed loop; a Lua script cycles over precomputed points), with the
+  CPU time the server's processes spent per request over that run;
 * latency at a fixed 1,000 req/s: Debian's wrk has no `-R` (that is wrk2), so an open-loop generator
   here (raw asyncio HTTP/1.1 on keep-alive connections) sends each request at its scheduled time and
   measures from that time, so a server that falls behind is charged for the queueing (no coordinated
   omission). It shares the 2 cores with the server, as wrk does.
-The PostGIS variant is a benchmark-only app defined below, not part of the product: the same JSON
-shape (micro, tertiary, community with names, people with masked phones) from ONE SQL query with the
-product's rule (repository/rules.py covering_micro: ST_Covers, smallest code). Prints figures only.
+The PostGIS route is benchmark-only, not part of the product: the same JSON shape (micro, tertiary,
+community with names, people with masked phones) from ONE SQL query with the product's rule
+(repository/rules.py covering_micro: ST_Covers, smallest code), a plain `def` route (thread pool) as the
+product's database routes are. Prints figures only.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from fastapi import Request  # at module level: the route's annotations are resolved in these globals
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -46,25 +53,28 @@ LEFT JOIN communities c ON c.code = m.community_code
 """
 
 
-def postgis_app(url: str) -> Any:
-    """A bare FastAPI app answering GET /lookup with one PostGIS query per request (benchmark only)."""
-    from fastapi import FastAPI
+def baseline_app() -> Any:
+    """The product's app (settings from the GEO_GRID_ environment) plus GET /lookup_postgis: one PostGIS
+    query per request on the app's own connection pool (benchmark only)."""
     from sqlalchemy import text
 
-    from geo_grid.db import make_engine
+    from geo_grid.api.app import create_app
+    from geo_grid.api.runtime import runtime_of
     from geo_grid.masking import mask_phone
     from geo_grid.repository.rules import covering_micro
+    from geo_grid.settings import Settings
 
-    engine = make_engine(url, pool_size=16)
-    with engine.connect() as conn:
-        gen = conn.execute(text("SELECT id FROM generations WHERE status = 'active'")).scalar_one()
+    app = create_app(Settings())
     sql = text(POSTGIS_LOOKUP.format(covering=covering_micro("ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)")))
-    app = FastAPI()
+    active = text("SELECT id FROM generations WHERE status = 'active'")
+    generation: list[int] = []
 
-    @app.get("/lookup")
-    def lookup(lon: float, lat: float) -> dict[str, Any]:  # sync: runs in the thread pool, like a DB route
-        with engine.connect() as conn:
-            row = conn.execute(sql, {"lon": lon, "lat": lat, "gen": gen}).mappings().first()
+    @app.get("/lookup_postgis")
+    def lookup(request: Request, lon: float, lat: float) -> dict[str, Any]:
+        with runtime_of(request.app).session_factory() as session:
+            if not generation:
+                generation.append(session.execute(active).scalar_one())
+            row = session.execute(sql, {"lon": lon, "lat": lat, "gen": generation[0]}).mappings().first()
         if row is None:
             return {"outside": True, "micro": None, "tertiary": None, "community": None, "people": []}
         people = [{**p, "phone": mask_phone(p["phone"])} for p in row["people"]]
@@ -79,39 +89,53 @@ def postgis_app(url: str) -> Any:
     return app
 
 
-def serve(kind: str, url: str, port: int) -> None:
-    """Child process: the baseline (a bare FastAPI app, one PostGIS query per request), one uvicorn worker."""
-    import uvicorn
+def serve(port: int, workers: int) -> None:
+    """Child process: the baseline, served as `geo-grid up` serves the product."""
+    from geo_grid.cli.server import serve as serve_api
+    from geo_grid.settings import Settings
 
-    uvicorn.run(
-        postgis_app(url), host="127.0.0.1", port=port, log_level="warning", access_log=False, workers=1
-    )
+    serve_api(baseline_app, "benchmarks.lookup_http:baseline_app", Settings(), "127.0.0.1", port, workers)
 
 
-def start_server(
-    kind: str, url: str, workers: int = 1, log: Path | None = None
-) -> tuple[subprocess.Popen[bytes], int]:
+def start_server(kind: str, url: str, workers: int, log: Path) -> tuple[subprocess.Popen[bytes], int]:
     """The product as a user starts it (`geo-grid up`, its shipped settings: access log on, …), or the
-    baseline in a child process."""
+    baseline the same way, in a child process; its output (the access log) goes to `log`."""
     import os
 
     from benchmarks.support import wait_until_serving
     from geo_grid.embedded import free_port
 
     port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GEO_GRID_")}
+    env["GEO_GRID_DATABASE_URL"] = url
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     if kind == "app":
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GEO_GRID_")}
-        env["GEO_GRID_DATABASE_URL"] = url
-        out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 (the child holds it)
         geo_grid = Path(sys.executable).parent / "geo-grid"
         cmd = [str(geo_grid), "up", "--port", str(port), "--workers", str(workers)]
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=out)
     else:
-        proc = subprocess.Popen(
-            [sys.executable, __file__, "--serve", kind, "--url", url, "--port", str(port)]
-        )
+        cmd = [sys.executable, __file__, "--serve", kind, "--port", str(port), "--workers", str(workers)]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=out)
     wait_until_serving(proc, port, f"{kind} server")
     return proc, port
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its descendants (Linux /proc)."""
+    import os
+
+    total = 0.0
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            stat = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
 
 
 LUA = """
@@ -125,7 +149,7 @@ end
 """
 
 
-def run_wrk(port: int, paths_file: Path, seconds: int, connections: int) -> tuple[float, str]:
+def run_wrk(port: int, paths_file: Path, seconds: int, connections: int) -> tuple[float, int, str]:
     script = paths_file.with_suffix(".lua")
     script.write_text(LUA % paths_file)
     out = subprocess.run(
@@ -145,8 +169,9 @@ def run_wrk(port: int, paths_file: Path, seconds: int, connections: int) -> tupl
         check=True,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    count = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)|Socket errors: .*", out)
-    return rps, errors.group(0) if errors else "no errors"
+    return rps, count, errors.group(0) if errors else "no errors"
 
 
 async def open_loop(
@@ -183,7 +208,7 @@ async def open_loop(
         queue.put_nowait((k, scheduled))
     for _ in workers:
         queue.put_nowait((-1, 0.0))
-    await asyncio.wait_for(asyncio.gather(*workers), timeout=seconds + 30)
+    await asyncio.wait_for(asyncio.gather(*workers), timeout=seconds + 300)  # a slow server drains late
     lat = np.array(latencies) * 1000
     achieved = len(lat) / (time.perf_counter() - t0)
     return {
@@ -201,12 +226,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seconds", type=int, default=10, help="duration of each measurement")
     ap.add_argument("--rate", type=float, default=1000.0, help="fixed request rate for the latency test")
     ap.add_argument("--connections", type=int, default=32, help="wrk connections")
-    ap.add_argument("--workers", type=int, default=1, help="geo-grid up --workers N for the product")
+    ap.add_argument("--workers", type=int, default=1, help="API processes (geo-grid up --workers N), both")
     ap.add_argument("--serve", choices=["postgis"], help=argparse.SUPPRESS)
     ap.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.serve:
-        serve(args.serve, args.url, args.port)
+        serve(args.port, args.workers)
         return
     if args.url:
         run_all(args, args.url)
@@ -224,41 +249,48 @@ def run_all(args: argparse.Namespace, url: str) -> None:
     micro = gpd.read_file(ROOT / "sample_boundaries" / "micro_grids.geojson")
     minx, miny, maxx, maxy = shapely.total_bounds(micro.geometry.values)
     rng = np.random.default_rng(7)
-    paths = [
-        f"/lookup?lon={x!r}&lat={y!r}"
+    points = [
+        f"?lon={x!r}&lat={y!r}"
         for x, y in zip(
             rng.uniform(minx, maxx, 20_000).tolist(), rng.uniform(miny, maxy, 20_000).tolist(), strict=True
         )
     ]
     tmp = Path(tempfile.mkdtemp(prefix="geo_grid_http_"))
-    paths_file = tmp / "paths.txt"
-    paths_file.write_text("\n".join(paths) + "\n")
     print(
-        f"machine: {subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} cores; "
-        f"{len(paths):,} random points in the sample bbox; the product is `geo-grid up --workers "
-        f"{args.workers}` as shipped (access log on, written to {tmp / 'up.log'}); the baseline 1 uvicorn worker"
+        f"machine: {subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} cores, load "
+        f"average {Path('/proc/loadavg').read_text().split()[0]} before the run; {len(points):,} random points "
+        f"in the sample bbox; both servers as `geo-grid up --workers {args.workers}` serves (access log on, "
+        f"written to {tmp}/*.log)"
     )
     results: dict[str, dict[str, float]] = {}
-    for kind, label in (("app", "geo-grid up (product)"), ("postgis", "PostGIS query per request")):
-        proc, port = start_server(kind, url, args.workers, tmp / "up.log")
+    servers = (
+        ("app", "/lookup", "geo-grid up: GET /lookup"),
+        ("postgis", "/lookup_postgis", "same server, PostGIS per request"),
+    )
+    for kind, route, label in servers:
+        paths = [route + p for p in points]
+        paths_file = tmp / f"{kind}.txt"
+        paths_file.write_text("\n".join(paths) + "\n")
+        proc, port = start_server(kind, url, args.workers, tmp / f"{kind}.log")
         try:
-            subprocess.run(
-                ["wrk", "-t1", "-c4", "-d2s", "-s", str(tmp / "paths.lua"), f"http://127.0.0.1:{port}"],
-                capture_output=True,
-            ) if (tmp / "paths.lua").exists() else None  # warm-up
-            rps, errors = run_wrk(port, paths_file, args.seconds, args.connections)
+            run_wrk(port, paths_file, 2, 4)  # warm-up
+            cpu0 = cpu_seconds(proc.pid)
+            rps, count, errors = run_wrk(port, paths_file, args.seconds, args.connections)
+            cpu = cpu_seconds(proc.pid) - cpu0
             fixed = asyncio.run(open_loop(port, paths, args.rate, args.seconds, 64))
         finally:
             proc.terminate()
-            proc.wait(10)
-        results[kind] = {"rps": rps, **fixed}
+            proc.wait(30)
+        results[kind] = {"rps": rps, "cpu_us": 1e6 * cpu / count, **fixed}
         print(
-            f"{label:<28} max {rps:>7,.0f} req/s (wrk -t2 -c{args.connections} -d{args.seconds}s, {errors}); "
-            f"at {fixed['rate']:,.0f} req/s: p50 {fixed['p50']:.2f} ms, p99 {fixed['p99']:.2f} ms, "
-            f"max {fixed['max']:.1f} ms, {int(fixed['failures'])} non-200"
+            f"{label:<34} max {rps:>7,.0f} req/s (wrk -t2 -c{args.connections} -d{args.seconds}s, {errors}), "
+            f"API processes' CPU {1e6 * cpu / count:,.0f} µs/request; at {fixed['rate']:,.0f} req/s: "
+            f"p50 {fixed['p50']:.2f} ms, p99 {fixed['p99']:.2f} ms, max {fixed['max']:.1f} ms, "
+            f"{int(fixed['failures'])} non-200"
         )
     ratio = results["app"]["rps"] / results["postgis"]["rps"]
-    print(f"max throughput ratio in-memory / PostGIS-per-request: {ratio:.1f}x")
+    print(f"max throughput ratio in-memory / PostGIS-per-request (same run): {ratio:.1f}x")
+    print(f"load average after the run: {Path('/proc/loadavg').read_text().split()[0]}")
 
 
 if __name__ == "__main__":

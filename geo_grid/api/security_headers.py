@@ -14,7 +14,6 @@ from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 import folium
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from geo_grid.errors import InvalidInput
@@ -87,6 +86,9 @@ class SecurityHeaders:
     def __init__(self, app: ASGIApp, page_policy: str) -> None:
         self.app = app
         self.page_policy = page_policy
+        self._page_policy = (b"content-security-policy", page_policy.encode("latin-1"))
+        self._api_policy = (b"content-security-policy", API_POLICY.encode("latin-1"))
+        self._common = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in COMMON_HEADERS.items()]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -95,11 +97,24 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                is_page = headers.get("content-type", "").lower().startswith("text/html")
-                headers.setdefault("Content-Security-Policy", self.page_policy if is_page else API_POLICY)
-                for name, value in COMMON_HEADERS.items():
-                    headers.setdefault(name, value)
+                message["headers"] = self._with_headers(message.get("headers") or [])
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+    def _with_headers(self, raw: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+        """The response's headers plus those above it does not set itself (names compared lower-case;
+        one pass over the list, the values encoded once at start-up)."""
+        headers = list(raw)
+        present = set()
+        is_page = False
+        for name, value in headers:
+            lowered = name.lower()
+            present.add(lowered)
+            if lowered == b"content-type":
+                is_page = value.lower().startswith(b"text/html")
+        policy = self._page_policy if is_page else self._api_policy
+        if policy[0] not in present:
+            headers.append(policy)
+        headers.extend(header for header in self._common if header[0] not in present)
+        return headers

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import typer
 import uvicorn
@@ -10,6 +12,9 @@ import uvicorn
 from geo_grid.cli import app
 from geo_grid.cli.common import database, load_sample_if_empty
 from geo_grid.settings import Settings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 
 @app.command()
@@ -22,7 +27,6 @@ def up(
 ) -> None:
     """Serve the API. Without GEO_GRID_DATABASE_URL, starts (and at exit stops) the embedded PostGIS."""
     from geo_grid.api.app import create_app
-    from geo_grid.api.header_timeout import protocol_class
 
     settings = Settings()
     with database(settings) as (url, cluster):
@@ -38,35 +42,52 @@ def up(
         typer.echo(
             f"geo_grid API on http://{host}:{port} (docs at /docs), {workers} process(es); Ctrl-C stops it"
         )
-        # http=: uvicorn's own protocol plus a request-header timeout (api/header_timeout.py); no `server`
-        # header (it would name the software and its version)
-        if workers == 1:
-            http = protocol_class(settings.header_timeout_s)
-            uvicorn.run(
-                create_app(settings),
-                host=host,
-                port=port,
-                log_level="info",
-                access_log=False,  # the app's own (api/access_log.py): off the event loop, no query strings
-                http=http,
-                server_header=False,
-            )
-        else:
-            # Each worker process builds its app from the environment (the database URL of this run);
-            # uvicorn shares the listening socket and restarts a worker that dies.
-            os.environ["GEO_GRID_DATABASE_URL"] = url
-            uvicorn.run(
-                "geo_grid.api.app:app_from_environment",
-                factory=True,
-                workers=workers,
-                host=host,
-                port=port,
-                log_level="info",
-                access_log=False,
-                http="geo_grid.api.header_timeout:FromEnvironment",
-                server_header=False,
-                # A worker answers uvicorn's health ping from a thread; while it imports and builds its
-                # snapshots (seconds on a busy machine) the answer may be late: don't kill it for that.
-                timeout_worker_healthcheck=60,
-            )
+        serve(
+            lambda: create_app(settings),
+            "geo_grid.api.app:app_from_environment",
+            settings,
+            host,
+            port,
+            workers,
+        )
     typer.echo("stopped")
+
+
+def serve(
+    make_app: Callable[[], FastAPI], factory: str, settings: Settings, host: str, port: int, workers: int
+) -> None:
+    """Serve an app as `geo-grid up` does (benchmarks/lookup_http.py serves its baseline with it too):
+    one process runs `make_app()`; N worker processes each build theirs by the import string `factory`
+    (`module:function`, from the GEO_GRID_ environment, with this run's database URL)."""
+    from geo_grid.api.header_timeout import protocol_class
+
+    # http=: uvicorn's own protocol plus a request-header timeout and one write per response
+    # (api/header_timeout.py); no `server` header (it would name the software and its version); uvicorn's
+    # access log off: the app's own (api/access_log.py) is off the event loop and has no query strings.
+    if workers == 1:
+        uvicorn.run(
+            make_app(),
+            host=host,
+            port=port,
+            log_level="info",
+            access_log=False,
+            http=protocol_class(settings.header_timeout_s),
+            server_header=False,
+        )
+        return
+    # uvicorn shares the listening socket and restarts a worker that dies.
+    os.environ["GEO_GRID_DATABASE_URL"] = settings.database_url or ""
+    uvicorn.run(
+        factory,
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=False,
+        http="geo_grid.api.header_timeout:FromEnvironment",
+        server_header=False,
+        # A worker answers uvicorn's health ping from a thread; while it imports and builds its snapshots
+        # (seconds on a busy machine) the answer may be late: don't kill it for that.
+        timeout_worker_healthcheck=60,
+    )

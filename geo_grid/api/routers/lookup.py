@@ -80,14 +80,71 @@ async def lookup(
     directory = lookup_service.require(runtime.directory.current)
     if at is not None or generation is not None:
         directory = await _past_directory(runtime, directory, at, generation)
+    return Response(lookup_json(directory, lon, lat, crs_name, principal), media_type="application/json")
+
+
+def lookup_json(
+    directory: GridDirectory, lon: float, lat: float, crs_name: str, principal: Principal
+) -> bytes:
+    """GET /lookup's JSON body (LookupOut), for the route and for its fast path (api/lookup_fastpath.py).
+
+    Written as bytes, not through FastAPI's generic encoder (which walks every person and costs more than
+    the lookup itself): what depends only on the micro-grid — the grid chain with its subdistrict, and
+    its people as this caller may see them — is serialised once per grid into the directory's memo (a
+    new directory, after any change, starts with an empty one); a request adds its point, its flags and
+    its query around them. The bytes are those of orjson.dumps of the same dict, key for key."""
     x, y = lookup_service.to_wgs84(lon, lat, crs_name)
     placement = lookup_service.place(directory, x, y)
-    body = placement_body(directory, placement)
-    body["query"] = {"lon": lon, "lat": lat, "crs": crs_name}
-    body["people"] = _people(directory, placement, principal)
-    # Serialised here with orjson: on this hot path FastAPI's generic encoder of a returned dict
-    # (jsonable_encoder walks every person) costs more than the lookup itself.
-    return Response(orjson.dumps(body), media_type="application/json")
+    query = orjson.dumps({"lon": lon, "lat": lat, "crs": crs_name})
+    if placement.micro is None:  # outside every grid: the nearest one and its distance, per point
+        head = orjson.dumps(placement_body(directory, placement))[:-1]
+        return head + b',"query":' + query + b',"people":[]}'
+    flags = b',"outside":false,"on_boundary":true,' if placement.on_boundary else _INSIDE
+    return b"".join(
+        (
+            b'{"wgs84":',
+            orjson.dumps({"lon": x, "lat": y}),
+            flags,
+            _grid_json(directory, placement),
+            b',"query":',
+            query,
+            b',"people":',
+            _people_json(directory, placement, principal),
+            b"}",
+        )
+    )
+
+
+_INSIDE = b',"outside":false,"on_boundary":false,'
+
+
+def _grid_json(directory: GridDirectory, placement: lookup_service.Placement) -> bytes:
+    """`"micro":…,"tertiary":…,"community":…,"nearest":null,"subdistrict":…,"generation":…` of a point
+    inside a micro-grid: the same for every point of that grid, so serialised once per grid."""
+    assert placement.micro is not None
+    key = ("lookup_grid_json", placement.micro.code)
+    cached = directory.memo.get(key)
+    if cached is None:
+        body = placement_body(directory, placement)
+        part = {
+            k: body[k] for k in ("micro", "tertiary", "community", "nearest", "subdistrict", "generation")
+        }
+        cached = directory.memo[key] = orjson.dumps(part)[1:-1]
+    return cast(bytes, cached)
+
+
+def _people_json(
+    directory: GridDirectory, placement: lookup_service.Placement, principal: Principal
+) -> bytes:
+    """The placement's people as this caller may see them (`_people`), serialised once per micro-grid and
+    visibility."""
+    if placement.micro is None:
+        return b"[]"
+    key = ("lookup_people_json", placement.micro.code, principal.sees_personal_data)
+    cached = directory.memo.get(key)
+    if cached is None:
+        cached = directory.memo[key] = orjson.dumps(_people(directory, placement, principal))
+    return cast(bytes, cached)
 
 
 async def _past_directory(

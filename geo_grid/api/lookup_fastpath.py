@@ -1,0 +1,91 @@
+"""The fast path of GET /lookup: the public's plain lookup answered without FastAPI's routing, dependency
+solving and parameter validation, which cost several times the lookup itself.
+
+A pure ASGI middleware, the innermost one (api/app.py): every outer guard — access log, security headers,
+rate and body limits, the text guard — has run as for any request. It answers only the most common
+request, and only when it is certain to give the route's answer:
+
+* `GET /lookup` with a query string of exactly `lon`, `lat` and optionally `crs`, each once, the numbers
+  plain decimals (no percent-encoding) and finite, `crs` one of the four names;
+* from the public: no `Authorization` header and no cookie (so no principal to resolve, no access scope
+  to enforce and no read of personal data to audit: the public sees masked phones only);
+* no request body, an active generation loaded, the coordinates in range.
+
+Anything else — a token, a session, `at=`, `generation=`, any other or repeated parameter, a value the
+route would refuse or read differently — goes on to the FastAPI route unchanged, which answers it (and
+its errors) as before. The body is the route's own (`routers.lookup.lookup_json`), byte for byte, with the
+route's headers; `tests/db/test_lookup_fastpath.py` compares the two.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from geo_grid.api.routers.lookup import lookup_json
+from geo_grid.errors import GeoGridError
+from geo_grid.services.auth import PUBLIC
+
+_PATH = "/lookup"
+_NUMBER = re.compile(rb"-?[0-9]{1,4}(?:\.[0-9]{1,30})?")
+_CRS = {b"wgs84": "wgs84", b"cgcs2000": "cgcs2000", b"gcj02": "gcj02", b"bd09": "bd09"}
+_PASS_HEADERS = frozenset({b"authorization", b"cookie", b"content-length", b"transfer-encoding"})
+
+
+def plain_query(query: bytes) -> tuple[float, float, str] | None:
+    """(lon, lat, crs) of a query string the fast path may answer, else None."""
+    lon = lat = crs = None
+    for part in query.split(b"&"):
+        name, eq, value = part.partition(b"=")
+        if not eq:
+            return None
+        if name == b"lon" and lon is None and _NUMBER.fullmatch(value):
+            lon = float(value)
+        elif name == b"lat" and lat is None and _NUMBER.fullmatch(value):
+            lat = float(value)
+        elif name == b"crs" and crs is None and value in _CRS:
+            crs = _CRS[value]
+        else:
+            return None
+    if lon is None or lat is None or not (math.isfinite(lon) and math.isfinite(lat)):
+        return None
+    return lon, lat, crs or "wgs84"
+
+
+class LookupFastPath:
+    """See the module docstring."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != _PATH or scope["method"] != "GET":
+            await self.app(scope, receive, send)
+            return
+        body = self._answer(scope)
+        if body is None:
+            await self.app(scope, receive, send)
+            return
+        headers = [(b"content-length", str(len(body)).encode()), (b"content-type", b"application/json")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    @staticmethod
+    def _answer(scope: Scope) -> bytes | None:
+        for name, value in scope["headers"]:
+            if name in _PASS_HEADERS and (name != b"content-length" or value != b"0"):
+                return None
+        parsed = plain_query(scope["query_string"])
+        if parsed is None:
+            return None
+        state = getattr(scope["app"], "state", None)
+        runtime = getattr(state, "runtime", None)
+        directory = runtime.directory.current if runtime is not None else None
+        if directory is None:
+            return None  # starting, or nothing active: the route says so (503)
+        try:
+            return lookup_json(directory, *parsed, PUBLIC)
+        except GeoGridError:
+            return None  # e.g. coordinates out of range: the route's 422
