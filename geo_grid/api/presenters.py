@@ -35,9 +35,12 @@ def feature_collection(records: Iterable[FeatureRecord]) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": [feature(r) for r in records]}
 
 
-def person(p: PersonRole, principal: Principal) -> PersonOut:
-    """One person in a role, as the API shows them: the phone as privacy.phone lets the caller's role see
-    it (masked unless the role sees personal data), the role's Chinese label added."""
+def person(p: PersonRole, principal: Principal, where: str | None = None) -> PersonOut:
+    """One person in a role, as the API shows them: the phone as privacy.phone lets the caller see it
+    (masked unless its role sees personal data, and, when `where` names the grid or subdistrict the person
+    serves, unless that is in the caller's own subdistrict: Principal.sees_personal_data_in), the role's
+    Chinese label added."""
+    role = principal.role if principal.sees_personal_data_in(where) else privacy.role_for(False)
     return PersonOut(
         person_id=p.person_id,
         name=p.name,
@@ -45,7 +48,7 @@ def person(p: PersonRole, principal: Principal) -> PersonOut:
         role_label=ROLE_LABELS.get(p.role, p.role),
         duty=p.duty,
         target_id=p.target_id,
-        phone=privacy.phone(p.phone, principal.role),
+        phone=privacy.phone(p.phone, role),
     )
 
 

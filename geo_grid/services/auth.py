@@ -48,6 +48,14 @@ class Principal:
         """Of the district/city level: sees every subdistrict's data."""
         return self.subdistrict_code is None
 
+    def sees_personal_data_in(self, subdistrict_code: str | None) -> bool:
+        """Whether it sees a subdistrict's people unmasked (phones on a lookup, an address answer, a map):
+        the policy's roles, of their own subdistrict only; a district/city-level one, of every subdistrict.
+        A grid or community code may be given: its first 9 digits are its subdistrict."""
+        if not self.sees_personal_data:
+            return False
+        return self.district_wide or subdistrict_code is None or subdistrict_code[:9] == self.subdistrict_code
+
     @property
     def scope(self) -> scope_repo.Scope:
         """What it may see and act on (repository/scope.py)."""

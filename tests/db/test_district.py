@@ -24,7 +24,9 @@ from geo_grid.services import addresses as address_service
 from geo_grid.services import communities as community_service
 from geo_grid.services import lookup as lookup_service
 from tests.support import district
+from tests.support.accounts import create_token
 from tests.support.api import bearer, create_tokens
+from tests.support.report_helpers import interior_point
 from tests.support.sql import query, scalar
 
 SAMPLE = "410105012"
@@ -484,3 +486,33 @@ def test_incident_maps_are_of_one_subdistrict(env) -> None:
     assert r.status_code == 200 and f"{district.NAME}事件地图" in r.text
     r = client.get("/maps/incidents", headers=bearer(tokens["dispatcher"]))  # the caller's own
     assert r.status_code == 200 and "未来路街道事件地图" in r.text
+
+
+def test_phones_are_unmasked_only_for_the_callers_own_subdistrict(env) -> None:
+    """A subdistrict's dispatcher reads the public routes (GET /lookup, GET /lookup/address) with its token:
+    the people of its own subdistrict come with their phones, another subdistrict's masked, as for the
+    public (Principal.sees_personal_data_in); a district-level dispatcher sees every subdistrict's."""
+    client, _, url, _ = env
+    tokens = {
+        "home": create_token(url, "dispatcher", "本街道调度", subdistrict=SAMPLE),
+        "neighbour": create_token(url, "dispatcher", "邻街道调度", subdistrict=district.CODE),
+        "district": create_token(url, "dispatcher", "区级调度", subdistrict=None),
+        "public": None,
+    }
+    lon, lat = interior_point(f"{SAMPLE}004003005")
+
+    def phones(who: str) -> tuple[list[str], list[str]]:
+        headers = bearer(tokens[who]) if tokens[who] else {}
+        found = client.get("/lookup", params={"lon": lon, "lat": lat}, headers=headers)
+        address = client.get("/lookup/address", params={"q": "经三路158号院1号楼1单元"}, headers=headers)
+        assert found.status_code == address.status_code == 200, (found.text, address.text)
+        by_address = [p["phone"] for people in address.json()["people"].values() for p in people]
+        return [p["phone"] for p in found.json()["people"]], by_address
+
+    for who, unmasked in [("home", True), ("district", True), ("neighbour", False), ("public", False)]:
+        for listed in phones(who):
+            assert listed and all(p for p in listed), (who, listed)
+            assert all("*" not in p for p in listed) if unmasked else all("*" in p for p in listed), (
+                who,
+                listed,
+            )

@@ -102,7 +102,10 @@ def resolution_body(res: address_service.Resolution, principal: Principal) -> di
         ),
         "people": {
             # as dicts: the batch answer is serialised by orjson in a worker process
-            role: [person(x, principal).model_dump() for x in res.people.get(role, ())]
+            role: [
+                person(x, principal, p.micro.code if p.micro else None).model_dump()
+                for x in res.people.get(role, ())
+            ]
             for role in address_service.ANSWER_ROLES
         },
         "candidates": [_candidate(c) for c in r.candidates],
@@ -117,7 +120,10 @@ def _grid_candidate(g: address_service.GridCandidate, principal: Principal) -> d
         "tertiary": _ref(g.tertiary),
         "distance_m": g.distance_m,
         "primary": g.primary,
-        "people": {role: [person(x, principal).model_dump() for x in xs] for role, xs in g.people.items()},
+        "people": {
+            role: [person(x, principal, g.micro.code if g.micro else None).model_dump() for x in xs]
+            for role, xs in g.people.items()
+        },
     }
 
 

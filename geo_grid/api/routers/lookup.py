@@ -140,7 +140,7 @@ def _people_json(
     visibility."""
     if placement.micro is None:
         return b"[]"
-    key = ("lookup_people_json", placement.micro.code, principal.sees_personal_data)
+    key = ("lookup_people_json", placement.micro.code, principal.sees_personal_data_in(placement.micro.code))
     cached = directory.memo.get(key)
     if cached is None:
         cached = directory.memo[key] = orjson.dumps(_people(directory, placement, principal))
@@ -170,11 +170,12 @@ def _people(
     (masking ~15 people per request was most of the endpoint's own time)."""
     if placement.micro is None:
         return []
-    key = ("lookup_people", placement.micro.code, principal.sees_personal_data)
+    code = placement.micro.code
+    key = ("lookup_people", code, principal.sees_personal_data_in(code))
     cached = directory.memo.get(key)
     if cached is None:
         people = lookup_service.responsible_people(directory, placement)
-        cached = directory.memo[key] = [person(p, principal).model_dump() for p in people]
+        cached = directory.memo[key] = [person(p, principal, code).model_dump() for p in people]
     return cast(list[dict[str, Any]], cached)
 
 

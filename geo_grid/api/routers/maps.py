@@ -51,8 +51,7 @@ def _html(fmap: object) -> HTMLResponse:
 
 def _personal(principal: auth.Principal, subdistrict: str | None) -> bool:
     """Phones on a coverage page: for whom the policy allows, and of a subdistrict's own people only."""
-    mine = principal.district_wide or subdistrict in (None, principal.subdistrict_code)
-    return principal.sees_personal_data and mine
+    return principal.sees_personal_data_in(subdistrict)
 
 
 def _split(values: list[str] | None) -> list[str] | None:
@@ -161,7 +160,9 @@ def grid_popup(
     code: Annotated[str, Path(max_length=32, pattern=r"^\d{1,32}$")],
     generation: GenerationQuery = None,
 ) -> GridPopupOut:
-    popup = map_service.grid_popup(session, code, generation, principal.sees_personal_data, principal.scope)
+    popup = map_service.grid_popup(
+        session, code, generation, principal.sees_personal_data_in(code), principal.scope
+    )
     return GridPopupOut(code=popup.code, name=popup.name, level=popup.level, html=popup.html)
 
 
