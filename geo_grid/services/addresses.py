@@ -137,21 +137,39 @@ def grid_candidates(
 _GRID_CANDIDATE_MEMO = 50_000
 
 
+def _degrees_at_least(metres: float, lat: float) -> float:
+    """A distance in degrees (lon/lat taken as plane coordinates) at least as long as `metres` in
+    EPSG:4547 near `lat`: a degree of longitude is the shorter, 111.32 km × cos(lat); a fifth more for
+    the projection's scale error, and a few metres of slack."""
+    per_degree = 111_320.0 * max(math.cos(math.radians(min(abs(lat), 85.0))), 0.05)
+    return (metres * 1.2 + 5.0) / per_degree
+
+
 def _grid_candidates(
     directory: GridDirectory, lon: float, lat: float, radius: float, primary: GridInfo | None
 ) -> tuple[GridCandidate, ...]:
+    # The index's own WGS84 polygons under a tree of their boxes (no second, projected copy of a city's
+    # grids): a box search in degrees wide enough for any metre at these latitudes, then the exact test
+    # and distance in EPSG:4547 on the few polygons it finds.
+    polygons = directory.index.polygons
     tree = directory.memo.get("address_circle_tree")
     if tree is None:
-        metric = to_metric(np.array(directory.index.polygons, dtype=object))
-        tree = directory.memo["address_circle_tree"] = (shapely.STRtree(metric), metric)
-    strtree, metric = cast(tuple[Any, Any], tree)
+        tree = directory.memo["address_circle_tree"] = shapely.STRtree(np.asarray(polygons, dtype=object))
+    strtree = cast(Any, tree)
     x, y = lonlat_to_metric(lon, lat)
     p = shapely.Point(float(x), float(y))
+    radius = max(radius, 0.0)
+    near = strtree.query(
+        shapely.Point(lon, lat), predicate="dwithin", distance=_degrees_at_least(radius, lat)
+    )
     found: list[tuple[bool, float, str]] = []
-    for i in strtree.query(p, predicate="dwithin", distance=max(radius, 0.0)):
-        code = directory.index.codes[int(i)]
+    for i in sorted(int(j) for j in near):
+        metric = to_metric(polygons[i])
+        if not shapely.dwithin(metric, p, radius):
+            continue
+        code = directory.index.codes[i]
         is_primary = primary is not None and code == primary.code
-        found.append((not is_primary, 0.0 if is_primary else float(metric[int(i)].distance(p)), code))
+        found.append((not is_primary, 0.0 if is_primary else float(metric.distance(p)), code))
     if primary is not None and not any(not f[0] for f in found):
         found.append((False, 0.0, primary.code))
     if len(found) < 2:
