@@ -181,6 +181,8 @@ class AddressIndex:
         self._community = [community[i] for i in order]
         self._lon = np.array(lon, dtype=np.float64)[order] if order else np.empty(0)
         self._lat = np.array(lat, dtype=np.float64)[order] if order else np.empty(0)
+        # Each row's place in the table: a group's centroid sums its rows in the table's order.
+        self._seq = np.array(order, dtype=np.int32)
         del ids, texts, community, lon, lat
         # Every group of a level → its span of rows [start, stop), packed in one int (start << 32 | stop).
         self._groups: dict[Level, dict[Key, int]] = {lv: {} for lv in LEVELS}

@@ -32,6 +32,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 from rapidfuzz import fuzz, process
 
 from .blocking import AddressIndex, Key, court_core, group_label, road_core
@@ -232,8 +233,10 @@ class AddressMatcher(AddressIndex):
         start, stop = self._span(level, key)
         lons = self._lon[start:stop].tolist()
         lats = self._lat[start:stop].tolist()
-        lon = sum(lons) / len(lons)
-        lat = sum(lats) / len(lats)
+        # The centroid sums the rows in the table's order (floating-point sums depend on it).
+        seq = np.argsort(self._seq[start:stop], kind="stable")
+        lon = sum(self._lon[start:stop][seq].tolist()) / len(lons)
+        lat = sum(self._lat[start:stop][seq].tolist()) / len(lats)
         ids = self._ids
         at = start + min(
             range(stop - start), key=lambda j: ((lons[j] - lon) ** 2 + (lats[j] - lat) ** 2, ids[start + j])
