@@ -52,7 +52,7 @@ from numpy.typing import ArrayLike, NDArray
 from geo_grid.crs import lonlat_to_far_metric, lonlat_to_metric
 from geo_grid.lookup import FAR_DEG, GridIndex, PointQueries, clean_polygons
 from geo_grid.lookup_flat import FlatParts
-from geo_grid.lookup_kernel import DEFER, locate_kernel
+from geo_grid.lookup_kernel import DEFER, cell_exact, locate_kernel
 from geo_grid.lookup_raster import DELTA, ORIENT_ERR, IntArray
 
 # Router cell (metres): small enough that few points land in border cells, large enough to stay small.
@@ -121,11 +121,13 @@ class _Scalar:
     sp_left: Any
     sp_right: Any
     pos: Any
+    exact_args: tuple[Any, ...]  # sp_ptr, sp_cand, pos, polygon rings: geo_grid.lookup_kernel.cell_exact
 
     @classmethod
     def create(cls, r: _Router, flat: FlatParts) -> _Scalar:
         c = flat.col
-        cols = ("x0", "y0", "inv_x", "inv_y", "nx", "ny", "size", "raster", "row_base", "sp", "seg", "pos")
+        cols = ("x0", "y0", "inv_x", "inv_y", "nx", "ny", "size", "raster", "row_base", "sp", "seg", "pos",
+                "ptr", "cand")  # fmt: skip
         params = list(zip(*(c[n].tolist() for n in cols), strict=True))
         a = {n: np.asarray(v) for n, v in flat.arrays.items()}
         return cls(
@@ -134,12 +136,15 @@ class _Scalar:
             params=params, raster=a["raster"].data, row_base=a["row_base"].data,
             seg=a["seg"].ravel().data, sp_seg=a["sp_seg"].data, sp_left=a["sp_left"].data,
             sp_right=a["sp_right"].data, pos=a["pos"].data,
+            exact_args=(a["sp_ptr"], a["sp_cand"], a["pos"], *flat.kernel_args[-2:]),
         )  # fmt: skip
 
     def answer(self, s: int, lon: float, lat: float) -> int:
-        """Global position (-1 none) of (lon, lat) in part s, DEFER where only the exact test can tell
-        (the same raster reading as GridIndex.locate_pos and geo_grid.lookup_kernel)."""
-        x0, y0, inv_x, inv_y, nx, ny, size, o_raster, o_row, o_sp, o_seg, o_pos = self.params[s]
+        """Global position (-1 none) of (lon, lat) in part s, DEFER where only GEOS can tell (the same
+        raster reading and compiled vertex test as geo_grid.lookup_kernel)."""
+        x0, y0, inv_x, inv_y, nx, ny, size, o_raster, o_row, o_sp, o_seg, o_pos, o_ptr, o_cand = self.params[
+            s
+        ]
         fx = (lon - x0) * inv_x
         fy = (lat - y0) * inv_y
         ix = 0 if fx < 0.0 else (nx - 1 if fx >= nx else int(fx))
@@ -157,8 +162,10 @@ class _Scalar:
             loc: int = self.sp_left[k]
         elif dl - dr < -bound:
             loc = self.sp_right[k]
-        else:
-            return DEFER
+        else:  # near a vertex or an edge
+            return int(
+                cell_exact(float(lon), float(lat), s, o_ptr + k - o_sp, o_cand, o_pos, *self.exact_args)
+            )
         return -1 if loc < 0 else int(self.pos[o_pos + loc])
 
 
@@ -201,7 +208,7 @@ class DistrictIndex(PointQueries):
     _nearest: _Nearest
     _flat: FlatParts  # the parts' arrays, concatenated; `parts` are views into them
     _scalar: _Scalar  # what locate_pos reads (plain Python numbers and memoryviews)
-    _extras: tuple[_PartExtras | None, ...]  # per part, for replace() (None after a snapshot load)
+    _extras: tuple[PartExtras | None, ...]  # per part, for replace() (a snapshot stores them too)
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Picklable (worker processes): the flat arrays travel once, the parts are made again as views
@@ -285,7 +292,7 @@ class DistrictIndex(PointQueries):
         part_cell_m: float,
         part_max_cells: int,
         router_cell_m: float,
-        extras: tuple[_PartExtras | None, ...],
+        extras: tuple[PartExtras | None, ...],
         router_cell: tuple[float, float],
     ) -> DistrictIndex:
         done = tuple(
@@ -312,7 +319,7 @@ class DistrictIndex(PointQueries):
         router_cell_m: float,
         router: _Router,
         nearest: _Nearest,
-        extras: tuple[_PartExtras | None, ...] | None = None,
+        extras: tuple[PartExtras | None, ...] | None = None,
     ) -> DistrictIndex:
         """An index from its parts' flat arrays, router and nearest segments (a build, or a snapshot
         loaded by geo_grid.io.index_store); the parts become views into `flat`."""
@@ -421,7 +428,7 @@ class DistrictIndex(PointQueries):
             sub_of[: len(keep)][old_sub == i] = j
         parts: list[GridIndex | None] = [None] * len(keys)
         positions: list[IntArray | None] = [None] * len(keys)
-        extras: list[_PartExtras | None] = [None] * len(keys)
+        extras: list[PartExtras | None] = [None] * len(keys)
         for i, j in renumber.items():
             parts[j] = self.parts[i]
             positions[j] = _frozen(remap[self.part_positions[i]])
@@ -615,6 +622,7 @@ class DistrictIndex(PointQueries):
     def nbytes(self) -> int:
         """Bytes in the index's own arrays: every part's, the router's and the nearest segments'."""
         own = self.subdistrict_of.nbytes + self._rank.nbytes + sum(p.nbytes for p in self.part_positions)
+        own += self._flat.rings_nbytes  # the ring coordinates of the compiled exact test
         return int(sum(p.nbytes for p in self.parts) + self._router.nbytes + self._nearest.nbytes + own)
 
     def stats(self) -> dict[str, float]:
@@ -634,6 +642,14 @@ class DistrictIndex(PointQueries):
             "nearest_segments": len(self._nearest.owner),
             "nbytes": self.nbytes,
         }
+
+    def part_extras(self) -> tuple[PartExtras, ...]:
+        """What the router and `nearest` need of every part (computed for parts that lack it)."""
+        cell = (1.0 / self._router.inv_x, 1.0 / self._router.inv_y)
+        return tuple(
+            e if e is not None else _part_extras(p, *cell)
+            for e, p in zip(self._extras, self.parts, strict=True)
+        )
 
     def __repr__(self) -> str:
         return f"DistrictIndex(size={self.size}, subdistricts={len(self.parts)})"
@@ -664,14 +680,14 @@ class _PartJob:
     max_cells: int
     router_cell: tuple[float, float]
 
-    def run(self) -> tuple[GridIndex, _PartExtras]:
+    def run(self) -> tuple[GridIndex, PartExtras]:
         part = GridIndex.build_part(
             self.codes, self.polys, self.names, cell_m=self.cell_m, max_cells=self.max_cells, cleaned=True
         )
         return part, _part_extras(part, *self.router_cell)
 
 
-def _run_job(job: _PartJob) -> tuple[GridIndex, _PartExtras]:
+def _run_job(job: _PartJob) -> tuple[GridIndex, PartExtras]:
     """In a worker process: the part without what the parent already has (polygons, codes, names) or
     remakes anyway (the prepared geometries and their STRtree), so that little travels back."""
     part, extras = job.run()
@@ -688,7 +704,7 @@ def build_workers(parts: int) -> int:
     return max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1))
 
 
-def _run_jobs(jobs: list[_PartJob], workers: int) -> list[tuple[GridIndex, _PartExtras]]:
+def _run_jobs(jobs: list[_PartJob], workers: int) -> list[tuple[GridIndex, PartExtras]]:
     """Run the part builds, in `workers` processes ("forkserver": safe in a threaded server process)."""
     if workers <= 1 or len(jobs) < 2:
         return [job.run() for job in jobs]
@@ -708,7 +724,7 @@ def _run_jobs(jobs: list[_PartJob], workers: int) -> list[tuple[GridIndex, _Part
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
-class _PartExtras:
+class PartExtras:
     """What the router and `nearest` need from one part, kept so that replace() recomputes one part only.
 
     Router cells are absolute lattice indexes (i = floor(lon / cell_x)), valid for any router extent.
@@ -730,7 +746,7 @@ def _router_cell_deg(polys: Sequence[Any], cell_m: float) -> tuple[float, float]
     return cell_m / (111_320.0 * coslat), cell_m / 110_574.0
 
 
-def _part_extras(part: GridIndex, cx: float, cy: float) -> _PartExtras:
+def _part_extras(part: GridIndex, cx: float, cy: float) -> PartExtras:
     """Router cells met by the part's grids (cells enlarged by DELTA) and its nearest candidates."""
     b = shapely.total_bounds(np.asarray(part.polygons, dtype=object))
     i0, i1 = int(np.floor(b[0] / cx)) - 1, int(np.floor(b[2] / cx)) + 1
@@ -744,10 +760,10 @@ def _part_extras(part: GridIndex, cx: float, cy: float) -> _PartExtras:
     ob = seg[outer]
     vertex = np.concatenate([ob[:, 0] + 1j * ob[:, 1], ob[:, 2] + 1j * ob[:, 3]])
     touch = np.isin(seg[:, 0] + 1j * seg[:, 1], vertex) | np.isin(seg[:, 2] + 1j * seg[:, 3], vertex)
-    return _PartExtras(cell_i=ii[hit], cell_j=jj[hit], seg=seg[touch], owner=own[touch], outer=outer[touch])
+    return PartExtras(cell_i=ii[hit], cell_j=jj[hit], seg=seg[touch], owner=own[touch], outer=outer[touch])
 
 
-def _build_router(extras: tuple[_PartExtras, ...], cx: float, cy: float) -> _Router:
+def _build_router(extras: tuple[PartExtras, ...], cx: float, cy: float) -> _Router:
     """The coarse raster of candidate subdistricts (see the module docstring)."""
     i_min = min(int(e.cell_i.min()) for e in extras) - 1
     j_min = min(int(e.cell_j.min()) for e in extras) - 1
@@ -801,7 +817,7 @@ def _once(seg: NDArray[np.float64]) -> NDArray[np.bool_]:
     return np.asarray(cnt[inv.ravel()] == 1)
 
 
-def _build_nearest(extras: tuple[_PartExtras, ...], positions: tuple[IntArray, ...]) -> _Nearest:
+def _build_nearest(extras: tuple[PartExtras, ...], positions: tuple[IntArray, ...]) -> _Nearest:
     """The segments that can be nearest to an uncovered point (see the module docstring)."""
     seg = np.vstack([e.seg for e in extras])
     owner = np.concatenate([glob[e.owner] for e, glob in zip(extras, positions, strict=True)])

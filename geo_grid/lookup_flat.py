@@ -45,6 +45,7 @@ class FlatParts:
     col: dict[str, NDArray[Any]]  # each table column as its own contiguous array (fast gathers)
     answer: IntArray  # per part: -1 then the global position of each local position
     kernel_args: tuple[Any, ...]  # the part tables and arrays geo_grid.lookup_kernel reads
+    rings_nbytes: int  # the polygons' ring coordinates the kernel tests near vertices (polygon_rings)
 
     @classmethod
     def create(
@@ -53,7 +54,9 @@ class FlatParts:
         ints: NDArray[np.int64],
         arrays: dict[str, NDArray[Any]],
         geoms: NDArray[np.object_],
+        rings: tuple[NDArray[np.int64], NDArray[np.float64]] | None = None,
     ) -> FlatParts:
+        """`rings`: polygon_rings(geoms) when already at hand (a snapshot stores them)."""
         col: dict[str, NDArray[Any]] = {
             n: np.ascontiguousarray(floats[:, i]) for i, n in enumerate(FLOAT_COLS)
         }
@@ -70,14 +73,17 @@ class FlatParts:
         answer = np.full(len(pos) + parts, -1, dtype=np.int32)
         answer[np.arange(len(pos)) + np.repeat(np.arange(parts) + 1, col["size"])] = pos
         a = {name: np.asarray(arr) for name, arr in arrays.items()}  # memmaps as plain arrays
+        if rings is None:
+            rings = polygon_rings(geoms)
         kernel_args = (
             *(col[n] for n in ("x0", "y0", "inv_x", "inv_y", "nx", "ny", "size", "raster", "row_base")),
             col["seg"], col["sp"], col["pos"],
             *(a[n] for n in ("raster", "row_base", "seg", "sp_seg", "sp_left", "sp_right", "pos")),
+            col["ptr"], col["cand"], a["sp_ptr"], a["sp_cand"], *rings,
         )  # fmt: skip
         return cls(
             floats=floats, ints=ints, arrays=arrays, geoms=geoms, col=col, answer=answer,
-            kernel_args=kernel_args,
+            kernel_args=kernel_args, rings_nbytes=sum(int(r.nbytes) for r in rings),
         )  # fmt: skip
 
     @classmethod
@@ -240,3 +246,27 @@ class FlatParts:
                 tie[sp[amb]] = many
         out[sp] = res
         return out, tie
+
+
+def polygon_rings(geoms: NDArray[np.object_]) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """The polygons' rings as flat arrays for the compiled exact test (geo_grid.lookup_kernel.covers):
+    polygon g's closed rings are xy[ptr[g] .. ptr[g + 1]], one after the other, each followed by a NaN
+    row (one polygon's coordinates are contiguous: one or two cache lines for a micro-grid). Made from
+    the geometries (a build or a snapshot's WKB)."""
+    if (shapely.get_type_id(geoms) == 3).all() and not shapely.get_num_interior_rings(geoms).any():
+        coords, ci = shapely.get_coordinates(geoms, return_index=True)  # one ring each: 5x faster
+        n_rings, poly_of_ring = len(geoms), np.arange(len(geoms))
+    else:
+        parts, part_of = shapely.get_parts(geoms, return_index=True)
+        rings, ring_of = shapely.get_rings(parts, return_index=True)
+        coords, ci = shapely.get_coordinates(rings, return_index=True)
+        n_rings, poly_of_ring = len(rings), part_of[ring_of]
+    size = np.bincount(ci, minlength=n_rings) + 1  # each ring and its NaN separator
+    ends = np.cumsum(size)
+    xy = np.full((int(ends[-1]) if len(ends) else 0, 2), np.nan)
+    xy[np.arange(len(coords)) + (ends - size)[ci] - np.r_[0, np.cumsum(size - 1)[:-1]][ci]] = coords
+    starts = np.r_[0, ends][np.searchsorted(poly_of_ring, np.arange(len(geoms) + 1))]
+    out = (starts.astype(np.int64), xy)
+    for arr in out:
+        arr.flags.writeable = False
+    return out

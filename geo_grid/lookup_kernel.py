@@ -6,11 +6,14 @@ raster cell, and answer plain cells and certain sides of single-edge cells. The 
 operations are the numpy path's, in the same order (no fastmath, so no reassociation or contraction),
 so the cell of a point and the sign of an orientation are the same bit for bit.
 
-Whatever the raster cannot answer with certainty (a point on or within rounding of an edge, a
-multi-edge cell) is NOT answered here: the point is flagged and the caller runs the exact numpy path
-(GEOS ``intersects_xy`` over the cell's candidates) for the flagged points only. Exactness therefore
-rests on the same construction as GridIndex (see geo_grid.lookup), and the tests compare both paths
-with the brute-force reference.
+A point the raster cannot answer (a multi-edge cell near a vertex, or within rounding of the cell's
+edge) gets the exact test of its cell's candidates here (`cell_exact`: even-odd crossings over each
+candidate's rings, every orientation under Shewchuk's static error bound, in code order), which
+answers it unless the point is on or within rounding of an edge of a candidate (≈ 1e-16 degree) or
+two candidates cover it. Only those are flagged (DEFER) and the caller runs the exact numpy path (GEOS
+``intersects_xy`` over the cell's candidates) for them. Exactness therefore rests on the same
+construction as GridIndex (see geo_grid.lookup) plus certain orientations; the tests compare both
+paths with the brute-force reference (tests/unit/test_lookup_kernel.py, test_lookup_district.py).
 """
 
 from __future__ import annotations
@@ -64,6 +67,12 @@ def locate_kernel(
     sp_left: Any,
     sp_right: Any,
     pos: Any,
+    p_ptr: Any,
+    p_cand: Any,
+    sp_ptr: Any,
+    sp_cand: Any,
+    poly_xy: Any,
+    ring_xy: Any,
 ) -> int:
     """Fill out[i] (global position, -1 none, DEFER) and tie[i]; return the number of DEFER points.
 
@@ -149,8 +158,12 @@ def locate_kernel(
                 loc = np.int64(sp_left[k])
             elif det < -bound:
                 loc = np.int64(sp_right[k])
-            else:
-                it_ans[q] = DEFER
+            else:  # near a vertex or an edge: the cell's candidates, tested exactly (or DEFER)
+                s = it_part[q]
+                it_ans[q] = cell_exact(
+                    px, py, s, p_ptr[s] + k - p_sp[s], p_cand[s], p_pos[s], sp_ptr, sp_cand, pos,
+                    poly_xy, ring_xy,
+                )  # fmt: skip
                 continue
             it_ans[q] = -1 if loc < 0 else pos[p_pos[it_part[q]] + loc]
         # 4. per point: smallest code among its items' answers, a tie if two answer; DEFER wins
@@ -170,3 +183,72 @@ def locate_kernel(
             if want_ties:
                 tie[b0 + j] = hits[j] > 1
     return deferred
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def cell_exact(
+    px: float,
+    py: float,
+    s: int,
+    pk: int,
+    cand0: int,
+    pos0: int,
+    sp_ptr: Any,
+    sp_cand: Any,
+    pos: Any,
+    poly_xy: Any,
+    ring_xy: Any,
+) -> int:
+    """Global position (-1 none) of the first of special cell `pk`'s candidates (code order) covering
+    the point, DEFER if any candidate's test is uncertain or two candidates cover it (a tie: the exact
+    path also tells it)."""
+    first: Any = -1
+    count = 0
+    for c in range(sp_ptr[pk], sp_ptr[pk + 1]):
+        loc: Any = np.int64(sp_cand[cand0 + c])
+        r = covers(px, py, pos0 + loc, poly_xy, ring_xy)
+        if r < 0:
+            return DEFER
+        if r == 1:
+            count += 1
+            if first < 0:
+                first = loc
+    if count > 1:
+        return DEFER
+    return -1 if first < 0 else int(pos[pos0 + first])
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def covers(px: float, py: float, g: int, poly_xy: Any, ring_xy: Any) -> int:
+    """1 if polygon g (flat index) certainly contains the point, 0 if certainly not, -1 if the point is
+    on or within rounding of one of its edges. Even-odd crossings of the ray to +x over every ring
+    (half-open rule on y, exact); a crossing is decided by comparisons where the edge lies wholly on
+    one side of the point, else by the orientation determinant under its static error bound. Rings are
+    separated by NaN rows (geo_grid.lookup_flat.polygon_rings), whose edges are skipped."""
+    inside = False
+    for v in range(poly_xy[g], poly_xy[g + 1] - 1):
+        ax = ring_xy[v, 0]
+        ay = ring_xy[v, 1]
+        bx = ring_xy[v + 1, 0]
+        by = ring_xy[v + 1, 1]
+        if np.isnan(ax) or np.isnan(bx):  # across a ring separator
+            continue
+        if px > max(ax, bx):  # the edge is wholly left of the point: no crossing, not on it
+            continue
+        up = ay <= py < by
+        down = by <= py < ay
+        if not (up or down):
+            if py < min(ay, by) or py > max(ay, by) or px < min(ax, bx):
+                continue  # cannot touch the point, cannot cross the ray
+        elif px < min(ax, bx):  # wholly right of the point and straddling its y: crosses
+            inside = not inside
+            continue
+        dl = (ax - px) * (by - py)
+        dr = (ay - py) * (bx - px)
+        det = dl - dr
+        bound = ORIENT_ERR * (abs(dl) + abs(dr))
+        if det <= bound and det >= -bound:
+            return -1
+        if (up and det > 0.0) or (down and det < 0.0):
+            inside = not inside
+    return 1 if inside else 0

@@ -9,6 +9,8 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
+from geo_grid.lookup_scan import ring_edges, scan_cover
+
 # Enlargement of each cell (in cells) for point assignment (DELTA) and segment search (2 * DELTA).
 DELTA = 1e-3
 # Shewchuk's ccwerrboundA is (3 + 16 eps) eps ≈ 3.3e-16; 1e-15 leaves a 3x safety factor.
@@ -75,8 +77,20 @@ def build_raster(
 
     bounds = shapely.bounds(geoms)
 
+    edges, edge_owner = ring_edges(geoms)
+    tol = max(1e-6 * cx, 1e-11)  # far above the rounding of a crossing (≈ 1e-13 degree)
+
     def reference(px: Any, py: Any) -> tuple[IntArray, NDArray[np.intp]]:
-        """Exact answer (smallest-code covering position or -1) and number of covering polygons."""
+        """Exact answer (smallest-code covering position or -1) and number of covering polygons: by
+        scanline crossings (geo_grid.lookup_scan), GEOS for the points that cannot tell for certain."""
+        val, cnt, ok = scan_cover(edges, edge_owner, n, px, py, tol)
+        hard = np.flatnonzero(~ok)
+        if len(hard):
+            val[hard], cnt[hard] = reference_geos(px[hard], py[hard])
+        return val, cnt
+
+    def reference_geos(px: Any, py: Any) -> tuple[IntArray, NDArray[np.intp]]:
+        """The same answers by one GEOS covers test per (point, candidate polygon)."""
         if n <= _SMALL:
             pt, g = covering_pairs(geoms, bounds, px, py)
         else:

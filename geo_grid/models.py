@@ -280,6 +280,18 @@ class Report(Base):
             unique=True,
             postgresql_where=text("source IS NOT NULL"),
         ),
+        Index(
+            "ix_reports_filed_by_user_id_created_at",
+            "filed_by_user_id",
+            "created_at",
+            postgresql_where=text("filed_by_user_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_reports_filed_by_token_id_created_at",
+            "filed_by_token_id",
+            "created_at",
+            postgresql_where=text("filed_by_token_id IS NOT NULL"),
+        ),
     )
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     external_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
@@ -326,6 +338,14 @@ class Report(Base):
     # The subdistrict the row belongs to (migration 0009_district: filled by the writer or by its rule).
     subdistrict_code: Mapped[str | None] = mapped_column(
         String(9), ForeignKey("subdistricts.code", name="fk_reports_subdistrict"), index=True, nullable=True
+    )
+    # Who filed it (migration 0011_report_filer): the console user or the API token behind the intake;
+    # neither for the public, imports and other systems' orders.
+    filed_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", name="fk_reports_filed_by_user_id"), nullable=True
+    )
+    filed_by_token_id: Mapped[int | None] = mapped_column(
+        ForeignKey("api_tokens.id", name="fk_reports_filed_by_token_id"), nullable=True
     )
 
 

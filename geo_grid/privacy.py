@@ -143,8 +143,20 @@ def coarse(value: float | None, role: str) -> float | None:
     return round(float(value), PUBLIC_DECIMALS)
 
 
-_PLACE_PREFIX = re.compile(r"^(?:河南省)?(?:郑州市)?(?:金水区)?(?:未来路街道(?:办事处)?)?")
-_ROAD = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]{1,20}?(?:大道|大街|路|街|巷|胡同)")
+# The administrative names an address may start with, by the general rule of their endings (省/自治区,
+# 市/州/盟, 区/县/旗 — not 社区/小区/园区 —, 街道(办事处)/镇/乡): 河南省郑州市金水区未来路街道, whatever the
+# subdistrict. A subdistrict named after a road (未来路街道) is stripped whole, so its road is not taken;
+# a name above it holds no road, number or building (经三路东区 is not a district).
+_ADMIN_NAME = r"(?:(?![路街巷号院楼])[\u4e00-\u9fff]){1,8}?"
+_SUBDISTRICT_NAME = r"[\u4e00-\u9fff]{1,8}?"
+_PLACE_PREFIX = re.compile(
+    rf"^(?:{_ADMIN_NAME}(?:省|自治区))?"
+    rf"(?:{_ADMIN_NAME}(?:市|自治州|盟))?"
+    rf"(?:{_ADMIN_NAME}(?<![社小园校厂])(?:区|县|旗))?"
+    rf"(?:{_SUBDISTRICT_NAME}(?:街道(?:办事处)?|办事处|镇|乡))?"
+)
+# A road's name ends in 路/街/大道/大街/巷/胡同/弄 (the general rule; no list of this city's roads).
+_ROAD = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]{1,20}?(?:大道|大街|路|街|巷|胡同|弄)")
 
 
 def road_level(address: str | None) -> str | None:

@@ -174,6 +174,10 @@ class Settings(BaseSettings):
     map_tiles_above: int = Field(
         default=3000, ge=0, description="micro-grids above which the coverage map uses vector tiles"
     )
+    # Above this many reports shown, the incident map draws them from the vector tiles (GET /tiles/reports/…).
+    map_reports_tiled_above: int = Field(
+        default=3000, ge=0, description="reports shown above which the incident map uses vector tiles"
+    )
 
     # Hostile input (geo_grid/api/limits.py): what one caller may cost the service. 0 turns a rate off.
     max_query_chars: int = Field(

@@ -16,7 +16,7 @@ from geo_grid.api.runtime import Runtime
 from geo_grid.api.security_headers import SecurityHeaders, page_policy_for
 from geo_grid.settings import Settings
 
-DESCRIPTION = """未来路街道网格化基层治理 — grid-mapping service.
+DESCRIPTION = """街道网格化基层治理 — grid-mapping service (the subdistricts of a district, one database).
 
 A place in, the grid chain (微网格 → 三级网格 → 社区) and its people out. Phones are masked unless the
 caller holds a dispatcher-or-higher token (`Authorization: Bearer …`, see `geo-grid token create`).

@@ -20,6 +20,11 @@ def assessment_command(
     by: list[str] = typer.Option(
         [], "--by", help="only these unit kinds (repeatable): " + ", ".join(assessment_service.UNIT_KINDS)
     ),
+    subdistrict: str | None = typer.Option(
+        None,
+        "--subdistrict",
+        help="the subdistrict code (default: the only one; with several, the whole district)",
+    ),
 ) -> None:
     """Write the month's assessment as an Excel workbook in Chinese: a sheet of definitions, then one sheet
     per unit kind (街道, 社区, 三级网格, 微网格, 职能部门, 微网格长) with its 12-month trend chart, its
@@ -30,8 +35,9 @@ def assessment_command(
         try:
             with session_for(url, commit=False) as session:
                 body = assessment_service.workbook(
-                    session, period, settings.assessment_weights, settings.assessment_min_cases, kinds
-                )
+                    session, period, settings.assessment_weights, settings.assessment_min_cases, kinds,
+                    subdistrict=subdistrict,
+                )  # fmt: skip
         except GeoGridError as exc:
             raise fail(exc) from exc
     output.write_bytes(body)

@@ -1,4 +1,4 @@
-"""`geo-grid user create|list|disable|reset-password`: console users (passwords stored as argon2 hashes)."""
+"""`geo-grid user create|list|disable|reset-password|move`: console users (passwords stored as argon2 hashes)."""
 
 from __future__ import annotations
 
@@ -117,3 +117,25 @@ def reset_password(
         except GeoGridError as exc:
             raise fail(exc) from exc
     typer.echo(f"password of {login} reset")
+
+
+@user_app.command("move")
+def move(
+    login: str = typer.Argument(..., help="the user's login name"),
+    subdistrict: str | None = typer.Option(
+        None, help="the subdistrict (9-digit code) the user now works for"
+    ),
+    district: bool = typer.Option(
+        False, "--district", help="to the district/city level (read-only unless admin)"
+    ),
+) -> None:
+    """Move a user to another subdistrict or to the district/city level; ends their sessions (audited)."""
+    if (subdistrict is None) == (not district):
+        raise typer.BadParameter("请指明 --subdistrict 编码 或 --district（二选一）")
+    with database(Settings()) as (url, _):
+        try:
+            with session_for(url) as session:
+                user = accounts.move_user(session, login, subdistrict, actor=_actor())
+        except GeoGridError as exc:
+            raise fail(exc) from exc
+    typer.echo(f"user {login} now belongs to {user.subdistrict_code or 'district'}")

@@ -8,6 +8,9 @@ one machine share the same pages of the page cache instead of each building or c
   snapshot's identity: equal digests, equal answers);
 * ``flat_*.npy``: the concatenated arrays of the per-subdistrict parts (geo_grid.lookup_flat);
 * ``router_*.npy``, ``nearest_*.npy``, ``subdistrict_of.npy``: the router and the nearest segments;
+* ``extras_*.npy``: each part's router cells and boundary segments, so that `DistrictIndex.replace`
+  after a load rebuilds one part only; ``flat_poly_xy.npy``/``flat_ring_xy.npy``: the polygons' rings
+  for the compiled exact test near vertices (geo_grid.lookup_flat.polygon_rings);
 * ``polygons.wkb`` + ``polygons_offsets.npy``: the polygons as WKB, one after the other;
 * ``strings.json``: codes and names.
 
@@ -31,11 +34,11 @@ import blake3
 import numpy as np
 import shapely
 
-from geo_grid.lookup_district import DistrictIndex, _Router, nearest_from_segments
+from geo_grid.lookup_district import DistrictIndex, PartExtras, _Router, nearest_from_segments
 from geo_grid.lookup_flat import ARRAYS, FlatParts
 
 FORMAT = "geo_grid.district_index"
-VERSION = 2  # 2: file digests are BLAKE3
+VERSION = 3  # 2: file digests are BLAKE3; 3: + each part's router/nearest extras and the polygon rings
 MANIFEST = "manifest.json"
 
 
@@ -65,6 +68,20 @@ def _arrays(index: DistrictIndex) -> dict[str, np.ndarray[Any, Any]]:
         nearest_segments=nb.segments,
         nearest_owner=nb.owner,
         subdistrict_of=index.subdistrict_of,
+        flat_poly_xy=flat.kernel_args[-2],
+        flat_ring_xy=flat.kernel_args[-1],
+    )
+    # what replace() needs of every part (so that an activation after a load rebuilds one part only)
+    ex = index.part_extras()
+    out.update(
+        extras_ptr=np.array(
+            [[0, 0], *np.cumsum([[len(e.cell_i), len(e.seg)] for e in ex], axis=0).tolist()], dtype=np.int64
+        ),
+        extras_cell_i=np.concatenate([e.cell_i for e in ex]).astype(np.int64),
+        extras_cell_j=np.concatenate([e.cell_j for e in ex]).astype(np.int64),
+        extras_seg=np.vstack([e.seg for e in ex]).astype(np.float64),
+        extras_owner=np.concatenate([e.owner for e in ex]).astype(np.int32),
+        extras_outer=np.concatenate([e.outer for e in ex]).astype(bool),
     )
     return out
 
@@ -161,8 +178,25 @@ def load_index(directory: str | os.PathLike[str], *, verify: bool = True) -> Dis
         flat_arrays = {name: arr[f"flat_{name}"] for name in ARRAYS}
         geoms = np.asarray(polys, dtype=object)[np.asarray(flat_arrays["pos"])]
         shapely.prepare(geoms)
+        poly_xy = np.asarray(arr["flat_poly_xy"])
+        if len(poly_xy) != n + 1 or int(poly_xy[-1]) != len(arr["flat_ring_xy"]):
+            raise SnapshotError(f"查询索引快照内容不一致：{root}")
         flat = FlatParts.create(
-            np.asarray(arr["flat_floats"]), np.asarray(arr["flat_ints"]), flat_arrays, geoms
+            np.asarray(arr["flat_floats"]), np.asarray(arr["flat_ints"]), flat_arrays, geoms,
+            rings=(poly_xy, np.asarray(arr["flat_ring_xy"])),
+        )  # fmt: skip
+        ptr = np.asarray(arr["extras_ptr"]).tolist()
+        if len(ptr) != len(manifest["subdistrict_codes"]) + 1:
+            raise SnapshotError(f"查询索引快照内容不一致：{root}")
+        extras = tuple(
+            PartExtras(
+                cell_i=arr["extras_cell_i"][c0:c1],
+                cell_j=arr["extras_cell_j"][c0:c1],
+                seg=arr["extras_seg"][s0:s1],
+                owner=arr["extras_owner"][s0:s1],
+                outer=arr["extras_outer"][s0:s1],
+            )
+            for (c0, s0), (c1, s1) in zip(ptr[:-1], ptr[1:], strict=True)
         )
         r = manifest["router"]
         router = _Router(
@@ -190,6 +224,7 @@ def load_index(directory: str | os.PathLike[str], *, verify: bool = True) -> Dis
             float(manifest["router_cell_m"]),
             router,
             nearest,
+            extras,
         )
     except SnapshotError:
         raise

@@ -1,6 +1,7 @@
 """The incident map: reports as clustered markers coloured by state (overdue marked) or, in a second layer
 to toggle, by the light of their current stage (绿灯 / 黄灯 / 红灯), a heat map, and a choropleth of open
-reports per micro-grid (classes by mapclassify)."""
+reports per micro-grid (classes by mapclassify). With many reports (ReportTiles) the markers and the
+choropleth come from the vector tiles instead (render/tiled.py TiledReports) and there is no heat map."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from geo_grid.render.common import (
     popup_table,
     simplify_coverage,
 )
+from geo_grid.render.tiled import TiledReports
 
 STATUS_COLOURS = {
     "reported": "#d7191c",
@@ -71,6 +73,20 @@ _MARKER_CALLBACK = """function (row) {
 }"""
 
 
+@dataclass(frozen=True)
+class ReportTiles:
+    """Where a tiled incident page gets its reports and what it states of them (counted by the server)."""
+
+    tile_url: str  # GET /tiles/reports/{z}/{x}/{y}.mvt with the page's filter as its query
+    micro_tile_url: str  # the micro-grids of the choropleth
+    popup_url: str  # GET /maps/popups/reports/{id}
+    single_min_zoom: int  # the tiles carry single reports from this zoom on, counts per cell below it
+    total: int
+    overdue: int
+    red: int
+    statuses: tuple[str, ...]
+
+
 @dataclass
 class IncidentData:
     title: str
@@ -85,6 +101,7 @@ class IncidentData:
     report_url: str = "/reports/{id}"  # link in the popup to the report in the API
     console_url: str = "/console/reports/{id}"  # and to its page in the 街道中心 console (dispatchers)
     note: str = ""  # e.g. "已隐藏30天前结案的上报"
+    tiles: ReportTiles | None = None  # draw the reports and the choropleth from vector tiles
 
 
 def classify(counts: Sequence[int], k: int = 5) -> tuple[list[int], list[float]]:
@@ -107,13 +124,27 @@ def classify(counts: Sequence[int], k: int = 5) -> tuple[list[int], list[float]]
     return classes, [float(b) for b in bins]
 
 
-def _choropleth(basemap: Basemap, data: IncidentData) -> tuple[folium.GeoJson, list[tuple[str, str, str]]]:
-    geoms = basemap.shift(np.asarray(simplify_coverage([m["geom"] for m in data.micro]), dtype=object))
+def _classes(data: IncidentData) -> tuple[list[int], list[str], list[tuple[str, str, str]]]:
+    """Open reports per micro-grid, its fill colour, and the legend of the classes."""
     counts = [data.open_counts.get(m["code"], 0) for m in data.micro]
     classes, bins = classify(counts)
+    fills = [ZERO_COLOUR if c == 0 else CLASS_COLOURS[min(c - 1, len(CLASS_COLOURS) - 1)] for c in classes]
+    legend = [("swatch", ZERO_COLOUR, "0")]
+    low = 1
+    for i, b in enumerate(bins):
+        hi = int(b)
+        legend.append(
+            ("swatch", CLASS_COLOURS[min(i, len(CLASS_COLOURS) - 1)], f"{low}–{hi}" if hi > low else f"{hi}")
+        )
+        low = hi + 1
+    return counts, fills, legend
+
+
+def _choropleth(basemap: Basemap, data: IncidentData) -> tuple[folium.GeoJson, list[tuple[str, str, str]]]:
+    geoms = basemap.shift(np.asarray(simplify_coverage([m["geom"] for m in data.micro]), dtype=object))
+    counts, fills, legend = _classes(data)
     feats = []
-    for m, geom, n, c in zip(data.micro, geoms, counts, classes, strict=True):
-        colour = ZERO_COLOUR if c == 0 else CLASS_COLOURS[min(c - 1, len(CLASS_COLOURS) - 1)]
+    for m, geom, n, colour in zip(data.micro, geoms, counts, fills, strict=True):
         popup = popup_table(m["name"], [("编码", m["code"]), ("未办结上报", str(n))])
         feats.append(feature(geom, {"code": m["code"], "fill": colour, "popup": popup}))
     layer = geojson_layer(
@@ -127,18 +158,11 @@ def _choropleth(basemap: Basemap, data: IncidentData) -> tuple[folium.GeoJson, l
             "className": "grid-micro",
         },
     )
-    legend = [("swatch", ZERO_COLOUR, "0")]
-    low = 1
-    for i, b in enumerate(bins):
-        hi = int(b)
-        legend.append(
-            ("swatch", CLASS_COLOURS[min(i, len(CLASS_COLOURS) - 1)], f"{low}–{hi}" if hi > low else f"{hi}")
-        )
-        low = hi + 1
     return layer, legend
 
 
-def _popup(r: dict[str, Any], data: IncidentData) -> str:
+def report_popup(r: dict[str, Any], data: IncidentData) -> str:
+    """A report's popup: category, time, state, grid, stage, responsible, links (no free text)."""
     created = r["created_at"]
     when = created.strftime("%Y-%m-%d %H:%M") if hasattr(created, "strftime") else str(created)
     rows = [
@@ -168,6 +192,8 @@ def build_incident_map(
 ) -> folium.Map:
     """The incident map as a folium.Map (the caller renders or saves it)."""
     basemap = basemap or Basemap()
+    if data.tiles is not None:
+        return _tiled_incident_map(data, data.tiles, basemap, assets_url)
     bounds = bounds_of([m["geom"] for m in data.micro])
     overdue = sum(1 for r in data.reports if r.get("overdue"))
     title = f"{data.title}（显示{len(data.reports)}条，逾期{overdue}条）"
@@ -189,7 +215,7 @@ def build_incident_map(
                 round(float(x), 6),
                 r["status"],
                 bool(r.get("overdue")),
-                _popup(r, data),
+                report_popup(r, data),
                 STATUS_COLOURS.get(r["status"], "#000000"),
                 label,
             ]
@@ -226,9 +252,24 @@ def build_incident_map(
     heat.add_to(fmap)
     folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
 
-    present = [s for s in STATUS_COLOURS if any(r["status"] == s for r in data.reports)] or list(
-        STATUS_COLOURS
-    )[:7]
+    present = [s for s in STATUS_COLOURS if any(r["status"] == s for r in data.reports)]
+    _legend(data, present, class_legend).add_to(fmap)
+    Registry(
+        {"reports": cluster, "lights": lights, "choropleth": choropleth, "heat": heat},
+        {
+            "counts": {
+                "reports": len(rows),
+                "overdue": overdue,
+                "micro": len(data.micro),
+                "red": sum(1 for r in data.reports if r.get("light") == "red"),
+            }
+        },  # fmt: skip
+    ).add_to(fmap)
+    return finish(fmap, assets_url)
+
+
+def _legend(data: IncidentData, present: list[str], class_legend: list[tuple[str, str, str]]) -> Legend:
+    present = present or list(STATUS_COLOURS)[:7]
     sections = [
         (
             "上报状态",
@@ -242,18 +283,49 @@ def build_incident_map(
         ),
         ("未办结上报数（自然断点分级）", class_legend),
     ]
-    if data.note:
-        sections.append(("说明", [("swatch", "transparent; border:none", data.note)]))
-    Legend(sections).add_to(fmap)
-    Registry(
-        {"reports": cluster, "lights": lights, "choropleth": choropleth, "heat": heat},
-        {
-            "counts": {
-                "reports": len(rows),
-                "overdue": overdue,
-                "micro": len(data.micro),
-                "red": sum(1 for r in data.reports if r.get("light") == "red"),
-            }
-        },  # fmt: skip
-    ).add_to(fmap)
+    notes = [data.note] if data.note else []
+    if data.tiles is not None:
+        notes.append(
+            f"上报较多，按矢量瓦片显示：{data.tiles.single_min_zoom}级以下为每格聚合数（红圈：含逾期），"
+            f"放大到{data.tiles.single_min_zoom}级显示单条；不显示热力图"
+        )
+    if notes:
+        sections.append(("说明", [("swatch", "transparent; border:none", n) for n in notes]))
+    return Legend(sections)
+
+
+def _tiled_incident_map(
+    data: IncidentData, tiles: ReportTiles, basemap: Basemap, assets_url: str
+) -> folium.Map:
+    """The incident map of a district or city: reports (clustered counts when zoomed out, single reports
+    zoomed in) and the choropleth from the vector tiles; popups from the API; only the micro-grids' open
+    counts and fills are embedded (code → [count, colour], grids with open reports only)."""
+    bounds = bounds_of([m["geom"] for m in data.micro])
+    title = f"{data.title}（显示{tiles.total}条，逾期{tiles.overdue}条）"
+    fmap = new_map(basemap, bounds, title)
+    fmap.get_root().header.add_child(Element(_CSS))  # type: ignore[attr-defined]
+    counts, fills, class_legend = _classes(data)
+    control = folium.LayerControl(collapsed=False, position="topright")
+    control.add_to(fmap)
+    TiledReports(
+        tiles.tile_url,
+        tiles.micro_tile_url,
+        tiles.popup_url,
+        tiles.single_min_zoom,
+        {m["code"]: [n, fill] for m, n, fill in zip(data.micro, counts, fills, strict=True) if n > 0},
+        {"status": STATUS_COLOURS, "light": LIGHT_COLOURS, "no_light": NO_LIGHT_COLOUR,
+         "zero": ZERO_COLOUR, "overdue": OVERDUE_COLOUR},
+        {"status": data.status_labels, "light": LIGHT_LABELS},
+        {"choropleth": "各微网格未办结上报（分级设色）", "reports": "上报（聚合）", "lights": "上报（按红黄绿灯）"},
+        control,
+    ).add_to(fmap)  # fmt: skip
+    present = [s for s in STATUS_COLOURS if s in tiles.statuses]
+    _legend(data, present, class_legend).add_to(fmap)
+    counts_out = {
+        "reports": tiles.total,
+        "overdue": tiles.overdue,
+        "micro": len(data.micro),
+        "red": tiles.red,
+    }
+    Registry({}, {"counts": counts_out, "tiled": True}).add_to(fmap)
     return finish(fmap, assets_url)

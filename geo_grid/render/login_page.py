@@ -40,9 +40,11 @@ def login_html(
     message: str | None = None,
     who: str | None = None,
     logout_csrf: str | None = None,
+    place: str = "",
 ) -> str:
     """The form; `message` is a key of MESSAGES (from ?error= or ?info=), `who` the logged-in user if any
-    (then a logout form too, carrying the session's CSRF token `logout_csrf`)."""
+    (then a logout form too, carrying the session's CSRF token `logout_csrf`); `place` the name titles
+    start with (the subdistrict's or the district's, services/subdistricts.py; empty: the product's)."""
     notice = ""
     if message in MESSAGES:
         kind, text = MESSAGES[message]
@@ -58,9 +60,9 @@ def login_html(
     return f"""<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>登录 — 未来路街道网格化治理</title><style>{STYLE}</style></head>
+<title>登录 — {escape(place)}网格化治理</title><style>{STYLE}</style></head>
 <body><main>
-<h1>未来路街道网格化治理平台</h1>
+<h1>{escape(place)}网格化治理平台</h1>
 {notice}{already}
 <form method="post" action="/login" id="login-form">
 <input type="hidden" name="csrf_token" value="{escape(csrf)}">

@@ -15,7 +15,7 @@ _PAGE = _ENV.from_string(
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{ page.title }} · 未来路街道网格 OGC API</title>
+<title>{{ page.title }} · 网格数据 OGC API – Features</title>
 </head>
 <body>
 <nav aria-label="导航">

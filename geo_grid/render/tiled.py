@@ -194,3 +194,169 @@ class TiledGrids(JSCSSMixin, MacroElement):
                 "courtyards": COURTYARD_STYLE,
             },
         }
+
+
+class TiledReports(JSCSSMixin, MacroElement):
+    """The incident map's reports and choropleth from the vector tiles, for a district or city with more
+    reports than a page should embed. Adds window.geoGrid.layers.{choropleth,reports,lights} (named `names`
+    in the layer `control`; `lights` off when the page opens, as embedded) and window.geoGrid.openReport(id,
+    latlng), which opens a report's popup fetched from the API (the embedded page's popup, built per
+    request). Reports tiles are decoded with VectorGrid's own reader and drawn as markers: below
+    `single_min_zoom` one per cell with its count (a click zooms in), from it one per report, coloured by
+    state (overdue ringed, "!") or by the light of its stage. Add it after the folium.LayerControl."""
+
+    default_js = [("leaflet_vectorgrid", "leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js")]
+
+    _template = Template(
+        """{% macro header(this, kwargs) %}
+        <style>
+          .gg-tiles svg { pointer-events: none; }
+          .gg-tiles svg path.leaflet-interactive { pointer-events: visiblePainted; pointer-events: auto; }
+          .gg-cluster { border-radius: 50%; background: rgba(44, 123, 182, 0.75); color: #fff; font: bold 12px/1 sans-serif;
+            display: flex; align-items: center; justify-content: center; border: 2px solid #fff; box-shadow: 0 0 3px #000; }
+          .gg-cluster.overdue { border: 3px solid #b2182b; }
+        </style>
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+        (function() {
+          var map = {{ this._parent.get_name() }};
+          var cfg = {{ this.config|tojson }};
+          window.geoGrid = window.geoGrid || {layers: {}, data: {}};
+          function esc(s) {
+            return String(s == null ? '' : s).replace(/[&<>"']/g, function(c) {
+              return {'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#x27;'}[c]; });
+          }
+          function table(title, rows) {
+            return '<div class="gg-popup"><b>' + esc(title) + '</b><table>' + rows.map(function(r) {
+              return '<tr><th>' + esc(r[0]) + '</th><td>' + esc(r[1]) + '</td></tr>'; }).join('') + '</table></div>';
+          }
+          function openReport(id, latlng) {
+            var popup = L.popup({maxWidth: 360}).setLatLng(latlng)
+              .setContent('<div class="gg-popup"><b>上报 ' + esc(id) + '</b> 加载中…</div>').openOn(map);
+            return fetch(cfg.popup_url.replace('{id}', encodeURIComponent(id)),
+                         {credentials: 'same-origin', headers: {'Accept': 'application/json'}})
+              .then(function(r) { if (!r.ok) throw new Error('HTTP ' + r.status); return r.json(); })
+              .then(function(d) { popup.setContent(d.html); return true; })
+              .catch(function(e) { popup.setContent(table('上报 ' + id, [['错误', '无法加载上报信息（' + e.message + '）']])); return false; });
+          }
+          // A tile layer whose features become markers: VectorGrid fetches and decodes the tile (its
+          // _getVectorTilePromise), this layer puts one marker per feature on the map for as long as the tile lives.
+          var MarkerTiles = L.VectorGrid.Protobuf.extend({
+            initialize: function(url, options) {
+              L.VectorGrid.Protobuf.prototype.initialize.call(this, url, options);
+              this._groups = {};
+              this.on('tileunload', function(e) { this._drop(this._tileCoordsToKey(e.coords)); }, this);
+              // Leaflet keeps another zoom's tiles until the new ones have loaded: their markers go at once.
+              map.on('zoomend', function() {
+                var z = this._tileZoom, self = this;
+                Object.keys(this._groups).forEach(function(k) { if (+k.split(':')[2] !== z) self._drop(k); });
+              }, this);
+            },
+            _drop: function(key) {
+              if (this._groups[key]) { map.removeLayer(this._groups[key]); delete this._groups[key]; }
+            },
+            createTile: function(coords, done) {
+              var tile = L.DomUtil.create('div'), key = this._tileCoordsToKey(coords), self = this;
+              this._getVectorTilePromise(coords).then(function(vt) {
+                var layer = vt.layers && vt.layers.reports, group = L.layerGroup();
+                if (layer) {
+                  var size = self.getTileSize(), origin = coords.scaleBy(size);
+                  layer.features.forEach(function(f) {
+                    var p = f.geometry[0][0];
+                    var px = origin.add(L.point(p.x * size.x / layer.extent, p.y * size.y / layer.extent));
+                    group.addLayer(self.options.marker(f.properties, map.unproject(px, coords.z)));
+                  });
+                }
+                if (self._map && self._tiles[key] && coords.z === self._tileZoom) {
+                  self._drop(key); self._groups[key] = group.addTo(map);
+                }
+                done(null, tile);
+              }, function(e) { done(e, tile); });
+              return tile;
+            },
+            count: function() {  // markers drawn now (the browser tests read it)
+              var n = 0, self = this;
+              Object.keys(this._groups).forEach(function(k) { n += self._groups[k].getLayers().length; });
+              return n;
+            }
+          });
+          function cluster(p, latlng) {
+            var n = p.count, px = n < 10 ? 28 : n < 100 ? 34 : n < 1000 ? 40 : 46;
+            var title = n + ' 条上报' + (p.overdue ? '，逾期 ' + p.overdue : '') + (p.red ? '，红灯 ' + p.red : '');
+            var m = L.marker(latlng, {title: title, icon: L.divIcon({className: '', iconSize: [px, px],
+              html: '<div class="gg-cluster' + (p.overdue ? ' overdue' : '') + '" style="width:' + px + 'px;height:' + px
+                    + 'px">' + n + '</div>'})});
+            m.on('click', function() { map.setView(latlng, Math.min(map.getZoom() + 2, cfg.single_min_zoom)); });
+            return m;
+          }
+          function single(p, latlng, colour, label) {
+            var icon = L.divIcon({className: '', iconSize: [16, 16], iconAnchor: [8, 8],
+              html: '<div class="gg-report s-' + esc(p.status) + (p.overdue ? ' overdue' : '') + '" data-id="' + esc(p.id)
+                    + '" style="background:' + colour + '"></div>'});
+            var m = L.marker(latlng, {icon: icon, title: label});
+            m.on('click', function() { openReport(p.id, latlng); });
+            return m;
+          }
+          function markers(byLight) {
+            return new MarkerTiles(cfg.tile_url, {
+              maxNativeZoom: cfg.max_native_zoom, maxZoom: map.getMaxZoom(), fetchOptions: {credentials: 'same-origin'},
+              marker: function(p, latlng) {
+                if (p.count !== undefined) return cluster(p, latlng);
+                if (byLight) return single(p, latlng, cfg.colours.light[p.light] || cfg.colours.no_light,
+                                           cfg.labels.light[p.light] || cfg.labels.status[p.status] || p.status);
+                return single(p, latlng, cfg.colours.status[p.status] || '#000000', cfg.labels.status[p.status] || p.status);
+              }
+            });
+          }
+          var choropleth = L.vectorGrid.protobuf(cfg.micro_tile_url, {
+            rendererFactory: L.svg.tile, interactive: true, className: 'gg-tiles', minZoom: cfg.micro_min_zoom,
+            maxNativeZoom: cfg.max_native_zoom, maxZoom: map.getMaxZoom(),
+            vectorTileLayerStyles: {micro_grids: function(p) {
+              var open = cfg.open[p.code];
+              return {fill: true, fillColor: open ? open[1] : cfg.colours.zero, fillOpacity: 0.7, color: '#777777',
+                      weight: 0.5, className: 'grid-micro'}; }}
+          });
+          choropleth.on('click', function(e) {
+            var p = e.layer.properties, open = cfg.open[p.code];
+            L.popup({maxWidth: 420}).setLatLng(e.latlng)
+              .setContent(table(p.name, [['编码', p.code], ['未办结上报', open ? open[0] : 0]])).openOn(map);
+          });
+          var layers = {choropleth: choropleth, reports: markers(false), lights: markers(true)};
+          var control = {{ this.control.get_name() }};
+          cfg.names.forEach(function(pair) {  // bottom to top; the lights start off, as embedded
+            var k = pair[0];
+            if (k !== 'lights') layers[k].addTo(map);
+            control.addOverlay(layers[k], pair[1]);
+            window.geoGrid.layers[k] = layers[k];
+          });
+          window.geoGrid.openReport = openReport;
+        })();
+        {% endmacro %}"""
+    )
+
+    def __init__(
+        self,
+        tile_url: str,
+        micro_tile_url: str,
+        popup_url: str,
+        single_min_zoom: int,
+        open_counts: Mapping[str, list[Any]],
+        colours: Mapping[str, Any],
+        labels: Mapping[str, Mapping[str, str]],
+        names: Mapping[str, str],
+        control: Any,
+    ) -> None:
+        super().__init__()
+        self.control = control
+        self.config = {
+            "tile_url": tile_url,
+            "micro_tile_url": micro_tile_url,
+            "popup_url": popup_url,
+            "single_min_zoom": single_min_zoom,
+            "micro_min_zoom": MICRO_TILE_MIN_ZOOM,
+            "max_native_zoom": TILE_MAX_NATIVE_ZOOM,
+            "open": dict(open_counts),
+            "colours": dict(colours),
+            "labels": {k: dict(v) for k, v in labels.items()},
+            "names": [[key, name] for key, name in names.items()],  # a list: tojson sorts a dict
+        }

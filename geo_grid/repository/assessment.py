@@ -35,7 +35,9 @@ _LEADERS = f"""leaders AS (
 
 # The case's unit, as an SQL expression on `r` (person: on the joined `ldr`).
 _CASE_UNIT = {
-    "subdistrict": "CAST(:subdistrict AS text)",  # every case is the served subdistrict's
+    # The case's subdistrict; a case of none (no place) is the assessed subdistrict's, or — assessing the
+    # whole district (`:subdistrict` NULL) — a unit of its own (None).
+    "subdistrict": "coalesce(r.subdistrict_code, CAST(:subdistrict AS text))",
     "community": "r.community_code",
     "tertiary": "r.tertiary_code",
     "micro": "r.micro_code",
@@ -156,11 +158,12 @@ def counts(
     by: str,
     start: datetime,
     end: datetime,
-    subdistrict: str,
+    subdistrict: str | None,
     access: scope_rules.Scope = scope_rules.EVERYTHING,
 ) -> list[UnitCountsRow]:
     """Every unit's counts for [start, end), units without any count left out, ordered by unit; `subdistrict`
-    is the code of the subdistrict unit; only the reports in the caller's scope count (repository/scope.py)."""
+    is the code of the subdistrict unit (None: the whole district); only the reports in the caller's scope
+    count (repository/scope.py)."""
     if by not in UNIT_KINDS:
         raise ValueError(f"unknown unit kind {by!r}")
     unit = _CASE_UNIT[by]
@@ -192,16 +195,23 @@ def counts(
     return sorted(rows, key=lambda r: (r.unit is None, r.unit or ""))
 
 
-def unit_names(session: Session, by: str, subdistrict: str) -> list[UnitName]:
-    """Every unit of a kind, also those without a case: the active generation's grids of a level, the
-    communities, the departments (the categories' and any a case was dispatched to), the 微网格长."""
+_OF_SUB = "(CAST(:subdistrict AS text) IS NULL OR {col} = CAST(:subdistrict AS text))"
+
+
+def unit_names(session: Session, by: str, subdistrict: str | None) -> list[UnitName]:
+    """Every unit of a kind, also those without a case: the subdistricts, the active generation's grids of
+    a level, the communities, the departments (the categories' and any a case was dispatched to), the
+    微网格长 — of the subdistrict (None: of the whole district)."""
     if by == "subdistrict":
-        return []  # the one subdistrict: its name is a constant of the package
-    if by == "community":
-        sql = "SELECT code, name FROM communities ORDER BY code"
+        sql = f"SELECT code, name FROM subdistricts WHERE {_OF_SUB.format(col='code')} ORDER BY code"
+    elif by == "community":
+        sql = (
+            f"SELECT code, name FROM communities WHERE {_OF_SUB.format(col='subdistrict_code')} ORDER BY code"
+        )
     elif by in ("tertiary", "micro"):
-        sql = """SELECT g.code, g.name FROM grids g JOIN generations gen ON gen.id = g.generation_id
-                 WHERE gen.status = 'active' AND gen.subdistrict_code = :subdistrict AND g.level = :level
+        sql = f"""SELECT g.code, g.name FROM grids g JOIN generations gen ON gen.id = g.generation_id
+                 WHERE gen.status = 'active' AND {_OF_SUB.format(col="gen.subdistrict_code")}
+                   AND g.level = :level
                  ORDER BY g.code"""
     elif by == "department":
         sql = """SELECT d AS code, d AS name FROM (
@@ -214,8 +224,9 @@ def unit_names(session: Session, by: str, subdistrict: str) -> list[UnitName]:
                   FROM (SELECT DISTINCT person_id, min(grid_code) OVER (PARTITION BY person_id) AS grid_code
                         FROM leaders) l
                   JOIN people p ON p.person_id = l.person_id
-                  LEFT JOIN grids g ON g.code = l.grid_code AND g.generation_id =
-                    (SELECT id FROM generations WHERE status = 'active' AND subdistrict_code = :subdistrict)
+                  LEFT JOIN grids g ON g.code = l.grid_code AND g.generation_id IN
+                    (SELECT id FROM generations WHERE status = 'active' AND subdistrict_code = left(l.grid_code, 9))
+                  WHERE {_OF_SUB.format(col="left(l.grid_code, 9)")}
                   ORDER BY l.person_id"""
     else:
         raise ValueError(f"unknown unit kind {by!r}")

@@ -62,21 +62,15 @@ def open_tasks(
     return [TaskRow(int(r.id), None if r.distance_m is None else float(r.distance_m)) for r in rows]
 
 
-# The intake route as the audit log names it: a report filed by a caller is the subject of their entry.
-INTAKE_ACTION = "POST /reports"
-
-
 def reports_filed_by(
     session: Session, user_id: int | None, token_id: int | None, exclude_categories: list[str], limit: int
 ) -> list[int]:
-    """The reports a console user (or an API token) filed, newest first: the audit log's record of who
-    made each `POST /reports` (one entry per created report, in the report's own transaction)."""
+    """The reports a console user (or an API token) filed, newest first (`reports.filed_by_*`, written
+    with the report; migration 0011_report_filer)."""
     if user_id is None and token_id is None:
         return []
-    who = "a.actor_user_id = :user" if user_id is not None else "a.actor_token_id = :token"
-    sql = f"""SELECT r.id FROM audit_log a JOIN reports r ON a.subject = 'report:' || r.id::text
-              WHERE {who} AND a.action = :action AND NOT (r.category = ANY(:exclude))
+    who = "r.filed_by_user_id = :user" if user_id is not None else "r.filed_by_token_id = :token"
+    sql = f"""SELECT r.id FROM reports r WHERE {who} AND NOT (r.category = ANY(:exclude))
               ORDER BY r.created_at DESC, r.id DESC LIMIT :limit"""
-    params = {"user": user_id, "token": token_id, "action": INTAKE_ACTION, "exclude": exclude_categories,
-              "limit": limit}  # fmt: skip
+    params = {"user": user_id, "token": token_id, "exclude": exclude_categories, "limit": limit}
     return [int(i) for i in session.execute(text(sql), params).scalars()]

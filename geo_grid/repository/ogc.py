@@ -8,6 +8,7 @@ grid collections are read in one generation. `reports` reuses the report queries
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -32,8 +33,10 @@ class Source:
     condition: str = "true"
     # Properties a caller may filter on with ?name=value (text columns, compared exactly).
     filterable: tuple[str, ...] = ()
-    # True when the source is read in one boundary generation (`:gen`).
+    # True when the source is read in boundary generations (`:gens`: one per subdistrict).
     by_generation: bool = False
+    # The column naming a row's subdistrict (FeatureQuery.subdistrict filters on it).
+    subdistrict: str | None = None
 
 
 def _area(geom: str) -> str:
@@ -47,7 +50,7 @@ def _length(geom: str) -> str:
 def _grid_source(level: str) -> Source:
     return Source(
         from_="grids g",
-        condition=f"g.generation_id = :gen AND g.level = '{level}'",
+        condition=f"g.generation_id = ANY(:gens) AND g.level = '{level}'",
         id_expr="g.code",
         properties={
             "code": "g.code",
@@ -71,6 +74,7 @@ SOURCES: dict[str, Source] = {
     "tertiary_grids": _grid_source("tertiary"),
     "communities": Source(
         from_="communities c",
+        subdistrict="c.subdistrict_code",
         id_expr="c.code",
         properties={"code": "c.code", "name": "c.name", "area_m2": _area("c.geom")},
         geom="c.geom",
@@ -79,6 +83,7 @@ SOURCES: dict[str, Source] = {
     ),
     "facilities": Source(
         from_="facilities f",
+        subdistrict="f.subdistrict_code",
         id_expr="f.id",
         properties={
             "id": "f.id",
@@ -98,6 +103,7 @@ SOURCES: dict[str, Source] = {
     ),
     "road_segments": Source(
         from_="road_segments s",
+        subdistrict="s.subdistrict_code",
         id_expr="s.segment_id",
         properties={
             "segment_id": "s.segment_id",
@@ -112,6 +118,7 @@ SOURCES: dict[str, Source] = {
     ),
     "courtyards": Source(
         from_="courtyards y",
+        subdistrict="y.subdistrict_code",
         id_expr="y.courtyard_id",
         properties={
             "courtyard_id": "y.courtyard_id",
@@ -141,6 +148,8 @@ class FeatureQuery:
     offset: int = 0
     # Decimals of the GeoJSON coordinates (7 as everywhere in the API; more when they are reprojected).
     precision: int = 7
+    # Only this subdistrict's rows (tables with a subdistrict column; grids go by their generations).
+    subdistrict: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,10 +187,23 @@ class _Where:
         return " AND ".join(self.clauses) if self.clauses else "true"
 
 
-def _where(source: Source, query: FeatureQuery, generation_id: int | None) -> _Where:
+Generations = int | Sequence[int] | None
+
+
+def _where(source: Source, query: FeatureQuery, generation_id: Generations) -> _Where:
     w = _Where([source.condition], {})
     if source.by_generation:
-        w.params["gen"] = generation_id
+        ids = (
+            []
+            if generation_id is None
+            else [generation_id]
+            if isinstance(generation_id, int)
+            else generation_id
+        )
+        w.params["gens"] = list(ids)
+    if query.subdistrict is not None and source.subdistrict is not None:
+        w.clauses.append(f"{source.subdistrict} = :subdistrict")
+        w.params["subdistrict"] = query.subdistrict
     if query.area_wkt is not None:
         w.clauses.append(f"ST_Intersects({source.geom}, ST_GeomFromText(:area, {SRID}))")
         w.params["area"] = query.area_wkt
@@ -207,7 +229,7 @@ def _row(r: Any) -> FeatureRow:
 
 
 def page(
-    session: Session, collection: str, query: FeatureQuery, generation_id: int | None = None
+    session: Session, collection: str, query: FeatureQuery, generation_id: Generations = None
 ) -> FeaturePage:
     """A page of a table collection (ordered by its id) and the number of features the query matches."""
     source = SOURCES[collection]
@@ -221,11 +243,16 @@ def page(
 
 
 def item(
-    session: Session, collection: str, feature_id: str, precision: int = 7, generation_id: int | None = None
+    session: Session,
+    collection: str,
+    feature_id: str,
+    precision: int = 7,
+    generation_id: Generations = None,
+    subdistrict: str | None = None,
 ) -> FeatureRow | None:
     """One feature of a table collection by its id (None when there is none)."""
     source = SOURCES[collection]
-    w = _where(source, FeatureQuery(), generation_id)
+    w = _where(source, FeatureQuery(subdistrict=subdistrict), generation_id)
     if source.id_expr == "f.id":  # facilities: numeric ids
         if not (feature_id.isascii() and feature_id.isdigit() and int(feature_id) < 2**31):
             return None
@@ -237,10 +264,12 @@ def item(
     return _row(row) if row is not None else None
 
 
-def extent(session: Session, collection: str, generation_id: int | None = None) -> Extent:
-    """The bounding box of a table collection (in one generation for grids)."""
+def extent(
+    session: Session, collection: str, generation_id: Generations = None, subdistrict: str | None = None
+) -> Extent:
+    """The bounding box of a table collection (in its generations for grids)."""
     source = SOURCES[collection]
-    w = _where(source, FeatureQuery(), generation_id)
+    w = _where(source, FeatureQuery(subdistrict=subdistrict), generation_id)
     sql = f"""SELECT ST_XMin(e) AS x0, ST_YMin(e) AS y0, ST_XMax(e) AS x1, ST_YMax(e) AS y1
               FROM (SELECT ST_Extent({source.geom}) AS e FROM {source.from_} WHERE {w.sql()}) s"""
     r = session.execute(text(sql), w.params).one()

@@ -124,6 +124,14 @@ class GridFields:
 
 
 @dataclass(frozen=True, slots=True)
+class Filer:
+    """Who filed a report: a console user, an API token, or neither (the public, imports)."""
+
+    user_id: int | None = None
+    token_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class NewReportRow:
     """A report to insert (intake or import). `lon`/`lat` (WGS84) become the point; None: no point."""
 
@@ -154,6 +162,9 @@ class NewReportRow:
     stage: str | None = None
     stage_due_at: datetime | None = None
     stage_yellow_at: datetime | None = None
+    # Who filed it (migration 0011_report_filer): the console user or the API token behind the intake.
+    filed_by_user_id: int | None = None
+    filed_by_token_id: int | None = None
 
     def columns(self) -> dict[str, Any]:
         """The stored columns (without the point), the grid fields flattened in."""

@@ -35,8 +35,14 @@ count(*) FILTER (WHERE {RATED}) AS rated,
 count(*) FILTER (WHERE {SATISFIED}) AS satisfied
 """
 
-# The level below each level, by the column that names it (roll-up: micro → tertiary → community → subdistrict).
-CHILD_COLUMN = {"subdistrict": "community_code", "community": "tertiary_code", "tertiary": "micro_code"}
+# The level below each level, by the column that names it (roll-up: micro → tertiary → community → subdistrict
+# → the whole district).
+CHILD_COLUMN = {
+    "district": "subdistrict_code",
+    "subdistrict": "community_code",
+    "community": "tertiary_code",
+    "tertiary": "micro_code",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,10 +74,11 @@ _COUNTS = ("total", "overdue", "handled", "responded_in_time", "solved", "rated"
 
 
 def aggregates(
-    session: Session, code: str, since: datetime | None, until: datetime | None, now: datetime
+    session: Session, code: str | None, since: datetime | None, until: datetime | None, now: datetime
 ) -> tuple[Aggregates, list[Aggregates]]:
-    """The grid's aggregates and the same for each of its children (one GROUPING SETS query)."""
-    level = reporting.level_of_code(code) or ""
+    """The grid's aggregates and the same for each of its children (one GROUPING SETS query); code None:
+    the whole district (every report), its children the subdistricts."""
+    level = reporting.level_of_code(code) or "" if code is not None else "district"
     where, params = _where(ReportFilter(grid=code, since=since, until=until), now)
     child = CHILD_COLUMN.get(level)
     if child is None:
@@ -89,7 +96,12 @@ def aggregates(
 
 
 def counts_by(
-    session: Session, column: str, code: str, since: datetime | None, until: datetime | None, now: datetime
+    session: Session,
+    column: str,
+    code: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    now: datetime,
 ) -> dict[str, int]:
     assert column in ("status", "category", "channel")
     where, params = _where(ReportFilter(grid=code, since=since, until=until), now)

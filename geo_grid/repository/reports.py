@@ -95,12 +95,16 @@ class ReportFilter:
 
 
 def scope(code: str | None, params: dict[str, Any], where: list[str]) -> None:
-    """Restrict to a grid code at any level (the code's length says which)."""
+    """Restrict to a grid code at any level (the code's length says which). A subdistrict's reports are
+    those of its `subdistrict_code`, and those of none (no place: every subdistrict's, as in its inbox)."""
     level = reporting.level_of_code(code) if code else None
     column = {"community": "community_code", "tertiary": "tertiary_code", "micro": "micro_code"}.get(
         level or ""
     )
-    if column:
+    if level == "subdistrict":
+        where.append("(r.subdistrict_code = :scope OR r.subdistrict_code IS NULL)")
+        params["scope"] = code
+    elif column:
         where.append(f"r.{column} = :scope")
         params["scope"] = code
 

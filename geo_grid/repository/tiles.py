@@ -1,13 +1,20 @@
 """SQL for Mapbox vector tiles (ST_AsMVT): one layer of one tile, built by PostGIS.
 
-Grids come from one generation; communities and facilities are not versioned. Geometries are clipped to
-the tile with a 64-unit buffer (of 4096) so that outlines join seamlessly across tiles.
+Grids come from one generation; communities and facilities are not versioned; reports (the incident map
+of a district or city) go by the incident page's filter, the caller's scope and the privacy policy.
+Geometries are clipped to the tile with a 64-unit buffer (of 4096) so that outlines join seamlessly
+across tiles.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+from datetime import datetime
+
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+
+from geo_grid.repository import reports as report_repo
 
 EXTENT, BUFFER = 4096, 64
 
@@ -50,4 +57,84 @@ def tile(session: Session, layer: str, z: int, x: int, y: int, generation_id: in
     value = session.execute(
         text(sql), {"z": z, "x": x, "y": y, "layer": layer, "gen": generation_id}
     ).scalar()
+    return bytes(value) if value is not None else b""
+
+
+# ------------------------------------------------------------------ reports (the incident map, tiled)
+# Below this zoom a reports tile carries counts per cell of CLUSTER_CELL × CLUSTER_CELL tile units (1024 of
+# 4096: 64 px on a 256-px tile), from it on one point per report.
+REPORT_SINGLE_MIN_ZOOM = 17
+CLUSTER_CELL = 1024
+# A report's position in a tile: exact, or rounded to `decimals` places (privacy.coarse, for the public),
+# rounded before tiling so that no zoom shows more than the policy allows.
+_EXACT = "r.geom"
+_ROUNDED = (
+    "ST_SetSRID(ST_MakePoint(round(ST_X(r.geom)::numeric, :decimals)::float8, "
+    "round(ST_Y(r.geom)::numeric, :decimals)::float8), 4326)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportSummary:
+    """What the tiled incident page states of the reports its tiles draw (title, legend)."""
+
+    total: int
+    overdue: int
+    red: int  # in a stage past its deadline (红灯)
+    statuses: tuple[str, ...]  # the states present, in no particular order
+
+
+def reports_summary(session: Session, f: report_repo.ReportFilter, now: datetime) -> ReportSummary:
+    """Counts over the reports `f` selects (those with a point), one query."""
+    where, params = report_repo._where(replace(f, has_point=True), now)
+    sql = f"""SELECT count(*) AS total, count(*) FILTER (WHERE {report_repo.OVERDUE}) AS overdue,
+                     count(*) FILTER (WHERE {report_repo.LIGHT} = 'red') AS red,
+                     coalesce(array_agg(DISTINCT r.status), '{{}}') AS statuses
+              FROM reports r {report_repo.SLA_JOIN} WHERE {where}"""
+    row = session.execute(text(sql), params).one()
+    return ReportSummary(int(row.total), int(row.overdue), int(row.red), tuple(row.statuses))
+
+
+def report_tile(
+    session: Session,
+    f: report_repo.ReportFilter,
+    now: datetime,
+    z: int,
+    x: int,
+    y: int,
+    decimals: int | None,
+) -> bytes:
+    """The tile (z, x, y) of the reports `f` selects as MVT bytes (layer `reports`): below
+    REPORT_SINGLE_MIN_ZOOM one point per occupied cell with `count`, `overdue` and `red` (how many of its
+    reports are overdue, in a red stage); from it one point per report with `id`, `status`, `category`,
+    `overdue` and `light`. Never free text or a contact. Positions rounded to `decimals` places if given."""
+    where, params = report_repo._where(replace(f, has_point=True), now)
+    position = _EXACT if decimals is None else _ROUNDED
+    # Reports whose (rounded) position may lie in the tile: the index finds them by their stored point,
+    # within the rounding's reach of the tile; ST_AsMVTGeom then keeps exactly those inside it.
+    reach = 0.0 if decimals is None else 0.6 * 10.0**-decimals
+    points = f"""
+        WITH env AS (SELECT ST_TileEnvelope(:z, :x, :y) AS merc),
+             pts AS (
+               SELECT ST_AsMVTGeom(ST_Transform({position}, 3857), env.merc, {EXTENT}, 0, true) AS geom,
+                      r.id, r.status, r.category, {report_repo.OVERDUE} AS overdue, {report_repo.LIGHT} AS light
+               FROM reports r {report_repo.SLA_JOIN}, env
+               WHERE r.geom && ST_Expand(ST_Transform(env.merc, 4326), :reach) AND {where})"""
+    if z >= REPORT_SINGLE_MIN_ZOOM:
+        sql = f"""{points}
+            SELECT ST_AsMVT(feats.*, 'reports', {EXTENT}, 'geom')
+            FROM (SELECT geom, id, status, category, overdue, light FROM pts WHERE geom IS NOT NULL
+                  ORDER BY id) feats"""
+    else:
+        sql = f"""{points},
+             cells AS (
+               SELECT count(*) AS n, count(*) FILTER (WHERE overdue) AS overdue,
+                      count(*) FILTER (WHERE light = 'red') AS red, avg(ST_X(geom)) AS cx, avg(ST_Y(geom)) AS cy
+               FROM pts WHERE geom IS NOT NULL
+               GROUP BY floor(ST_X(geom) / {CLUSTER_CELL}), floor(ST_Y(geom) / {CLUSTER_CELL}))
+            SELECT ST_AsMVT(feats.*, 'reports', {EXTENT}, 'geom')
+            FROM (SELECT ST_MakePoint(round(cx), round(cy)) AS geom, n AS count, overdue, red FROM cells
+                  ORDER BY n DESC) feats"""
+    params.update(z=z, x=x, y=y, reach=reach, decimals=decimals)
+    value = session.execute(text(sql), params).scalar()
     return bytes(value) if value is not None else b""

@@ -150,6 +150,21 @@ def reset_password(session: Session, login: str, password: str, actor: str = "sy
     return user
 
 
+def move_user(session: Session, login: str, subdistrict: str | None, actor: str = "system") -> User:
+    """Move a user to another subdistrict (a code) or to the district/city level (None); their sessions end
+    at once, so that no open page keeps the old scope (audited `user_move`)."""
+    user = _user_by_login(session, login)
+    code = subdistrict_for(session, user.role, subdistrict)
+    user_repo.update_user(session, user.id, subdistrict_code=code)
+    ended = user_repo.delete_sessions_of(session, user.id)
+    audit_repo.add(session, actor, "user_move",
+                   {"login": login, "from": user.subdistrict_code, "to": code, "sessions_ended": ended},
+                   subject=f"user:{user.id}")  # fmt: skip
+    moved = user_repo.by_id(session, user.id)
+    assert moved is not None  # updated in this transaction
+    return moved
+
+
 # ------------------------------------------------------------------------------------------- login
 
 

@@ -34,6 +34,8 @@ UNIT_KIND_LABELS = {
 }
 # Reports outside every grid are handled by the centre: shown with the grid levels, never ranked.
 OUTSIDE_NAME = f"网格之外（{SUBDISTRICT_CENTRE}）"
+# Assessing the whole district by subdistrict: the cases of no subdistrict (no place given).
+DISTRICT_LEVEL_NAME = "未分街道（无位置）"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +77,8 @@ class Assessment:
     min_cases: int
     weights: dict[str, float]
     units: list[formulas.Assessed]
+    subdistrict: str | None = None  # the subdistrict assessed; None: the whole district
+    title: str = ""  # its name (the whole district: the district's)
 
 
 def _check_by(by: str) -> None:
@@ -82,34 +86,55 @@ def _check_by(by: str) -> None:
         raise InvalidInput(f"未知的考核对象 {by!r}", {"allowed": list(UNIT_KINDS)})
 
 
-def _served(session: Session, access: Scope = EVERYTHING) -> Subdistrict:
-    """The subdistrict assessed: the caller's (a subdistrict's principal), else the served one."""
-    code = access.subdistrict_code
-    served = subdistrict_repo.get(session, code) if code else subdistricts.home(session)
-    if served is None:
+@dataclass(frozen=True, slots=True)
+class Assessed:
+    """What is assessed: one subdistrict (`sub`), or the whole district (`sub` None: every subdistrict,
+    their units side by side). `access` is the scope its cases are counted in."""
+
+    sub: Subdistrict | None
+    access: Scope
+    title: str
+
+    @property
+    def code(self) -> str | None:
+        return self.sub.code if self.sub is not None else None
+
+
+def _served(session: Session, access: Scope = EVERYTHING, subdistrict: str | None = None) -> Assessed:
+    """The subdistrict assessed (services/subdistricts.py decides: the one named, the caller's, the only
+    one); a district-level caller naming none with several subdistricts assesses the whole district."""
+    sub = subdistricts.meant_or_district(session, subdistrict, caller=access.subdistrict_code)
+    if sub is not None:
+        return Assessed(sub, Scope(sub.code), sub.name)
+    rows = subdistrict_repo.list_all(session)
+    if not rows:
         raise NotFound("数据库中还没有街道，无可考核")
-    return served
+    return Assessed(None, access, subdistricts.title(None, rows))
 
 
-def units(session: Session, by: str, period: Period, access: Scope = EVERYTHING) -> list[formulas.Unit]:
+def units(
+    session: Session,
+    by: str,
+    period: Period,
+    access: Scope = EVERYTHING,
+    subdistrict: str | None = None,
+) -> list[formulas.Unit]:
     """Every unit of the kind with its counts (zero for a unit without cases); by grid level, the reports
-    outside every grid as one more unit (code None) when there are any: the units add up to the subdistrict."""
+    outside every grid as one more unit (code None) when there are any: the units add up to the subdistrict
+    (the whole district: by subdistrict, one unit per subdistrict)."""
     _check_by(by)
-    served = _served(session, access)
+    served = _served(session, access, subdistrict)
     found = {
         row.unit: row.counts
-        for row in repo.counts(session, by, period.start, period.end, served.code, access)
+        for row in repo.counts(session, by, period.start, period.end, served.code, served.access)
     }
-    if by == "subdistrict":
-        names = [repo.UnitName(served.code, served.name)]
-    else:
-        names = repo.unit_names(session, by, served.code)
+    names = repo.unit_names(session, by, served.code)
     out = [formulas.Unit(n.code, n.name, found.pop(n.code, formulas.UnitCounts())) for n in names]
     outside = found.pop(None, None)
     # Units with cases but unknown today (a retired grid's code, a department no longer listed).
     out += [formulas.Unit(code, code, c) for code, c in sorted(found.items(), key=lambda kv: kv[0] or "")]
     if outside is not None and by in repo.GRID_LEVELS:
-        out.append(formulas.Unit(None, OUTSIDE_NAME, outside))
+        out.append(formulas.Unit(None, OUTSIDE_NAME if by != "subdistrict" else DISTRICT_LEVEL_NAME, outside))
     return out
 
 
@@ -120,11 +145,16 @@ def assess(
     weights: Mapping[str, float],
     min_cases: int,
     access: Scope = EVERYTHING,
+    subdistrict: str | None = None,
 ) -> Assessment:
-    """The month's assessment; a subdistrict's principal (`access`) assesses its own cases only."""
+    """The month's assessment; a subdistrict's principal (`access`) assesses its own cases only; a
+    district-level one the subdistrict it names, or the whole district (`_served`)."""
     p = parse_period(period)
-    assessed = formulas.assess(units(session, by, p, access), weights, min_cases)
-    return Assessment(p.label, by, p.start, p.end, min_cases, dict(weights), assessed)
+    served = _served(session, access, subdistrict)
+    assessed = formulas.assess(units(session, by, p, access, subdistrict), weights, min_cases)
+    return Assessment(
+        p.label, by, p.start, p.end, min_cases, dict(weights), assessed, served.code, served.title
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,17 +166,22 @@ class TrendPoint:
     indicators: dict[str, formulas.Indicator]
 
 
-def trend(session: Session, period: str, months: int = 12, access: Scope = EVERYTHING) -> list[TrendPoint]:
-    """The subdistrict's last `months` months up to `period`, oldest first (every case, outside included)."""
+def trend(
+    session: Session,
+    period: str,
+    months: int = 12,
+    access: Scope = EVERYTHING,
+    subdistrict: str | None = None,
+) -> list[TrendPoint]:
+    """The subdistrict's (or the whole district's) last `months` months up to `period`, oldest first (every
+    case, outside included)."""
     last = parse_period(period)
+    served = _served(session, access, subdistrict)
     out = []
     for back in range(months - 1, -1, -1):
         p = last.previous(back)
         counts = formulas.total(
-            r.counts
-            for r in repo.counts(
-                session, "subdistrict", p.start, p.end, _served(session, access).code, access
-            )
+            r.counts for r in repo.counts(session, "subdistrict", p.start, p.end, served.code, served.access)
         )
         out.append(TrendPoint(p.label, counts, formulas.indicators(counts)))
     return out
@@ -173,12 +208,16 @@ def workbook(
     min_cases: int,
     kinds: tuple[str, ...] = UNIT_KINDS,
     access: Scope = EVERYTHING,
+    subdistrict: str | None = None,
 ) -> bytes:
     """The month's assessment as an .xlsx: one sheet per unit kind (all of them unless `kinds` says)."""
     for by in kinds:
         _check_by(by)
     p = parse_period(period)
     # One trend, the subdistrict's, on every sheet: each month of it is a full pass over the month's cases.
-    points = trend(session, p.label, access=access)
-    sheets = [_sheet(assess(session, p.label, by, weights, min_cases, access), points) for by in kinds]
-    return assessment_xlsx.workbook(_served(session, access).name, p.label, min_cases, dict(weights), sheets)
+    points = trend(session, p.label, access=access, subdistrict=subdistrict)
+    sheets = [
+        _sheet(assess(session, p.label, by, weights, min_cases, access, subdistrict), points) for by in kinds
+    ]
+    title = _served(session, access, subdistrict).title
+    return assessment_xlsx.workbook(title, p.label, min_cases, dict(weights), sheets)

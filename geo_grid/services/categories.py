@@ -12,18 +12,19 @@ import csv
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, time
 from pathlib import Path
 from typing import IO, Any
 
 from sqlalchemy.orm import Session
 
 from geo_grid import reporting
-from geo_grid.errors import ImportFailed, InvalidInput, NotFound
+from geo_grid.errors import ImportFailed, InvalidInput, NotFound, SubdistrictRequired
 from geo_grid.io import csvfile
 from geo_grid.labels import SUBDISTRICT_CENTRE
 from geo_grid.repository import audit as audit_repo
 from geo_grid.repository import categories as repo
+from geo_grid.repository import subdistricts as subdistrict_repo
 from geo_grid.repository.categories import CalendarDay, Category, StageLimit
 from geo_grid.services import subdistricts
 from geo_grid.workcalendar import NATURAL_HOURS, UNITS, WorkCalendar
@@ -102,19 +103,37 @@ def table(session: Session) -> CategoryTable:
 
 
 def calendar(session: Session, subdistrict_code: str | None = None) -> WorkCalendar:
-    """The work calendar and the subdistrict's working hours (cached while they stay the same); the
-    subdistrict is the served one unless named."""
-    subdistrict_code = subdistrict_code or subdistricts.home_code(session)
-    key, digest = f"{_key(session)}#{subdistrict_code}", repo.calendar_version(session)
+    """The work calendar and the subdistrict's working hours (cached while they stay the same). Without a
+    subdistrict (a case of the district level: no place given) the one services/subdistricts.py decides
+    (the only one); with several, the working hours they share — 422 only when theirs differ."""
+    sub = subdistricts.meant_or_district(session, subdistrict_code)
+    key, digest = f"{_key(session)}#{sub.code if sub else ''}", repo.calendar_version(session)
     held = _calendars.get(key)
     if held is not None and held[0] == digest:
         return held[1]
     days = repo.calendar_days(session)
-    periods = [(p.start, p.end) for p in repo.work_periods(session, subdistrict_code)]
+    periods = (
+        [(p.start, p.end) for p in repo.work_periods(session, sub.code)]
+        if sub is not None
+        else _shared_periods(session)
+    )
     new = WorkCalendar.of(((d.day, d.is_workday) for d in days), periods)
     with _lock:
         _calendars[key] = (digest, new)
     return new
+
+
+def _shared_periods(session: Session) -> list[tuple[time, time]]:
+    """The working hours every subdistrict that set its own shares (the district level's); 422 when they
+    differ: a case of no subdistrict cannot be timed then."""
+    rows = subdistrict_repo.list_all(session)
+    found = {tuple((p.start, p.end) for p in repo.work_periods(session, r.code)) for r in rows}
+    found.discard(())
+    if len(found) > 1:
+        raise SubdistrictRequired(
+            "各街道的工作时间不同，请指明街道编码（subdistrict）", {"subdistricts": [r.code for r in rows]}
+        )
+    return list(found.pop()) if found else []
 
 
 # --------------------------------------------------------------------------------------- validation

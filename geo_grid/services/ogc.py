@@ -23,9 +23,11 @@ from geo_grid.repository import generations as generation_repo
 from geo_grid.repository import ogc as ogc_repo
 from geo_grid.repository import reports as report_repo
 from geo_grid.repository import scope as scope_repo
+from geo_grid.repository import subdistricts as subdistrict_repo
 from geo_grid.repository.ogc import Extent, FeaturePage, FeatureQuery, FeatureRow, ReportQuery
 from geo_grid.repository.report_records import Report
 from geo_grid.repository.scope import EVERYTHING, Scope
+from geo_grid.repository.subdistricts import Subdistrict
 from geo_grid.services import categories as category_service
 from geo_grid.services import reports as report_service
 from geo_grid.services import subdistricts
@@ -73,16 +75,16 @@ COLLECTIONS: dict[str, CollectionMeta] = {
         _meta(
             "micro_grids",
             "微网格",
-            "未来路街道的微网格边界（datetime 指定时刻时为当时生效的边界代次）",
+            "各街道的微网格边界（datetime 指定时刻时为当时生效的边界代次；subdistrict=街道编码 只看该街道）",
             "generation",
         ),
         _meta(
             "tertiary_grids",
             "三级网格",
-            "未来路街道的三级网格边界（datetime 指定时刻时为当时生效的边界代次）",
+            "各街道的三级网格边界（datetime 指定时刻时为当时生效的边界代次；subdistrict=街道编码 只看该街道）",
             "generation",
         ),
-        _meta("communities", "社区", "未来路街道的社区边界"),
+        _meta("communities", "社区", "各街道的社区边界（subdistrict=街道编码 只看该街道）"),
         _meta("facilities", "设施", "智慧停车场、充电桩、服务中心等设施（点或面）"),
         _meta("road_segments", "路段", "路段长负责的路段（线）"),
         _meta("courtyards", "楼院", "楼院长负责的楼院（面）"),
@@ -97,7 +99,8 @@ COLLECTIONS: dict[str, CollectionMeta] = {
 }
 
 # Query parameters every items request may carry besides the collection's property filters.
-ITEM_PARAMS = frozenset({"f", "limit", "offset", "bbox", "bbox-crs", "crs", "datetime"})
+# `subdistrict`: one subdistrict's features only (services/subdistricts.py decides the default).
+ITEM_PARAMS = frozenset({"f", "limit", "offset", "bbox", "bbox-crs", "crs", "datetime", "subdistrict"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +122,7 @@ class ItemsRequest:
     time: TimeFilter | None = None
     equals: tuple[tuple[str, str], ...] = ()
     crs: str = CRS84
+    subdistrict: str | None = None  # the subdistrict named (`?subdistrict=`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,7 +260,16 @@ def parse_items(cid: str, params: dict[str, str]) -> ItemsRequest:
         time=time,
         equals=tuple((k, params[k]) for k in meta.filterable if k in params),
         crs=parse_crs(params.get("crs")),
+        subdistrict=parse_subdistrict(params.get("subdistrict")),
     )
+
+
+def parse_subdistrict(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not (value.isascii() and value.isdigit() and len(value) == 9):
+        raise InvalidParameter(f"subdistrict 须为 9 位街道编码，收到 {value!r}")
+    return value
 
 
 # ------------------------------------------------------------------------------------------ reproject
@@ -284,18 +297,31 @@ def _out(row: FeatureRow, target: str) -> FeatureRow:
 # -------------------------------------------------------------------------------------------- queries
 
 
-def _generation_id(session: Session, time: TimeFilter | None) -> int | None:
-    """The served subdistrict's boundary generation in force at the instant (the active one without one);
-    None: none was (or no subdistrict is loaded yet)."""
-    sub = subdistricts.home(session)
-    if sub is None:
-        return None
-    gen = (
-        generation_repo.at(session, time.start.astimezone(UTC), sub.code)
-        if time is not None and time.start is not None
-        else generation_repo.active(session, sub.code)
-    )
-    return gen.id if gen is not None else None
+def meant(session: Session, named: str | None, access: Scope) -> Subdistrict | None:
+    """The subdistrict a request reads (the one named, the caller's own, the only one); None: every
+    subdistrict (the whole district) — a read never asks which (services/subdistricts.py)."""
+    return subdistricts.meant_or_district(session, named, caller=access.subdistrict_code)
+
+
+def _generation_ids(session: Session, time: TimeFilter | None, sub: Subdistrict | None) -> list[int]:
+    """The boundary generations in force at the instant (the active ones without one): the subdistrict's,
+    or every subdistrict's; empty when none was (or no subdistrict is loaded yet)."""
+    rows = [sub] if sub is not None else subdistrict_repo.list_all(session)
+    out = []
+    for row in rows:
+        gen = (
+            generation_repo.at(session, time.start.astimezone(UTC), row.code)
+            if time is not None and time.start is not None
+            else generation_repo.active(session, row.code)
+        )
+        if gen is not None:
+            out.append(gen.id)
+    return out
+
+
+def _reports_access(sub: Subdistrict | None, access: Scope) -> Scope:
+    """A district-level caller reading one subdistrict's reports reads them in its scope."""
+    return Scope(sub.code) if sub is not None and access.everything else access
 
 
 def _report_row(report: Report, role: str) -> FeatureRow:
@@ -324,10 +350,11 @@ def items(
 ) -> FeaturePage:
     """A page of collection `cid` as `role` may see it (reports: in the caller's scope), in `req.crs`."""
     meta = collection(cid)
+    sub = meant(session, req.subdistrict, access)
     if cid == "reports":
         time = req.time
         q = ReportQuery(
-            filter=_report_filter(session, role, access),
+            filter=_report_filter(session, role, _reports_access(sub, access)),
             area_wkt=req.area_wkt,
             start=time.start if time else None,
             end=time.end if time else None,
@@ -340,8 +367,8 @@ def items(
         return FeaturePage([_out(_report_row(r, role), req.crs) for r in reports], matched)
     gen = None
     if meta.temporal == "generation":
-        gen = _generation_id(session, req.time)
-        if gen is None:  # no boundaries were in force then
+        gen = _generation_ids(session, req.time, sub)
+        if not gen:  # no boundaries were in force then
             return FeaturePage([], 0)
     query = FeatureQuery(
         area_wkt=req.area_wkt,
@@ -349,16 +376,24 @@ def items(
         limit=req.limit,
         offset=req.offset,
         precision=_precision(req.crs),
+        subdistrict=sub.code if sub is not None else None,
     )
     page = ogc_repo.page(session, cid, query, gen)
     return FeaturePage([_out(r, req.crs) for r in page.features], page.matched)
 
 
 def item(
-    session: Session, cid: str, feature_id: str, target: str, role: str, access: Scope = EVERYTHING
+    session: Session,
+    cid: str,
+    feature_id: str,
+    target: str,
+    role: str,
+    access: Scope = EVERYTHING,
+    subdistrict: str | None = None,
 ) -> FeatureRow:
-    """One feature of collection `cid` (grids: of the active generation) as `role` may see it (a report of
-    another subdistrict than the caller's: not found)."""
+    """One feature of collection `cid` (grids: of the active generations) as `role` may see it (a report of
+    another subdistrict than the caller's: not found; of another than `subdistrict`, when named: too)."""
+    sub = meant(session, subdistrict, access)
     meta = collection(cid)
     missing = NotFound(f"集合 {meta.title}（{cid}）中没有编号为 {feature_id!r} 的要素")
     if cid == "reports":
@@ -369,11 +404,13 @@ def item(
             report.category, role, category_service.table(session).sensitive
         ):
             raise missing
-        if not access.everything and not scope_repo.report_visible(session, access, report.id):
+        within = _reports_access(sub, access)
+        if not within.everything and not scope_repo.report_visible(session, within, report.id):
             raise missing
         return _out(_report_row(report, role), target)
-    gen = _generation_id(session, None) if meta.temporal == "generation" else None
-    row = ogc_repo.item(session, cid, feature_id, _precision(target), gen)
+    gen = _generation_ids(session, None, sub) if meta.temporal == "generation" else None
+    code = sub.code if sub is not None else None
+    row = ogc_repo.item(session, cid, feature_id, _precision(target), gen, code)
     if row is None:
         raise missing
     return _out(row, target)
@@ -383,20 +420,27 @@ def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value is not None else None
 
 
-def describe(session: Session, cid: str, role: str, access: Scope = EVERYTHING) -> CollectionInfo:
-    """A collection with its extent as `role` (in its scope) sees it."""
+def describe(
+    session: Session, cid: str, role: str, access: Scope = EVERYTHING, subdistrict: str | None = None
+) -> CollectionInfo:
+    """A collection with its extent as `role` (in its scope) sees it: of the subdistrict meant, or of the
+    whole district."""
     meta = collection(cid)
+    sub = meant(session, subdistrict, access)
     if cid == "reports":
         extent = ogc_repo.report_extent(
-            session, _report_filter(session, role, access), report_service.now(), _coarse(role)
+            session,
+            _report_filter(session, role, _reports_access(sub, access)),
+            report_service.now(),
+            _coarse(role),
         )
     elif meta.temporal == "generation":
-        extent = ogc_repo.extent(session, cid, _generation_id(session, None))
-        sub = subdistricts.home(session)
-        start = ogc_repo.first_activation(session, sub.code) if sub is not None else None
-        extent = Extent(extent.bbox, start, None)
+        extent = ogc_repo.extent(session, cid, _generation_ids(session, None, sub))
+        rows = [sub] if sub is not None else subdistrict_repo.list_all(session)
+        starts = [t for r in rows if (t := ogc_repo.first_activation(session, r.code)) is not None]
+        extent = Extent(extent.bbox, min(starts) if starts else None, None)
     else:
-        extent = ogc_repo.extent(session, cid)
+        extent = ogc_repo.extent(session, cid, subdistrict=sub.code if sub is not None else None)
     return CollectionInfo(meta, extent)
 
 

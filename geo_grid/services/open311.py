@@ -25,6 +25,7 @@ from geo_grid.repository import reports as report_repo
 from geo_grid.repository import scope as scope_repo
 from geo_grid.repository.report_records import Report
 from geo_grid.repository.scope import EVERYTHING, Scope
+from geo_grid.repository.subdistricts import Subdistrict
 from geo_grid.services import categories as category_service
 from geo_grid.services import reports as report_service
 from geo_grid.services import subdistricts
@@ -92,8 +93,21 @@ class Category:
 
 
 def jurisdiction_id(session: Session) -> str:
-    """The GeoReport jurisdiction: the served subdistrict's statistical code (the subdistricts table)."""
+    """The GeoReport jurisdiction of the only subdistrict (422 with several: see `jurisdiction`)."""
     return subdistricts.home_code(session)
+
+
+def jurisdiction(session: Session, named: str | None, caller: str | None = None) -> Subdistrict | None:
+    """The GeoReport jurisdiction a request is about: a jurisdiction_id is a subdistrict's statistical code
+    (unknown: 404). Else the caller's own subdistrict, else the only one; None: every subdistrict (the
+    whole district) — services are the same everywhere, requests are read across the district and a new
+    request's position decides its subdistrict (services/subdistricts.py)."""
+    return subdistricts.meant_or_district(session, named, caller=caller)
+
+
+def jurisdiction_access(sub: Subdistrict | None, access: Scope) -> Scope:
+    """The scope the requests of a jurisdiction are read in (a subdistrict's caller: always its own)."""
+    return Scope(sub.code) if sub is not None and access.everything else access
 
 
 _UNIT_LABELS = {"natural_hours": "小时", "working_hours": "工作时", "working_days": "工作日"}
@@ -294,11 +308,17 @@ def attribute_text(cat: Category, given: Mapping[str, str]) -> str:
     return "；".join(lines)
 
 
-def discovery(base_url: str) -> dict[str, Any]:
-    """The Service Discovery document (http://wiki.open311.org/Service_Discovery)."""
+def discovery(base_url: str, sub: Subdistrict | None = None, title: str | None = None) -> dict[str, Any]:
+    """The Service Discovery document (http://wiki.open311.org/Service_Discovery) of a jurisdiction (the
+    subdistrict `sub`; None: the whole district, named by `title`)."""
+    contact = (
+        f"{sub.name}综治中心（网格化服务管理）"
+        if sub is not None
+        else f"{title or ''}各街道综治中心（网格化服务管理；jurisdiction_id 为街道编码）"
+    )
     return {
         "changeset": CHANGESET,
-        "contact": "未来路街道综治中心（网格化服务管理）",
+        "contact": contact,
         "key_service": "接入密钥由街道中心发放：geo-grid exchange source add NAME",
         "endpoints": [
             {"specification": SPECIFICATION, "url": base_url.rstrip("/") + "/open311/v2", "changeset": CHANGESET,

@@ -19,7 +19,7 @@ from geo_grid.labels import SUBDISTRICT_CENTRE
 from geo_grid.reporting import NewReport
 from geo_grid.repository import reports as report_repo
 from geo_grid.repository import subdistricts as subdistrict_repo
-from geo_grid.repository.report_records import GridFields, NewReportRow, Report, ReportEvent
+from geo_grid.repository.report_records import Filer, GridFields, NewReportRow, Report, ReportEvent
 from geo_grid.services import categories as category_service
 from geo_grid.services import stages as stage_service
 from geo_grid.services.categories import CategoryTable
@@ -225,16 +225,20 @@ def create(
     new: NewReport,
     actor: str,
     resolve_address: AddressResolver | None = None,
+    filed_by: Filer = Filer(),
 ) -> Created:
-    """Intake one report; returns its id and its tracking code. Caller commits (one transaction per
-    request)."""
+    """Intake one report; returns its id and its tracking code. `filed_by`: the console user or API token
+    behind it (我的上报), none for the public. Caller commits (one transaction per request)."""
     validate(new, category_service.table(session), intake=True)
     lon, lat = resolve_point(new, resolve_address)
     placed = locate(directory, lon, lat, settings.near_boundary_m)
     # The working hours of the subdistrict whose 街道中心 answers for the report.
     deadlines = clock_for(session, subdistrict_of(placed.placement))
     code, code_hash = new_tracking_code()
-    row = replace(row_for(new, placed, deadlines), tracking_code_hash=code_hash)
+    row = replace(
+        row_for(new, placed, deadlines), tracking_code_hash=code_hash,
+        filed_by_user_id=filed_by.user_id, filed_by_token_id=filed_by.token_id,
+    )  # fmt: skip
     (report_id,) = report_repo.insert_many(session, [row])
     stage_service.insert_initial(session, [report_id], [row])
     report_repo.add_event(

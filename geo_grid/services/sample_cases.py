@@ -11,9 +11,9 @@ from datetime import timedelta
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo_grid.services import case_branches, workflow
 from geo_grid.services import reports as report_service
 from geo_grid.services import stages as stage_service
-from geo_grid.services import workflow
 from geo_grid.workcalendar import TZ
 
 ACTOR = "示例数据"
@@ -49,7 +49,7 @@ def exercise_branches(session: Session) -> BranchCounts:
     for rid in accepted[:3]:
         workflow.transition(session, None, rid, "registered", ACTOR, "立案")
         workflow.dispatch(session, None, rid, "department", DEPARTMENT, ACTOR, "派遣至城市管理")
-        workflow.return_case(session, rid, "不属本部门职责，请重新派遣", ACTOR)
+        case_branches.return_case(session, rid, "不属本部门职责，请重新派遣", ACTOR)
         workflow.dispatch(session, None, rid, "department", None, ACTOR, "二次派遣")
         returned += 1
     # 返工: the handler reports back, verification finds the problem not solved.
@@ -59,17 +59,19 @@ def exercise_branches(session: Session) -> BranchCounts:
         reworked += 1
     # 延期: two requests approved, one refused.
     for i, rid in enumerate(in_progress[3:6]):
-        request = workflow.request_extension(session, rid, 8, "需协调物业共同处置", ACTOR)
-        workflow.decide_extension(session, rid, request, approve=i < 2, actor=ACTOR)
+        request = case_branches.request_extension(session, rid, 8, "需协调物业共同处置", ACTOR)
+        case_branches.decide_extension(session, rid, request, approve=i < 2, actor=ACTOR)
         extended, refused = extended + (i < 2), refused + (i >= 2)
     # 挂账: waiting for funds, reviewed in a month.
     review_on = (now + timedelta(days=30)).astimezone(TZ).date()
     for rid in in_progress[6:8]:
-        workflow.park(session, rid, "需列入年度维修资金计划", review_on, ACTOR)
+        case_branches.park(session, rid, "需列入年度维修资金计划", review_on, ACTOR)
         parked += 1
     # 督办 with its own deadline, and a manual 催办.
     for rid, kind in ((in_progress[8], "supervise"), (accepted[3], "supervise"), (accepted[4], "urge")):
-        workflow.supervise(session, rid, kind, None, "群众反复反映，限期办结", now + timedelta(days=3), ACTOR)
+        case_branches.supervise(
+            session, rid, kind, None, "群众反复反映，限期办结", now + timedelta(days=3), ACTOR
+        )
         supervised, urged = supervised + (kind == "supervise"), urged + (kind == "urge")
     # Red lights: the sweep records every stage past its deadline (and its automatic 催办).
     red = stage_service.sweep(session, now).red

@@ -162,11 +162,11 @@ def sweep(session: Session, now: datetime) -> SweepResult:
                                automatic=True)  # fmt: skip
         repo.add_event(session, s.report_id, "urge", SYSTEM, order.reason,
                        {"order_id": order.id, "target": target, "automatic": True, "stage": s.stage})  # fmt: skip
-    from geo_grid.services import workflow  # the unpark is a workflow move (workflow imports this module)
+    from geo_grid.services import case_branches  # the unpark is a workflow move (which imports this module)
 
     unparked = 0
     for report_id in repo.parked_due(session, now.astimezone(TZ).date()):
-        workflow.unpark(session, report_id, SYSTEM, "到复核日期，自动恢复办理")
+        case_branches.unpark(session, report_id, SYSTEM, "到复核日期，自动恢复办理")
         unparked += 1
     return SweepResult(red=len(late), unparked=unparked)
 

@@ -1,4 +1,5 @@
-"""Report statistics of a grid at any level (the code decides): counts, median time to close, overdue,
+"""Report statistics of a grid at any level (the code decides), of a subdistrict or of the whole district
+(`overview`): counts, median time to close, overdue,
 响应率 / 解决率 / 满意率 with numerators and denominators, and the same for each child grid (roll-up)."""
 
 from __future__ import annotations
@@ -13,9 +14,14 @@ from geo_grid import reporting
 from geo_grid.errors import GridNotFound, InvalidInput
 from geo_grid.labels import SUBDISTRICT_CENTRE
 from geo_grid.repository import report_stats
+from geo_grid.repository import subdistricts as subdistrict_repo
 from geo_grid.repository.report_stats import Aggregates
+from geo_grid.services import subdistricts
 from geo_grid.services.directory import GridDirectory
 from geo_grid.services.reports import now as utc_now
+
+# The whole district's child of the reports of no subdistrict (no place given).
+NO_SUBDISTRICT = "未分街道（无位置）"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +94,10 @@ def _name(directory: GridDirectory | None, code: str | None, level: str) -> str 
     if code is None or directory is None:
         return None
     if level == "subdistrict":
-        return directory.subdistrict.name if code == directory.subdistrict.code else None
+        sub = directory.subdistricts.get(code) or (
+            directory.subdistrict if code == directory.subdistrict.code else None
+        )
+        return sub.name if sub is not None else None
     if level == "community":
         return directory.communities.get(code)
     grid = directory.grids.get(code)
@@ -100,7 +109,7 @@ def check_grid_code(directory: GridDirectory | None, code: str) -> str:
     if level is None:
         raise InvalidInput(f"{code!r} is not a grid code (9, 12, 15 or 18 digits)")
     known = (
-        directory is not None and code == directory.subdistrict.code
+        directory is not None and (code in directory.subdistricts or code == directory.subdistrict.code)
         if level == "subdistrict"
         else directory is not None
         and (code in directory.communities if level == "community" else code in directory.grids)
@@ -110,6 +119,27 @@ def check_grid_code(directory: GridDirectory | None, code: str) -> str:
     return level
 
 
+def overview(
+    session: Session,
+    directory: GridDirectory | None,
+    since: datetime | None,
+    until: datetime | None,
+    subdistrict: str | None = None,
+    caller: str | None = None,
+) -> GridStats:
+    """GET /stats: the statistics of the subdistrict meant (services/subdistricts.py: the one named, the
+    caller's own, the only one), or — a district-level caller naming none among several — of the whole
+    district, with one child per subdistrict (they add up; reports of no subdistrict: a child of code None)."""
+    sub = subdistricts.meant_or_district(session, subdistrict, caller=caller)
+    if sub is not None:
+        return grid_stats(session, directory, sub.code, since, until)
+    rows = subdistrict_repo.list_all(session)
+    names = {r.code: r.name for r in rows}
+    codes = {r.district_code for r in rows}
+    code = codes.pop() if len(codes) == 1 else ""
+    return _stats(session, code, "district", subdistricts.title(None, rows), since, until, names)
+
+
 def grid_stats(
     session: Session,
     directory: GridDirectory | None,
@@ -117,28 +147,56 @@ def grid_stats(
     since: datetime | None,
     until: datetime | None,
 ) -> GridStats:
+    level = check_grid_code(directory, code)
+    return _stats(session, code, level, _name(directory, code, level), since, until, directory=directory)
+
+
+def _stats(
+    session: Session,
+    code: str,
+    level: str,
+    name: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    child_names: dict[str, str] | None = None,
+    directory: GridDirectory | None = None,
+) -> GridStats:
+    """The figures of `code` (level `district`: every report, children by subdistrict)."""
     if since and until and since >= until:
         raise InvalidInput("`since` must be before `until`")
-    level = check_grid_code(directory, code)
     # Overdue is judged at the end of the period (or now): open and past its resolution deadline then.
     now = utc_now()
     as_of = min(until, now) if until else now
-    total, children = report_stats.aggregates(session, code, since, until, as_of)
-    child_level = {"subdistrict": "community", "community": "tertiary", "tertiary": "micro"}.get(level)
+    grid = None if level == "district" else code
+    total, children = report_stats.aggregates(session, grid, since, until, as_of)
+    child_level = {
+        "district": "subdistrict",
+        "subdistrict": "community",
+        "community": "tertiary",
+        "tertiary": "micro",
+    }.get(level)
+
+    def child_name(child: str | None) -> str | None:
+        if child is None:
+            return NO_SUBDISTRICT if level == "district" else SUBDISTRICT_CENTRE
+        if child_names is not None:
+            return child_names.get(child)
+        return _name(directory, child, child_level or "")
+
     return GridStats(
         code=code,
         level=level,
-        name=_name(directory, code, level),
+        name=name,
         period=Period(since, until),
         overdue_as_of=as_of,
-        by_status=report_stats.counts_by(session, "status", code, since, until, as_of),
-        by_category=report_stats.counts_by(session, "category", code, since, until, as_of),
+        by_status=report_stats.counts_by(session, "status", grid, since, until, as_of),
+        by_category=report_stats.counts_by(session, "category", grid, since, until, as_of),
         **_figures(total),
         children=[
             ChildStats(
                 code=c.child,
                 level=child_level if c.child is not None else "outside",
-                name=_name(directory, c.child, child_level or "") if c.child else SUBDISTRICT_CENTRE,
+                name=child_name(c.child),
                 **_figures(c),
             )
             for c in children

@@ -1,8 +1,11 @@
 """Subdistricts as data: which subdistrict a request is about, and the CSV path in and out.
 
-One database holds the subdistricts of a district (issue 15). A request names its subdistrict (`resolve`);
-when it names none, the only one is meant, and with several the answer asks for one (422
-`subdistrict_required`) rather than guessing.
+One database holds the subdistricts of a district (issue 15). The subdistrict a request is about is decided
+here, once (`meant`): the one it names; else (1) the caller's own (a subdistrict's user or token), else
+(2) the one the point or code in the request belongs to, else (3) the only one (or the only one with live
+boundaries). When none of these decides, the answer asks for one (422 `subdistrict_required`) rather than
+guessing — or, for a read-only summary where that is meaningful, the whole district is meant
+(`meant_or_district` answers None).
 """
 
 from __future__ import annotations
@@ -35,6 +38,80 @@ def home(session: Session) -> Subdistrict | None:
             {"subdistricts": [r.code for r in rows]},
         )
     return rows[0] if rows else None
+
+
+def meant(
+    session: Session,
+    named: str | None = None,
+    *,
+    caller: str | None = None,
+    belongs_to: str | None = None,
+) -> Subdistrict:
+    """The subdistrict a request is about (the rule above). `named`: the one the request names (404 when
+    unknown, and for a subdistrict's caller when it is another one: as if it did not exist); `caller`: the
+    caller's own (Principal.subdistrict_code); `belongs_to`: a grid, community or subdistrict code of the
+    request, or the subdistrict its point lies in. 422 with several and nothing deciding, 409 with none."""
+    found = _decided(session, named, caller, belongs_to)
+    return found if found is not None else resolve(session)
+
+
+def meant_or_district(
+    session: Session,
+    named: str | None = None,
+    *,
+    caller: str | None = None,
+    belongs_to: str | None = None,
+) -> Subdistrict | None:
+    """As `meant`, for read-only summaries: None (the whole district) when nothing decides and the database
+    holds several subdistricts — also when only one of them has live boundaries yet: the others' rows (a
+    report, a community) are read too — or none yet."""
+    found = _decided(session, named, caller, belongs_to)
+    if found is not None:
+        return found
+    rows = repo.list_all(session)
+    return rows[0] if len(rows) == 1 else None
+
+
+def _decided(
+    session: Session, named: str | None, caller: str | None, belongs_to: str | None
+) -> Subdistrict | None:
+    if named is not None:
+        if caller is not None and named != caller:
+            raise SubdistrictNotFound(f"没有编码为 {named} 的街道", {"subdistrict": named})
+        return resolve(session, named)
+    if caller is not None:
+        return resolve(session, caller)
+    if belongs_to:
+        return of_code(session, belongs_to)
+    return None
+
+
+def title(sub: Subdistrict | None, rows: list[Subdistrict] | None = None) -> str:
+    """The name people-facing titles start with: the subdistrict's, or — for the whole district — the
+    district's name when every subdistrict (`rows`) lies in one district, else "" (a neutral title)."""
+    if sub is not None:
+        return sub.name
+    districts = {r.district_name for r in rows or ()}
+    return districts.pop() if len(districts) == 1 else ""
+
+
+def title_of(session: Session, code: str | None = None) -> str:
+    """`title` of the subdistrict `code` names, else of the only one, else of the whole district."""
+    sub = repo.get(session, code) if code else None
+    rows = repo.list_all(session)
+    if sub is None and len(rows) == 1:
+        sub = rows[0]
+    return title(sub, rows)
+
+
+def place_of(session: Session) -> str:
+    """Where the data lies, as people write it: 郑州市金水区未来路街道 (one subdistrict), 郑州市金水区各街道."""
+    rows = repo.list_all(session)
+    if len(rows) == 1:
+        r = rows[0]
+        return f"{r.city_name}{r.district_name}{r.name}"
+    chains = {(r.city_name, r.district_name) for r in rows}
+    return f"{''.join(chains.pop())}各街道" if len(chains) == 1 else "各街道"
 
 
 def home_code(session: Session) -> str:

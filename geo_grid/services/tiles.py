@@ -3,21 +3,48 @@ of one large GeoJSON when a layer has thousands of features (a district, a city)
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy.orm import Session
 
+from geo_grid import privacy
 from geo_grid.errors import InvalidInput
 from geo_grid.repository import tiles as tile_repo
 from geo_grid.services import grids as grid_service
+from geo_grid.services import maps as map_service
 
 MAX_ZOOM = 22
 GRID_LAYERS = frozenset({"micro_grids", "tertiary_grids"})
+REPORTS = "reports"  # the incident map's layer (GET /tiles/reports/…): the caller decides its content
+
+
+def _check(layers: tuple[str, ...], layer: str, z: int, x: int, y: int) -> None:
+    if layer not in layers:
+        raise InvalidInput(f"未知图层 {layer!r}", {"allowed": list(layers)})
+    if not 0 <= z <= MAX_ZOOM or not (0 <= x < 2**z and 0 <= y < 2**z):
+        raise InvalidInput(f"瓦片坐标无效：z 应在 0–{MAX_ZOOM}，x、y 应在 0–2^z−1", {"z": z, "x": x, "y": y})
 
 
 def tile(session: Session, layer: str, z: int, x: int, y: int, generation: int | None = None) -> bytes:
     """The MVT bytes of one tile; grids of `generation` (default: the active one)."""
-    if layer not in tile_repo.LAYERS:
-        raise InvalidInput(f"未知图层 {layer!r}", {"allowed": list(tile_repo.LAYERS)})
-    if not 0 <= z <= MAX_ZOOM or not (0 <= x < 2**z and 0 <= y < 2**z):
-        raise InvalidInput(f"瓦片坐标无效：z 应在 0–{MAX_ZOOM}，x、y 应在 0–2^z−1", {"z": z, "x": x, "y": y})
+    _check(tile_repo.LAYERS, layer, z, x, y)
     gen = grid_service.resolve_generation(session, None, generation).id if layer in GRID_LAYERS else None
     return tile_repo.tile(session, layer, z, x, y, gen)
+
+
+def report_tile(
+    session: Session,
+    f: map_service.IncidentFilter,
+    personal: bool,
+    now: datetime,
+    z: int,
+    x: int,
+    y: int,
+) -> bytes:
+    """One tile of the incident map's reports: the reports the page of the same filter shows this caller
+    (services/maps.incident_query: scope, sensitive categories), at their public, rounded position unless the
+    caller sees personal data (privacy.py); counts per cell when zoomed out, single reports zoomed in."""
+    _check((REPORTS,), REPORTS, z, x, y)
+    query, _ = map_service.incident_query(session, f, personal, now)
+    decimals = None if privacy.sees_personal_data(privacy.role_for(personal)) else privacy.PUBLIC_DECIMALS
+    return tile_repo.report_tile(session, query, now, z, x, y, decimals)

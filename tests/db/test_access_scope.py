@@ -302,7 +302,8 @@ def test_supervision_queue_follows_the_scope(env: Env) -> None:
 
 
 def test_assessment_counts_the_callers_subdistrict_only(env: Env) -> None:
-    """考核 of a subdistrict's dispatcher: its subdistrict as the unit, its cases only (the scope rule)."""
+    """考核 of a subdistrict's dispatcher: its subdistrict as the unit, its cases only (the scope rule); of a
+    district-level one: the whole district, one unit per subdistrict (services/subdistricts.py)."""
     period = TEST_NOW[:7]
     for who, code in (("home", HOME), ("other", OTHER), ("district", None)):
         r = env.client.get(
@@ -310,8 +311,13 @@ def test_assessment_counts_the_callers_subdistrict_only(env: Env) -> None:
         )
         assert r.status_code == 200, r.text
         body = r.json()
-        [unit] = body["units"]
-        assert unit["code"] == (code or HOME)
+        if code is None:
+            assert {u["code"] for u in body["units"]} >= {HOME, OTHER} and body["subdistrict"] is None
+            denominator = sum(u["indicators"]["response_rate"]["denominator"] for u in body["units"])
+        else:
+            [unit] = body["units"]
+            assert unit["code"] == code
+            denominator = unit["indicators"]["response_rate"]["denominator"]
         within = scope_repo.reports_in(scope_repo.Scope(code))
         expected = scalar(
             env.url,
@@ -321,8 +327,8 @@ def test_assessment_counts_the_callers_subdistrict_only(env: Env) -> None:
             end=body["end"],
             **within.params,
         )
-        assert unit["indicators"]["response_rate"]["denominator"] == expected, (who, unit)
-    assert unit["indicators"]["response_rate"]["denominator"] >= 2  # the district: both subdistricts' cases
+        assert denominator == expected, (who, body["units"])
+    assert denominator >= 2  # the district: both subdistricts' cases
 
 
 # ------------------------------------------------------------------------------------------ people
@@ -446,6 +452,35 @@ def test_cli_creates_scoped_users_and_tokens(env: Env, monkeypatch: pytest.Monke
     listed = runner.invoke(cli, ["token", "list"]).output
     assert any(line.startswith(tuple("0123456789")) and line.endswith("\tdistrict") and "\t区级\t" in line
                for line in listed.splitlines()), listed  # fmt: skip
+
+
+def test_cli_moves_a_user_to_another_subdistrict_and_ends_their_sessions(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GEO_GRID_DATABASE_URL", env.url)
+    create_user(env.url, "mover", "dispatcher", subdistrict=OTHER)
+    browser = TestClient(env.client.app)
+    login(browser, "mover")
+    assert browser.get(f"/reports/{env.other_report}").status_code == 200
+    assert browser.get("/session").json()["authenticated"] is True
+    runner = CliRunner()
+    r = runner.invoke(cli, ["user", "move", "mover", "--subdistrict", HOME])
+    assert r.exit_code == 0 and HOME in r.output, r.output
+    # The open session ended: no page keeps the old scope.
+    assert browser.get("/session").json()["authenticated"] is False
+    login(browser, "mover")
+    assert browser.get(f"/reports/{env.home_report}").status_code == 200
+    _not_found(browser.get(f"/reports/{env.other_report}"), "report_not_found")
+    moved = query(env.url, "SELECT detail FROM audit_log WHERE action = 'user_move' ORDER BY id DESC LIMIT 1")
+    assert moved[0].detail["from"] == OTHER and moved[0].detail["to"] == HOME
+    # To the district level; an unknown code or no choice at all is refused and changes nothing.
+    assert runner.invoke(cli, ["user", "move", "mover", "--district"]).exit_code == 0
+    assert scalar(env.url, "SELECT subdistrict_code FROM users WHERE login = 'mover'") is None
+    r = runner.invoke(cli, ["user", "move", "mover", "--subdistrict", "410105098"])
+    assert r.exit_code != 0 and "410105098" in r.output, r.output
+    assert runner.invoke(cli, ["user", "move", "mover"]).exit_code != 0
+    assert runner.invoke(cli, ["user", "move", "nobody", "--district"]).exit_code != 0
+    assert scalar(env.url, "SELECT subdistrict_code FROM users WHERE login = 'mover'") is None
 
 
 # ------------------------------------------------------------------------------------------ migration

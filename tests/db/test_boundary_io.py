@@ -172,10 +172,11 @@ def test_a_broken_feature_changes_nothing_and_is_named(shared, tmp_path, flaw) -
     assert len(client.get("/generations").json()) == generations_before
     # Into an existing draft: the draft is left exactly as it was.
     gen = client.post("/generations", headers=bearer(tokens["planner"])).json()["id"]
-    before = client.get(f"/generations/{gen}").json()["counts"]
+    planner = bearer(tokens["planner"])  # a draft is the planners' (others: 404)
+    before = client.get(f"/generations/{gen}", headers=planner).json()["counts"]
     r = _upload(client, tokens["planner"], path, gen, level="micro")
     assert r.status_code == 422
-    assert client.get(f"/generations/{gen}").json()["counts"] == before
+    assert client.get(f"/generations/{gen}", headers=planner).json()["counts"] == before
     assert [e["action"] for e in client.get(f"/generations/{gen}/audit").json()] == ["open_draft"]
 
 

@@ -92,7 +92,9 @@ def env(
     field, the noise one taken through to closed with notes, and rated with a comment."""
     url = db_factory()
     tokens = create_tokens(url)
-    with make_client(url) as client:
+    # The embedded incident page (its markers) is what these tests read; the tiled one (above 3000 reports,
+    # as include_closed=true gives here) has its own: tests/db/test_maps_incidents_tiled.py.
+    with make_client(url, map_reports_tiled_above=10**6) as client:
         disp = bearer(tokens["dispatcher"])
         lon, lat = interior_point(MICRO)
         body = {"channel": "hotline", "lon": lon, "lat": lat, "reporter_contact": MOBILE,

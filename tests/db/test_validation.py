@@ -130,7 +130,7 @@ def test_report_over_the_api_errors_block_activation_warnings_do_not(env) -> Non
     r = client.post(f"/generations/{gen}/activate", headers=bearer(tokens["planner"]))
     assert r.status_code == 409 and r.json()["code"] == "validation_failed"
     assert {e["kind"] for e in r.json()["detail"]["errors"]} >= {"overlap", "outside_parent"}
-    assert client.get(f"/generations/{gen}").json()["status"] == "draft"
+    assert client.get(f"/generations/{gen}", headers=bearer(tokens["planner"])).json()["status"] == "draft"
     # Undo; a split leaves a new micro-grid without a 微网格长: a warning, activation goes ahead.
     _, tag = read(client, gen, A)
     client.put(

@@ -222,7 +222,7 @@ def test_worker_reports_from_the_phone(served: tuple[str, str, str], browser: An
 
 def test_filed_reports_api(served: tuple[str, str, str]) -> None:
     """GET /m/reports: the caller's own reports only; a dispatcher is refused; the public must log in."""
-    _, base, token = served
+    url, base, token = served
     with httpx.Client(base_url=base, timeout=30) as anon:
         assert anon.get("/m/reports").status_code == 401
         page = anon.get("/m/report", headers={"Accept": "text/html"}, follow_redirects=False)
@@ -243,9 +243,18 @@ def test_filed_reports_api(served: tuple[str, str, str]) -> None:
         mine = worker.get("/m/reports").json()
         assert mine["items"][0]["id"] == made.json()["id"] and mine["total"] == len(mine["items"])
         assert all(i["channel"] == "grid_phone" for i in mine["items"])
+        # Who filed it is stored with the report (migration 0011_report_filer), not inferred.
+        filer = query(url, "SELECT filed_by_user_id, filed_by_token_id FROM reports WHERE id = :i",
+                      i=made.json()["id"])  # fmt: skip
+        assert tuple(filer[0]) == (
+            scalar(url, "SELECT id FROM users WHERE login = :l", l=WORKER),
+            None,
+        )
     # Someone else's report (the public's) is not theirs.
     other = httpx.post(base + "/reports", json={**body, "channel": "public_account"}, timeout=30)
     assert other.status_code == 201
+    assert query(url, "SELECT filed_by_user_id, filed_by_token_id FROM reports WHERE id = :i",
+                 i=other.json()["id"])[0] == (None, None)  # fmt: skip
     with httpx.Client(base_url=base, timeout=30) as worker:
         login(worker, WORKER)
         assert other.json()["id"] not in {i["id"] for i in worker.get("/m/reports").json()["items"]}

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import shapely
+import shapely.affinity
 
 from geo_grid.io.index_store import SnapshotError, load_index, read_manifest, write_index
 from geo_grid.lookup_district import DistrictIndex
@@ -109,3 +110,33 @@ def test_manifest_tampering_is_detected(snapshot: Path) -> None:
     (snapshot / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     with pytest.raises(SnapshotError):
         load_index(snapshot, verify=False)
+
+
+def test_a_version_2_snapshot_is_refused(snapshot: Path) -> None:
+    """Format 3 added files (the parts' extras, the polygon rings): an older snapshot is refused with
+    SnapshotError (the publisher then builds and publishes again), never read with files missing."""
+    manifest = json.loads((snapshot / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["version"] == 3 and "extras_seg.npy" in manifest["files"]
+    manifest["version"] = 2
+    (snapshot / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(SnapshotError, match="版本 2 不受支持"):
+        load_index(snapshot)
+
+
+def test_replace_after_a_load_reuses_the_stored_extras(index: DistrictIndex, snapshot: Path) -> None:
+    """An activation after a load rebuilds one part only: the other parts' router cells and boundary
+    segments come from the snapshot, and the result equals a replace() of the built index."""
+    loaded = load_index(snapshot)
+    assert all(e is not None for e in loaded._extras)
+    assert isinstance(loaded._extras[0].seg.base, np.memmap) or isinstance(loaded._extras[0].seg, np.memmap)
+    target = index.subdistrict_codes[1]
+    mine = [i for i, c in enumerate(index.codes) if c.startswith(target)]
+    shrunk = [shapely.affinity.scale(index.polygons[i], 0.9, 0.9) for i in mine]
+    args = (target, [index.codes[i] for i in mine], shrunk)
+    a, b = loaded.replace(*args), index.replace(*args)
+    x, y = probe(index)
+    assert np.array_equal(a.locate_many(x, y), b.locate_many(x, y))
+    assert np.array_equal(a.locate_many(x, y), brute_force_locate(b.codes, b.polygons, x, y))
+    out = np.flatnonzero(b.locate_many(x, y) < 0)[:-1][:300]
+    assert np.array_equal(a.nearest_many(x[out], y[out])[0], b.nearest_many(x[out], y[out])[0])
+    assert a.stats() == b.stats()

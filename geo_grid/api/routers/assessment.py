@@ -23,6 +23,13 @@ PeriodQ = Annotated[
         examples=["2026-10"],
     ),
 ]
+SubdistrictQ = Annotated[
+    str | None,
+    Query(
+        pattern=r"^[0-9]{9}$",
+        description="考核的街道编码；不填：调用者所属的街道，或库中唯一的街道；区级调用者在多个街道时为全区",
+    ),
+]
 ByQ = Annotated[
     Literal["subdistrict", "community", "tertiary", "micro", "department", "person"],
     Query(description="考核对象：街道、社区、三级网格、微网格、职能部门、微网格长"),
@@ -33,7 +40,7 @@ ByQ = Annotated[
     "/assessment",
     summary="The month's assessment (考核) of every unit of a kind: indicators, composite score, rank",
     response_model=AssessmentOut,
-    responses=error_responses(401, 403, 422),
+    responses=error_responses(401, 403, 404, 422),
 )
 def assessment(
     principal: DispatcherDep,
@@ -41,10 +48,12 @@ def assessment(
     settings: SettingsDep,
     period: PeriodQ,
     by: ByQ = "community",
+    subdistrict: SubdistrictQ = None,
 ) -> assessment_service.Assessment:
     return assessment_service.assess(
-        session, period, by, settings.assessment_weights, settings.assessment_min_cases, principal.scope
-    )
+        session, period, by, settings.assessment_weights, settings.assessment_min_cases, principal.scope,
+        subdistrict,
+    )  # fmt: skip
 
 
 @router.get(
@@ -65,11 +74,13 @@ def assessment_xlsx(
     settings: SettingsDep,
     period: PeriodQ,
     by: Annotated[ByQ | None, Query(description="只导出这一类考核对象；不填则每类一个工作表")] = None,
+    subdistrict: SubdistrictQ = None,
 ) -> Response:
     kinds = (by,) if by else assessment_service.UNIT_KINDS
     body = assessment_service.workbook(
-        session, period, settings.assessment_weights, settings.assessment_min_cases, kinds, principal.scope
-    )
+        session, period, settings.assessment_weights, settings.assessment_min_cases, kinds, principal.scope,
+        subdistrict,
+    )  # fmt: skip
     return Response(
         body,
         media_type=XLSX,

@@ -31,8 +31,8 @@ from geo_grid.api.schemas.common import error_responses
 from geo_grid.api.schemas.reports import ReportOut
 from geo_grid.errors import InvalidInput
 from geo_grid.repository.stages import SupervisionOrder
+from geo_grid.services import case_branches
 from geo_grid.services import reports as report_service
-from geo_grid.services import workflow
 from geo_grid.services.auth import Principal
 
 router = APIRouter(tags=["case handling"])
@@ -70,7 +70,7 @@ def self_resolve(
         url = _photo_url(body.after_photo_url)
     except ValueError as exc:
         raise InvalidInput(f"处置后照片链接无效：{exc}") from exc
-    workflow.self_resolve(session, report_id, url, principal.name, body.note)
+    case_branches.self_resolve(session, report_id, url, principal.name, body.note)
     return _report(session, directory, report_id, principal)
 
 
@@ -84,7 +84,7 @@ def return_case(
     principal: DispatcherDep,
 ) -> dict[str, Any]:
     """The case goes back to 立案 (registered), awaiting 二次派遣; the event names the department."""
-    workflow.return_case(session, report_id, body.reason, principal.name)
+    case_branches.return_case(session, report_id, body.reason, principal.name)
     return _report(session, directory, report_id, principal)
 
 
@@ -93,7 +93,7 @@ def return_case(
 def request_extension(
     report_id: ReportId, body: ExtensionIn, session: SessionDep, principal: DispatcherDep
 ) -> dict[str, Any]:
-    request_id = workflow.request_extension(session, report_id, body.hours, body.reason, principal.name)
+    request_id = case_branches.request_extension(session, report_id, body.hours, body.reason, principal.name)
     return {"request_id": request_id, "report_id": report_id}
 
 
@@ -105,7 +105,7 @@ def decide_extension(
 ) -> dict[str, Any]:  # fmt: skip
     """Approved: the current stage's deadline moves by the hours asked (working hours for 工作时 / 工作日
     stages)."""
-    workflow.decide_extension(session, report_id, request_id, body.approve, principal.name, body.note)
+    case_branches.decide_extension(session, report_id, request_id, body.approve, principal.name, body.note)
     return _report(session, directory, report_id, principal)
 
 
@@ -114,7 +114,7 @@ def decide_extension(
 def park(
     report_id: ReportId, body: ParkIn, session: SessionDep, directory: DirectoryDep, principal: DispatcherDep
 ) -> dict[str, Any]:
-    workflow.park(session, report_id, body.reason, body.review_on, principal.name)
+    case_branches.park(session, report_id, body.reason, body.review_on, principal.name)
     return _report(session, directory, report_id, principal)
 
 
@@ -127,7 +127,7 @@ def unpark(
     directory: DirectoryDep,
     principal: DispatcherDep,
 ) -> dict[str, Any]:
-    workflow.unpark(session, report_id, principal.name, body.note)
+    case_branches.unpark(session, report_id, principal.name, body.note)
     return _report(session, directory, report_id, principal)
 
 
@@ -136,7 +136,7 @@ def unpark(
 def supervise(
     report_id: ReportId, body: SupervisionIn, session: SessionDep, principal: DispatcherDep
 ) -> dict[str, Any]:
-    order = workflow.supervise(session, report_id, body.kind, body.target, body.reason, body.due_at,
+    order = case_branches.supervise(session, report_id, body.kind, body.target, body.reason, body.due_at,
                                principal.name, body.hours)  # fmt: skip
     return _order(order)
 
@@ -144,7 +144,7 @@ def supervise(
 @router.get("/reports/{report_id}/supervision", summary="A case's supervision orders",
             response_model=SupervisionList, responses=error_responses(401, 403, 404, 422))  # fmt: skip
 def case_orders(report_id: ReportId, session: SessionDep, principal: DispatcherDep) -> dict[str, Any]:
-    return {"items": [_order(o) for o in workflow.orders(session, report_id)]}
+    return {"items": [_order(o) for o in case_branches.orders(session, report_id)]}
 
 
 @router.post("/reports/{report_id}/supervision/{order_id}/outcome", summary="Record a supervision order's outcome",
@@ -152,7 +152,7 @@ def case_orders(report_id: ReportId, session: SessionDep, principal: DispatcherD
 def outcome(
     report_id: ReportId, order_id: ItemId, body: OutcomeIn, session: SessionDep, principal: DispatcherDep
 ) -> dict[str, Any]:
-    return _order(workflow.record_outcome(session, report_id, order_id, body.outcome, principal.name))
+    return _order(case_branches.record_outcome(session, report_id, order_id, body.outcome, principal.name))
 
 
 @router.get("/supervision", summary="The supervision queue: open orders, oldest first",
@@ -162,7 +162,7 @@ def queue(
     open_only: Annotated[bool, Query(alias="open", description="只列未办结的督办单")] = True,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> dict[str, Any]:  # fmt: skip
-    found = workflow.orders(session, open_only=open_only, limit=limit, access=principal.scope)
+    found = case_branches.orders(session, open_only=open_only, limit=limit, access=principal.scope)
     return {"items": [_order(o) for o in found]}
 
 
@@ -170,4 +170,4 @@ def queue(
             response_model=StageList, responses=error_responses(401, 403, 404, 422))  # fmt: skip
 def stages(report_id: ReportId, session: SessionDep, principal: DispatcherDep) -> dict[str, Any]:
     return {"items": [{**s.as_dict(), "stage_label": reporting.stage_label(s.stage) or s.stage}
-                      for s in workflow.stages(session, report_id)]}  # fmt: skip
+                      for s in case_branches.stages(session, report_id)]}  # fmt: skip

@@ -31,7 +31,7 @@ from geo_grid.api.schemas.generations import (
     ValidationReportOut,
 )
 from geo_grid.db import transaction
-from geo_grid.errors import Forbidden, PayloadTooLarge
+from geo_grid.errors import Forbidden, GenerationNotFound, PayloadTooLarge
 from geo_grid.io import boundaries as boundary_io
 from geo_grid.io import uploads
 from geo_grid.repository import boundaries as boundary_repo
@@ -103,14 +103,22 @@ def list_generations(
     return generation_service.list_generations(session, subdistrict, principal.scope)
 
 
+# Who may read a draft (a subdistrict's only: the scope check of the router answers 404 for another's).
+DRAFT_READERS = frozenset({"planner", "admin"})
+
+
 @router.get(
     "/generations/{generation_id}",
-    summary="One generation",
+    summary="One generation (a draft: planners and admins of its subdistrict only)",
+    description="生效中和已退役的代次公开可读；草稿只对其街道（或区级）的规划员、管理员可见，其他调用者得到 404。",
     response_model=GenerationOut,
     responses=error_responses(404),
 )
-def get_generation(session: SessionDep, generation_id: GenId) -> GenerationSummary:
-    return generation_service.describe(session, generation_service.get(session, generation_id))
+def get_generation(session: SessionDep, principal: ScopeDep, generation_id: GenId) -> GenerationSummary:
+    gen = generation_service.get(session, generation_id)
+    if gen.status == "draft" and principal.role not in DRAFT_READERS:
+        raise GenerationNotFound(f"no generation {generation_id}")  # as if it did not exist
+    return generation_service.describe(session, gen)
 
 
 @router.delete(

@@ -97,7 +97,7 @@ async def _past_directory(
     waiting for a build wait on the event loop, holding no thread, and the cache answers them after it."""
     past, factory = runtime.past_directories, runtime.session_factory
     gen_id, stamp = await run_in_threadpool(past.identify, factory, at, generation)
-    if current.generation_id == gen_id:
+    if current.generation_ids == gen_id:  # several subdistricts: `at` names each one's (past_directories)
         return current
     hit = past.cached(gen_id, stamp)
     if hit is not None:

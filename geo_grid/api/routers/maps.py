@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from geo_grid import clock
 from geo_grid.api.deps import PrincipalDep, SessionDep, SettingsDep
 from geo_grid.api.schemas.common import error_responses
-from geo_grid.api.schemas.maps import DutyPopupOut, GridHitOut, GridLabelOut, GridPopupOut
+from geo_grid.api.schemas.maps import DutyPopupOut, GridHitOut, GridLabelOut, GridPopupOut, ReportPopupOut
 from geo_grid.errors import NotFound
 from geo_grid.render import assets
 from geo_grid.services import auth
@@ -163,6 +163,24 @@ def grid_popup(
     return GridPopupOut(code=popup.code, name=popup.name, level=popup.level, html=popup.html)
 
 
+# Declared before /popups/{kind}/{area_id}, which would otherwise take "reports" as a kind (and refuse it).
+@router.get(
+    "/popups/reports/{report_id}",
+    response_model=ReportPopupOut,
+    responses=error_responses(404, 422),
+    summary="One report's popup, as the incident map shows it (what a tiled incident map opens on click)",
+)
+def report_popup(
+    session: SessionDep,
+    principal: PrincipalDep,
+    report_id: Annotated[int, Path(ge=1, le=2**63 - 1, description="上报编号")],
+) -> ReportPopupOut:
+    popup = map_service.report_popup(
+        session, report_id, principal.sees_personal_data, clock.now(), principal.scope
+    )
+    return ReportPopupOut(id=popup.id, html=popup.html)
+
+
 @router.get(
     "/popups/{kind}/{area_id}",
     response_model=DutyPopupOut,
@@ -208,7 +226,12 @@ def incidents(
         subdistrict=subdistrict or principal.subdistrict_code,
     )  # fmt: skip
     fmap = map_service.incident_map(
-        session, map_service.basemap_of(settings), principal.sees_personal_data, f, clock.now()
+        session,
+        map_service.basemap_of(settings),
+        principal.sees_personal_data,
+        f,
+        clock.now(),
+        tiles_above=settings.map_reports_tiled_above,
     )
     return _html(fmap)
 

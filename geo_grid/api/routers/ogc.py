@@ -36,6 +36,7 @@ from geo_grid.errors import GeoGridError, InvalidParameter
 from geo_grid.render import ogc as pages
 from geo_grid.repository.ogc import FeatureRow
 from geo_grid.services import ogc as ogc_service
+from geo_grid.services import subdistricts
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"
@@ -48,7 +49,11 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
 ]
-TITLE = "未来路街道网格数据（OGC API – Features）"
+
+
+def _title(name: str) -> str:
+    """The service's title: the subdistrict's name, or the district's (services/subdistricts.py)."""
+    return f"{name}网格数据（OGC API – Features）"
 
 
 def _error(exc: GeoGridError) -> JSONResponse:
@@ -90,6 +95,13 @@ FQuery = Annotated[
 CollectionId = Annotated[
     str,
     Path(alias="collectionId", max_length=40, description=f"集合编号：{'、'.join(ogc_service.COLLECTIONS)}"),
+]
+SubdistrictQuery = Annotated[
+    str | None,
+    Query(
+        max_length=20,
+        description="街道编码：只看该街道的要素；不填：调用者所属的街道、库中唯一的街道，或全区（各街道）",
+    ),
 ]
 CrsQuery = Annotated[
     str | None,
@@ -178,8 +190,10 @@ def _crumbs(request: Request, *more: tuple[str, str]) -> list[pages.Cell]:
     response_model=LandingPage,
     responses={**_html_page(), **ogc_error_responses(400)},
 )
-def landing(request: Request, f: FQuery = None) -> Response:
+def landing(request: Request, session: SessionDep, f: FQuery = None) -> Response:
     html = _wants_html(request, f)
+    name = subdistricts.title_of(session)
+    place = subdistricts.place_of(session)
     base = _base(request)
     root = str(request.base_url).rstrip("/")
     links = _self_links(request, html) + [
@@ -189,9 +203,10 @@ def landing(request: Request, f: FQuery = None) -> Response:
         _link(f"{base}/collections", "data", JSON, "数据集合"),
     ]
     body = LandingPage(
-        title=TITLE,
-        description="郑州市金水区未来路街道的社区、三级网格、微网格、设施、路段、楼院和群众上报，"
-        "按 OGC API – Features 标准提供（GeoJSON，CRS84 / CGCS2000 / EPSG:4547）。",
+        title=_title(name),
+        description=f"{place}的社区、三级网格、微网格、设施、路段、楼院和群众上报，"
+        "按 OGC API – Features 标准提供（GeoJSON，CRS84 / CGCS2000 / EPSG:4547）；"
+        "要素查询可用 subdistrict=街道编码 只看一个街道。",
         links=links,
     )
     if html:
@@ -261,12 +276,20 @@ def _collection(request: Request, info: ogc_service.CollectionInfo, html: bool, 
     "/collections",
     summary="OGC API – Features collections",
     response_model=Collections,
-    responses={**_html_page(), **ogc_error_responses(400)},
+    responses={**_html_page(), **ogc_error_responses(400, 404)},
 )
-def collections(request: Request, session: SessionDep, principal: PrincipalDep, f: FQuery = None) -> Response:
+def collections(
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    f: FQuery = None,
+    subdistrict: SubdistrictQuery = None,
+) -> Response:
     html = _wants_html(request, f)
+    sub = ogc_service.parse_subdistrict(subdistrict)
     infos = [
-        ogc_service.describe(session, cid, principal.role, principal.scope) for cid in ogc_service.COLLECTIONS
+        ogc_service.describe(session, cid, principal.role, principal.scope, sub)
+        for cid in ogc_service.COLLECTIONS
     ]
     body = Collections(
         links=_self_links(request, html), collections=[_collection(request, i, html, False) for i in infos]
@@ -283,7 +306,11 @@ def collections(request: Request, session: SessionDep, principal: PrincipalDep, 
             for c in body.collections
         ]
         page = pages.Page(
-            "数据集合", TITLE, _crumbs(request)[:1], headers=["名称", "编号", "说明", "要素"], rows=rows
+            "数据集合",
+            _title(subdistricts.title_of(session, sub)),
+            _crumbs(request)[:1],
+            headers=["名称", "编号", "说明", "要素"],
+            rows=rows,
         )
         return _html(page)
     return _json(body)
@@ -301,9 +328,11 @@ def collection(
     principal: PrincipalDep,
     collection_id: CollectionId,
     f: FQuery = None,
+    subdistrict: SubdistrictQuery = None,
 ) -> Response:
     html = _wants_html(request, f)
-    info = ogc_service.describe(session, collection_id, principal.role, principal.scope)
+    sub = ogc_service.parse_subdistrict(subdistrict)
+    info = ogc_service.describe(session, collection_id, principal.role, principal.scope, sub)
     body = _collection(request, info, html, True)
     if html:
         facts = [("编号", body.id), ("说明", body.description), ("可用坐标系", "、".join(body.crs))]
@@ -379,6 +408,7 @@ def items(
     ] = None,
     crs: CrsQuery = None,
     datetime: Annotated[str | None, Query(max_length=100, description="RFC 3339 时刻或区间")] = None,
+    subdistrict: SubdistrictQuery = None,
 ) -> Response:
     html = _wants_html(request, f)
     params = dict(request.query_params)
@@ -442,13 +472,18 @@ def item(
     feature_id: Annotated[str, Path(alias="featureId", max_length=40, description="要素编号")],
     f: FQuery = None,
     crs: CrsQuery = None,
+    subdistrict: SubdistrictQuery = None,
 ) -> Response:
     html = _wants_html(request, f)
-    unknown = sorted(k for k in request.query_params if k not in ("f", "crs"))
+    known = ("f", "crs", "subdistrict")
+    unknown = sorted(k for k in request.query_params if k not in known)
     if unknown:
-        raise InvalidParameter(f"未知的查询参数：{'、'.join(unknown)}", {"parameters": ["f", "crs"]})
+        raise InvalidParameter(f"未知的查询参数：{'、'.join(unknown)}", {"parameters": list(known)})
     target = ogc_service.parse_crs(crs)
-    row = ogc_service.item(session, collection_id, feature_id, target, principal.role, principal.scope)
+    row = ogc_service.item(
+        session, collection_id, feature_id, target, principal.role, principal.scope,
+        ogc_service.parse_subdistrict(subdistrict),
+    )  # fmt: skip
     if collection_id == "reports" and principal.sees_personal_data:
         request.state.audit_subject = f"report:{row.id}"
     headers = {"Content-Crs": f"<{target}>"}

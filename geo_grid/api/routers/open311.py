@@ -28,11 +28,13 @@ from geo_grid.api.schemas.open311 import (
     ServiceRequest,
     TokenAnswer,
 )
-from geo_grid.errors import GeoGridError, InvalidInput
+from geo_grid.errors import GeoGridError, InvalidInput, SubdistrictNotFound
 from geo_grid.reporting import NewReport
-from geo_grid.services import exchange, open311
+from geo_grid.repository.subdistricts import Subdistrict
+from geo_grid.services import exchange, open311, subdistricts
 from geo_grid.services import reports as report_service
-from geo_grid.services.lookup import require
+from geo_grid.services.auth import Principal
+from geo_grid.services.lookup import place, require
 
 Format = Literal["json", "xml"]
 XML = "text/xml; charset=utf-8"
@@ -95,14 +97,25 @@ def _xml_too(description: str) -> dict[int | str, dict[str, Any]]:
 
 FormatPath = Annotated[Format, Path(description="json 或 xml")]
 Jurisdiction = Annotated[
-    str | None, Query(max_length=20, description="辖区编号（本服务街道的统计用区划代码，如 410105012）")
+    str | None,
+    Query(
+        max_length=20,
+        description="辖区编号：街道的统计用区划代码（如 410105012）；不填：调用者所属的街道、唯一的街道或全区",
+    ),
 ]
 
 
-def _check_jurisdiction(session: Session, value: str | None) -> None:
-    served = open311.jurisdiction_id(session)
-    if value is not None and value != served:
-        raise InvalidInput(f"本接口只服务辖区 {served}，不是 {value!r}")
+def _check_jurisdiction(
+    session: Session, value: str | None, principal: Principal | None = None
+) -> Subdistrict | None:
+    """The jurisdiction named (a subdistrict's code; unknown, or another than a subdistrict caller's: 400),
+    else the caller's own or the only one; None: the whole district (services/open311.py)."""
+    if value is not None and not (value.isascii() and value.isdigit() and len(value) == 9):
+        raise InvalidInput(f"jurisdiction_id 应为 9 位街道编码，不是 {value!r}")
+    try:
+        return open311.jurisdiction(session, value, principal.subdistrict_code if principal else None)
+    except SubdistrictNotFound as exc:  # GeoReport: an unknown jurisdiction_id is a 400
+        raise InvalidInput(f"没有辖区 {value!r}（jurisdiction_id 为街道编码）") from exc
 
 
 def _answer(fmt: Format, root: str, content: list[Any] | dict[str, Any], status: int = 200) -> Any:
@@ -113,8 +126,12 @@ def _answer(fmt: Format, root: str, content: list[Any] | dict[str, Any], status:
 
 @router.get("/discovery.{format}", summary="Open311 service discovery", response_model=Discovery,
             responses=_xml_too("服务发现"))  # fmt: skip
-def discovery(format: FormatPath, request: Request) -> Any:
-    return _answer(format, "discovery", open311.discovery(str(request.base_url)))
+def discovery(
+    format: FormatPath, request: Request, session: SessionDep, jurisdiction_id: Jurisdiction = None
+) -> Any:
+    sub = _check_jurisdiction(session, jurisdiction_id)
+    title = subdistricts.title_of(session) if sub is None else None
+    return _answer(format, "discovery", open311.discovery(str(request.base_url), sub, title))
 
 
 @router.get("/services.{format}", summary="Open311 services (the report categories)", response_model=list[Service],
@@ -156,11 +173,11 @@ def list_requests(
 ) -> Any:
     """Without dates: the last 90 days; at most 1000 requests, newest first. Public: sensitive categories
     are left out, locations coarsened (geo_grid/privacy.py)."""
-    _check_jurisdiction(session, jurisdiction_id)
+    sub = _check_jurisdiction(session, jurisdiction_id, principal)
     found = open311.find_requests(
         session, _directory(request), principal.role, report_service.now(), service_request_id, service_code,
         open311.parse_time(start_date, "start_date"), open311.parse_time(end_date, "end_date"), status,
-        principal.scope,
+        open311.jurisdiction_access(sub, principal.scope),
     )  # fmt: skip
     if principal.sees_personal_data:
         request.state.audit_detail = {"ids": [int(r["service_request_id"]) for r in found]}
@@ -177,14 +194,14 @@ def get_request(
     principal: PrincipalDep,
     jurisdiction_id: Jurisdiction = None,
 ) -> Any:
-    _check_jurisdiction(session, jurisdiction_id)
+    sub = _check_jurisdiction(session, jurisdiction_id, principal)
     one = open311.one_request(
         session,
         _directory(request),
         principal.role,
         report_service.now(),
         service_request_id,
-        principal.scope,
+        open311.jurisdiction_access(sub, principal.scope),
     )
     return _answer(format, "service_requests", [one])
 
@@ -246,12 +263,17 @@ def post_request(
 ) -> Any:
     """A source system (its `api_key`) submits a report; contact fields become the reporter's contact
     (personal data, never shown to the public). With `external_id` the submission is idempotent."""
-    _check_jurisdiction(session, jurisdiction_id)
+    named = _check_jurisdiction(session, jurisdiction_id) if jurisdiction_id is not None else None
     source = exchange.source_for_api_key(session, api_key)
     directory = require(_directory(request))
     cat = open311.category(session, service_code)
     if (lat is None) != (long is None):
         raise InvalidInput("lat 和 long 须同时给出")
+    if named is not None and lat is not None and long is not None:
+        # The position decides the request's subdistrict; a jurisdiction named with it must agree.
+        at = report_service.subdistrict_of(place(directory, long, lat))
+        if at is not None and at != named.code:
+            raise InvalidInput(f"位置在辖区 {at} 内，不在 jurisdiction_id {named.code} 内")
     if lat is None and not address_string:
         raise InvalidInput(
             "需要位置：lat/long 或 address_string" + ("（暂不支持 address_id）" if address_id else "")

@@ -24,7 +24,7 @@ from geo_grid.errors import InvalidInput, ReportNotFound
 from geo_grid.io import csvfile
 from geo_grid.reporting import NewReport
 from geo_grid.repository import reports as report_repo
-from geo_grid.repository.report_records import Report
+from geo_grid.repository.report_records import Filer, Report
 from geo_grid.services import categories as category_service
 from geo_grid.services import exchange, workflow
 from geo_grid.services import reports as report_service
@@ -208,7 +208,8 @@ def create_report(
             {"tracking_code": got.tracking_code} if got.tracking_code else {}
         )
     # -- end of the 12345 exchange --
-    created = report_service.create(session, directory, settings, new, principal.name, resolver)
+    filer = Filer(principal.user_id, principal.token_id)
+    created = report_service.create(session, directory, settings, new, principal.name, resolver, filer)
     request.state.audit_subject = f"report:{created.report_id}"
     # The reporter sees their own report as the public would (a sensitive one included: it is theirs).
     out = present(report_service.detail(session, directory, created.report_id), principal)

@@ -22,7 +22,7 @@ from geo_grid.db import transaction
 from geo_grid.errors import CsrfFailed, GeoGridError
 from geo_grid.render import login_page
 from geo_grid.repository import users as user_repo
-from geo_grid.services import accounts
+from geo_grid.services import accounts, subdistricts
 from geo_grid.services.auth import Principal
 from geo_grid.settings import Settings
 
@@ -63,6 +63,7 @@ def login_form(
     request: Request,
     settings: SettingsDep,
     principal: PrincipalDep,
+    session: SessionDep,
     next: Annotated[str | None, Query(max_length=500, description="登录后转到的本站路径")] = None,
     error: Annotated[str | None, Query(max_length=40, description="上次登录失败的原因代码")] = None,
     info: Annotated[str | None, Query(max_length=40, description="提示代码（logged_out …）")] = None,
@@ -72,7 +73,8 @@ def login_form(
     cookie = request.cookies.get(accounts.SESSION_COOKIE)
     who = principal.name if principal.user_id is not None and cookie else None
     logout_csrf = accounts.csrf_token(cookie) if who and cookie else None
-    page = login_page.login_html(csrf, login_page.safe_next(next), error or info, who, logout_csrf)
+    place = subdistricts.title_of(session, principal.subdistrict_code)
+    page = login_page.login_html(csrf, login_page.safe_next(next), error or info, who, logout_csrf, place)
     response = _html_page(page)
     response.set_cookie(
         accounts.LOGIN_COOKIE, csrf, max_age=LOGIN_COOKIE_MAX_AGE_S, path="/login", httponly=True,

@@ -46,3 +46,7 @@ class AssessmentOut(BaseModel):
     min_cases: int = Field(description="参与排名的最低案件数（期间内上报的案件）")
     weights: dict[str, float] = Field(description="综合得分的权重（指标 → 权重）")
     units: list[AssessedUnitOut] = Field(description="每个单位一项，按名次排列，未排名的在后")
+    subdistrict: str | None = Field(
+        description="考核的街道编码；区级调用者未指定街道且库中有多个街道时为 null（全区：按街道逐一考核）"
+    )
+    title: str = Field(description="考核范围的名称：街道名称，全区时为区名", examples=["未来路街道"])

@@ -40,3 +40,10 @@ class DutyPopupOut(BaseModel):
     id: str = Field(description="路段编号或楼院编号", examples=["RS001"])
     name: str = Field(description="道路名称或楼院名称")
     html: str = Field(description="弹窗 HTML（文本已转义）")
+
+
+class ReportPopupOut(BaseModel):
+    """事件地图（矢量瓦片模式）点击上报时弹出的内容：与嵌入式页面相同的 HTML（无描述原文、无联系方式）。"""
+
+    id: int = Field(description="上报编号", examples=[1])
+    html: str = Field(description="弹窗 HTML（类别、时间、状态、网格、阶段、责任人、链接；文本已转义）")

@@ -1,4 +1,4 @@
-"""Response schema of GET /grids/{code}/stats (the GridStats record of services/stats.py)."""
+"""Response schema of GET /grids/{code}/stats and GET /stats (the GridStats record of services/stats.py)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,9 @@ class FiguresOut(BaseModel):
 
 class ChildStatsOut(FiguresOut):
     code: str | None = Field(description="下级网格编码；网格之外的上报为 null")
-    level: str | None = Field(description="下级层级：community、tertiary、micro；网格之外为 outside")
+    level: str | None = Field(
+        description="下级层级：subdistrict（全区统计的各街道）、community、tertiary、micro；网格之外为 outside"
+    )
     name: str | None = Field(description="下级网格名称")
 
 
@@ -36,8 +38,8 @@ class PeriodOut(BaseModel):
 class GridStatsOut(FiguresOut):
     """A grid's report statistics and the same for each child grid (they add up)."""
 
-    code: str = Field(description="网格编码（9、12、15 或 18 位）")
-    level: str = Field(description="层级：subdistrict、community、tertiary、micro")
+    code: str = Field(description="网格编码（9、12、15 或 18 位）；全区统计为区县编码（6 位）")
+    level: str = Field(description="层级：district（全区）、subdistrict、community、tertiary、micro")
     name: str | None = Field(description="网格名称")
     period: PeriodOut = Field(description="统计期间（按上报时间）")
     overdue_as_of: datetime = Field(description="判断超期的时刻（期间结束或当前）")

@@ -1,0 +1,68 @@
+"""The compiled exact test near vertices (geo_grid.lookup_kernel.covers / cell_exact): certain answers
+are GEOS's, points on a boundary are never answered there, and the bulk path defers only those."""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+
+from geo_grid.lookup_district import DistrictIndex
+from geo_grid.lookup_flat import polygon_rings
+from geo_grid.lookup_kernel import DEFER, covers, locate_kernel
+from geo_grid.synthetic import synthetic_micro_grids
+from tests.support.lookup_reference import brute_force_cover_count, brute_force_locate, edge_probe_points
+
+
+def test_covers_equals_geos_and_refuses_boundary_points() -> None:
+    polys = [
+        shapely.Polygon([(0, 0), (4, 0), (4, 4), (0, 4)], holes=[[(1, 1), (3, 1), (3, 3), (1, 3)]]),
+        shapely.MultiPolygon([shapely.box(5, 0, 6, 1), shapely.box(7, 0, 8, 1)]),
+        shapely.Polygon([(9, 0), (10, 2), (11, 0), (10.5, 0.5), (9.5, 0.5)]),  # a peak and a notch
+        shapely.Polygon([(0, 5), (2, 5.000000001), (4, 5), (2, 7)]),  # nearly horizontal edges
+    ]
+    geoms = np.asarray(polys, dtype=object)
+    starts, xy = polygon_rings(geoms)
+    rng = np.random.default_rng(5)
+    ex, ey = edge_probe_points(polys, eps=1e-9)
+    fx, fy = edge_probe_points(polys, eps=1e-15)
+    x = np.concatenate([rng.uniform(-1, 12, 20_000), ex, fx, [10.0, 1.0, 2.0]])
+    y = np.concatenate([rng.uniform(-1, 8, 20_000), ey, fy, [2.0, 2.0, 5.0000000005]])
+    boundary = shapely.intersects_xy(shapely.union_all(shapely.boundary(geoms)), x, y)
+    answered = 0
+    for g, poly in enumerate(polys):
+        shapely.prepare(poly)
+        want = shapely.intersects_xy(poly, x, y)
+        got = np.array([covers(a, b, g, starts, xy) for a, b in zip(x.tolist(), y.tolist(), strict=True)])
+        sure = got >= 0
+        assert np.array_equal(got[sure] == 1, want[sure]), g
+        assert not (sure & boundary & want).any()  # a covered boundary point is never called certain
+        answered += int(sure[:20_000].sum())
+    assert answered > 0.999 * 4 * 20_000
+
+
+def test_bulk_path_answers_vertex_cells_itself() -> None:
+    codes, polys = synthetic_micro_grids(3, 150, seed=4)
+    index = DistrictIndex.build(codes, polys, workers=1)
+    assert index.stats()["multi_edge_cells"] > 1000
+    minx, miny, maxx, maxy = shapely.total_bounds(np.asarray(polys, dtype=object))
+    rng = np.random.default_rng(9)
+    x = rng.uniform(minx - 0.001, maxx + 0.001, 100_000)
+    y = rng.uniform(miny - 0.001, maxy + 0.001, 100_000)
+    corners = shapely.get_coordinates(np.asarray(polys, dtype=object))
+    vx, vy = (corners + rng.normal(0.0, 1e-7, corners.shape)).T  # near vertices (~1 cm), off the edges
+    ex, ey = edge_probe_points(polys, eps=1e-13)  # on or within rounding of edges
+    x, y = np.concatenate([x, vx, ex]), np.concatenate([y, vy, ey])
+    r = index._router
+    out = np.empty(len(x), dtype=np.int32)
+    tie = np.empty(len(x), dtype=bool)
+    deferred = locate_kernel(x, y, out, tie, True, r.x0, r.y0, r.inv_x, r.inv_y, r.nx, r.ny, r.cells,
+                             r.ptr, r.subs, index._rank, *index._flat.kernel_args)  # fmt: skip
+    ref = brute_force_locate(index.codes, index.polygons, x, y)
+    sure = out != DEFER
+    assert np.array_equal(out[sure], ref[sure])
+    count = brute_force_cover_count(index.polygons, x, y)
+    assert np.array_equal(tie[sure], count[sure] > 1)
+    # only points on or within rounding of an edge are left to GEOS: none of the random or 1e-7 ones
+    n_far = 100_000 + len(vx)
+    assert deferred == np.count_nonzero(~sure) and sure[:n_far].all() and deferred > 0
+    assert np.array_equal(index.locate_many(x, y), ref)
