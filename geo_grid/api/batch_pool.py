@@ -5,8 +5,11 @@ Threads were not enough: a Python thread parsing and building 100,000 result obj
 5 ms slices, and three of them cut the event loop's share so far that `GET /lookup` queued for seconds.
 Workers run at a lower CPU priority (nice 10), so the server's own process is scheduled first.
 
-A worker builds its own snapshot of the generation (and the address book) from the database the first
-time it needs it, keyed by the server's snapshot (`built_at`), so a reload in the server is followed.
+A worker makes its own snapshot of the generation (and the address book) the first time it needs it,
+keyed by the server's snapshot (`built_at`), so a reload in the server is followed. The grids' lookup
+index is not rebuilt there: with several subdistricts the worker loads the index the server published in
+its store (services/index_publication.py, `Settings.lookup_store_path()`), memory-mapped like every other
+process (`held_index` says how the worker got it).
 `api/limits.run_batch` bounds how many batches of each kind run at once (callers wait on the event loop).
 """
 
@@ -19,6 +22,7 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -27,12 +31,17 @@ from fastapi.exceptions import RequestValidationError
 from geo_grid.errors import GeoGridError
 
 _CACHE: dict[str, tuple[Any, Any]] = {}  # in a worker process: "directory"/"book"/"engine" → (key, value)
+_STORE: list[Path | None] = [None]  # in a worker process: the store of published lookup indexes
 
 
-def new_pool(workers: int) -> ProcessPoolExecutor:
+def new_pool(workers: int, store: Path | None = None) -> ProcessPoolExecutor:
+    """`store`: where the server publishes its lookup index (the workers load it from there)."""
     # spawn, not fork: the server has threads (the pool, the database driver), which fork would copy half-way
     return ProcessPoolExecutor(
-        max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(store,),
     )
 
 
@@ -49,10 +58,12 @@ def shutdown(pool: ProcessPoolExecutor | None) -> None:
 
 class Workers:
     """One app's batch workers (a runtime part, api/runtime.py): the process pool, started at the first
-    batch, and a limiter per batch kind (`concurrency` batches of each kind at once)."""
+    batch, and a limiter per batch kind (`concurrency` batches of each kind at once); `store`: where the
+    app publishes its lookup index (`Settings.lookup_store_path()`), which the workers load."""
 
-    def __init__(self, concurrency: int) -> None:
+    def __init__(self, concurrency: int, store: Path | None = None) -> None:
         self.concurrency = max(1, concurrency)
+        self.store = store
         self._pool: ProcessPoolExecutor | None = None
         self._limiters: dict[str, anyio.CapacityLimiter] = {}
 
@@ -65,7 +76,7 @@ class Workers:
 
     def pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = new_pool(2 * self.concurrency)
+            self._pool = new_pool(2 * self.concurrency, self.store)
         return self._pool
 
     def discard_pool(self) -> None:
@@ -77,9 +88,10 @@ class Workers:
         self._pool = None
 
 
-def _init_worker() -> None:
+def _init_worker(store: Path | None = None) -> None:
     """Lower priority, and exit with the server: a worker left behind by a killed server would otherwise
     finish its batch (minutes for a large address batch) for nobody."""
+    _STORE[0] = store
     with contextlib.suppress(OSError):  # not permitted here: run at normal priority
         os.nice(10)
     parent = os.getppid()
@@ -135,9 +147,19 @@ def _directory(url: str, generation_id: int | tuple[int, ...], built_at: datetim
 
     def make() -> Any:
         with transaction(_factory(url)) as session:
-            return directory.build(session, generation_id)
+            # The server's index, loaded from its store (built here only when it was never published).
+            return directory.build(session, generation_id, store=_STORE[0])
 
     return _cached("directory", (url, generation_id, built_at), make)
+
+
+def held_index() -> tuple[str, str | None] | None:
+    """In a worker process: how its directory got the lookup index ("loaded" from the store, "built",
+    "in_memory") and the index's name in the store; None before its first batch."""
+    hit = _CACHE.get("directory")
+    if hit is None:
+        return None
+    return hit[1].index_how, hit[1].index_name
 
 
 def _book(url: str, built_at: datetime) -> Any:

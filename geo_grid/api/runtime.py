@@ -76,7 +76,7 @@ class Runtime:
             address_book=address_service.address_book_holder(),
             past_directories=PastDirectories(settings.past_directories_cache, settings.past_index_max_cells),
             audit_queue=AuditQueue(factory, settings.audit_queue_max),
-            batches=Workers(settings.batch_concurrency),
+            batches=Workers(settings.batch_concurrency, settings.lookup_store_path()),
             past_build_limiter=anyio.CapacityLimiter(1),
             outbox=OutboxWorker(factory, settings),
         )

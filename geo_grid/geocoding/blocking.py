@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from functools import lru_cache
 
+import numpy as np
 from pypinyin import lazy_pinyin
 from rapidfuzz import fuzz, process
 
@@ -17,23 +17,6 @@ Key = tuple[str, ...]
 
 _COURT_SUFFIXES = ("家属院", "小区", "社区", "院")
 _DISTINCT_INSERTS = "东西南北中一二三四五六七八九"
-
-
-@dataclass(slots=True)
-class _Row:
-    address_id: str
-    address: str
-    parts: Key  # (road, number, courtyard, building, unit), normalised
-    lon: float
-    lat: float
-    community_code: str
-
-
-@dataclass(slots=True)
-class _Group:
-    level: Level
-    key: Key
-    rows: list[int] = field(default_factory=list)
 
 
 def _with_word(value: str, word: str) -> str:
@@ -138,11 +121,27 @@ class RoadResolver:
 
 
 class AddressIndex:
-    """The standard address table indexed for blocking (see geo_grid.geocoding.matcher, step 2)."""
+    """The standard address table indexed for blocking (see geo_grid.geocoding.matcher, step 2).
+
+    Held columnar, for a city's hundreds of thousands of door plates: the rows are kept sorted by their
+    parts (stably: rows of equal parts keep the table's order), so that every group of every level is one
+    contiguous span of rows; a group is a key → span entry, a row is a position in a few flat columns
+    (ids and texts in lists, coordinates in float64 arrays) and the parts' strings are stored once each.
+    """
 
     def __init__(self, rows: Iterable[Mapping[str, str]], aliases: Mapping[str, str]) -> None:
-        self._rows: list[_Row] = []
-        self._groups: dict[Level, dict[Key, _Group]] = {lv: {} for lv in LEVELS}
+        pool: dict[str, str] = {}  # one string object per distinct part text (roads repeat per door plate)
+
+        def one(text: str) -> str:
+            return pool.setdefault(text, text)
+
+        ids: list[str] = []
+        texts: list[str] = []
+        keys: list[Key] = []
+        lon: list[float] = []
+        lat: list[float] = []
+        community: list[str] = []
+        seen: dict[Level, set[Key]] = {lv: set() for lv in ("courtyard", "building")}
         courts_by_road: dict[str, list[Key]] = defaultdict(list)
         courts_by_rn: dict[Key, list[Key]] = defaultdict(list)
         courts_by_number: dict[str, list[Key]] = defaultdict(list)
@@ -150,36 +149,52 @@ class AddressIndex:
         courts_by_building: dict[str, list[Key]] = defaultdict(list)
         for raw in rows:
             parts = (
-                apply_aliases(normalize_part(raw.get("road")), aliases),
-                _with_word(normalize_part(raw.get("number")), "号"),
-                normalize_part(raw.get("courtyard")),
-                _with_word(normalize_part(raw.get("building")), "号楼"),
-                _with_word(normalize_part(raw.get("unit")), "单元"),
+                one(apply_aliases(normalize_part(raw.get("road")), aliases)),
+                one(_with_word(normalize_part(raw.get("number")), "号")),
+                one(normalize_part(raw.get("courtyard"))),
+                one(_with_word(normalize_part(raw.get("building")), "号楼")),
+                one(_with_word(normalize_part(raw.get("unit")), "单元")),
             )
-            index = len(self._rows)
-            self._rows.append(
-                _Row(
-                    address_id=str(raw.get("address_id", index)),
-                    address=str(raw.get("address") or group_label(parts)),
-                    parts=parts,
-                    lon=float(raw.get("lon") or "nan"),
-                    lat=float(raw.get("lat") or "nan"),
-                    community_code=str(raw.get("community_code") or ""),
-                )
-            )
-            for depth, level in enumerate(LEVELS, start=1):
-                key = parts[:depth]
-                group = self._groups[level].get(key)
-                if group is None:
-                    group = self._groups[level][key] = _Group(level, key)
-                    if level == "courtyard":
-                        courts_by_road[key[0]].append(key)
-                        courts_by_rn[key[:2]].append(key)
-                        courts_by_number[key[1]].append(key)
-                        courts_by_name[key[2]].append(key)
-                    elif level == "building":
-                        courts_by_building[key[3]].append(key[:3])
-                group.rows.append(index)
+            index = len(ids)
+            ids.append(str(raw.get("address_id", index)))
+            texts.append(str(raw.get("address") or group_label(parts)))
+            keys.append(parts)
+            lon.append(float(raw.get("lon") or "nan"))
+            lat.append(float(raw.get("lat") or "nan"))
+            community.append(one(str(raw.get("community_code") or "")))
+            # The pools list each courtyard (building) key once, in the table's order.
+            court = parts[:3]
+            if court not in seen["courtyard"]:
+                seen["courtyard"].add(court)
+                courts_by_road[court[0]].append(court)
+                courts_by_rn[court[:2]].append(court)
+                courts_by_number[court[1]].append(court)
+                courts_by_name[court[2]].append(court)
+            building = parts[:4]
+            if building not in seen["building"]:
+                seen["building"].add(building)
+                courts_by_building[building[3]].append(court)
+        del seen
+        order = sorted(range(len(keys)), key=keys.__getitem__)
+        self._ids = [ids[i] for i in order]
+        self._texts = [texts[i] for i in order]
+        self._community = [community[i] for i in order]
+        self._lon = np.array(lon, dtype=np.float64)[order] if order else np.empty(0)
+        self._lat = np.array(lat, dtype=np.float64)[order] if order else np.empty(0)
+        # Each row's place in the table: a group's centroid sums its rows in the table's order.
+        self._seq = np.array(order, dtype=np.int32)
+        del ids, texts, community, lon, lat
+        # Every group of a level → its span of rows [start, stop), packed in one int (start << 32 | stop).
+        self._groups: dict[Level, dict[Key, int]] = {lv: {} for lv in LEVELS}
+        for depth, level in enumerate(LEVELS, start=1):
+            spans = self._groups[level]
+            start = 0
+            for pos in range(1, len(order) + 1):
+                if pos == len(order) or keys[order[pos]][:depth] != keys[order[start]][:depth]:
+                    key = keys[order[start]]
+                    spans[key if depth == 5 else key[:depth]] = start << 32 | pos
+                    start = pos
+        del keys, order
         self._courts_by_road = dict(courts_by_road)
         self._courts_by_rn = dict(courts_by_rn)
         self._courts_by_number = dict(courts_by_number)
@@ -193,6 +208,14 @@ class AddressIndex:
             self._courts_by_core[court_core(name)].append(name)
         self._court_cores = sorted(self._courts_by_core)
         self.roads = RoadResolver(self._road_names)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def _span(self, level: Level, key: Key) -> tuple[int, int]:
+        """The rows [start, stop) of a group."""
+        packed = self._groups[level][key]
+        return packed >> 32, packed & 0xFFFFFFFF
 
     @property
     def court_names(self) -> tuple[str, ...]:

@@ -32,6 +32,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 from rapidfuzz import fuzz, process
 
 from .blocking import AddressIndex, Key, court_core, group_label, road_core
@@ -96,9 +97,6 @@ class AddressMatcher(AddressIndex):
     def from_csv(cls, path: str | Path, **options: object) -> AddressMatcher:
         with open(path, encoding="utf-8-sig", newline="") as fh:
             return cls.from_rows(list(csv.DictReader(fh)), **options)
-
-    def __len__(self) -> int:
-        return len(self._rows)
 
     # -- matching -------------------------------------------------------------------------------
     def match(self, query: str) -> MatchResult:
@@ -232,25 +230,36 @@ class AddressMatcher(AddressIndex):
         return replace(base, confidence=conf, unmatched=unmatched)
 
     def _make_candidate(self, level: Level, key: Key) -> Candidate:
-        group = self._groups[level][key]
-        rows = [self._rows[i] for i in group.rows]
-        lon = sum(r.lon for r in rows) / len(rows)
-        lat = sum(r.lat for r in rows) / len(rows)
-        rep = min(rows, key=lambda r: ((r.lon - lon) ** 2 + (r.lat - lat) ** 2, r.address_id))
-        codes = {r.community_code for r in rows}
+        start, stop = self._span(level, key)
+        lons = self._lon[start:stop].tolist()
+        lats = self._lat[start:stop].tolist()
+        # The centroid sums the rows in the table's order (floating-point sums depend on it).
+        seq = np.argsort(self._seq[start:stop], kind="stable")
+        lon = sum(self._lon[start:stop][seq].tolist()) / len(lons)
+        lat = sum(self._lat[start:stop][seq].tolist()) / len(lats)
+        ids = self._ids
+        at = start + min(
+            range(stop - start), key=lambda j: ((lons[j] - lon) ** 2 + (lats[j] - lat) ** 2, ids[start + j])
+        )
+        rep_lon, rep_lat, rep_id = float(self._lon[at]), float(self._lat[at]), ids[at]
+        codes = set(self._community[start:stop])
         parts = (*key, "", "", "", "")[:5]
         is_unit = level == "unit"
         # The answer is placed at the representative door plate: the group reaches this far from it.
-        spread = 0.0 if is_unit else max(metres_between(rep.lon, rep.lat, r.lon, r.lat) for r in rows)
+        spread = (
+            0.0
+            if is_unit
+            else max(metres_between(rep_lon, rep_lat, x, y) for x, y in zip(lons, lats, strict=True))
+        )
         return Candidate(
             level=level,
             confidence=0.0,
-            address=rep.address if is_unit else group_label(key),
-            lon=rep.lon if is_unit else lon,
-            lat=rep.lat if is_unit else lat,
-            address_id=rep.address_id if is_unit else None,
-            representative_id=rep.address_id,
-            n_addresses=len(rows),
+            address=self._texts[at] if is_unit else group_label(key),
+            lon=rep_lon if is_unit else lon,
+            lat=rep_lat if is_unit else lat,
+            address_id=rep_id if is_unit else None,
+            representative_id=rep_id,
+            n_addresses=stop - start,
             road=parts[0],
             number=parts[1],
             courtyard=parts[2],

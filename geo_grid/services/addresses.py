@@ -1,10 +1,7 @@
-"""Address → grid chain → people: one in-memory AddressBook (matcher + per-address 楼院长/路段长), the
-address import and the flat CSV records of `geo-grid geocode`.
+"""Address → grid chain → people, the address import and the flat CSV records of `geo-grid geocode`.
 
-The book is built from the database at start-up and after an import, never edited: a new book is built
-aside and swapped in with one reference assignment (as the grid directory is). The 楼院长 and 路段长 of
-every address are precomputed into it, so a lookup runs no SQL: match → point → grid (the lookup rule,
-on the current GridDirectory) → people.
+The in-memory book (matcher + per-address 楼院长/路段长) is services/address_book.py; a lookup runs no SQL:
+match → point → grid (the lookup rule, on the current GridDirectory) → people.
 """
 
 from __future__ import annotations
@@ -13,31 +10,30 @@ import csv
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
 import shapely
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from geo_grid import clock
 from geo_grid.crs import lonlat_to_metric, to_metric
 from geo_grid.errors import ImportFailed, OtherSubdistrict, ServiceUnavailable
-from geo_grid.geocoding import AddressMatcher, Candidate, MatchResult, place_prefixes
-from geo_grid.geocoding.places import CourtyardCover, CourtyardShape, RoadNetwork, SegmentLine, radius_m
+from geo_grid.geocoding import Candidate, MatchResult
 from geo_grid.geocoding.results import LEVELS
-from geo_grid.geocoding.spoken import Landmark, SpokenMatcher
 from geo_grid.repository import addresses as address_repo
 from geo_grid.repository import assignment
 from geo_grid.repository import audit as audit_repo
-from geo_grid.repository import communities as community_repo
 from geo_grid.repository import generations as generation_repo
-from geo_grid.repository import subdistricts as subdistrict_repo
 from geo_grid.services import lookup as lookup_service
 from geo_grid.services import subdistricts
+from geo_grid.services.address_book import AddressBook as AddressBook
+from geo_grid.services.address_book import AddressPoint as AddressPoint
+from geo_grid.services.address_book import AddressPoints as AddressPoints
+from geo_grid.services.address_book import address_book_holder as address_book_holder
+from geo_grid.services.address_book import build as build
+from geo_grid.services.address_book import load as load
 from geo_grid.services.directory import GridDirectory, GridInfo, PersonRole
-from geo_grid.services.snapshots import SnapshotHolder
 
 # The people of an answer, in this order (the roles the issue names: 三长 of the address).
 ANSWER_ROLES = ("micro_grid_leader", "grid_leader", "courtyard_chief", "road_section_chief")
@@ -45,38 +41,6 @@ MAX_BATCH_QUERIES = 10_000
 CSV_COLUMNS = ("address_id", "address", "road", "number", "courtyard", "building", "unit", "lon", "lat")
 _MAX_LEN = {"address_id": 20, "address": 300, "road": 100, "number": 20, "courtyard": 100}
 _MAX_LEN |= {"building": 20, "unit": 20, "community_code": 12}
-
-
-@dataclass(frozen=True, slots=True)
-class AddressPoint:
-    """One standard address with what is precomputed for it."""
-
-    address_id: str
-    address: str
-    lon: float
-    lat: float
-    courtyard: tuple[str, str] | None  # (courtyard_id, name) of the courtyard covering the point
-    segment: tuple[str, str, float] | None  # (segment_id, road_name, distance_m) answering for it
-    courtyard_chiefs: tuple[PersonRole, ...] = ()
-    road_chiefs: tuple[PersonRole, ...] = ()
-
-
-@dataclass(frozen=True)
-class AddressBook:
-    matcher: AddressMatcher
-    points: Mapping[str, AddressPoint]
-    built_at: datetime = field(default_factory=clock.now)
-    # The newest address import (audit log id) this book includes; a newer one means rebuild.
-    import_mark: int = 0
-    # Spoken addresses: the door-plate matcher plus intersections (road centrelines) and landmarks
-    # (facilities, courtyards, communities), all read from the database when the book is built.
-    spoken: SpokenMatcher | None = None
-    courtyards: CourtyardCover | None = None
-    courtyard_chiefs: Mapping[str, tuple[PersonRole, ...]] = field(default_factory=dict)
-    road_chiefs: Mapping[str, tuple[PersonRole, ...]] = field(default_factory=dict)
-
-    def match(self, query: str) -> MatchResult:
-        return self.spoken.match(query) if self.spoken is not None else self.matcher.match(query)
 
 
 @dataclass(frozen=True)
@@ -113,87 +77,6 @@ class Resolution:
     def is_door_plate(self) -> bool:
         """Placed by a standard door plate (levels unit … road), not by a spoken place."""
         return self.best is not None and self.best.level in LEVELS
-
-
-def build(session: Session) -> AddressBook:
-    mark = address_repo.import_mark(session)
-    rows = address_repo.all_rows(session)
-    courtyards = address_repo.courtyards_of_addresses(session)
-    segments = address_repo.road_segments_of_addresses(session)
-    court_chiefs = address_repo.people_by_target(session, "courtyard_chief")
-    road_chiefs = address_repo.people_by_target(session, "road_section_chief")
-    points: dict[str, AddressPoint] = {}
-    for r in rows:
-        court = courtyards.get(r.address_id)
-        seg = segments.get(r.address_id)
-        points[r.address_id] = AddressPoint(
-            r.address_id,
-            r.address,
-            r.lon,
-            r.lat,
-            court,
-            seg,
-            tuple(court_chiefs.get(court[0], ())) if court else (),
-            tuple(road_chiefs.get(seg[0], ())) if seg else (),
-        )
-    # One book for every subdistrict of the database: the prefixes people write before an address in any.
-    chains = [name for sub in subdistrict_repo.list_all(session) for name in sub.admin_chain]
-    communities = community_repo.names(session)
-    prefixes = place_prefixes(chains, communities.values())
-    matcher = AddressMatcher.from_rows((r.as_row() for r in rows), prefixes=prefixes)
-    network = RoadNetwork(
-        SegmentLine(s.segment_id, s.road_name, s.geometry) for s in address_repo.road_segment_lines(session)
-    )
-    landmarks: list[Landmark] = []
-    for place in address_repo.named_places(session):
-        code = place.community_code
-        landmarks.append(
-            Landmark(
-                place.kind,
-                place.ref_id,
-                place.name,
-                place.lon,
-                place.lat,
-                radius_m(place.geometry, place.lon, place.lat),
-                code,
-                communities.get(code) if code else None,
-            )
-        )
-    courts = CourtyardCover(
-        CourtyardShape(c.ref_id, c.name, c.geometry)
-        for c in address_repo.named_places(session, kinds=("courtyard",))
-    )
-    return AddressBook(
-        matcher,
-        points,
-        import_mark=mark,
-        spoken=SpokenMatcher(matcher, network, landmarks),
-        courtyards=courts,
-        courtyard_chiefs={k: tuple(v) for k, v in court_chiefs.items()},
-        road_chiefs={k: tuple(v) for k, v in road_chiefs.items()},
-    )
-
-
-def _build_book(session: Session, _import_mark: object) -> AddressBook:
-    return build(session)
-
-
-def _book_version(session: Session) -> tuple[int, str]:
-    return address_repo.import_mark(session), address_repo.places_mark(session)
-
-
-def address_book_holder() -> SnapshotHolder[AddressBook]:
-    """The holder of the one address book: its version is the newest address import
-    (`address_repo.import_mark`), so an import by another process (the CLI) is noticed, and the
-    fingerprint of the facilities, courtyards, road segments and communities it finds by name
-    (`address_repo.places_mark`), so a facility added later is found without a reload."""
-    return SnapshotHolder("address_book", _book_version, _build_book)
-
-
-def load(factory: sessionmaker[Session]) -> AddressBook:
-    """The address book, built once (the CLI's commands, which hold no runtime)."""
-    with factory() as session:
-        return build(session)
 
 
 def require(book: AddressBook | None) -> AddressBook:
@@ -254,21 +137,39 @@ def grid_candidates(
 _GRID_CANDIDATE_MEMO = 50_000
 
 
+def _degrees_at_least(metres: float, lat: float) -> float:
+    """A distance in degrees (lon/lat taken as plane coordinates) at least as long as `metres` in
+    EPSG:4547 near `lat`: a degree of longitude is the shorter, 111.32 km × cos(lat); a fifth more for
+    the projection's scale error, and a few metres of slack."""
+    per_degree = 111_320.0 * max(math.cos(math.radians(min(abs(lat), 85.0))), 0.05)
+    return (metres * 1.2 + 5.0) / per_degree
+
+
 def _grid_candidates(
     directory: GridDirectory, lon: float, lat: float, radius: float, primary: GridInfo | None
 ) -> tuple[GridCandidate, ...]:
+    # The index's own WGS84 polygons under a tree of their boxes (no second, projected copy of a city's
+    # grids): a box search in degrees wide enough for any metre at these latitudes, then the exact test
+    # and distance in EPSG:4547 on the few polygons it finds.
+    polygons = directory.index.polygons
     tree = directory.memo.get("address_circle_tree")
     if tree is None:
-        metric = to_metric(np.array(directory.index.polygons, dtype=object))
-        tree = directory.memo["address_circle_tree"] = (shapely.STRtree(metric), metric)
-    strtree, metric = cast(tuple[Any, Any], tree)
+        tree = directory.memo["address_circle_tree"] = shapely.STRtree(np.asarray(polygons, dtype=object))
+    strtree = cast(Any, tree)
     x, y = lonlat_to_metric(lon, lat)
     p = shapely.Point(float(x), float(y))
+    radius = max(radius, 0.0)
+    near = strtree.query(
+        shapely.Point(lon, lat), predicate="dwithin", distance=_degrees_at_least(radius, lat)
+    )
     found: list[tuple[bool, float, str]] = []
-    for i in strtree.query(p, predicate="dwithin", distance=max(radius, 0.0)):
-        code = directory.index.codes[int(i)]
+    for i in sorted(int(j) for j in near):
+        metric = to_metric(polygons[i])
+        if not shapely.dwithin(metric, p, radius):
+            continue
+        code = directory.index.codes[i]
         is_primary = primary is not None and code == primary.code
-        found.append((not is_primary, 0.0 if is_primary else float(metric[int(i)].distance(p)), code))
+        found.append((not is_primary, 0.0 if is_primary else float(metric.distance(p)), code))
     if primary is not None and not any(not f[0] for f in found):
         found.append((False, 0.0, primary.code))
     if len(found) < 2:

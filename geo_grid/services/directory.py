@@ -63,6 +63,10 @@ class GridDirectory:
     subdistricts: Mapping[str, Subdistrict] = field(default_factory=dict)
     generations: Mapping[str, int] = field(default_factory=dict)
     built_at: datetime = field(default_factory=clock.now)
+    # How the index came to be: "built" here, "loaded" (published in the store by another process or an
+    # earlier run) or "in_memory" (no store); and, for a DistrictIndex, its name in the store.
+    index_how: str = "built"
+    index_name: str | None = None
     # Memo of views derived from this snapshot only (e.g. a grid's people as the API presents them);
     # it lives and dies with the snapshot, so it can never serve another generation's people.
     memo: dict[object, object] = field(default_factory=dict, compare=False, repr=False)
@@ -124,8 +128,10 @@ def build(
                 micro.append(r)
     micro.sort(key=lambda r: r.code)
     index: GridIndex | DistrictIndex
+    how, name = "built", None
     if _by_subdistrict(generations, micro, grids) and max_cells is None:
-        index = _district_index(micro, generations, store, previous)
+        got = _district_index(micro, generations, store, previous)
+        index, how, name = got.index, got.how, got.name
     else:
         index = GridIndex.build(
             [r.code for r in micro],
@@ -146,6 +152,8 @@ def build(
         index=index,
         subdistricts=subdistrict_rows,
         generations=generations,
+        index_how=how,
+        index_name=name,
     )
 
 
@@ -165,7 +173,7 @@ def _district_index(
     generations: Mapping[str, int],
     store: Path | None,
     previous: GridDirectory | None,
-) -> DistrictIndex:
+) -> index_publication.Obtained:
     codes, names, wkb = [r.code for r in micro], [r.name for r in micro], [r.wkb for r in micro]
     name = index_publication.published_name(codes, names, wkb)
 
@@ -185,7 +193,7 @@ def _district_index(
     log.info(
         "lookup index %s: %s in %.2f s (%d micro-grids)", got.name[:12], got.how, got.seconds, len(codes)
     )
-    return got.index
+    return got
 
 
 def _only_changed(previous: GridDirectory | None, generations: Mapping[str, int]) -> str | None:
