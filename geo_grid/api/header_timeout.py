@@ -88,6 +88,10 @@ class _Held:
         return self.closed
 
 
+# What one_write_per_response uses of uvicorn's httptools request cycle.
+_HOLDABLE = frozenset({"send", "transport", "flow", "response_started"})
+
+
 def one_write_per_response(cycle: Any) -> Callable[[dict[str, Any]], Awaitable[None]]:
     """The ASGI `send` of a uvicorn httptools request cycle that holds `http.response.start` back until the
     first `http.response.body` and then writes both at once: uvicorn's own `send` formats them (headers
@@ -136,8 +140,10 @@ def protocol_class(timeout: float) -> type[asyncio.Protocol]:
                 self._head_complete()
                 before = self.cycle
                 super().on_headers_complete()
-                if self.cycle is not None and self.cycle is not before:  # a new request's cycle
-                    self.cycle.send = one_write_per_response(self.cycle)  # type: ignore[method-assign,assignment]
+                cycle = self.cycle
+                # A new request's cycle, of the shape this relies on (uvicorn's internals; else as it is).
+                if cycle is not None and cycle is not before and _HOLDABLE.issubset(dir(cycle)):
+                    cycle.send = one_write_per_response(cycle)  # type: ignore[method-assign,assignment]
 
         return HttpToolsHeaderTimeout
     except ImportError:
