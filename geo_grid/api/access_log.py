@@ -29,7 +29,7 @@ FORMAT = '%s "%s %s" %d %.1fms'  # client, method, path, status, milliseconds
 _FORMATTER = logging.Formatter("%(asctime)s ACCESS %(message)s")
 _BATCH = 4096
 # (client, method, path, status, ms, time.time() at the end), or None: stop
-_lines: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
+_lines: queue.SimpleQueue[tuple[Any, ...] | threading.Event | None] = queue.SimpleQueue()
 _lock = threading.Lock()
 _state: dict[str, Any] = {"writer": None, "users": 0}
 
@@ -66,6 +66,16 @@ def stop() -> None:
     writer.join(timeout=5)
 
 
+def flush(timeout: float = 5.0) -> bool:
+    """Wait until every line queued so far is written (True), or `timeout` seconds (False). The writer
+    may serve other apps of the process, so `stop` does not always drain it."""
+    if _state["writer"] is None:
+        return True
+    written = threading.Event()
+    _lines.put(written)
+    return written.wait(timeout)
+
+
 def _write() -> None:
     while True:
         batch = [_lines.get()]
@@ -74,10 +84,13 @@ def _write() -> None:
                 batch.append(_lines.get_nowait())
             except queue.Empty:
                 break
-        lines = [line for line in batch if line is not None]
+        lines = [item for item in batch if isinstance(item, tuple)]
         if lines:
             _emit(lines)
-        if len(lines) < len(batch):
+        for item in batch:
+            if isinstance(item, threading.Event):  # a flush: what was queued before it is written
+                item.set()
+        if None in batch:
             return
 
 

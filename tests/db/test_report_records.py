@@ -61,8 +61,11 @@ def test_stored_fields_are_table_columns() -> None:
     new_fields = {f.name for f in dataclasses.fields(NewReportRow)} - {"grid", "lon", "lat"}
     grid_fields = {f.name for f in dataclasses.fields(GridFields)}
     assert new_fields | grid_fields <= columns
-    # Everything a new report stores is a field of the record read back (but its tracking code's hash).
-    assert (new_fields | grid_fields) - {"tracking_code_hash"} <= set(REPORT_FIELDS)
+    # Everything a new report stores is a field of the record read back, but its tracking code's hash and
+    # who filed it (read only by 我的上报's query, repository/field.reports_filed_by; never an output field).
+    write_only = {"tracking_code_hash", "filed_by_user_id", "filed_by_token_id"}
+    assert (new_fields | grid_fields) - write_only <= set(REPORT_FIELDS)
+    assert not write_only & set(REPORT_FIELDS)
 
 
 def test_stats_schema_matches_the_stats_records() -> None:
