@@ -38,6 +38,23 @@ TERTIARY_TILE_STYLE: dict[str, Any] = {
 }
 
 
+# Shared by the tiled pages' templates. A tile's empty area lets clicks through to the layers below; its
+# drawn features take them.
+_TILE_CSS = """          .gg-tiles svg { pointer-events: none; }
+          .gg-tiles svg path.leaflet-interactive { pointer-events: visiblePainted; pointer-events: auto; }
+"""
+# Popups built in the browser: text escaped, then a titled table of (label, value) rows.
+_POPUP_JS = """          function esc(s) {
+            return String(s == null ? '' : s).replace(/[&<>"']/g, function(c) {
+              return {'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#x27;'}[c]; });
+          }
+          function table(title, rows) {
+            return '<div class="gg-popup"><b>' + esc(title) + '</b><table>' + rows.map(function(r) {
+              return '<tr><th>' + esc(r[0]) + '</th><td>' + esc(r[1]) + '</td></tr>'; }).join('') + '</table></div>';
+          }
+"""
+
+
 class TiledGrids(JSCSSMixin, MacroElement):
     """Adds window.geoGrid.layers.{communities,tertiary,micro,no_leader,roads,courtyards} as VectorGrid tile
     layers (named
@@ -50,25 +67,18 @@ class TiledGrids(JSCSSMixin, MacroElement):
     _template = Template(
         """{% macro header(this, kwargs) %}
         <style>
-          /* A tile's empty area lets clicks through to the layers below; its drawn grids take them. */
-          .gg-tiles svg { pointer-events: none; }
-          .gg-tiles svg path.leaflet-interactive { pointer-events: visiblePainted; pointer-events: auto; }
-        </style>
+"""
+        + _TILE_CSS
+        + """        </style>
         {% endmacro %}
         {% macro script(this, kwargs) %}
         (function() {
           var map = {{ this._parent.get_name() }};
           var cfg = {{ this.config|tojson }};
           window.geoGrid = window.geoGrid || {layers: {}, data: {}};
-          function esc(s) {
-            return String(s == null ? '' : s).replace(/[&<>"']/g, function(c) {
-              return {'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#x27;'}[c]; });
-          }
-          function table(title, rows) {
-            return '<div class="gg-popup"><b>' + esc(title) + '</b><table>' + rows.map(function(r) {
-              return '<tr><th>' + esc(r[0]) + '</th><td>' + esc(r[1]) + '</td></tr>'; }).join('') + '</table></div>';
-          }
-          function tiles(layer, styleOf, extra) {
+"""
+        + _POPUP_JS
+        + """          function tiles(layer, styleOf, extra) {
             var styles = {}; styles[layer] = styleOf;
             var opts = {rendererFactory: L.svg.tile, interactive: true, vectorTileLayerStyles: styles, className: 'gg-tiles',
                         maxNativeZoom: cfg.max_native_zoom, maxZoom: map.getMaxZoom(),
@@ -210,9 +220,9 @@ class TiledReports(JSCSSMixin, MacroElement):
     _template = Template(
         """{% macro header(this, kwargs) %}
         <style>
-          .gg-tiles svg { pointer-events: none; }
-          .gg-tiles svg path.leaflet-interactive { pointer-events: visiblePainted; pointer-events: auto; }
-          .gg-cluster { border-radius: 50%; background: rgba(44, 123, 182, 0.75); color: #fff; font: bold 12px/1 sans-serif;
+"""
+        + _TILE_CSS
+        + """          .gg-cluster { border-radius: 50%; background: rgba(44, 123, 182, 0.75); color: #fff; font: bold 12px/1 sans-serif;
             display: flex; align-items: center; justify-content: center; border: 2px solid #fff; box-shadow: 0 0 3px #000; }
           .gg-cluster.overdue { border: 3px solid #b2182b; }
         </style>
@@ -222,15 +232,9 @@ class TiledReports(JSCSSMixin, MacroElement):
           var map = {{ this._parent.get_name() }};
           var cfg = {{ this.config|tojson }};
           window.geoGrid = window.geoGrid || {layers: {}, data: {}};
-          function esc(s) {
-            return String(s == null ? '' : s).replace(/[&<>"']/g, function(c) {
-              return {'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#x27;'}[c]; });
-          }
-          function table(title, rows) {
-            return '<div class="gg-popup"><b>' + esc(title) + '</b><table>' + rows.map(function(r) {
-              return '<tr><th>' + esc(r[0]) + '</th><td>' + esc(r[1]) + '</td></tr>'; }).join('') + '</table></div>';
-          }
-          function openReport(id, latlng) {
+"""
+        + _POPUP_JS
+        + """          function openReport(id, latlng) {
             var popup = L.popup({maxWidth: 360}).setLatLng(latlng)
               .setContent('<div class="gg-popup"><b>上报 ' + esc(id) + '</b> 加载中…</div>').openOn(map);
             return fetch(cfg.popup_url.replace('{id}', encodeURIComponent(id)),
