@@ -19,6 +19,16 @@ from tests.support.sql import query
 pytestmark = [pytest.mark.browser, pytest.mark.db]
 
 POPUP_TEXT = "(document.querySelector('.leaflet-popup-content') || {innerText: ''}).innerText"
+# The centre of a cluster cell inside the map and not covered by anything else, or null.
+CELL_IN_VIEW = """(() => {
+    const box = geoGrid.map.getContainer().getBoundingClientRect();
+    for (const e of document.querySelectorAll('.gg-cluster')) {
+        const r = e.getBoundingClientRect(), x = r.left + r.width / 2, y = r.top + r.height / 2;
+        const inside = x > box.left && x < box.right && y > box.top && y < box.bottom;
+        if (inside && e.contains(document.elementFromPoint(x, y))) return [x, y];
+    }
+    return null;
+})()"""
 CLUSTER_SUM = (
     "Array.from(document.querySelectorAll('.gg-cluster')).reduce((n, e) => n + parseInt(e.innerText, 10), 0)"
 )
@@ -72,7 +82,13 @@ def test_clusters_from_tiles_then_single_reports_and_their_popup(
         v.screenshot("incidents-tiled")
         # A click on a cell zooms in.
         z = v.js("geoGrid.map.getZoom()")
-        v.page.click(".gg-cluster")
+        # A cell in view and on top (the first in the page may lie in a tile's buffer, off the map, or
+        # under the legend), clicked where a user would.
+        x, y = v.js(CELL_IN_VIEW)
+        # Its zoom animates: the view set below must not land mid-animation (its tiles would be dropped).
+        v.run("window.ggZoomed = false; geoGrid.map.once('zoomend', () => { window.ggZoomed = true; })")
+        v.page.mouse.click(x, y)
+        v.wait("window.ggZoomed === true")
         v.wait(f"geoGrid.map.getZoom() > {z}")
         # Zoomed in: single reports, coloured by state, at their public (rounded) point; a click opens the
         # popup the embedded page would show.
