@@ -143,6 +143,14 @@ def coarse(value: float | None, role: str) -> float | None:
     return round(float(value), PUBLIC_DECIMALS)
 
 
+def personal_on_map(category: str | None, role: str, sensitive: Collection[str]) -> bool:
+    """Whether a report drawn on a map tile (its id, state, category, position: never free text or a
+    contact) shows `role` personal data, which the audit log then names: a report of a sensitive category,
+    drawn for dispatcher-or-higher (the public's tiles leave those out: where it lies is where the person
+    lives). Any other report on a tile is a public matter at a place (a pothole, noise): not audited."""
+    return sees_personal_data(role) and is_sensitive(category, sensitive)
+
+
 # The administrative names an address may start with, by the general rule of their endings (省/自治区,
 # 市/州/盟, 区/县/旗 — not 社区/小区/园区 —, 街道(办事处)/镇/乡): 河南省郑州市金水区未来路街道, whatever the
 # subdistrict. A subdistrict named after a road (未来路街道) is stripped whole, so its road is not taken;

@@ -5,7 +5,7 @@ every read of unmasked personal data)."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -163,8 +163,40 @@ async def get_principal(
     if is_write(request):
         if not getattr(request.state, "uses_session", False):
             await run_in_threadpool(_write_without_session, request, runtime, principal)
-    elif principal.sees_personal_data:
+    elif audited_read(request, principal):
         runtime.audit_queue.put(_entry(request, principal, "read_personal"))
+
+
+# Which reads are audited (`read_personal`), one rule: a read by a principal that sees personal data, on a
+# route whose answer holds some. A route declares it by the principal it takes:
+# - `PrincipalDep`: its answer may hold personal data (a report, a listing, phones): every such read;
+# - `ScopeDep` or the router's SCOPE_CHECK alone: it never does (grid tiles, labels, search): none;
+# - `PersonalShownDep`: it does only sometimes (a reports tile): the handler names what this answer showed
+#   (`personal_shown`), and only a read that showed some is audited, with `detail.ids`.
+def audited_read(request: Request, principal: auth.Principal) -> bool:
+    if not principal.sees_personal_data or is_write(request):
+        return False
+    shown = getattr(request.state, "personal_shown", None)
+    return shown is None or bool(shown)
+
+
+def personal_shown(request: Request, ids: Sequence[int]) -> None:
+    """A `PersonalShownDep` route's answer showed the personal data of these reports (none: not audited)."""
+    request.state.personal_shown = tuple(ids)
+    if ids:
+        request.state.audit_detail = {
+            **(getattr(request.state, "audit_detail", None) or {}),
+            "ids": list(ids),
+        }
+
+
+async def principal_naming_shown(
+    request: Request, principal: Annotated[auth.Principal, Depends(get_principal)]
+) -> auth.Principal:
+    """The caller (`get_principal`) on a route that names the personal data each answer shows: until the
+    handler calls `personal_shown`, the answer showed none."""
+    request.state.personal_shown = ()
+    return principal
 
 
 async def _resolve(
@@ -326,6 +358,8 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 # (FastAPI's default for dependencies with yield runs their exit code after the response has gone out).
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 PrincipalDep = Annotated[auth.Principal, Depends(get_principal)]
+# The caller on a route whose answer holds personal data only sometimes, named by `personal_shown`.
+PersonalShownDep = Annotated[auth.Principal, Depends(principal_naming_shown)]
 # The caller with its scope enforced, not audited as a read of personal data (api/deps._enforce_scope).
 ScopeDep = Annotated[auth.Principal, Depends(scoped_principal)]
 # For a router's `dependencies=[...]`: the scope check of every route it holds.

@@ -8,6 +8,7 @@ across tiles.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -95,6 +96,15 @@ def reports_summary(session: Session, f: report_repo.ReportFilter, now: datetime
     return ReportSummary(int(row.total), int(row.overdue), int(row.red), tuple(row.statuses))
 
 
+@dataclass(frozen=True, slots=True)
+class ReportTile:
+    """One tile of the incident map: its MVT bytes and the ids of the reports of the named categories it
+    draws (as points zoomed in, inside a cell's count and position zoomed out), for the audit log."""
+
+    body: bytes
+    named_ids: tuple[int, ...]
+
+
 def report_tile(
     session: Session,
     f: report_repo.ReportFilter,
@@ -103,11 +113,13 @@ def report_tile(
     x: int,
     y: int,
     decimals: int | None,
-) -> bytes:
+    named_categories: Collection[str] = (),
+) -> ReportTile:
     """The tile (z, x, y) of the reports `f` selects as MVT bytes (layer `reports`): below
     REPORT_SINGLE_MIN_ZOOM one point per occupied cell with `count`, `overdue` and `red` (how many of its
     reports are overdue, in a red stage); from it one point per report with `id`, `status`, `category`,
-    `overdue` and `light`. Never free text or a contact. Positions rounded to `decimals` places if given."""
+    `overdue` and `light`. Never free text or a contact. Positions rounded to `decimals` places if given.
+    With it, in the same query, the ids of the reports in the tile whose category is in `named_categories`."""
     where, params = report_repo._where(replace(f, has_point=True), now)
     position = _EXACT if decimals is None else _ROUNDED
     # Reports whose (rounded) position may lie in the tile: the index finds them by their stored point,
@@ -121,20 +133,22 @@ def report_tile(
                FROM reports r {report_repo.SLA_JOIN}, env
                WHERE r.geom && ST_Expand(ST_Transform(env.merc, 4326), :reach) AND {where})"""
     if z >= REPORT_SINGLE_MIN_ZOOM:
-        sql = f"""{points}
-            SELECT ST_AsMVT(feats.*, 'reports', {EXTENT}, 'geom')
-            FROM (SELECT geom, id, status, category, overdue, light FROM pts WHERE geom IS NOT NULL
-                  ORDER BY id) feats"""
+        ctes = points
+        feats = (
+            "SELECT geom, id, status, category, overdue, light FROM pts WHERE geom IS NOT NULL ORDER BY id"
+        )
     else:
-        sql = f"""{points},
+        ctes = f"""{points},
              cells AS (
                SELECT count(*) AS n, count(*) FILTER (WHERE overdue) AS overdue,
                       count(*) FILTER (WHERE light = 'red') AS red, avg(ST_X(geom)) AS cx, avg(ST_Y(geom)) AS cy
                FROM pts WHERE geom IS NOT NULL
-               GROUP BY floor(ST_X(geom) / {CLUSTER_CELL}), floor(ST_Y(geom) / {CLUSTER_CELL}))
-            SELECT ST_AsMVT(feats.*, 'reports', {EXTENT}, 'geom')
-            FROM (SELECT ST_MakePoint(round(cx), round(cy)) AS geom, n AS count, overdue, red FROM cells
-                  ORDER BY n DESC) feats"""
-    params.update(z=z, x=x, y=y, reach=reach, decimals=decimals)
-    value = session.execute(text(sql), params).scalar()
-    return bytes(value) if value is not None else b""
+               GROUP BY floor(ST_X(geom) / {CLUSTER_CELL}), floor(ST_Y(geom) / {CLUSTER_CELL}))"""
+        feats = "SELECT ST_MakePoint(round(cx), round(cy)) AS geom, n AS count, overdue, red FROM cells ORDER BY n DESC"
+    sql = f"""{ctes}
+        SELECT (SELECT ST_AsMVT(feats.*, 'reports', {EXTENT}, 'geom') FROM ({feats}) feats) AS body,
+               (SELECT coalesce(array_agg(id ORDER BY id), '{{}}') FROM pts
+                WHERE geom IS NOT NULL AND category = ANY(CAST(:named AS text[]))) AS named"""
+    params.update(z=z, x=x, y=y, reach=reach, decimals=decimals, named=sorted(named_categories))
+    row = session.execute(text(sql), params).one()
+    return ReportTile(bytes(row.body) if row.body is not None else b"", tuple(int(i) for i in row.named))

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from geo_grid import privacy
 from geo_grid.errors import InvalidInput
 from geo_grid.repository import tiles as tile_repo
+from geo_grid.services import categories as category_service
 from geo_grid.services import grids as grid_service
 from geo_grid.services import maps as map_service
 
@@ -40,11 +41,16 @@ def report_tile(
     z: int,
     x: int,
     y: int,
-) -> bytes:
+) -> tile_repo.ReportTile:
     """One tile of the incident map's reports: the reports the page of the same filter shows this caller
     (services/maps.incident_query: scope, sensitive categories), at their public, rounded position unless the
-    caller sees personal data (privacy.py); counts per cell when zoomed out, single reports zoomed in."""
+    caller sees personal data (privacy.py); counts per cell when zoomed out, single reports zoomed in. With
+    it the ids of the reports it draws that show the caller personal data (privacy.personal_on_map), which
+    the audit log names; none for a tile without them."""
     _check((REPORTS,), REPORTS, z, x, y)
     query, _ = map_service.incident_query(session, f, personal, now)
-    decimals = None if privacy.sees_personal_data(privacy.role_for(personal)) else privacy.PUBLIC_DECIMALS
-    return tile_repo.report_tile(session, query, now, z, x, y, decimals)
+    role = privacy.role_for(personal)
+    decimals = None if privacy.sees_personal_data(role) else privacy.PUBLIC_DECIMALS
+    sensitive = category_service.table(session).sensitive
+    named = [c for c in sensitive if privacy.personal_on_map(c, role, sensitive)]
+    return tile_repo.report_tile(session, query, now, z, x, y, decimals, named)

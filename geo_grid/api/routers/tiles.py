@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from geo_grid import clock
-from geo_grid.api.deps import SCOPE_CHECK, PrincipalDep, SessionDep
+from geo_grid.api.deps import SCOPE_CHECK, PersonalShownDep, SessionDep, personal_shown
 from geo_grid.api.schemas.common import error_responses
 from geo_grid.services import maps as map_service
 from geo_grid.services import tiles as tile_service
@@ -43,8 +43,9 @@ def _split(values: list[str] | None) -> list[str] | None:
     responses=MVT_RESPONSES,
 )
 def get_report_tile(
+    request: Request,
     session: SessionDep,
-    principal: PrincipalDep,
+    principal: PersonalShownDep,
     z: Annotated[int, Path(ge=0, le=tile_service.MAX_ZOOM)],
     x: Annotated[int, Path(ge=0, le=2**tile_service.MAX_ZOOM)],
     y: Annotated[int, Path(ge=0, le=2**tile_service.MAX_ZOOM)],
@@ -64,9 +65,10 @@ def get_report_tile(
         _split(status), _split(category), since, until, grid, include_closed, access=principal.scope,
         subdistrict=subdistrict or principal.subdistrict_code,
     )  # fmt: skip
-    body = tile_service.report_tile(session, f, principal.sees_personal_data, clock.now(), z, x, y)
+    found = tile_service.report_tile(session, f, principal.sees_personal_data, clock.now(), z, x, y)
+    personal_shown(request, found.named_ids)  # audited only when it draws a sensitive report (privacy.py)
     # What a reports tile holds depends on the caller (scope, role) and changes with every report.
-    return Response(body, media_type=MVT, headers={"Cache-Control": "private, max-age=30"})
+    return Response(found.body, media_type=MVT, headers={"Cache-Control": "private, max-age=30"})
 
 
 @router.get(
@@ -92,6 +94,8 @@ def get_tile(
         int | None, Query(ge=1, le=2**31 - 1, description="网格代次（默认现行代次）")
     ] = None,
 ) -> Response:
+    # No principal (the router's SCOPE_CHECK only): these layers hold no personal data, so no read of them
+    # is audited (api/deps.audited_read).
     body = tile_service.tile(session, layer, z, x, y, generation)
     cache = "public" if generation is None else "private"  # a draft's tiles: not for shared caches
     return Response(body, media_type=MVT, headers={"Cache-Control": f"{cache}, max-age=60"})
