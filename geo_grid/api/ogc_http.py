@@ -18,6 +18,7 @@ from geo_grid.errors import GeoGridError, InvalidParameter
 from geo_grid.render import ogc as pages
 from geo_grid.repository.ogc import FeatureRow
 from geo_grid.services import ogc as ogc_service
+from geo_grid.services import ogc_params
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"
@@ -138,7 +139,7 @@ def collection_of(request: Request, info: ogc_service.CollectionInfo, html: bool
     ]
     extent: dict[str, Any] = {}
     if info.extent.bbox is not None:
-        extent["spatial"] = SpatialExtent(bbox=[list(info.extent.bbox)], crs=ogc_service.CRS84)
+        extent["spatial"] = SpatialExtent(bbox=[list(info.extent.bbox)], crs=ogc_params.CRS84)
     interval = ogc_service.temporal_interval(info)
     if interval is not None:
         extent["temporal"] = TemporalExtent(
@@ -151,8 +152,8 @@ def collection_of(request: Request, info: ogc_service.CollectionInfo, html: bool
         links=links,
         extent=Extent(**extent),
         itemType="feature",
-        crs=ogc_service.SUPPORTED_CRS,
-        storageCrs=ogc_service.STORAGE_CRS,
+        crs=ogc_params.SUPPORTED_CRS,
+        storageCrs=ogc_params.STORAGE_CRS,
     )
 
 

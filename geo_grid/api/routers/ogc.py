@@ -47,7 +47,7 @@ from geo_grid.api.schemas.ogc import (
 from geo_grid.errors import InvalidParameter
 from geo_grid.render import ogc as pages
 from geo_grid.services import ogc as ogc_service
-from geo_grid.services import subdistricts
+from geo_grid.services import ogc_params, subdistricts
 
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
@@ -81,9 +81,7 @@ SubdistrictQuery = Annotated[
 ]
 CrsQuery = Annotated[
     str | None,
-    Query(
-        max_length=200, description=f"输出坐标系 URI（默认 CRS84）：{'、'.join(ogc_service.SUPPORTED_CRS)}"
-    ),
+    Query(max_length=200, description=f"输出坐标系 URI（默认 CRS84）：{'、'.join(ogc_params.SUPPORTED_CRS)}"),
 ]
 
 
@@ -164,7 +162,7 @@ def collections(
     subdistrict: SubdistrictQuery = None,
 ) -> Response:
     html = wants_html(request, f)
-    sub = ogc_service.parse_subdistrict(subdistrict)
+    sub = ogc_params.parse_subdistrict(subdistrict)
     infos = [
         ogc_service.describe(session, cid, principal.role, principal.scope, sub)
         for cid in ogc_service.COLLECTIONS
@@ -209,7 +207,7 @@ def collection(
     subdistrict: SubdistrictQuery = None,
 ) -> Response:
     html = wants_html(request, f)
-    sub = ogc_service.parse_subdistrict(subdistrict)
+    sub = ogc_params.parse_subdistrict(subdistrict)
     info = ogc_service.describe(session, collection_id, principal.role, principal.scope, sub)
     body = collection_of(request, info, html, True)
     if html:
@@ -334,10 +332,10 @@ def item(
     unknown = sorted(k for k in request.query_params if k not in known)
     if unknown:
         raise InvalidParameter(f"未知的查询参数：{'、'.join(unknown)}", {"parameters": list(known)})
-    target = ogc_service.parse_crs(crs)
+    target = ogc_params.parse_crs(crs)
     row = ogc_service.item(
         session, collection_id, feature_id, target, principal.role, principal.scope,
-        ogc_service.parse_subdistrict(subdistrict),
+        ogc_params.parse_subdistrict(subdistrict),
     )  # fmt: skip
     if collection_id == "reports" and principal.sees_personal_data:
         request.state.audit_subject = f"report:{row.id}"
