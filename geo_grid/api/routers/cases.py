@@ -12,7 +12,6 @@ from fastapi import APIRouter, Path, Query
 from geo_grid import reporting
 from geo_grid.api import presenters
 from geo_grid.api.deps import DirectoryDep, DispatcherDep, SessionDep
-from geo_grid.api.routers.reports import _photo_url
 from geo_grid.api.schemas.cases import (
     DecisionIn,
     ExtensionCreated,
@@ -28,6 +27,7 @@ from geo_grid.api.schemas.cases import (
     UnparkIn,
 )
 from geo_grid.api.schemas.common import error_responses
+from geo_grid.api.schemas.report_inputs import photo_url
 from geo_grid.api.schemas.reports import ReportOut
 from geo_grid.errors import InvalidInput
 from geo_grid.repository.stages import SupervisionOrder
@@ -67,7 +67,7 @@ def self_resolve(
     """A report from a grid phone (网格手机终端) in a `minor` category, with the after-photo: closed at once,
     `self_resolved` (counted as 自行处置, not as 立案)."""
     try:
-        url = _photo_url(body.after_photo_url)
+        url = photo_url(body.after_photo_url)
     except ValueError as exc:
         raise InvalidInput(f"处置后照片链接无效：{exc}") from exc
     case_branches.self_resolve(session, report_id, url, principal.name, body.note)

@@ -17,7 +17,6 @@ from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 
 from geo_grid.api.deps import PrincipalDep, SessionDep, SettingsDep
-from geo_grid.api.routers.reports import _photo_url
 from geo_grid.api.runtime import runtime_of
 from geo_grid.api.schemas.open311 import (
     Discovery,
@@ -28,6 +27,7 @@ from geo_grid.api.schemas.open311 import (
     ServiceRequest,
     TokenAnswer,
 )
+from geo_grid.api.schemas.report_inputs import photo_url
 from geo_grid.errors import GeoGridError, InvalidInput, SubdistrictNotFound
 from geo_grid.reporting import NewReport
 from geo_grid.repository.subdistricts import Subdistrict
@@ -280,7 +280,7 @@ def post_request(
         )
     extra = open311.attribute_text(cat, attributes)
     text = "\n".join(p for p in ((description or "").strip(), extra) if p)
-    photos = [_photo_url(media_url)] if media_url else []
+    photos = [photo_url(media_url)] if media_url else []
     new = NewReport(
         category=cat.code, channel="hotline", description=text, lon=long, lat=lat, address=address_string,
         reporter_contact=open311.contact(first_name, last_name, phone, email), photo_urls=photos,
