@@ -28,6 +28,7 @@ from geo_grid.errors import (
     PreconditionRequired,
 )
 from geo_grid.repository import boundaries as repo
+from geo_grid.repository import grid_edits as edit_repo
 from geo_grid.repository.boundaries import DraftGrid, NewGrid
 from geo_grid.services.generations import require_draft
 
@@ -150,7 +151,7 @@ def area_m2(geom: Any) -> float:
 
 
 def _locked(session: Session, gen_id: int, codes: list[str]) -> dict[str, DraftGrid]:
-    rows = repo.lock_grids(session, gen_id, codes)
+    rows = edit_repo.lock_grids(session, gen_id, codes)
     for code in codes:
         if code not in rows:
             raise GridNotFound(f"no grid {code} in draft {gen_id}")
@@ -166,7 +167,7 @@ def _summary(gen_id: int, code: str, version: int, geom: Any) -> EditedGrid:
 
 
 def next_code(session: Session, parent_code: str, level: str, taken: frozenset[str] = frozenset()) -> str:
-    used = repo.codes_ever_used(session, parent_code) | set(taken)
+    used = edit_repo.codes_ever_used(session, parent_code) | set(taken)
     seqs = [
         int(c[len(parent_code) :])
         for c in used
@@ -188,7 +189,7 @@ def replace_geometry(
     grid = _locked(session, gen_id, [code])[code]
     check_etags(gen_id, if_match, {code: grid})
     new = _require_valid(code, parse_geometry(geometry))
-    version = repo.update_geometry(session, gen_id, code, shapely.to_wkb(new), actor)
+    version = edit_repo.update_geometry(session, gen_id, code, shapely.to_wkb(new), actor)
     detail = {"area_before_m2": area_m2(_geom(grid)), "area_after_m2": area_m2(new), "version": version}
     repo.audit(session, actor, "replace_geometry", gen_id, code, detail)
     return Edit(gen_id, [_summary(gen_id, code, version, new)])
@@ -199,7 +200,7 @@ def create_grid(session: Session, gen_id: int, body: NewGridRequest, actor: str)
     require_draft(session, gen_id)
     level, parent = body.level, body.parent_code
     if level == "micro":
-        parents = repo.lock_grids(session, gen_id, [parent])
+        parents = edit_repo.lock_grids(session, gen_id, [parent])
         if parent not in parents or parents[parent].level != "tertiary":
             raise InvalidInput(f"parent {parent} is not a tertiary grid of draft {gen_id}")
         community = parents[parent].community_code
@@ -208,10 +209,10 @@ def create_grid(session: Session, gen_id: int, body: NewGridRequest, actor: str)
         if parent not in repo.community_geometries(session):
             raise InvalidInput(f"parent {parent} is not a community")
     code = body.code or next_code(session, parent, level)
-    if repo.lock_grids(session, gen_id, [code]):
+    if edit_repo.lock_grids(session, gen_id, [code]):
         raise Conflict(f"grid {code} already exists in draft {gen_id}")
     new = _require_valid(code, parse_geometry(body.geometry))
-    last = repo.last_version(session, code)
+    last = edit_repo.last_version(session, code)
     version = last + 1 if last is not None else 1
     row = NewGrid(
         code=code,
@@ -221,7 +222,7 @@ def create_grid(session: Session, gen_id: int, body: NewGridRequest, actor: str)
         community_code=community,
         wkb=shapely.to_wkb(new),
     )
-    repo.insert_grid(session, gen_id, row, actor, version)
+    edit_repo.insert_grid(session, gen_id, row, actor, version)
     repo.audit(
         session,
         actor,
@@ -245,7 +246,7 @@ def retire_grid(session: Session, gen_id: int, code: str, actor: str, if_match: 
                 f"tertiary grid {code} still has {len(kids)} micro-grids; retire or reparent them first",
                 {"children": kids},
             )
-    repo.delete_grids(session, gen_id, [code])
+    edit_repo.delete_grids(session, gen_id, [code])
     repo.audit(session, actor, "retire", gen_id, code, {"area_m2": area_m2(_geom(grid))})
     return RetiringEdit(gen_id, [], [code])
 
@@ -260,7 +261,7 @@ def reparent(
     check_etags(gen_id, if_match, {code: grid})
     if grid.level != "micro" or parent.level != "tertiary":
         raise InvalidInput("reparent moves a micro-grid under a tertiary grid")
-    version = repo.update_parent(session, gen_id, code, parent_code, parent.community_code, actor)
+    version = edit_repo.update_parent(session, gen_id, code, parent_code, parent.community_code, actor)
     repo.audit(session, actor, "reparent", gen_id, code, {"from": grid.parent_code, "to": parent_code})
     return Edit(gen_id, [_summary(gen_id, code, version, _geom(grid))])
 
@@ -287,7 +288,7 @@ def split(
         raise InvalidBoundary(f"{code}: {exc}", {"code": code}) from exc
     new_code = next_code(session, grid.parent_code, "micro")
     keep, other = _require_valid(code, keep), _require_valid(new_code, other)
-    version = repo.update_geometry(session, gen_id, code, shapely.to_wkb(keep), actor)
+    version = edit_repo.update_geometry(session, gen_id, code, shapely.to_wkb(keep), actor)
     row = NewGrid(
         code=new_code,
         level="micro",
@@ -296,7 +297,7 @@ def split(
         community_code=grid.community_code,
         wkb=shapely.to_wkb(other),
     )
-    repo.insert_grid(session, gen_id, row, actor)
+    edit_repo.insert_grid(session, gen_id, row, actor)
     repo.audit(
         session,
         actor,
@@ -326,10 +327,10 @@ def merge(
         raise InvalidBoundary(f"cannot merge {', '.join(codes)}: {exc}", {"codes": codes}) from exc
     keep = codes[0]
     merged = _require_valid(keep, merged)
-    version = repo.update_geometry(session, gen_id, keep, shapely.to_wkb(merged), actor)
-    repo.delete_grids(session, gen_id, codes[1:])
+    version = edit_repo.update_geometry(session, gen_id, keep, shapely.to_wkb(merged), actor)
+    edit_repo.delete_grids(session, gen_id, codes[1:])
     if name:
-        repo.rename(session, gen_id, keep, name)
+        edit_repo.rename(session, gen_id, keep, name)
     repo.audit(session, actor, "merge", gen_id, keep, {"codes": codes, "area_m2": area_m2(merged)})
     return RetiringEdit(gen_id, [_summary(gen_id, keep, version, merged)], codes[1:])
 
@@ -349,7 +350,7 @@ def move_boundary(
     new = _require_valid(code, parse_geometry(geometry))
     current = _locked(session, gen_id, [code])[code]
     check_etags(gen_id, if_match, {code: current})
-    candidates = repo.neighbours(
+    candidates = edit_repo.neighbours(
         session, gen_id, code, current.level, shapely.to_wkb(shapely.union_all([new, _geom(current)]))
     )
     if release_to and release_to not in candidates:
@@ -368,10 +369,14 @@ def move_boundary(
         )
     changed = {c: _require_valid(c, g) for c, g in moved.neighbours.items()}
     out = [
-        _summary(gen_id, code, repo.update_geometry(session, gen_id, code, shapely.to_wkb(new), actor), new)
+        _summary(
+            gen_id, code, edit_repo.update_geometry(session, gen_id, code, shapely.to_wkb(new), actor), new
+        )
     ]
     for c, g in sorted(changed.items()):
-        out.append(_summary(gen_id, c, repo.update_geometry(session, gen_id, c, shapely.to_wkb(g), actor), g))
+        out.append(
+            _summary(gen_id, c, edit_repo.update_geometry(session, gen_id, c, shapely.to_wkb(g), actor), g)
+        )
     gap = None
     if not moved.released.is_empty and release_to is None:
         gap = Gap(area_m2(moved.released), dict(mapping(moved.released)))

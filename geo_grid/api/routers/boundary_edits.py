@@ -19,7 +19,7 @@ from geo_grid.api.schemas.boundary_edits import (
 )
 from geo_grid.api.schemas.common import error_responses
 from geo_grid.errors import GridNotFound
-from geo_grid.repository import boundaries as boundary_repo
+from geo_grid.repository import grid_edits as grid_edit_repo
 from geo_grid.repository import scope as scope_repo
 from geo_grid.services import boundary_edits as edits
 from geo_grid.services import generations as generation_service
@@ -102,7 +102,7 @@ def _with_etag(response: Response, result: Result) -> Result:
 )
 def get_grid(session: SessionDep, response: Response, generation_id: GenId, code: Code) -> dict[str, Any]:
     generation_service.get(session, generation_id)
-    grid = boundary_repo.grid_feature(session, generation_id, code)
+    grid = grid_edit_repo.grid_feature(session, generation_id, code)
     if grid is None:
         raise GridNotFound(f"no grid {code} in generation {generation_id}")
     tag = edits.etag(generation_id, code, grid.version)
