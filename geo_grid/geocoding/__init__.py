@@ -1,6 +1,7 @@
 """Pure address normalisation and matching against the standard door-plate table, and the places people
 name without one (intersections, landmarks; geo_grid.geocoding.spoken) — no DB, no web."""
 
+from .landmarks import Landmark
 from .matcher import CONFIDENT_AT, MARGIN, NOT_FOUND_BELOW, AddressMatcher
 from .normalize import (
     COUNTRY_PREFIXES,
@@ -15,7 +16,7 @@ from .normalize import (
     strip_prefixes,
 )
 from .results import LEVELS, SPOKEN_LEVELS, Candidate, Level, MatchResult, Status
-from .spoken import Landmark, SpokenMatcher
+from .spoken import SpokenMatcher
 
 __all__ = [
     "CONFIDENT_AT",

@@ -25,8 +25,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from geo_grid import clock
 from geo_grid.geocoding import AddressMatcher, MatchResult, place_prefixes
+from geo_grid.geocoding.landmarks import Landmark
 from geo_grid.geocoding.places import CourtyardCover, CourtyardShape, RoadNetwork, SegmentLine, radius_m
-from geo_grid.geocoding.spoken import Landmark, SpokenMatcher
+from geo_grid.geocoding.spoken import SpokenMatcher
 from geo_grid.repository import addresses as address_repo
 from geo_grid.repository import communities as community_repo
 from geo_grid.repository import subdistricts as subdistrict_repo

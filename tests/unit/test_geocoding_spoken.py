@@ -7,9 +7,9 @@ import pytest
 
 from geo_grid.geocoding import AddressMatcher
 from geo_grid.geocoding.blocking import RoadResolver
+from geo_grid.geocoding.landmarks import Landmark
 from geo_grid.geocoding.places import RoadNetwork, SegmentLine, line_from, metres_between, offset_point
 from geo_grid.geocoding.spoken import (
-    Landmark,
     SpokenMatcher,
     parse_offset,
     spoken_variants,
