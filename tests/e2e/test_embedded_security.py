@@ -19,14 +19,8 @@ from sqlalchemy.exc import ProgrammingError
 
 from geo_grid import db
 from geo_grid.cli.common import database
-from geo_grid.embedded import (
-    DB_APP_ROLE,
-    DB_SUPERUSER,
-    ROLES,
-    EmbeddedCluster,
-    find_pg_bin_dir,
-    free_port,
-)
+from geo_grid.embedded import EmbeddedCluster, find_pg_bin_dir, free_port
+from geo_grid.embedded_roles import DB_APP_ROLE, DB_SUPERUSER, ROLES
 from geo_grid.settings import Settings
 
 # Relations of the public schema that are not part of an extension (PostGIS's spatial_ref_sys & co.).
