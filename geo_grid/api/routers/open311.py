@@ -31,7 +31,7 @@ from geo_grid.api.schemas.report_inputs import photo_url
 from geo_grid.errors import GeoGridError, InvalidInput, SubdistrictNotFound
 from geo_grid.reporting import NewReport
 from geo_grid.repository.subdistricts import Subdistrict
-from geo_grid.services import exchange, open311, subdistricts
+from geo_grid.services import exchange, open311, open311_wire, subdistricts
 from geo_grid.services import reports as report_service
 from geo_grid.services.auth import Principal
 from geo_grid.services.lookup import place, require
@@ -50,9 +50,9 @@ def _status(exc: GeoGridError) -> int:
 
 
 def error_response(request: Request, status: int, messages: list[str]) -> Response:
-    body = open311.errors_body(status, messages)
+    body = open311_wire.errors_body(status, messages)
     if request.path_params.get("format") == "xml" or request.url.path.endswith(".xml"):
-        return Response(open311.to_xml("errors", body), status_code=status, media_type=XML)
+        return Response(open311_wire.to_xml("errors", body), status_code=status, media_type=XML)
     return JSONResponse(body, status_code=status)
 
 
@@ -120,7 +120,7 @@ def _check_jurisdiction(
 
 def _answer(fmt: Format, root: str, content: list[Any] | dict[str, Any], status: int = 200) -> Any:
     if fmt == "xml":
-        return Response(open311.to_xml(root, content), status_code=status, media_type=XML)
+        return Response(open311_wire.to_xml(root, content), status_code=status, media_type=XML)
     return content
 
 
@@ -176,7 +176,7 @@ def list_requests(
     sub = _check_jurisdiction(session, jurisdiction_id, principal)
     found = open311.find_requests(
         session, _directory(request), principal.role, report_service.now(), service_request_id, service_code,
-        open311.parse_time(start_date, "start_date"), open311.parse_time(end_date, "end_date"), status,
+        open311_wire.parse_time(start_date, "start_date"), open311_wire.parse_time(end_date, "end_date"), status,
         open311.jurisdiction_access(sub, principal.scope),
     )  # fmt: skip
     if principal.sees_personal_data:

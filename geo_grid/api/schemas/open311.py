@@ -1,5 +1,5 @@
 """Schemas of /open311/v2 (Open311 GeoReport v2): the specification's field names and types, in JSON;
-the same fields are written as XML (services/open311.to_xml)."""
+the same fields are written as XML (services/open311_wire.to_xml)."""
 
 from __future__ import annotations
 
