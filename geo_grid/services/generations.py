@@ -2,7 +2,7 @@
 reassignment in one transaction), discard it, list, diff, export and a grid's history.
 
 Each subdistrict has its own generations (issue 15): a draft, an import or an activation is of one
-subdistrict (named, or the only one) and touches only its grids and the reports, addresses and facilities
+subdistrict (named, else the only one: a write never guesses, subdistricts.for_write) and touches only its grids and the reports, addresses and facilities
 that belong to it (repository/assignment.py).
 
 After an activation commits, the caller swaps the in-memory directory (the runtime's after_activation, api/runtime.py).
@@ -168,9 +168,15 @@ def list_generations(
     return [describe(session, g) for g in gens]
 
 
-def active(session: Session, subdistrict: str | None = None) -> Generation | None:
-    """The subdistrict's active generation (named, or the only one), if any."""
-    sub = subdistricts.home(session) if subdistrict is None else subdistricts.resolve(session, subdistrict)
+def active(
+    session: Session, subdistrict: str | None = None, *, caller: str | None = None
+) -> Generation | None:
+    """The active generation of one subdistrict (named, else the caller's own, else the only one: 422
+    `subdistrict_required` with several — one generation cannot stand for the whole district), if any."""
+    if subdistrict is None and caller is None:
+        sub = subdistricts.home(session)  # None before any subdistrict is loaded
+    else:
+        sub = subdistricts.meant(session, subdistrict, caller=caller)
     return generation_repo.active(session, sub.code) if sub else None
 
 
@@ -209,9 +215,9 @@ def require_draft(session: Session, generation_id: int, exclusive: bool = False)
 def open_draft(
     session: Session, actor: str, note: str | None = None, subdistrict: str | None = None
 ) -> Generation:
-    """A new draft of the subdistrict (named, or the only one) holding a copy of its active boundaries;
-    one draft at a time per subdistrict."""
-    subdistrict = subdistricts.resolve(session, subdistrict).code
+    """A new draft of the subdistrict (named, else the only one; with several 422 `subdistrict_required`)
+    holding a copy of its active boundaries; one draft at a time per subdistrict."""
+    subdistrict = subdistricts.for_write(session, subdistrict).code
     active = generation_repo.active(session, subdistrict)
     if active is None:
         raise Conflict(
@@ -333,7 +339,7 @@ def import_layer(
     subdistrict: str | None = None,
 ) -> ImportResult:
     """Replace one level of a draft of one subdistrict with the imported grids. The draft is the one named,
-    else a new one of the subdistrict (named, or the only one) copied from its active generation — an
+    else a new one of the subdistrict (named, else the only one; with several 422) copied from its active generation — an
     empty one when it has none yet (its first boundaries). A grid whose code or parent names another
     subdistrict is refused: one subdistrict's import never touches another's grids. All or nothing: the
     caller's transaction holds every change."""
@@ -347,7 +353,7 @@ def import_layer(
         gen_id, code = generation_id, gen.subdistrict_code
         _check_codes(session, layer, code)
     else:
-        code = subdistricts.resolve(session, subdistrict).code
+        code = subdistricts.for_write(session, subdistrict).code
         _check_codes(session, layer, code)  # before a draft is opened for it
         gen_id = (
             open_draft(session, actor, f"import {source}", code).id

@@ -54,7 +54,7 @@ SubdistrictCode = Annotated[str, Field(pattern=r"^[0-9]{9}$", description="街�
 class DraftRequest(BaseModel):
     note: str | None = Field(default=None, max_length=2000)
     subdistrict: SubdistrictCode | None = Field(
-        default=None, description="草稿所属街道；库中只有一个街道时可省略"
+        default=None, description="草稿所属街道（省略：调用者所属街道，否则库中唯一的街道；有多个时须指明）"
     )
 
 
@@ -285,7 +285,8 @@ class ImportForm(BaseModel):
     subdistrict: str | None = Field(
         default=None,
         pattern=r"^[0-9]{9}$",
-        description="the subdistrict of a new draft (default: the only one); its first import opens an empty draft",
+        description="the subdistrict of a new draft (default: the caller's own, else the only one; with several "
+        "it must be named); its first import opens an empty draft",
     )
 
 
