@@ -37,10 +37,12 @@ from geo_grid.io import uploads
 from geo_grid.repository import boundaries as boundary_repo
 from geo_grid.repository import scope as scope_repo
 from geo_grid.repository.boundaries import GridAuditEntry
+from geo_grid.services import generation_diff, generation_files, validation
 from geo_grid.services import generations as generation_service
-from geo_grid.services import validation
 from geo_grid.services.auth import Principal
-from geo_grid.services.generations import Activation, Diff, GenerationSummary, ImportResult
+from geo_grid.services.generation_diff import Diff
+from geo_grid.services.generation_files import ImportResult
+from geo_grid.services.generations import Activation, GenerationSummary
 
 # A subdistrict's principal reaches only its own generations and drafts (api/deps._enforce_scope).
 router = APIRouter(tags=["generations"], dependencies=[SCOPE_CHECK])
@@ -198,7 +200,7 @@ def audit(session: SessionDep, generation_id: GenId) -> list[GridAuditEntry]:
     responses=error_responses(404, 422),
 )
 def diff(session: SessionDep, a: GenId, b: GenId) -> Diff:
-    return generation_service.diff(session, a, b)
+    return generation_diff.diff(session, a, b)
 
 
 _BINARY = {"schema": {"type": "string", "format": "binary"}}
@@ -255,7 +257,7 @@ def export(
     tmp = Path(tempfile.mkdtemp(prefix="geo_grid_export_"))
     name = f"generation_{generation_id}{'_' + level if level else ''}{boundary_io.SUFFIXES[format]}"
     try:
-        path = generation_service.export(session, generation_id, format, tmp / name, level)
+        path = generation_files.export(session, generation_id, format, tmp / name, level)
     except Exception:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -365,7 +367,7 @@ def _read_and_store(
         limits=uploads.Limits.for_upload_bound(limit),
     )
     with transaction(runtime.session_factory) as session:
-        return generation_service.import_layer(
+        return generation_files.import_layer(
             session, layer, principal.name, generation_id, name, _own(principal, form.subdistrict)
         )
 
