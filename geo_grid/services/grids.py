@@ -93,7 +93,8 @@ def listing_generations(
 
 
 def _district_generations(session: Session, at: datetime | None) -> list[Generation]:
-    """Every subdistrict's generation active at `at` (or now), by subdistrict code; those without none."""
+    """Every subdistrict's generation active at `at` (or now), by subdistrict code (a subdistrict with
+    none then is left out)."""
     if at is None:
         return generation_repo.all_active(session)
     moment = _utc(at)
@@ -153,7 +154,7 @@ def grid_detail_of(
     for gen in gens:
         if grid_repo.get_grid(session, gen.id, code) is not None:
             return grid_detail(session, gen, code)
-    where = f"generation {gens[0].id}" if len(gens) == 1 else "any subdistrict's active boundaries"
+    where = f"generation {gens[0].id}" if len(gens) == 1 else "any subdistrict's boundaries"
     raise GridNotFound(f"no grid with code {code!r} in {where}")
 
 

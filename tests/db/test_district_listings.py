@@ -86,7 +86,7 @@ def test_grids_of_the_whole_district_for_the_anonymous_and_the_district_level(en
         got = _grids(streamed)
         assert got == _grids(paged), who
         assert len(got) == _count(env, SAMPLE) + _count(env, NEIGHBOUR)
-        assert {c: s for c, s in got.items() if s == NEIGHBOUR}.keys() >= set(env.built.micro)
+        assert {c for c, s in got.items() if s == NEIGHBOUR} == {*env.built.micro, district.TERTIARY}
         assert all(code[:9] == sub for code, sub in got.items())  # each row names its subdistrict
         for body in (streamed.json(), paged.json()):
             assert body["generation"] is None  # several generations: see `generations`
