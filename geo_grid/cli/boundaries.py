@@ -16,8 +16,8 @@ from geo_grid.errors import GeoGridError
 from geo_grid.io import boundaries as boundary_io
 from geo_grid.io import uploads
 from geo_grid.services import communities as community_service
+from geo_grid.services import generation_diff, generation_files, validation
 from geo_grid.services import generations as generation_service
-from geo_grid.services import validation
 from geo_grid.settings import Settings
 
 generations_app = typer.Typer(
@@ -82,7 +82,7 @@ def import_boundaries(
         outcome: dict[str, object] = {}
         try:
             with session_for(url, commit=commit) as session:
-                result = generation_service.import_layer(
+                result = generation_files.import_layer(
                     session, layer, _actor(actor), generation, file.name, subdistrict
                 )
                 report = validation.report(session, result.generation)
@@ -141,7 +141,7 @@ def export(
     with database(Settings()) as (url, _):
         try:
             with session_for(url) as session:
-                generation_service.export(session, generation, format, output, level)
+                generation_files.export(session, generation, format, output, level)
         except GeoGridError as exc:
             raise fail(exc) from exc
     typer.echo(f"wrote {output}")
@@ -217,7 +217,7 @@ def activate(
                     draft = generation_service.get(session, generation)
                     active = generation_service.active(session, draft.subdistrict_code)
                     report = validation.report(session, generation)
-                    moves = generation_service.diff(session, active.id, generation).counts if active else {}
+                    moves = generation_diff.diff(session, active.id, generation).counts if active else {}
                     result = {"would_activate": generation, "validation": report.counts, "changes": moves}
         except GeoGridError as exc:
             raise fail(exc) from exc

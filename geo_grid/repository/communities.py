@@ -19,17 +19,25 @@ class Community:
     name: str
     area_m2: float | None
     geometry: dict[str, Any] | None
+    subdistrict_code: str
 
     def properties(self) -> dict[str, Any]:
-        return {"code": self.code, "name": self.name, "area_m2": self.area_m2}
+        return {
+            "code": self.code,
+            "name": self.name,
+            "area_m2": self.area_m2,
+            "subdistrict_code": self.subdistrict_code,
+        }
 
 
-def list_communities(session: Session) -> list[Community]:
+def list_communities(session: Session, subdistrict: str | None = None) -> list[Community]:
+    """The communities of one subdistrict, or of every subdistrict (None), by code."""
+    where = "WHERE c.subdistrict_code = :sub" if subdistrict is not None else ""
     sql = f"""SELECT c.code, c.name,
                      round(ST_Area(ST_Transform(c.geom, {METRIC_SRID}))::numeric, 1)::float AS area_m2,
-                     ST_AsGeoJSON(c.geom, 7)::json AS geometry
-              FROM communities c ORDER BY c.code"""
-    return [Community(**r._mapping) for r in session.execute(text(sql))]
+                     ST_AsGeoJSON(c.geom, 7)::json AS geometry, c.subdistrict_code
+              FROM communities c {where} ORDER BY c.code"""
+    return [Community(**r._mapping) for r in session.execute(text(sql), {"sub": subdistrict})]
 
 
 def names(session: Session) -> dict[str, str]:

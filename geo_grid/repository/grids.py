@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,7 +63,7 @@ def _grids(session: Session, sql: str, params: dict[str, Any]) -> list[Grid]:
 
 def list_grids(
     session: Session,
-    generation_id: int,
+    generation_id: int | Sequence[int],
     level: str | None = None,
     community: str | None = None,
     bbox: tuple[float, float, float, float] | None = None,
@@ -75,7 +75,7 @@ def list_grids(
 
 def iter_grids(
     session: Session,
-    generation_id: int,
+    generation_id: int | Sequence[int],
     level: str | None = None,
     community: str | None = None,
     bbox: tuple[float, float, float, float] | None = None,
@@ -88,15 +88,19 @@ def iter_grids(
 
 
 def _list_query(
-    generation_id: int,
+    generation_id: int | Sequence[int],
     level: str | None,
     community: str | None,
     bbox: tuple[float, float, float, float] | None,
     limit: int | None,
     offset: int,
 ) -> tuple[str, dict[str, Any]]:
-    where = ["g.generation_id = :gen"]
-    params: dict[str, Any] = {"gen": generation_id, "offset": offset}
+    # One generation, or several (the whole district: every subdistrict's).
+    params: dict[str, Any] = {"offset": offset}
+    if isinstance(generation_id, int):
+        where, params["gen"] = ["g.generation_id = :gen"], generation_id
+    else:
+        where, params["gen"] = ["g.generation_id = ANY(:gen)"], list(generation_id)
     if level:
         where.append("g.level = :level")
         params["level"] = level

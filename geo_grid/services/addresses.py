@@ -303,11 +303,12 @@ def import_rows(
     actor: str = "cli",
     subdistrict: str | None = None,
 ) -> ImportSummary:
-    """Upsert the checked rows as the address book of one subdistrict (named, or the only one) — by
+    """Upsert the checked rows as the address book of one subdistrict (named, else the only one: a write
+    never guesses, 422 with several) — by
     address_id; `replace_all` deletes the subdistrict's addresses not in them — and assign them to the
     micro-grids of its active generation in PostGIS. A row whose community code, or whose address_id,
     belongs to another subdistrict is refused. Caller commits or rolls back."""
-    sub = subdistricts.resolve(session, subdistrict)
+    sub = subdistricts.for_write(session, subdistrict)
     _refuse_other_subdistricts(session, rows, sub.code)
     before = address_repo.existing_ids(session)
     replaced = sum(1 for r in rows if r["address_id"] in before)

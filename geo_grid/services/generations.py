@@ -1,9 +1,10 @@
-"""Generation use cases: open a draft, import a layer into it, activate it (validation, retirement and
-reassignment in one transaction), discard it, list, diff, export and a grid's history.
+"""Generation use cases: open a draft, activate it (validation, retirement and reassignment in one
+transaction), discard it, list generations and a grid's history. Boundary files into a draft and out of a
+generation: services/generation_files.py; what changes between two generations: services/generation_diff.py.
 
 Each subdistrict has its own generations (issue 15): a draft, an import or an activation is of one
-subdistrict (named, or the only one) and touches only its grids and the reports, addresses and facilities
-that belong to it (repository/assignment.py).
+subdistrict (named, else the only one: a write never guesses, subdistricts.for_write) and touches only its
+grids and the reports, addresses and facilities that belong to it (repository/assignment.py).
 
 After an activation commits, the caller swaps the in-memory directory (the runtime's after_activation, api/runtime.py).
 """
@@ -12,9 +13,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from pathlib import Path
 
-import shapely
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,19 +21,16 @@ from geo_grid.errors import (
     Conflict,
     GenerationNotFound,
     GridNotFound,
-    InvalidInput,
     InvalidTransition,
-    OtherSubdistrict,
     ValidationFailed,
 )
-from geo_grid.io.boundaries import EXPORT_FIELDS, ImportedLayer, write_layer
 from geo_grid.repository import assignment
 from geo_grid.repository import boundaries as repo
 from geo_grid.repository import facilities as facility_repo
 from geo_grid.repository import generations as generation_repo
 from geo_grid.repository import reports as report_repo
 from geo_grid.repository import subdistricts as subdistrict_repo
-from geo_grid.repository.boundaries import GridAuditEntry, GridVersion, Move, NewGrid
+from geo_grid.repository.boundaries import GridAuditEntry, GridVersion
 from geo_grid.repository.generations import Generation
 from geo_grid.repository.scope import EVERYTHING, Scope
 from geo_grid.services import subdistricts, validation
@@ -72,58 +68,6 @@ class Activation:
     previous: int | None
     moved: Moved
     warnings: int
-
-
-@dataclass(frozen=True, slots=True)
-class ImportResult:
-    generation: int
-    source: str
-    level: str
-    features: int
-    replaced: int
-    source_crs: str
-    shifted_from: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class GridArea:
-    """A grid only in one of two generations, with its area."""
-
-    code: str
-    level: str
-    area_m2: float
-
-
-@dataclass(frozen=True, slots=True)
-class Reshaped:
-    code: str
-    level: str
-    area_a_m2: float
-    area_b_m2: float
-    area_change_m2: float
-
-
-@dataclass(frozen=True, slots=True)
-class Relabelled:
-    """A grid in both generations with another parent or name."""
-
-    code: str
-    parent_a: str | None
-    parent_b: str | None
-    name_a: str | None
-    name_b: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Diff:
-    a: int
-    b: int
-    added: list[GridArea]
-    retired: list[GridArea]
-    reshaped: list[Reshaped]
-    reparented_or_renamed: list[Relabelled]
-    moves: dict[str, list[Move]]
-    counts: dict[str, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,9 +112,15 @@ def list_generations(
     return [describe(session, g) for g in gens]
 
 
-def active(session: Session, subdistrict: str | None = None) -> Generation | None:
-    """The subdistrict's active generation (named, or the only one), if any."""
-    sub = subdistricts.home(session) if subdistrict is None else subdistricts.resolve(session, subdistrict)
+def active(
+    session: Session, subdistrict: str | None = None, *, caller: str | None = None
+) -> Generation | None:
+    """The active generation of one subdistrict (named, else the caller's own, else the only one: 422
+    `subdistrict_required` with several — one generation cannot stand for the whole district), if any."""
+    if subdistrict is None and caller is None:
+        sub = subdistricts.home(session)  # None before any subdistrict is loaded
+    else:
+        sub = subdistricts.meant(session, subdistrict, caller=caller)
     return generation_repo.active(session, sub.code) if sub else None
 
 
@@ -209,9 +159,9 @@ def require_draft(session: Session, generation_id: int, exclusive: bool = False)
 def open_draft(
     session: Session, actor: str, note: str | None = None, subdistrict: str | None = None
 ) -> Generation:
-    """A new draft of the subdistrict (named, or the only one) holding a copy of its active boundaries;
-    one draft at a time per subdistrict."""
-    subdistrict = subdistricts.resolve(session, subdistrict).code
+    """A new draft of the subdistrict (named, else the only one; with several 422 `subdistrict_required`)
+    holding a copy of its active boundaries; one draft at a time per subdistrict."""
+    subdistrict = subdistricts.for_write(session, subdistrict).code
     active = generation_repo.active(session, subdistrict)
     if active is None:
         raise Conflict(
@@ -279,138 +229,6 @@ def activate(session: Session, generation_id: int, actor: str, near_boundary_m: 
     return result
 
 
-def diff(session: Session, a: int, b: int) -> Diff:
-    """What changes from generation `a` to `b`: grids added, retired, reshaped (area change m²),
-    reparented or renamed, and the open reports, point facilities and addresses that would move."""
-    gen_a, gen_b = get(session, a), get(session, b)
-    if gen_a.subdistrict_code != gen_b.subdistrict_code:
-        raise InvalidInput(
-            f"generations {a} and {b} belong to different subdistricts "
-            f"({gen_a.subdistrict_code}, {gen_b.subdistrict_code}); compare generations of one subdistrict",
-            {"subdistricts": [gen_a.subdistrict_code, gen_b.subdistrict_code]},
-        )
-    added: list[GridArea] = []
-    retired: list[GridArea] = []
-    reshaped: list[Reshaped] = []
-    other: list[Relabelled] = []
-    for r in repo.diff_grids(session, a, b):
-        area_a, area_b = r.area_a or 0.0, r.area_b or 0.0
-        if not r.in_a:
-            added.append(GridArea(r.code, r.level, round(area_b, 1)))
-        elif not r.in_b:
-            retired.append(GridArea(r.code, r.level, round(area_a, 1)))
-        else:
-            if not r.same_shape:
-                reshaped.append(
-                    Reshaped(r.code, r.level, round(area_a, 1), round(area_b, 1), round(area_b - area_a, 1))
-                )
-            if r.parent_a != r.parent_b or r.name_a != r.name_b:
-                other.append(Relabelled(r.code, r.parent_a, r.parent_b, r.name_a, r.name_b))
-    moves = repo.moves(session, a, b)
-    return Diff(
-        a=a,
-        b=b,
-        added=added,
-        retired=retired,
-        reshaped=reshaped,
-        reparented_or_renamed=other,
-        moves=moves,
-        counts={
-            "added": len(added),
-            "retired": len(retired),
-            "reshaped": len(reshaped),
-            **{k: len(v) for k, v in moves.items()},
-        },
-    )
-
-
-def import_layer(
-    session: Session,
-    layer: ImportedLayer,
-    actor: str,
-    generation_id: int | None = None,
-    source: str = "",
-    subdistrict: str | None = None,
-) -> ImportResult:
-    """Replace one level of a draft of one subdistrict with the imported grids. The draft is the one named,
-    else a new one of the subdistrict (named, or the only one) copied from its active generation — an
-    empty one when it has none yet (its first boundaries). A grid whose code or parent names another
-    subdistrict is refused: one subdistrict's import never touches another's grids. All or nothing: the
-    caller's transaction holds every change."""
-    if generation_id is not None:
-        gen = require_draft(session, generation_id)
-        if subdistrict is not None and subdistrict != gen.subdistrict_code:
-            raise OtherSubdistrict(
-                f"generation {generation_id} is a draft of {gen.subdistrict_code}, not of {subdistrict}",
-                {"generation": generation_id, "subdistrict": gen.subdistrict_code},
-            )
-        gen_id, code = generation_id, gen.subdistrict_code
-        _check_codes(session, layer, code)
-    else:
-        code = subdistricts.resolve(session, subdistrict).code
-        _check_codes(session, layer, code)  # before a draft is opened for it
-        gen_id = (
-            open_draft(session, actor, f"import {source}", code).id
-            if generation_repo.active(session, code) is not None
-            else open_empty_draft(session, code, actor, f"import {source}")
-        )
-    require_draft(session, gen_id)
-    before = {g.code: g for g in repo.load_grids(session, gen_id)}
-    tertiary_community = {c: g.community_code for c, g in before.items() if g.level == "tertiary"}
-    if layer.level == "tertiary":
-        tertiary_community = {}
-    rows: list[NewGrid] = []
-    for g in layer.grids:
-        if layer.level == "micro":
-            community = tertiary_community.get(g["parent_code"]) or g["parent_code"][:12]
-        else:
-            community = g["parent_code"][:12]
-        old = before.get(g["code"])
-        if old is not None and old.level != layer.level:
-            raise Conflict(
-                f"code {g['code']} is a {old.level} grid in the draft; it cannot be a {layer.level}"
-            )
-        rows.append(
-            NewGrid(
-                code=g["code"],
-                level=layer.level,
-                name=g["name"],
-                parent_code=g["parent_code"],
-                community_code=community,
-                wkb=shapely.to_wkb(g["geom"]),
-                # A re-imported grid gets a new version, so an ETag taken before the import is stale.
-                version=(old.version + 1) if old else 1,
-            )
-        )
-    removed = repo.delete_level(session, gen_id, layer.level)
-    repo.insert_grids(session, gen_id, rows, actor)
-    result = ImportResult(
-        generation=gen_id,
-        source=source,
-        level=layer.level,
-        features=len(rows),
-        replaced=removed,
-        source_crs=layer.source_crs,
-        shifted_from=layer.shifted_from,
-    )
-    detail = {k: v for k, v in asdict(result).items() if k != "generation"}
-    repo.audit(session, actor, "import", gen_id, None, detail)
-    return result
-
-
-def _check_codes(session: Session, layer: ImportedLayer, subdistrict: str) -> None:
-    """No grid may name another subdistrict: a code or parent whose first 9 digits are another
-    subdistrict's code is refused (a foreign file's own codes, e.g. LA's nc_id, name none)."""
-    others = {s.code for s in subdistrict_repo.list_all(session)} - {subdistrict}
-    foreign = [g["code"] for g in layer.grids if g["code"][:9] in others or g["parent_code"][:9] in others]
-    if foreign:
-        raise OtherSubdistrict(
-            f"{len(foreign)} grid(s) of the file belong to another subdistrict than {subdistrict} "
-            f"(e.g. {foreign[0]}); nothing was imported",
-            {"subdistrict": subdistrict, "codes": foreign[:20]},
-        )
-
-
 def open_empty_draft(session: Session, subdistrict: str, actor: str, note: str | None = None) -> int:
     """An empty draft for a subdistrict that has no boundaries yet (its first import)."""
     if generation_repo.active(session, subdistrict) is not None:
@@ -423,13 +241,6 @@ def open_empty_draft(session: Session, subdistrict: str, actor: str, note: str |
     gen_id = repo.open_empty_draft(session, subdistrict, actor, note)
     repo.audit(session, actor, "open_draft", gen_id, None, {"based_on": None, "note": note})
     return gen_id
-
-
-def export(session: Session, generation_id: int, fmt: str, path: Path, level: str | None = None) -> Path:
-    get(session, generation_id)
-    rows = repo.load_grids(session, generation_id, level)
-    grids = [{**{k: getattr(r, k) for k in EXPORT_FIELDS}, "geom": shapely.from_wkb(r.wkb)} for r in rows]
-    return write_layer(grids, fmt, path)
 
 
 def history(session: Session, code: str, drafts: bool = True) -> GridHistory:

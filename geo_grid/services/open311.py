@@ -92,9 +92,11 @@ class Category:
         return bool(self.attributes)
 
 
-def jurisdiction_id(session: Session) -> str:
-    """The GeoReport jurisdiction of the only subdistrict (422 with several: see `jurisdiction`)."""
-    return subdistricts.home_code(session)
+def jurisdiction_id(session: Session, caller: str | None = None) -> str | None:
+    """The GeoReport jurisdiction_id meant when a request names none: the caller's own subdistrict, else
+    the only one; None with several (the whole district has no one jurisdiction_id: see `jurisdiction`)."""
+    sub = subdistricts.meant_or_district(session, caller=caller)
+    return sub.code if sub is not None else None
 
 
 def jurisdiction(session: Session, named: str | None, caller: str | None = None) -> Subdistrict | None:

@@ -4,8 +4,9 @@ One database holds the subdistricts of a district (issue 15). The subdistrict a 
 here, once (`meant`): the one it names; else (1) the caller's own (a subdistrict's user or token), else
 (2) the one the point or code in the request belongs to, else (3) the only one (or the only one with live
 boundaries). When none of these decides, the answer asks for one (422 `subdistrict_required`) rather than
-guessing — or, for a read-only summary where that is meaningful, the whole district is meant
-(`meant_or_district` answers None).
+guessing — or, for a read-only summary or listing, the whole district is meant (`meant_or_district`
+answers None). A write naming none (`for_write`) means the caller's own, else the only subdistrict: with
+several it always asks.
 """
 
 from __future__ import annotations
@@ -70,6 +71,25 @@ def meant_or_district(
         return found
     rows = repo.list_all(session)
     return rows[0] if len(rows) == 1 else None
+
+
+def for_write(session: Session, named: str | None = None, *, caller: str | None = None) -> Subdistrict:
+    """The subdistrict a write is about (a draft, an import, a community or address file): the one it
+    names, else the caller's own, else the only one in the database. Writes never guess: with several and
+    none of these deciding, 422 `subdistrict_required` lists them (even when only one has live boundaries);
+    409 with none yet."""
+    found = _decided(session, named, caller, None)
+    if found is not None:
+        return found
+    rows = repo.list_all(session)
+    if len(rows) > 1:
+        raise SubdistrictRequired(
+            f"数据库中有{len(rows)}个街道，请指明街道编码（subdistrict）",
+            {"subdistricts": [r.code for r in rows]},
+        )
+    if not rows:
+        raise Conflict("数据库中还没有街道：先导入街道（geo-grid subdistricts import）或示例数据")
+    return rows[0]
 
 
 def _decided(

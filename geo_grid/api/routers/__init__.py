@@ -12,6 +12,7 @@ from geo_grid.api.routers import (
     exchange,
     facilities,
     field,
+    generation_files,
     generations,
     grids,
     health,
@@ -42,6 +43,7 @@ ROUTERS = [
     assessment.router,
     facilities.router,
     generations.router,
+    generation_files.router,  # a generation's boundary files: export, import
     boundary_edits.router,
     maps.router,
     tiles.router,

@@ -10,11 +10,16 @@ from geo_grid.api.schemas.grids import GridGeometry
 
 
 class CommunityProperties(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"example": {"code": "410105012001", "name": "康复社区"}})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {"code": "410105012001", "name": "康复社区", "subdistrict_code": "410105012"}
+        }
+    )
 
     code: str = Field(description="社区编码（12 位）")
     name: str = Field(description="社区名称")
     area_m2: float | None = Field(description="面积（平方米，EPSG:4547）；无边界时为空")
+    subdistrict_code: str = Field(description="所属街道编码", examples=["410105012"])
 
 
 class CommunityFeature(BaseModel):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
@@ -50,12 +50,23 @@ class PolygonGeometry(BaseModel):
 GridGeometry = MultiPolygonGeometry | PolygonGeometry
 
 
+SubdistrictCode = Annotated[
+    str, Field(description="网格所属街道编码（其边界代次的街道）", examples=["410105012"])
+]
+
+
+class ListedGridProperties(GridProperties):
+    """网格列表中的一个网格：另附所属街道（全区列表含多个街道的网格）。"""
+
+    subdistrict_code: SubdistrictCode
+
+
 class GridFeature(BaseModel):
     """一个网格（GeoJSON Feature，id 为网格编码）。"""
 
     type: Literal["Feature"]
     id: str = Field(description="网格编码")
-    properties: GridProperties
+    properties: ListedGridProperties
     geometry: GridGeometry
 
 
@@ -64,7 +75,13 @@ class GridCollection(BaseModel):
 
     type: Literal["FeatureCollection"]
     features: list[GridFeature]
-    generation: int = Field(description="回答所依据的边界代次编号", examples=[1])
+    generation: int | None = Field(
+        description="回答所依据的边界代次编号；全区列表含多个街道（多个代次）时为 null，见 generations",
+        examples=[1],
+    )
+    generations: list[int] = Field(
+        description="回答所依据的全部边界代次（每个街道一个；只有一个街道时即 [generation]）", examples=[[1]]
+    )
 
 
 class GridRefOut(BaseModel):
@@ -81,6 +98,7 @@ class CommunityRefOut(BaseModel):
 class GridDetailProperties(GridProperties):
     """网格详情：上级网格、社区、下级网格和负责人（三长九员一书记）。"""
 
+    subdistrict_code: SubdistrictCode
     parent: GridRefOut | None = Field(description="上级三级网格（仅微网格有）")
     children: list[GridRefOut] = Field(description="下级微网格（仅三级网格有）")
     people: list[PersonOut] = Field(description="本网格及其上级网格的负责人")
