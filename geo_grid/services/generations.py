@@ -112,15 +112,10 @@ def list_generations(
     return [describe(session, g) for g in gens]
 
 
-def active(
-    session: Session, subdistrict: str | None = None, *, caller: str | None = None
-) -> Generation | None:
-    """The active generation of one subdistrict (named, else the caller's own, else the only one: 422
-    `subdistrict_required` with several — one generation cannot stand for the whole district), if any."""
-    if subdistrict is None and caller is None:
-        sub = subdistricts.home(session)  # None before any subdistrict is loaded
-    else:
-        sub = subdistricts.meant(session, subdistrict, caller=caller)
+def active(session: Session, subdistrict: str | None = None) -> Generation | None:
+    """The active generation of one subdistrict (named, else the only one: 422 `subdistrict_required`
+    with several — one generation cannot stand for the whole district), if any."""
+    sub = subdistricts.home(session) if subdistrict is None else subdistricts.resolve(session, subdistrict)
     return generation_repo.active(session, sub.code) if sub else None
 
 
