@@ -329,6 +329,12 @@ class DistrictIndex(PointQueries):
         # Subdistricts are in code order and a grid's code starts with its subdistrict's, so the first
         # subdistrict with a covering grid holds the smallest covering code.
         sc = self._scalar
+        p: int = sc.one(lon, lat, *sc.one_args)  # compiled, one call (geo_grid.lookup_kernel.locate_one)
+        return p if p != DEFER else self._locate_pos_exact(lon, lat)
+
+    def _locate_pos_exact(self, lon: float, lat: float) -> int:
+        """`locate_pos` in Python over the same arrays, with GEOS where the compiled test cannot tell."""
+        sc = self._scalar
         fx = (lon - sc.x0) * sc.inv_x
         fy = (lat - sc.y0) * sc.inv_y
         if not (0.0 <= fx < sc.nx and 0.0 <= fy < sc.ny):  # outside the router, or NaN

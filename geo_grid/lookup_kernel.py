@@ -94,6 +94,7 @@ def locate_kernel(
     spq = np.empty(cap, dtype=np.int64)  # items in special cells
     spk = np.empty(cap, dtype=np.int64)  # their special cell (flat index)
     spr = np.empty(cap, dtype=np.int64)  # their segment row (flat index)
+    unsure = np.empty(cap, dtype=np.int64)  # special items the edge's side does not decide
     best = np.empty(_BATCH, dtype=np.int64)
     hits = np.empty(_BATCH, dtype=np.int64)
     for b0 in range(0, n, _BATCH):
@@ -144,6 +145,9 @@ def locate_kernel(
                 ns += 1
         for t in range(ns):
             spr[t] = p_seg[it_part[spq[t]]] + np.int64(sp_seg[spk[t]])
+        # the side of the cell's edge, without branches: a mispredicted branch would throw away the
+        # loads in flight of the next items (the side is a coin toss)
+        nu = 0
         for t in range(ns):
             q = spq[t]
             k = spk[t]
@@ -154,18 +158,25 @@ def locate_kernel(
             dr = (seg[r, 1] - py) * (seg[r, 2] - px)
             det = dl - dr
             bound = ORIENT_ERR * (abs(dl) + abs(dr))
-            if det > bound:  # NaN segment row (multi-edge cell) fails both tests
-                loc = np.int64(sp_left[k])
-            elif det < -bound:
-                loc = np.int64(sp_right[k])
-            else:  # near a vertex or an edge: the cell's candidates, tested exactly (or DEFER)
-                s = it_part[q]
-                it_ans[q] = cell_exact(
-                    px, py, s, p_ptr[s] + k - p_sp[s], p_cand[s], p_pos[s], sp_ptr, sp_cand, pos,
-                    poly_xy, ring_xy,
-                )  # fmt: skip
-                continue
-            it_ans[q] = -1 if loc < 0 else pos[p_pos[it_part[q]] + loc]
+            left = det > bound  # a NaN segment row (multi-edge cell) fails both tests
+            right = det < -bound
+            a = np.int64(sp_left[k])
+            b = np.int64(sp_right[k])
+            loc = a if left else b
+            g = np.int64(pos[p_pos[it_part[q]] + max(loc, 0)])
+            it_ans[q] = g if loc >= 0 else -1
+            unsure[nu] = t
+            nu += 0 if (left or right) else 1
+        # near a vertex or an edge: the cell's candidates, tested exactly (or DEFER)
+        for u in range(nu):
+            t = unsure[u]
+            q = spq[t]
+            k = spk[t]
+            s = it_part[q]
+            it_ans[q] = cell_exact(
+                x[b0 + it_pt[q]], y[b0 + it_pt[q]], s, p_ptr[s] + k - p_sp[s], p_cand[s], p_pos[s],
+                sp_ptr, sp_cand, pos, poly_xy, ring_xy,
+            )  # fmt: skip
         # 4. per point: smallest code among its items' answers, a tie if two answer; DEFER wins
         for q in range(ni):
             j = it_pt[q]
@@ -252,3 +263,81 @@ def covers(px: float, py: float, g: int, poly_xy: Any, ring_xy: Any) -> int:
         if (up and det > 0.0) or (down and det < 0.0):
             inside = not inside
     return 1 if inside else 0
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def locate_one(
+    px: float,
+    py: float,
+    r_x0: float,
+    r_y0: float,
+    r_inv_x: float,
+    r_inv_y: float,
+    r_nx: int,
+    r_ny: int,
+    r_cells: Any,
+    r_ptr: Any,
+    r_subs: Any,
+    p_float: Any,
+    p_int: Any,
+    raster: Any,
+    row_base: Any,
+    seg: Any,
+    sp_seg: Any,
+    sp_left: Any,
+    sp_right: Any,
+    pos: Any,
+    sp_ptr: Any,
+    sp_cand: Any,
+    poly_xy: Any,
+    ring_xy: Any,
+) -> int:
+    """`locate_kernel` for one point (global position, -1 none, DEFER), for one-point lookups: the part
+    tables as the FlatParts.floats / .ints rows (geo_grid.lookup_flat FLOAT_COLS / INT_COLS order), so
+    that a call passes few arrays. Candidate subdistricts are tried in code order, the first covering
+    grid wins (a grid's code starts with its subdistrict's); DEFER as soon as one cannot tell."""
+    fx = (px - r_x0) * r_inv_x
+    fy = (py - r_y0) * r_inv_y
+    if not (fx >= 0.0 and fx < r_nx and fy >= 0.0 and fy < r_ny):  # outside, or NaN
+        return -1
+    v: Any = np.int64(r_cells[int(fy) * r_nx + int(fx)])
+    if v == -1:
+        return -1
+    a: Any = -1
+    lo, hi = (v, v + 1) if v >= 0 else (np.int64(r_ptr[-2 - v]), np.int64(r_ptr[-1 - v]))
+    for q in range(lo, hi):
+        s: Any = v if v >= 0 else np.int64(r_subs[q])
+        nx = p_int[s, 0]
+        ny = p_int[s, 1]
+        size = p_int[s, 2]
+        o_pos = p_int[s, 9]
+        gx = (px - p_float[s, 0]) * p_float[s, 2]
+        gy = (py - p_float[s, 1]) * p_float[s, 3]
+        ix = 0 if gx < 0.0 else (nx - 1 if gx >= nx else int(gx))
+        iy = 0 if gy < 0.0 else (ny - 1 if gy >= ny else int(gy))
+        c = np.int64(raster[p_int[s, 3] + iy * nx + ix])
+        if c < size:
+            a = -1 if c < 0 else np.int64(pos[o_pos + c])
+        else:
+            k = p_int[s, 6] + np.int64(row_base[p_int[s, 4] + iy]) + (c - size)
+            r = p_int[s, 5] + np.int64(sp_seg[k])
+            dl = (seg[r, 0] - px) * (seg[r, 3] - py)
+            dr = (seg[r, 1] - py) * (seg[r, 2] - px)
+            det = dl - dr
+            bound = ORIENT_ERR * (abs(dl) + abs(dr))
+            if det > bound:  # NaN segment row (multi-edge cell) fails both tests
+                loc = np.int64(sp_left[k])
+            elif det < -bound:
+                loc = np.int64(sp_right[k])
+            else:
+                a = cell_exact(
+                    px, py, s, p_int[s, 7] + k - p_int[s, 6], p_int[s, 8], o_pos, sp_ptr, sp_cand, pos,
+                    poly_xy, ring_xy,
+                )  # fmt: skip
+                if a == DEFER or a >= 0:
+                    return int(a)
+                continue
+            a = -1 if loc < 0 else np.int64(pos[o_pos + loc])
+        if a >= 0:
+            return int(a)
+    return -1
