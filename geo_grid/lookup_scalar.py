@@ -38,8 +38,10 @@ class Scalar:
     sp_right: Any
     pos: Any
     exact_args: tuple[Any, ...]  # sp_ptr, sp_cand, pos, polygon rings: geo_grid.lookup_kernel.cell_exact
-    exact: Any  # cell_exact's compiled entry point for these argument types (no dispatch: ≈ 0.4 µs less)
-    one: Any  # geo_grid.lookup_kernel.locate_one's compiled entry point, called with (lon, lat, *one_args)
+    # compiled entry points (no dispatcher typing every argument: ≈ 0.4 µs less per call), made at the
+    # first call (that loads numba's cache, ≈ 0.3 CPU-s once per process, as the bulk kernel's first call)
+    exact: Any  # geo_grid.lookup_kernel.cell_exact, called with (lon, lat, s, pk, cand0, pos0, *exact_args)
+    one: Any  # geo_grid.lookup_kernel.locate_one, called with (lon, lat, *one_args)
     one_args: tuple[Any, ...]
 
     @classmethod
@@ -58,15 +60,27 @@ class Scalar:
                              "sp_cand")),
             *flat.kernel_args[-2:],
         )  # fmt: skip
-        return cls(
+        sc = cls(
             x0=r.x0, y0=r.y0, inv_x=r.inv_x, inv_y=r.inv_y, nx=r.nx, ny=r.ny,
             cells=np.asarray(r.cells).data, ptr=np.asarray(r.ptr).data, subs=np.asarray(r.subs).data,
             params=params, raster=a["raster"].data, row_base=a["row_base"].data,
             seg=a["seg"].ravel().data, sp_seg=a["sp_seg"].data, sp_left=a["sp_left"].data,
             sp_right=a["sp_right"].data, pos=a["pos"].data,
-            exact_args=exact_args, exact=compiled_entry(cell_exact, (0.0, 0.0, 0, 0, 0, 0, *exact_args)),
-            one=compiled_entry(locate_one, (0.0, 0.0, *one_args)), one_args=one_args,
+            exact_args=exact_args, exact=None, one=None, one_args=one_args,
         )  # fmt: skip
+        object.__setattr__(sc, "exact", sc._first_exact)  # replaced by the entry point at the first call
+        object.__setattr__(sc, "one", sc._first_one)
+        return sc
+
+    def _first_one(self, *args: Any) -> int:
+        ep = compiled_entry(locate_one, (0.0, 0.0, *self.one_args))
+        object.__setattr__(self, "one", ep)
+        return int(ep(*args))
+
+    def _first_exact(self, *args: Any) -> int:
+        ep = compiled_entry(cell_exact, (0.0, 0.0, 0, 0, 0, 0, *self.exact_args))
+        object.__setattr__(self, "exact", ep)
+        return int(ep(*args))
 
     def answer(self, s: int, lon: float, lat: float) -> int:
         """Global position (-1 none) of (lon, lat) in part s, DEFER where only GEOS can tell (the same
