@@ -52,7 +52,7 @@ from geo_grid.lookup_parts import (
 )
 from geo_grid.lookup_raster import IntArray, frozen
 from geo_grid.lookup_router import ROUTER_CELL_M, Router, build_router, router_cell_deg
-from geo_grid.lookup_scalar import Scalar
+from geo_grid.lookup_scalar import EDGE, Scalar
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
@@ -329,7 +329,10 @@ class DistrictIndex(PointQueries):
         # Subdistricts are in code order and a grid's code starts with its subdistrict's, so the first
         # subdistrict with a covering grid holds the smallest covering code.
         sc = self._scalar
-        p: int = sc.one(lon, lat, *sc.one_args)  # compiled, one call (geo_grid.lookup_kernel.locate_one)
+        p = sc.plain(lon, lat)  # Python: a plain raster cell of one subdistrict (most points)
+        if p != EDGE:
+            return p
+        p = sc.one(lon, lat, *sc.one_args)  # compiled, one call (geo_grid.lookup_kernel.locate_one)
         return p if p != DEFER else self._locate_pos_exact(lon, lat)
 
     def _locate_pos_exact(self, lon: float, lat: float) -> int:

@@ -22,6 +22,9 @@ from typing import Any
 
 import numba
 import numpy as np
+from numba.core import types
+from numba.extending import intrinsic
+from numba.np.numpy_support import carray
 
 from geo_grid.lookup_raster import ORIENT_ERR
 
@@ -355,3 +358,54 @@ def locate_one(
         if a >= 0:
             return int(a)
     return -1
+
+
+def _pointer_typing(typingctx: Any, addr: Any, like: Any) -> Any:
+    """A pointer to `like`'s type at the integer address `addr` (an array's data, see locate_one_at)."""
+    pointer: Any = types.CPointer  # untyped in numba
+    ptr_t = pointer(like)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        return builder.inttoptr(args[0], context.get_value_type(ptr_t))
+
+    return ptr_t(addr, like), codegen
+
+
+_pointer: Any = intrinsic(_pointer_typing)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _view(ctx: Any, i: int, like: Any) -> Any:
+    return carray(_pointer(ctx[3 * i], like), ctx[3 * i + 1])
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _view2(ctx: Any, i: int, like: Any) -> Any:
+    return carray(_pointer(ctx[3 * i], like), (ctx[3 * i + 1], ctx[3 * i + 2]))
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def locate_one_at(
+    px: float,
+    py: float,
+    r_x0: float,
+    r_y0: float,
+    r_inv_x: float,
+    r_inv_y: float,
+    r_nx: int,
+    r_ny: int,
+    ctx: Any,
+    like: Any,
+) -> int:
+    """`locate_one` with its 16 arrays given as (address, rows, columns) triples in `ctx` and one
+    scalar of each array's dtype in the tuple `like`: passing one int64 array and a tuple of scalars
+    costs ≈ 0.3 µs, passing 16 arrays ≈ 1 µs. The caller keeps the arrays alive and C-contiguous
+    (geo_grid.lookup_scalar.Scalar)."""
+    return locate_one(
+        px, py, r_x0, r_y0, r_inv_x, r_inv_y, r_nx, r_ny,
+        _view(ctx, 0, like[0]), _view(ctx, 1, like[1]), _view(ctx, 2, like[2]),
+        _view2(ctx, 3, like[3]), _view2(ctx, 4, like[4]), _view(ctx, 5, like[5]), _view(ctx, 6, like[6]),
+        _view2(ctx, 7, like[7]), _view(ctx, 8, like[8]), _view(ctx, 9, like[9]), _view(ctx, 10, like[10]),
+        _view(ctx, 11, like[11]), _view(ctx, 12, like[12]), _view(ctx, 13, like[13]),
+        _view(ctx, 14, like[14]), _view2(ctx, 15, like[15]),
+    )  # fmt: skip

@@ -10,9 +10,11 @@ import numba
 import numpy as np
 
 from geo_grid.lookup_flat import FlatParts
-from geo_grid.lookup_kernel import cell_exact, locate_one
+from geo_grid.lookup_kernel import cell_exact, locate_one_at
 from geo_grid.lookup_raster import ORIENT_ERR
 from geo_grid.lookup_router import Router
+
+EDGE = -4  # Scalar.plain: the point needs the edge test (compiled: geo_grid.lookup_kernel.locate_one)
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
@@ -41,8 +43,9 @@ class Scalar:
     # compiled entry points (no dispatcher typing every argument: ≈ 0.4 µs less per call), made at the
     # first call (that loads numba's cache, ≈ 0.3 CPU-s once per process, as the bulk kernel's first call)
     exact: Any  # geo_grid.lookup_kernel.cell_exact, called with (lon, lat, s, pk, cand0, pos0, *exact_args)
-    one: Any  # geo_grid.lookup_kernel.locate_one, called with (lon, lat, *one_args)
+    one: Any  # geo_grid.lookup_kernel.locate_one_at, called with (lon, lat, *one_args)
     one_args: tuple[Any, ...]
+    one_arrays: tuple[Any, ...]  # the arrays whose addresses one_args holds: kept alive with it
 
     @classmethod
     def create(cls, r: Router, flat: FlatParts) -> Scalar:
@@ -52,28 +55,34 @@ class Scalar:
         params = list(zip(*(c[n].tolist() for n in cols), strict=True))
         a = {n: np.asarray(v) for n, v in flat.arrays.items()}
         exact_args = (a["sp_ptr"], a["sp_cand"], a["pos"], *flat.kernel_args[-2:])
-        one_args = (
-            float(r.x0), float(r.y0), float(r.inv_x), float(r.inv_y), int(r.nx), int(r.ny),
-            np.asarray(r.cells), np.asarray(r.ptr), np.asarray(r.subs),
-            np.ascontiguousarray(flat.floats), np.ascontiguousarray(flat.ints),
-            *(a[n] for n in ("raster", "row_base", "seg", "sp_seg", "sp_left", "sp_right", "pos", "sp_ptr",
-                             "sp_cand")),
-            *flat.kernel_args[-2:],
-        )  # fmt: skip
+        arrays = [
+            np.ascontiguousarray(v)
+            for v in (
+                r.cells, r.ptr, r.subs, flat.floats, flat.ints,
+                *(a[n] for n in ("raster", "row_base", "seg", "sp_seg", "sp_left", "sp_right", "pos",
+                                 "sp_ptr", "sp_cand")),
+                *flat.kernel_args[-2:],
+            )
+        ]  # fmt: skip
+        ctx = np.array(
+            [[v.ctypes.data, v.shape[0], v.shape[1] if v.ndim == 2 else 0] for v in arrays], dtype=np.int64
+        ).ravel()
+        like = tuple(v.dtype.type(0) for v in arrays)
+        one_args = (float(r.x0), float(r.y0), float(r.inv_x), float(r.inv_y), int(r.nx), int(r.ny), ctx, like)
         sc = cls(
             x0=r.x0, y0=r.y0, inv_x=r.inv_x, inv_y=r.inv_y, nx=r.nx, ny=r.ny,
             cells=np.asarray(r.cells).data, ptr=np.asarray(r.ptr).data, subs=np.asarray(r.subs).data,
             params=params, raster=a["raster"].data, row_base=a["row_base"].data,
             seg=a["seg"].ravel().data, sp_seg=a["sp_seg"].data, sp_left=a["sp_left"].data,
             sp_right=a["sp_right"].data, pos=a["pos"].data,
-            exact_args=exact_args, exact=None, one=None, one_args=one_args,
+            exact_args=exact_args, exact=None, one=None, one_args=one_args, one_arrays=tuple(arrays),
         )  # fmt: skip
         object.__setattr__(sc, "exact", sc._first_exact)  # replaced by the entry point at the first call
         object.__setattr__(sc, "one", sc._first_one)
         return sc
 
     def _first_one(self, *args: Any) -> int:
-        ep = compiled_entry(locate_one, (0.0, 0.0, *self.one_args))
+        ep = compiled_entry(locate_one_at, (0.0, 0.0, *self.one_args))
         object.__setattr__(self, "one", ep)
         return int(ep(*args))
 
@@ -81,6 +90,27 @@ class Scalar:
         ep = compiled_entry(cell_exact, (0.0, 0.0, 0, 0, 0, 0, *self.exact_args))
         object.__setattr__(self, "exact", ep)
         return int(ep(*args))
+
+    def plain(self, lon: float, lat: float) -> int:
+        """Global position (-1 none) of (lon, lat) where one subdistrict's plain raster cell answers it
+        (most points), else EDGE: a router cell on a subdistrict border, or an edge cell of the raster.
+        In Python: for these points cheaper than the compiled call's passing of its arrays."""
+        fx = (lon - self.x0) * self.inv_x
+        fy = (lat - self.y0) * self.inv_y
+        if not (0.0 <= fx < self.nx and 0.0 <= fy < self.ny):  # outside the router, or NaN
+            return -1
+        s: int = self.cells[int(fy) * self.nx + int(fx)]
+        if s < 0:
+            return -1 if s == -1 else EDGE
+        x0, y0, inv_x, inv_y, nx, ny, size, o_raster, _, _, _, o_pos, _, _ = self.params[s]
+        fx = (lon - x0) * inv_x
+        fy = (lat - y0) * inv_y
+        ix = 0 if fx < 0.0 else (nx - 1 if fx >= nx else int(fx))
+        iy = 0 if fy < 0.0 else (ny - 1 if fy >= ny else int(fy))
+        v: int = self.raster[o_raster + iy * nx + ix]
+        if v < size:
+            return -1 if v < 0 else int(self.pos[o_pos + v])
+        return EDGE
 
     def answer(self, s: int, lon: float, lat: float) -> int:
         """Global position (-1 none) of (lon, lat) in part s, DEFER where only GEOS can tell (the same
