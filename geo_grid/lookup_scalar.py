@@ -81,6 +81,15 @@ class Scalar:
         object.__setattr__(sc, "one", sc._first_one)
         return sc
 
+    def __copy__(self) -> Scalar:
+        return self  # immutable; a copy must not hold addresses of arrays it does not keep alive
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Scalar:
+        return self
+
+    def __reduce__(self) -> Any:
+        raise TypeError("Scalar holds array addresses: pickle the DistrictIndex, which makes its own")
+
     def _first_one(self, *args: Any) -> int:
         ep = compiled_entry(locate_one_at, (0.0, 0.0, *self.one_args))
         object.__setattr__(self, "one", ep)
