@@ -332,7 +332,7 @@ class DistrictIndex(PointQueries):
         p = sc.plain(lon, lat)  # Python: a plain raster cell of one subdistrict (most points)
         if p != EDGE:
             return p
-        p = sc.one(lon, lat, *sc.one_args)  # compiled, one call (geo_grid.lookup_kernel.locate_one)
+        p = sc.one(lon, lat, *sc.one_args)  # compiled, one call (geo_grid.lookup_one.locate_one_at)
         return p if p != DEFER else self._locate_pos_exact(lon, lat)
 
     def _locate_pos_exact(self, lon: float, lat: float) -> int:

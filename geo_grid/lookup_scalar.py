@@ -10,11 +10,12 @@ import numba
 import numpy as np
 
 from geo_grid.lookup_flat import FlatParts
-from geo_grid.lookup_kernel import cell_exact, locate_one_at
+from geo_grid.lookup_kernel import cell_exact
+from geo_grid.lookup_one import locate_one_at
 from geo_grid.lookup_raster import ORIENT_ERR
 from geo_grid.lookup_router import Router
 
-EDGE = -4  # Scalar.plain: the point needs the edge test (compiled: geo_grid.lookup_kernel.locate_one)
+EDGE = -4  # Scalar.plain: the point needs the edge test (compiled: geo_grid.lookup_one.locate_one_at)
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
@@ -43,7 +44,7 @@ class Scalar:
     # compiled entry points (no dispatcher typing every argument: ≈ 0.4 µs less per call), made at the
     # first call (that loads numba's cache, ≈ 0.3 CPU-s once per process, as the bulk kernel's first call)
     exact: Any  # geo_grid.lookup_kernel.cell_exact, called with (lon, lat, s, pk, cand0, pos0, *exact_args)
-    one: Any  # geo_grid.lookup_kernel.locate_one_at, called with (lon, lat, *one_args)
+    one: Any  # geo_grid.lookup_one.locate_one_at, called with (lon, lat, *one_args)
     one_args: tuple[Any, ...]
     one_arrays: tuple[Any, ...]  # the arrays whose addresses one_args holds: kept alive with it
 
