@@ -30,7 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script: make geo_grid and tests.support importable
 
 from geo_grid.io.index_store import load_index, write_index  # noqa: E402
-from geo_grid.lookup_district import DistrictIndex, build_workers  # noqa: E402
+from geo_grid.lookup_district import DistrictIndex  # noqa: E402
+from geo_grid.lookup_parts import build_workers  # noqa: E402
 from geo_grid.synthetic import synthetic_micro_grids  # noqa: E402
 from tests.support.lookup_reference import edge_probe_points  # noqa: E402
 

@@ -87,24 +87,26 @@ def locate_kernel(
         most = max(most, r_ptr[k + 1] - r_ptr[k])
     cap = _BATCH * most
     it_pt = np.empty(cap, dtype=np.int64)  # batch slot of the item's point
-    it_part = np.empty(cap, dtype=np.int64)
+    it_part = np.empty(cap, dtype=np.int64)  # -1: no part (outside every subdistrict)
     it_cell = np.empty(cap, dtype=np.int64)  # flat raster index, then its value
     it_row = np.empty(cap, dtype=np.int64)
     it_ans = np.empty(cap, dtype=np.int64)
     spq = np.empty(cap, dtype=np.int64)  # items in special cells
     spk = np.empty(cap, dtype=np.int64)  # their special cell (flat index)
     spr = np.empty(cap, dtype=np.int64)  # their segment row (flat index)
-    best = np.empty(_BATCH, dtype=np.int64)
+    unsure = np.empty(cap, dtype=np.int64)  # special items the edge's side does not decide
     hits = np.empty(_BATCH, dtype=np.int64)
     for b0 in range(0, n, _BATCH):
         m = min(_BATCH, n - b0)
-        # 1. route; one item per (point, candidate part) with its raster cell
-        ni = 0
+        # 1. route. Item j is point j with its (first) candidate part; the other candidates of a point
+        # in a border cell are items from m on, so that most points need no merging at the end
+        ni = m
         for j in range(m):
             px = x[b0 + j]
             py = y[b0 + j]
-            best[j] = -1
-            hits[j] = 0
+            it_pt[j] = j
+            it_part[j] = -1
+            it_cell[j] = 0
             fx = (px - r_x0) * r_inv_x
             fy = (py - r_y0) * r_inv_y
             if not (fx >= 0.0 and fx < r_nx and fy >= 0.0 and fy < r_ny):  # outside, or NaN
@@ -122,11 +124,14 @@ def locate_kernel(
                 # as numpy: truncate towards zero, then clip onto the part's (empty) margin
                 ix = 0 if gx < 0.0 else (nx - 1 if gx >= nx else int(gx))
                 iy = 0 if gy < 0.0 else (ny - 1 if gy >= ny else int(gy))
-                it_pt[ni] = j
-                it_part[ni] = s
-                it_row[ni] = iy
-                it_cell[ni] = p_raster[s] + iy * nx + ix
-                ni += 1
+                i = j
+                if q != lo:
+                    i = ni
+                    ni += 1
+                    it_pt[i] = j
+                it_part[i] = s
+                it_row[i] = iy
+                it_cell[i] = p_raster[s] + iy * nx + ix
         # 2. raster gather
         for q in range(ni):
             it_cell[q] = raster[it_cell[q]]
@@ -135,8 +140,10 @@ def locate_kernel(
         for q in range(ni):
             s = it_part[q]
             v = it_cell[q]
-            size = p_size[s]
-            if v < size:
+            size = p_size[max(s, 0)]
+            if s < 0:
+                it_ans[q] = -1
+            elif v < size:
                 it_ans[q] = -1 if v < 0 else pos[p_pos[s] + v]
             else:
                 spq[ns] = q
@@ -144,6 +151,7 @@ def locate_kernel(
                 ns += 1
         for t in range(ns):
             spr[t] = p_seg[it_part[spq[t]]] + np.int64(sp_seg[spk[t]])
+        nu = 0
         for t in range(ns):
             q = spq[t]
             k = spk[t]
@@ -154,34 +162,51 @@ def locate_kernel(
             dr = (seg[r, 1] - py) * (seg[r, 2] - px)
             det = dl - dr
             bound = ORIENT_ERR * (abs(dl) + abs(dr))
-            if det > bound:  # NaN segment row (multi-edge cell) fails both tests
-                loc = np.int64(sp_left[k])
-            elif det < -bound:
-                loc = np.int64(sp_right[k])
-            else:  # near a vertex or an edge: the cell's candidates, tested exactly (or DEFER)
-                s = it_part[q]
-                it_ans[q] = cell_exact(
-                    px, py, s, p_ptr[s] + k - p_sp[s], p_cand[s], p_pos[s], sp_ptr, sp_cand, pos,
-                    poly_xy, ring_xy,
-                )  # fmt: skip
-                continue
-            it_ans[q] = -1 if loc < 0 else pos[p_pos[it_part[q]] + loc]
-        # 4. per point: smallest code among its items' answers, a tie if two answer; DEFER wins
-        for q in range(ni):
+            left = det > bound  # a NaN segment row (multi-edge cell) fails both tests
+            right = det < -bound
+            a = np.int64(sp_left[k])
+            b = np.int64(sp_right[k])
+            loc = a if left else b
+            g = np.int64(pos[p_pos[it_part[q]] + max(loc, 0)])
+            it_ans[q] = g if loc >= 0 else -1
+            unsure[nu] = t
+            nu += 0 if (left or right) else 1
+        # near a vertex or an edge: the cell's candidates, tested exactly (or DEFER)
+        for u in range(nu):
+            t = unsure[u]
+            q = spq[t]
+            k = spk[t]
+            s = it_part[q]
+            it_ans[q] = cell_exact(
+                x[b0 + it_pt[q]], y[b0 + it_pt[q]], s, p_ptr[s] + k - p_sp[s], p_cand[s], p_pos[s],
+                sp_ptr, sp_cand, pos, poly_xy, ring_xy,
+            )  # fmt: skip
+        # 4. per point: its first item's answer; with more candidates the smallest code among their
+        # answers, a tie if two answer; DEFER wins
+        for j in range(m):
+            out[b0 + j] = it_ans[j]
+        if want_ties:
+            for j in range(m):
+                tie[b0 + j] = False
+        prev = -1
+        for q in range(m, ni):
             j = it_pt[q]
+            if j != prev:
+                prev = j
+                hits[j] = 1 if it_ans[j] >= 0 else 0
             a = it_ans[q]
-            if a == DEFER or best[j] == DEFER:
-                best[j] = DEFER
+            best = out[b0 + j]
+            if a == DEFER or best == DEFER:
+                out[b0 + j] = DEFER
             elif a >= 0:
                 hits[j] += 1
-                if best[j] < 0 or rank[a] < rank[best[j]]:
-                    best[j] = a
-        for j in range(m):
-            out[b0 + j] = best[j]
-            if best[j] == DEFER:
-                deferred += 1
+                if best < 0 or rank[a] < rank[best]:
+                    out[b0 + j] = a
             if want_ties:
                 tie[b0 + j] = hits[j] > 1
+        for j in range(m):
+            if out[b0 + j] == DEFER:
+                deferred += 1
     return deferred
 
 

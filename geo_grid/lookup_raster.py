@@ -22,6 +22,12 @@ IntArray = NDArray[np.int32]
 _SMALL = 5000
 
 
+def frozen(a: NDArray[Any]) -> NDArray[Any]:
+    """`a`, made read-only."""
+    a.flags.writeable = False
+    return a
+
+
 def orient_sign(ax: Any, ay: Any, bx: Any, by: Any, px: Any, py: Any) -> Any:
     """+1 if p is certainly left of a->b, -1 certainly right, 0 if floating point cannot tell."""
     dl = (ax - px) * (by - py)

@@ -34,8 +34,11 @@ import blake3
 import numpy as np
 import shapely
 
-from geo_grid.lookup_district import DistrictIndex, PartExtras, _Router, nearest_from_segments
+from geo_grid.lookup_district import DistrictIndex
 from geo_grid.lookup_flat import ARRAYS, FlatParts
+from geo_grid.lookup_nearest import nearest_from_segments
+from geo_grid.lookup_parts import PartExtras
+from geo_grid.lookup_router import Router
 
 FORMAT = "geo_grid.district_index"
 VERSION = 3  # 2: file digests are BLAKE3; 3: + each part's router/nearest extras and the polygon rings
@@ -199,7 +202,7 @@ def load_index(directory: str | os.PathLike[str], *, verify: bool = True) -> Dis
             for (c0, s0), (c1, s1) in zip(ptr[:-1], ptr[1:], strict=True)
         )
         r = manifest["router"]
-        router = _Router(
+        router = Router(
             x0=float(r["x0"]),
             y0=float(r["y0"]),
             inv_x=float(r["inv_x"]),

@@ -7,6 +7,7 @@ import pytest
 import shapely
 
 from geo_grid.lookup import GridIndex
+from geo_grid.lookup_bulk import locate_chunk
 from geo_grid.lookup_district import DistrictIndex
 from geo_grid.lookup_kernel import DEFER, locate_kernel
 from geo_grid.synthetic import synthetic_district, synthetic_micro_grids
@@ -78,7 +79,7 @@ def test_compiled_path_equals_numpy_path_and_defers_edge_points(district) -> Non
                              r.ptr, r.subs, index._rank, *index._flat.kernel_args)  # fmt: skip
     slow = np.empty(len(x), dtype=np.int32)
     slow_tie = np.empty(len(x), dtype=bool)
-    index._chunk(x, y, slow, slow_tie)
+    locate_chunk(index._router, index._flat, index._rank, index._by_rank, index.size, x, y, slow, slow_tie)
     sure = out != DEFER
     assert deferred == np.count_nonzero(~sure) and 0 < deferred < len(x) // 2
     assert np.array_equal(out[sure], slow[sure]) and np.array_equal(tie[sure], slow_tie[sure])

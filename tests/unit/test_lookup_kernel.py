@@ -66,3 +66,36 @@ def test_bulk_path_answers_vertex_cells_itself() -> None:
     n_far = 100_000 + len(vx)
     assert deferred == np.count_nonzero(~sure) and sure[:n_far].all() and deferred > 0
     assert np.array_equal(index.locate_many(x, y), ref)
+
+
+def test_one_point_path_answers_as_the_reference_and_defers_only_edge_points() -> None:
+    """`locate_pos` is one compiled call (locate_one) that falls back to the Python/GEOS path only for
+    points it cannot decide: its certain answers are the brute-force reference's, also across the
+    subdistrict borders (router cells with several candidates) and outside."""
+    codes, polys = synthetic_micro_grids(3, 150, seed=4)
+    index = DistrictIndex.build(codes, polys, workers=1)
+    minx, miny, maxx, maxy = shapely.total_bounds(np.asarray(polys, dtype=object))
+    rng = np.random.default_rng(11)
+    x = rng.uniform(minx - 0.001, maxx + 0.001, 20_000)
+    y = rng.uniform(miny - 0.001, maxy + 0.001, 20_000)
+    corners = shapely.get_coordinates(np.asarray(polys, dtype=object))
+    vx, vy = (corners + rng.normal(0.0, 1e-7, corners.shape)).T
+    ex, ey = edge_probe_points(polys, eps=1e-13)
+    x = np.concatenate([x, vx, ex, [np.nan, minx - 1.0]])
+    y = np.concatenate([y, vy, ey, [miny, np.nan]])
+    ref = brute_force_locate(index.codes, index.polygons, x, y)
+    sc = index._scalar
+    one = np.array([sc.one(a, b, *sc.one_args) for a, b in zip(x.tolist(), y.tolist(), strict=True)])
+    sure = one != DEFER
+    assert np.array_equal(one[sure], ref[sure])
+    n_far = 20_000 + len(vx)
+    assert sure[:n_far].all() and not sure.all()  # the on-edge probes do reach the exact path
+    r = index._router
+    border = np.array(
+        [len(r.route1(a, b)) > 1 for a, b in zip(x[:20_000].tolist(), y[:20_000].tolist(), strict=True)]
+    )
+    assert border.sum() > 100  # the border cells were exercised
+    got = np.array([index.locate_pos(a, b) for a, b in zip(x.tolist(), y.tolist(), strict=True)])
+    assert np.array_equal(got, ref)
+    slow = np.array([index._locate_pos_exact(a, b) for a, b in zip(x.tolist(), y.tolist(), strict=True)])
+    assert np.array_equal(slow, ref)
