@@ -1,6 +1,6 @@
 """SQL for Mapbox vector tiles (ST_AsMVT): one layer of one tile, built by PostGIS.
 
-Grids come from one generation; communities and facilities are not versioned; reports (the incident map
+Grids come from the generations asked for (one, or every subdistrict's active one); communities and facilities are not versioned; reports (the incident map
 of a district or city) go by the incident page's filter, the caller's scope and the privacy policy.
 Geometries are clipped to the tile with a 64-unit buffer (of 4096) so that outlines join seamlessly
 across tiles.
@@ -24,11 +24,11 @@ _HAS_LEADER = (
     "EXISTS (SELECT 1 FROM roles r WHERE r.grid_code = src.code AND r.role = 'micro_grid_leader')"
     " AS has_leader"
 )
-# layer → (its rows, the properties kept: columns of src or SQL expressions over it); :gen is the generation.
+# layer → (its rows, the properties kept: columns of src or SQL expressions over it); :gens are the generations.
 _SOURCES = {
-    "micro_grids": ("grids WHERE generation_id = :gen AND level = 'micro'",
+    "micro_grids": ("grids WHERE generation_id = ANY(:gens) AND level = 'micro'",
                     ("src.code", "src.name", "src.level", "src.parent_code", "src.community_code", _HAS_LEADER)),
-    "tertiary_grids": ("grids WHERE generation_id = :gen AND level = 'tertiary'",
+    "tertiary_grids": ("grids WHERE generation_id = ANY(:gens) AND level = 'tertiary'",
                        ("src.code", "src.name", "src.level", "src.parent_code", "src.community_code")),
     "communities": ("communities WHERE geom IS NOT NULL", ("src.code", "src.name")),
     "facilities": ("facilities WHERE geom IS NOT NULL",
@@ -42,8 +42,9 @@ _SOURCES = {
 LAYERS = tuple(_SOURCES)
 
 
-def tile(session: Session, layer: str, z: int, x: int, y: int, generation_id: int | None) -> bytes:
-    """The tile (z, x, y) of `layer` as MVT bytes (empty when nothing lies in it)."""
+def tile(session: Session, layer: str, z: int, x: int, y: int, generation_ids: Collection[int]) -> bytes:
+    """The tile (z, x, y) of `layer` as MVT bytes (empty when nothing lies in it); grids of the
+    generations `generation_ids` (other layers are not versioned)."""
     rows, columns = _SOURCES[layer]
     sql = f"""
         WITH env AS (SELECT ST_TileEnvelope(:z, :x, :y) AS merc),
@@ -56,7 +57,7 @@ def tile(session: Session, layer: str, z: int, x: int, y: int, generation_id: in
                                                               * {BUFFER} / {EXTENT}), 4326))
         SELECT ST_AsMVT(feats.*, :layer, {EXTENT}, 'geom') FROM feats WHERE geom IS NOT NULL"""
     value = session.execute(
-        text(sql), {"z": z, "x": x, "y": y, "layer": layer, "gen": generation_id}
+        text(sql), {"z": z, "x": x, "y": y, "layer": layer, "gens": list(generation_ids)}
     ).scalar()
     return bytes(value) if value is not None else b""
 

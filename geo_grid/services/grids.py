@@ -92,6 +92,16 @@ def listing_generations(
     return gens
 
 
+def tile_generations(session: Session, generation: int | None = None) -> list[Generation]:
+    """The generations a map tile draws: the one asked for, else every subdistrict's active one."""
+    if generation is not None:
+        return [resolve_generation(session, None, generation)]
+    gens = _district_generations(session, None)
+    if not gens:
+        raise GenerationNotFound("no active generation: load boundaries first (geo-grid load-sample)")
+    return gens
+
+
 def _district_generations(session: Session, at: datetime | None) -> list[Generation]:
     """Every subdistrict's generation active at `at` (or now), by subdistrict code (a subdistrict with
     none then is left out)."""

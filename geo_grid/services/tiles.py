@@ -27,10 +27,11 @@ def _check(layers: tuple[str, ...], layer: str, z: int, x: int, y: int) -> None:
 
 
 def tile(session: Session, layer: str, z: int, x: int, y: int, generation: int | None = None) -> bytes:
-    """The MVT bytes of one tile; grids of `generation` (default: the active one)."""
+    """The MVT bytes of one tile; grids of `generation`, by default of every subdistrict's active one (a
+    map of a district shows all of it, whoever asks: the tiles are public and cached)."""
     _check(tile_repo.LAYERS, layer, z, x, y)
-    gen = grid_service.resolve_generation(session, None, generation).id if layer in GRID_LAYERS else None
-    return tile_repo.tile(session, layer, z, x, y, gen)
+    gens = [g.id for g in grid_service.tile_generations(session, generation)] if layer in GRID_LAYERS else []
+    return tile_repo.tile(session, layer, z, x, y, gens)
 
 
 def report_tile(

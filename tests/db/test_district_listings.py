@@ -8,11 +8,13 @@ nothing changes."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import mapbox_vector_tile
 import pytest
 from fastapi.testclient import TestClient
 
@@ -256,3 +258,33 @@ def test_a_write_does_not_guess_the_one_with_live_boundaries(db_url: str) -> Non
             session.rollback()
     finally:
         engine.dispose()
+
+
+# ---------------------------------------------------------------------------------------- map tiles
+
+
+def _tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    n = 2**z
+    y = (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n
+    return int((lon + 180) / 360 * n), int(y)
+
+
+def _tile_codes(env: Env, path: str, **params: Any) -> set[str]:
+    r = _get(env, path, **params)
+    assert r.status_code == 200, r.text
+    layer = mapbox_vector_tile.decode(r.content).get("micro_grids", {"features": []}) if r.content else None
+    return {f["properties"]["code"] for f in (layer or {"features": []})["features"]}
+
+
+def test_a_grid_tile_naming_no_generation_draws_every_subdistrict(env: Env) -> None:
+    """A map of the district shows all of it: a tile over the border holds both subdistricts' micro-grids
+    (before, 422 `subdistrict_required`); `generation=` still draws that one generation alone."""
+    lon, lat = env.built.sample_outline.centroid.coords[0]
+    z = 12
+    x, y = _tile_of(lon, lat, z)
+    path = f"/tiles/micro_grids/{z}/{x}/{y}.mvt"
+    codes = _tile_codes(env, path)
+    assert {c for c in codes if c.startswith(NEIGHBOUR)} == set(env.built.micro)
+    assert any(c.startswith(SAMPLE) for c in codes)
+    assert _tile_codes(env, path, generation=env.active[NEIGHBOUR]) == set(env.built.micro)
+    assert _tile_codes(env, path, generation=env.active[SAMPLE]) == {c for c in codes if c.startswith(SAMPLE)}
