@@ -14,8 +14,10 @@ requests, and only when it is certain to give the route's answer:
   principal and its access scope through the route's own dependency (`deps.scoped_principal`: the one
   token cache with its TTL re-validation, revocation and grace while the database is down; then
   `_enforce_scope`), and the read audited by the route's own `deps.audit_after` once the body is made.
-  An unknown or revoked token, a refused scope, a database error — anything that dependency raises —
-  hands the request to the route, which asks again and answers with its own error;
+  An unknown or revoked token or a refused scope (a domain error of that dependency) is answered by the
+  app's own handler of that error (api/errors.py: the route's 401/403/404, byte for byte), without
+  asking the database a second time; any other failure (the database unreachable) hands the request to
+  the route, which asks again and answers;
 * an active generation loaded, the coordinates in range.
 
 Anything else — a session, `at=`, `generation=`, any other or repeated parameter, a value the route
@@ -27,10 +29,12 @@ headers; `tests/db/test_lookup_fastpath.py` compares the two.
 
 from __future__ import annotations
 
+import inspect
 import math
 import re
 
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from geo_grid.api import deps
@@ -76,16 +80,18 @@ class LookupFastPath:
         if scope["type"] != "http" or scope["path"] != _PATH or scope["method"] != "GET":
             await self.app(scope, receive, send)
             return
-        body = await self._answer(scope)
-        if body is None:
+        answer = await self._answer(scope)
+        if answer is None:
             await self.app(scope, receive, send)
-            return
-        headers = [(b"content-length", str(len(body)).encode()), (b"content-type", b"application/json")]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        elif isinstance(answer, Response):
+            await answer(scope, receive, send)
+        else:
+            headers = [(b"content-length", str(len(answer)).encode()), (b"content-type", b"application/json")]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": answer})
 
     @staticmethod
-    async def _answer(scope: Scope) -> bytes | None:
+    async def _answer(scope: Scope) -> bytes | Response | None:
         token = False
         for name, value in scope["headers"]:
             if name == b"authorization":
@@ -110,7 +116,7 @@ class LookupFastPath:
 
 async def _token_answer(
     scope: Scope, runtime: Runtime, directory: GridDirectory, parsed: tuple[float, float, str]
-) -> bytes | None:
+) -> bytes | Response | None:
     """A token holder's answer, through the route's dependency and audit (see the module docstring)."""
     request = Request(scope)
     credentials = await deps.bearer_credentials(request)
@@ -118,7 +124,9 @@ async def _token_answer(
         return None  # not a bearer token: the route reads the header as it always has
     try:
         principal = await deps.scoped_principal(request, runtime, credentials)
-    except Exception:  # unknown or revoked token, scope refused, database down: the route answers its error
+    except GeoGridError as exc:  # an unknown or revoked token, a scope refused: the route's error answer
+        return await _error_answer(request, exc)
+    except Exception:  # e.g. the database unreachable: the route asks again and answers
         return None
     try:
         body = lookup_json(directory, *parsed, principal)
@@ -126,3 +134,16 @@ async def _token_answer(
         return None
     await deps.audit_after(request, runtime, principal)
     return body
+
+
+async def _error_answer(request: Request, exc: GeoGridError) -> Response | None:
+    """What the app answers when the route's dependency raises `exc`: the handler the app registered for
+    it (api/errors.py), found as Starlette's exception middleware finds it (the class, then its bases)."""
+    handlers = getattr(request.scope["app"], "exception_handlers", {})
+    for cls in type(exc).__mro__:
+        handler = handlers.get(cls)
+        if handler is not None:
+            response = handler(request, exc)
+            response = await response if inspect.isawaitable(response) else response
+            return response if isinstance(response, Response) else None
+    return None  # no handler: the route
