@@ -103,7 +103,9 @@ def serve(port: int, workers: int) -> None:
     serve_api(baseline_app, "benchmarks.lookup_http:baseline_app", Settings(), "127.0.0.1", port, workers)
 
 
-def start_server(kind: str, url: str, workers: int, log: Path) -> tuple[subprocess.Popen[bytes], int]:
+def start_server(
+    kind: str, url: str, workers: int, log: Path, extra_env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], int]:
     """The product as a user starts it (`geo-grid up`, its shipped settings: access log on, …), or the
     baseline the same way, in a child process; its output (the access log) goes to `log`."""
     import os
@@ -114,6 +116,7 @@ def start_server(kind: str, url: str, workers: int, log: Path) -> tuple[subproce
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("GEO_GRID_")}
     env["GEO_GRID_DATABASE_URL"] = url
+    env.update(extra_env or {})
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     if kind == "app":
         geo_grid = Path(sys.executable).parent / "geo-grid"
@@ -238,6 +241,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--connections", type=int, default=32, help="wrk connections")
     ap.add_argument("--workers", type=int, default=1, help="API processes (geo-grid up --workers N), both")
     ap.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="GEO_GRID_X=VALUE",
+        help="a setting for both servers (repeatable), e.g. GEO_GRID_AUDIT_QUEUE_MAX=1 to see what writing "
+        "the audit rows of token reads costs (they are then dropped: a diagnostic, not a setting to ship)",
+    )
+    ap.add_argument(
         "--token", action="store_true", help="also measure a dispatcher token's lookups (fast path and route)"
     )
     ap.add_argument("--serve", choices=["postgis"], help=argparse.SUPPRESS)
@@ -273,7 +284,7 @@ def run_all(args: argparse.Namespace, url: str) -> None:
         f"machine: {subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} cores, load "
         f"average {Path('/proc/loadavg').read_text().strip()} before the run; {len(points):,} random points "
         f"in the sample bbox; both servers as `geo-grid up --workers {args.workers}` serves (access log on, "
-        f"written to {tmp}/*.log)"
+        f"written to {tmp}/*.log)" + (f"; both with {' '.join(args.env)}" if args.env else "")
     )
     header = f"Authorization: Bearer {create_token(url)}" if args.token else None
     # (server kind, label, path, query suffix, header): the first measurement of a kind starts its server
@@ -293,7 +304,8 @@ def run_all(args: argparse.Namespace, url: str) -> None:
             if running is None or running[0] != kind:
                 if running is not None:
                     stop(running[1])
-                proc, port = start_server(kind, url, args.workers, tmp / f"{kind}.log")
+                extra = dict(item.split("=", 1) for item in args.env)
+                proc, port = start_server(kind, url, args.workers, tmp / f"{kind}.log", extra)
                 running = (kind, proc, port)
             _, proc, port = running
             paths = [route + p + suffix for p in points]
