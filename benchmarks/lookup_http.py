@@ -3,6 +3,7 @@ against one PostGIS query per request, served the same way.
 
     .venv/bin/python benchmarks/lookup_http.py            # temporary embedded PostGIS, ~1 minute
     .venv/bin/python benchmarks/lookup_http.py --workers 2
+    .venv/bin/python benchmarks/lookup_http.py --token    # also a dispatcher token's lookups
 
 The product is started with the shipped command (`geo-grid up`, `--workers` as given; its access log goes
 to a file). The baseline is the same: the product's app (its middleware, access log on, runtime and
@@ -15,6 +16,11 @@ with (geo_grid.cli.server.serve: the same uvicorn options and protocol, the same
   here (raw asyncio HTTP/1.1 on keep-alive connections) sends each request at its scheduled time and
   measures from that time, so a server that falls behind is charged for the queueing (no coordinated
   omission). It shares the 2 cores with the server, as wrk does.
+With `--token`, a dispatcher token is made with the CLI as a user would (`geo-grid token create`) and the
+product is also measured with `Authorization: Bearer …` on every request (unmasked phones, each read
+queued for the audit log: the fast path of api/lookup_fastpath.py), and the same token requests with one
+extra parameter the route ignores (`&via=route`), which the fast path hands to the FastAPI route: the
+cost of a token lookup without the fast path, on the same server.
 The PostGIS route is benchmark-only, not part of the product: the same JSON shape (micro, tertiary,
 community with names, people with masked phones) from ONE SQL query with the product's rule
 (repository/rules.py covering_micro: ST_Covers, smallest code), a plain `def` route (thread pool) as the
@@ -97,7 +103,9 @@ def serve(port: int, workers: int) -> None:
     serve_api(baseline_app, "benchmarks.lookup_http:baseline_app", Settings(), "127.0.0.1", port, workers)
 
 
-def start_server(kind: str, url: str, workers: int, log: Path) -> tuple[subprocess.Popen[bytes], int]:
+def start_server(
+    kind: str, url: str, workers: int, log: Path, extra_env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], int]:
     """The product as a user starts it (`geo-grid up`, its shipped settings: access log on, …), or the
     baseline the same way, in a child process; its output (the access log) goes to `log`."""
     import os
@@ -108,6 +116,7 @@ def start_server(kind: str, url: str, workers: int, log: Path) -> tuple[subproce
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("GEO_GRID_")}
     env["GEO_GRID_DATABASE_URL"] = url
+    env.update(extra_env or {})
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     if kind == "app":
         geo_grid = Path(sys.executable).parent / "geo-grid"
@@ -149,7 +158,9 @@ end
 """
 
 
-def run_wrk(port: int, paths_file: Path, seconds: int, connections: int) -> tuple[float, int, str]:
+def run_wrk(
+    port: int, paths_file: Path, seconds: int, connections: int, header: str | None = None
+) -> tuple[float, int, str]:
     script = paths_file.with_suffix(".lua")
     script.write_text(LUA % paths_file)
     out = subprocess.run(
@@ -159,6 +170,7 @@ def run_wrk(port: int, paths_file: Path, seconds: int, connections: int) -> tupl
             f"-c{connections}",
             f"-d{seconds}s",
             "--latency",
+            *(["-H", header] if header else []),
             "-s",
             str(script),
             f"http://127.0.0.1:{port}",
@@ -175,13 +187,14 @@ def run_wrk(port: int, paths_file: Path, seconds: int, connections: int) -> tupl
 
 
 async def open_loop(
-    port: int, paths: list[str], rate: float, seconds: float, connections: int
+    port: int, paths: list[str], rate: float, seconds: float, connections: int, header: str | None = None
 ) -> dict[str, float]:
     """Send request k at t0 + k/rate on the next free keep-alive connection; latency from that time."""
     n = int(rate * seconds)
     queue: asyncio.Queue[tuple[int, float]] = asyncio.Queue()
     latencies: list[float] = []
     failures = 0
+    extra = f"{header}\r\n" if header else ""
 
     async def worker() -> None:
         nonlocal failures
@@ -191,7 +204,7 @@ async def open_loop(
             if k < 0:
                 writer.close()
                 return
-            writer.write(f"GET {paths[k % len(paths)]} HTTP/1.1\r\nHost: bench\r\n\r\n".encode())
+            writer.write(f"GET {paths[k % len(paths)]} HTTP/1.1\r\nHost: bench\r\n{extra}\r\n".encode())
             head = await reader.readuntil(b"\r\n\r\n")
             length = int(re.search(rb"(?i)content-length: (\d+)", head).group(1))  # type: ignore[union-attr]
             await reader.readexactly(length)
@@ -227,6 +240,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--rate", type=float, default=1000.0, help="fixed request rate for the latency test")
     ap.add_argument("--connections", type=int, default=32, help="wrk connections")
     ap.add_argument("--workers", type=int, default=1, help="API processes (geo-grid up --workers N), both")
+    ap.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="GEO_GRID_X=VALUE",
+        help="a setting for both servers (repeatable), e.g. GEO_GRID_AUDIT_QUEUE_MAX=1 to see what writing "
+        "the audit rows of token reads costs (they are then dropped: a diagnostic, not a setting to ship)",
+    )
+    ap.add_argument(
+        "--token", action="store_true", help="also measure a dispatcher token's lookups (fast path and route)"
+    )
     ap.add_argument("--serve", choices=["postgis"], help=argparse.SUPPRESS)
     ap.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -258,39 +282,76 @@ def run_all(args: argparse.Namespace, url: str) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="geo_grid_http_"))
     print(
         f"machine: {subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} cores, load "
-        f"average {Path('/proc/loadavg').read_text().split()[0]} before the run; {len(points):,} random points "
+        f"average {Path('/proc/loadavg').read_text().strip()} before the run; {len(points):,} random points "
         f"in the sample bbox; both servers as `geo-grid up --workers {args.workers}` serves (access log on, "
-        f"written to {tmp}/*.log)"
+        f"written to {tmp}/*.log)" + (f"; both with {' '.join(args.env)}" if args.env else "")
     )
+    header = f"Authorization: Bearer {create_token(url)}" if args.token else None
+    # (server kind, label, path, query suffix, header): the first measurement of a kind starts its server
+    runs: list[tuple[str, str, str, str, str | None]] = [
+        ("app", "geo-grid up: GET /lookup", "/lookup", "", None)
+    ]
+    if header:
+        runs += [
+            ("app", "  same, dispatcher token", "/lookup", "", header),
+            ("app", "  same, token, via the route", "/lookup", "&via=route", header),
+        ]
+    runs.append(("postgis", "same server, PostGIS per request", "/lookup_postgis", "", None))
     results: dict[str, dict[str, float]] = {}
-    servers = (
-        ("app", "/lookup", "geo-grid up: GET /lookup"),
-        ("postgis", "/lookup_postgis", "same server, PostGIS per request"),
-    )
-    for kind, route, label in servers:
-        paths = [route + p for p in points]
-        paths_file = tmp / f"{kind}.txt"
-        paths_file.write_text("\n".join(paths) + "\n")
-        proc, port = start_server(kind, url, args.workers, tmp / f"{kind}.log")
-        try:
-            run_wrk(port, paths_file, 2, 4)  # warm-up
+    running: tuple[str, subprocess.Popen[bytes], int] | None = None
+    try:
+        for n, (kind, label, route, suffix, auth) in enumerate(runs):
+            if running is None or running[0] != kind:
+                if running is not None:
+                    stop(running[1])
+                extra = dict(item.split("=", 1) for item in args.env)
+                proc, port = start_server(kind, url, args.workers, tmp / f"{kind}.log", extra)
+                running = (kind, proc, port)
+            _, proc, port = running
+            paths = [route + p + suffix for p in points]
+            paths_file = tmp / f"run{n}.txt"
+            paths_file.write_text("\n".join(paths) + "\n")
+            run_wrk(port, paths_file, 2, 4, auth)  # warm-up
             cpu0 = cpu_seconds(proc.pid)
-            rps, count, errors = run_wrk(port, paths_file, args.seconds, args.connections)
+            rps, count, errors = run_wrk(port, paths_file, args.seconds, args.connections, auth)
             cpu = cpu_seconds(proc.pid) - cpu0
-            fixed = asyncio.run(open_loop(port, paths, args.rate, args.seconds, 64))
-        finally:
-            proc.terminate()
-            proc.wait(30)
-        results[kind] = {"rps": rps, "cpu_us": 1e6 * cpu / count, **fixed}
-        print(
-            f"{label:<34} max {rps:>7,.0f} req/s (wrk -t2 -c{args.connections} -d{args.seconds}s, {errors}), "
-            f"API processes' CPU {1e6 * cpu / count:,.0f} µs/request; at {fixed['rate']:,.0f} req/s: "
-            f"p50 {fixed['p50']:.2f} ms, p99 {fixed['p99']:.2f} ms, max {fixed['max']:.1f} ms, "
-            f"{int(fixed['failures'])} non-200"
-        )
-    ratio = results["app"]["rps"] / results["postgis"]["rps"]
-    print(f"max throughput ratio in-memory / PostGIS-per-request (same run): {ratio:.1f}x")
-    print(f"load average after the run: {Path('/proc/loadavg').read_text().split()[0]}")
+            fixed = asyncio.run(open_loop(port, paths, args.rate, args.seconds, 64, auth))
+            results[label] = {"rps": rps, "cpu_us": 1e6 * cpu / count, **fixed}
+            print(
+                f"{label:<34} max {rps:>7,.0f} req/s (wrk -t2 -c{args.connections} -d{args.seconds}s, {errors}), "
+                f"API processes' CPU {1e6 * cpu / count:,.0f} µs/request; at {fixed['rate']:,.0f} req/s: "
+                f"p50 {fixed['p50']:.2f} ms, p99 {fixed['p99']:.2f} ms, max {fixed['max']:.1f} ms, "
+                f"{int(fixed['failures'])} non-200",
+                flush=True,
+            )
+    finally:
+        if running is not None:
+            stop(running[1])
+    base = results["same server, PostGIS per request"]
+    for label, r in results.items():
+        if label != "same server, PostGIS per request":
+            print(
+                f"{label.strip():<34} / PostGIS per request (same run): max throughput {r['rps'] / base['rps']:.1f}x, "
+                f"CPU per request {r['cpu_us'] / base['cpu_us']:.2f}x"
+            )
+    print(f"load average after the run: {Path('/proc/loadavg').read_text().strip()}")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    proc.wait(30)
+
+
+def create_token(url: str) -> str:
+    """A dispatcher token, made as a user makes one: `geo-grid token create` (its last output line)."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GEO_GRID_")}
+    env["GEO_GRID_DATABASE_URL"] = url
+    geo_grid = Path(sys.executable).parent / "geo-grid"
+    cmd = [str(geo_grid), "token", "create", "--role", "dispatcher", "--name", "12345 热线（压测）"]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True, timeout=120).stdout
+    return out.strip().splitlines()[-1]
 
 
 if __name__ == "__main__":

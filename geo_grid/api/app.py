@@ -74,7 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     # Middleware, innermost first (each add_middleware wraps the ones before it). All pure ASGI.
-    app.add_middleware(LookupFastPath)  # the public's plain GET /lookup (api/lookup_fastpath.py)
+    app.add_middleware(LookupFastPath)  # plain GET /lookup, public or token (api/lookup_fastpath.py)
     errors.install(app)  # the text guard (api/text_guard.py)
     limits.install(app, settings)  # body-size and rate limits (api/limits.py)
     # On every response, the refusals of the guards above too.

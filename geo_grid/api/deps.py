@@ -138,13 +138,19 @@ def _write_without_session(request: Request, runtime: Runtime, principal: auth.P
         audit_repo.add_many(session, [_entry(request, principal, f"{request.method} {_route(request)}")])
 
 
+async def bearer_credentials(request: Request) -> HTTPAuthorizationCredentials | None:
+    """The request's bearer token as every route reads it (FastAPI's HTTPBearer, `_bearer`)."""
+    return await _bearer(request)
+
+
 async def scoped_principal(
     request: Request,
     runtime: RuntimeDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> auth.Principal:
     """Who calls (no token → public), with its access scope enforced (`_enforce_scope`). Routes that only
-    need the scope (public reads of generations and grid statistics) depend on this alone, as `ScopeDep`."""
+    need the scope (public reads of generations and grid statistics) depend on this alone, as `ScopeDep`.
+    GET /lookup's fast path (api/lookup_fastpath.py) calls it for a token holder, with `bearer_credentials`."""
     principal = await _resolve(request, runtime, credentials)
     request.state.principal = principal
     await _enforce_scope(request, runtime, principal)
@@ -156,10 +162,15 @@ async def get_principal(
     runtime: RuntimeDep,
     principal: Annotated[auth.Principal, Depends(scoped_principal)],
 ) -> AsyncIterator[auth.Principal]:
-    """The caller (`scoped_principal`). Then, once the handler has succeeded: a write without the
-    request's session is audited here, and a read by a role that sees personal data is queued for the
-    audit log."""
+    """The caller (`scoped_principal`). Then, once the handler has succeeded, its audit (`audit_after`)."""
     yield principal
+    await audit_after(request, runtime, principal)
+
+
+async def audit_after(request: Request, runtime: Runtime, principal: auth.Principal) -> None:
+    """The audit of a request whose handler has succeeded: a write without the request's session is
+    audited here, and a read by a role that sees personal data is queued for the audit log
+    (`audited_read`). Also called by GET /lookup's fast path (api/lookup_fastpath.py) for a token holder."""
     if is_write(request):
         if not getattr(request.state, "uses_session", False):
             await run_in_threadpool(_write_without_session, request, runtime, principal)
