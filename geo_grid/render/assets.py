@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
-
-from branca.element import Element
+from typing import TYPE_CHECKING, Any
 
 from geo_grid.errors import MapAssetsMissing
 from geo_grid.settings import PROJECT_ROOT
+
+if TYPE_CHECKING:
+    from branca.element import Element
 
 ASSET_DIR = PROJECT_ROOT / "maps" / "node_modules"
 DEFAULT_ASSETS_URL = "/maps/static"
