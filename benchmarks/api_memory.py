@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import signal
 import subprocess
 import sys
 import time
@@ -163,7 +164,9 @@ def main() -> None:
         )
         report(f"after {args.requests} mixed requests", proc.pid)
     finally:
-        proc.terminate()
+        # Ctrl-C, as a user stops it: `geo-grid up` then stops the embedded PostgreSQL it started (after
+        # SIGTERM uvicorn re-raises the signal once shut down, and the cluster kept running).
+        proc.send_signal(signal.SIGINT)
         try:
             proc.wait(timeout=60)
         except subprocess.TimeoutExpired:

@@ -13,7 +13,6 @@ import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-import folium
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from geo_grid.errors import InvalidInput
@@ -65,9 +64,7 @@ def tile_source(template: str) -> str | None:
 
 def tile_sources(basemap: Basemap) -> list[str]:
     """Every origin the pages fetch tiles from: the URLs of the tile layers the basemap itself adds."""
-    fmap = folium.Map(tiles=None)
-    basemap.add_to(fmap)
-    urls = [getattr(child, "tiles", None) for child in fmap._children.values()]
+    urls = [layer["tiles"] for layer in basemap.tile_layers()]
     sources = (tile_source(url) for url in urls if isinstance(url, str))
     return list(dict.fromkeys(s for s in sources if s))
 

@@ -13,9 +13,7 @@ from geo_grid.cli import app
 from geo_grid.cli.common import database
 from geo_grid.db import make_engine, make_session_factory
 from geo_grid.errors import GeoGridError, InvalidInput
-from geo_grid.io.points import PointReader, PointWriter, detect_format
 from geo_grid.services import lookup as lookup_service
-from geo_grid.services.assign import COLUMNS, Assigner
 from geo_grid.services.directory import GridDirectory, load_active
 from geo_grid.settings import Settings
 
@@ -73,6 +71,11 @@ def assign(
     """Add micro_code, tertiary_code, community_code, outside and error to every row, streaming the file in
     chunks (any size). Rows with missing or invalid coordinates are kept, with `error` saying why; the
     output has the input's rows in the input's order. Grids: the active generation in the database."""
+    # The readers/writers (pandas, pyarrow, pyogrio) load with this command, not with every `geo-grid`
+    # command (`geo-grid up` serves the API in the same process).
+    from geo_grid.io.points import PointReader, PointWriter, detect_format
+    from geo_grid.services.assign import COLUMNS, Assigner
+
     if dask:
         store = None if scatter_index else (index_store or Settings().data_dir / "lookup")
         _assign_on_dask(input_file, output, lon_col, lat_col, crs_name, dask, store)
@@ -123,7 +126,9 @@ def _assign_on_dask(input_file: Path, output: Path, lon_col: str, lat_col: str, 
                     scheduler: str, store: Path | None) -> None:  # fmt: skip
     """`--dask`: the same assignment, partition by partition on a Dask cluster (services/assign_dask.py);
     the index published to `store` for the workers to load (None: pickled and sent to them)."""
+    from geo_grid.io.points import detect_format
     from geo_grid.services import assign_dask
+    from geo_grid.services.assign import Assigner
 
     try:
         fmt = "parquet" if input_file.is_dir() else detect_format(input_file)

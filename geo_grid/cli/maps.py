@@ -6,8 +6,8 @@ import os
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import folium
 import typer
 from sqlalchemy.orm import Session
 
@@ -18,6 +18,9 @@ from geo_grid.errors import GeoGridError
 from geo_grid.render import assets
 from geo_grid.services import maps as map_service
 from geo_grid.settings import Settings
+
+if TYPE_CHECKING:  # folium loads when a page is drawn, not with every `geo-grid` command
+    import folium
 
 maps_app = typer.Typer(
     help="Map pages as HTML files (the API serves the same pages under /maps/).", no_args_is_help=True

@@ -18,19 +18,18 @@ import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
 import numpy as np
-import pandas as pd
-import pyogrio
-import pyogrio.errors
 import shapely
 from shapely.geometry import MultiPolygon, Polygon
 
 from geo_grid import crs
 from geo_grid.errors import GeoGridError, ImportFailed, InvalidInput, UnsupportedFormat
 from geo_grid.io import uploads
+
+if TYPE_CHECKING:  # geopandas, pandas and pyogrio are imported when a file is read or written
+    import geopandas as gpd
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +57,8 @@ def _feature_label(i: int, code: Any) -> str:
 
 
 def _text(value: Any) -> str | None:
+    import pandas as pd  # loaded already: the value comes from a frame read_frame returned
+
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
         return None
     if isinstance(value, float) and value.is_integer():
@@ -73,6 +74,9 @@ def read_frame(path: Path, name: str | None = None, limits: uploads.Limits | Non
     paths is refused) and GDAL is given the driver; a zip is unpacked into a private temporary directory
     removed before returning. `name` is how messages call the file (default: its own name); GDAL's own
     text, which names server paths, is logged, never put in the error."""
+    import geopandas as gpd
+    import pyogrio
+
     name = name or uploads.display_name(path.name)
     with tempfile.TemporaryDirectory(prefix="geo_grid_read_") as tmp:
         opened = uploads.prepare(path, Path(tmp), name, limits)
@@ -87,18 +91,24 @@ def read_frame(path: Path, name: str | None = None, limits: uploads.Limits | Non
         except Exception as exc:  # pyogrio/GDAL errors carry paths and GDAL's wording: log, do not echo
             log.warning("cannot read %s upload %r: %s: %s", label, name, type(exc).__name__, exc)
             what = next(
-                (why for kind, why in _GDAL_FAILURES if isinstance(exc, kind)), "文件损坏或内容不完整"
+                (why for kind, why in _gdal_failures() if isinstance(exc, kind)), "文件损坏或内容不完整"
             )
             raise ImportFailed(
                 f"{name}：无法按 {label} 读取（{what}）；未导入任何内容", {"format": opened.fmt}
             ) from None
 
 
-_GDAL_FAILURES: tuple[tuple[type[BaseException], str], ...] = (
-    (pyogrio.errors.FieldError, "有字段的值无法读取"),
-    (pyogrio.errors.GeometryError, "有要素的几何无法读取"),
-    (pyogrio.errors.CRSError, "坐标系声明无法识别"),
-)
+def _gdal_failures() -> tuple[tuple[type[BaseException], str], ...]:
+    """The GDAL failures a message names (pyogrio's errors), else "文件损坏或内容不完整"."""
+    import pyogrio.errors
+
+    return (
+        (pyogrio.errors.FieldError, "有字段的值无法读取"),
+        (pyogrio.errors.GeometryError, "有要素的几何无法读取"),
+        (pyogrio.errors.CRSError, "坐标系声明无法识别"),
+    )
+
+
 UNKNOWN_CRS = "无法识别的坐标系（--crs）：请用 wgs84、cgcs2000、gcj02、bd09 或 EPSG:<编号>"
 _EPSG = re.compile(r"^epsg:\d{1,6}$", re.IGNORECASE)
 
@@ -214,6 +224,8 @@ def write_layer(grids: list[dict[str, Any]], fmt: str, path: Path) -> Path:
     """Write grids (dicts with EXPORT_FIELDS and a WGS84 `geom`) as GeoJSON, GeoPackage or zipped Shapefile."""
     if fmt not in FORMATS:
         raise InvalidInput(f"format must be one of {', '.join(FORMATS)}")
+    import geopandas as gpd
+
     frame = gpd.GeoDataFrame(
         {k: [g[k] for g in grids] for k in EXPORT_FIELDS}, geometry=[g["geom"] for g in grids], crs=4326
     )

@@ -14,10 +14,12 @@ import hashlib
 import io
 import warnings
 from dataclasses import dataclass
-
-from PIL import Image, ImageOps, UnidentifiedImageError
+from typing import TYPE_CHECKING
 
 from geo_grid.errors import InvalidImage
+
+if TYPE_CHECKING:  # Pillow is imported when a photo is processed, not at start-up
+    from PIL import Image
 
 # Magic bytes → Pillow format name.
 ACCEPTED = ("JPEG", "PNG", "WEBP")
@@ -68,6 +70,8 @@ def _refuse(reason: str) -> InvalidImage:
 
 def process(data: bytes, *, max_pixels: int, max_side: int, thumb_side: int) -> ProcessedPhoto:
     """Check `data` and re-encode it (raises InvalidImage, 415 `invalid_image`)."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
     kind = sniff(data)
     if kind is None:
         raise _refuse("不是 JPEG、PNG 或 WebP 文件")
@@ -103,6 +107,8 @@ def process(data: bytes, *, max_pixels: int, max_side: int, thumb_side: int) -> 
 
 
 def _encode(pixels: Image.Image, out_format: str, side: int) -> Encoded:
+    from PIL import Image
+
     img = pixels.copy()
     img.thumbnail((side, side), Image.Resampling.LANCZOS)  # only ever shrinks, keeps the aspect ratio
     buffer = io.BytesIO()

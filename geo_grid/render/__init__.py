@@ -1,7 +1,3 @@
-"""Folium map builders (coverage, incidents, editor); each returns a folium.Map, saving is the caller's business."""
-
-from geo_grid.render.coverage import build_coverage_map
-from geo_grid.render.editor import build_editor_map
-from geo_grid.render.incidents import build_incident_map
-
-__all__ = ["build_coverage_map", "build_editor_map", "build_incident_map"]
+"""Folium map builders (coverage.build_coverage_map, incidents.build_incident_map, editor.build_editor_map);
+each returns a folium.Map, saving is the caller's business. Import them from their modules: importing the
+package itself loads no folium (a process that draws no map never loads it)."""

@@ -7,14 +7,16 @@ grids would sit ≈ 500 m off the streets they follow. 天地图 uses CGCS2000, 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import folium
 import numpy as np
 import shapely
 
 from geo_grid.crs import from_wgs84
 from geo_grid.errors import InvalidInput
+
+if TYPE_CHECKING:
+    import folium
 
 BASEMAPS = ("none", "xyz", "tianditu", "gaode")
 PLAIN_BACKGROUND = "#eef1f4"
@@ -48,37 +50,47 @@ class Basemap:
             return lon, lat
         return from_wgs84(lon, lat, self.crs)
 
+    def tile_layers(self) -> list[dict[str, Any]]:
+        """The tile layer(s) the pages draw, as folium.TileLayer's keyword arguments (`tiles` is the URL);
+        `none` has none (the page CSS paints a plain background)."""
+        if self.kind == "xyz":
+            return [{"tiles": self.url, "attr": "底图", "name": "底图", "control": False}]
+        if self.kind == "tianditu":
+            return [
+                {
+                    "tiles": (
+                        self.url
+                        if (self.url and layer == "vec")
+                        else _TIANDITU.format(s="{s}", layer=layer, key=self.key)
+                    ),
+                    "attr": "© 天地图",
+                    "name": name,
+                    "subdomains": "01234567",
+                    "max_zoom": 18,
+                    "control": False,
+                    "overlay": layer == "cva",
+                }
+                for layer, name in (("vec", "天地图矢量"), ("cva", "天地图注记"))
+            ]
+        if self.kind == "gaode":
+            return [
+                {
+                    "tiles": self.url or _GAODE,
+                    "attr": "© 高德地图",
+                    "name": "高德",
+                    "subdomains": "1234",
+                    "max_zoom": 18,
+                    "control": False,
+                }
+            ]
+        return []
+
     def add_to(self, fmap: folium.Map) -> None:
         """Add the tile layer(s); `none` adds nothing (the page CSS paints a plain background)."""
-        if self.kind == "none":
-            return
-        if self.kind == "xyz":
-            folium.TileLayer(tiles=self.url, attr="底图", name="底图", control=False).add_to(fmap)
-        elif self.kind == "tianditu":
-            for layer, name in (("vec", "天地图矢量"), ("cva", "天地图注记")):
-                url = (
-                    self.url
-                    if (self.url and layer == "vec")
-                    else _TIANDITU.format(s="{s}", layer=layer, key=self.key)
-                )
-                folium.TileLayer(
-                    tiles=url,
-                    attr="© 天地图",
-                    name=name,
-                    subdomains="01234567",
-                    max_zoom=18,
-                    control=False,
-                    overlay=layer == "cva",
-                ).add_to(fmap)
-        elif self.kind == "gaode":
-            folium.TileLayer(
-                tiles=self.url or _GAODE,
-                attr="© 高德地图",
-                name="高德",
-                subdomains="1234",
-                max_zoom=18,
-                control=False,
-            ).add_to(fmap)
+        import folium  # a map is being drawn: folium is loaded by then (not at start-up)
+
+        for layer in self.tile_layers():
+            folium.TileLayer(**layer).add_to(fmap)
 
 
 def from_settings(kind: str, url: str | None = None, key: str | None = None) -> Basemap:

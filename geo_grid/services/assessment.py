@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -14,12 +15,14 @@ from sqlalchemy.orm import Session
 from geo_grid import assessment as formulas
 from geo_grid.errors import InvalidInput, NotFound
 from geo_grid.labels import SUBDISTRICT_CENTRE
-from geo_grid.render import assessment_xlsx
 from geo_grid.repository import assessment as repo
 from geo_grid.repository import subdistricts as subdistrict_repo
 from geo_grid.repository.scope import EVERYTHING, Scope
 from geo_grid.repository.subdistricts import Subdistrict
 from geo_grid.services import subdistricts
+
+if TYPE_CHECKING:  # the workbook's writer (openpyxl) is imported when a workbook is made, not at start-up
+    from geo_grid.render import assessment_xlsx
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 PERIOD_PATTERN = r"^[12]\d{3}-(0[1-9]|1[0-2])$"  # years 1000–2999
@@ -188,6 +191,8 @@ def trend(
 
 
 def _sheet(a: Assessment, points: list[TrendPoint]) -> assessment_xlsx.KindSheet:
+    from geo_grid.render import assessment_xlsx
+
     return assessment_xlsx.KindSheet(
         label=UNIT_KIND_LABELS[a.by],
         units=[
@@ -220,4 +225,6 @@ def workbook(
         _sheet(assess(session, p.label, by, weights, min_cases, access, subdistrict), points) for by in kinds
     ]
     title = _served(session, access, subdistrict).title
+    from geo_grid.render import assessment_xlsx
+
     return assessment_xlsx.workbook(title, p.label, min_cases, dict(weights), sheets)

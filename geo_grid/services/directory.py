@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from sys import intern
 
 import shapely
 from sqlalchemy.orm import Session, sessionmaker
@@ -40,8 +41,11 @@ from geo_grid.services.snapshots import SnapshotHolder
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class GridInfo:
+    """One grid of a snapshot (130,750 of them in a city: slotted, and the strings many grids share —
+    level, parent and community codes — held once, `sys.intern`)."""
+
     code: str
     name: str
     level: str
@@ -122,7 +126,12 @@ def build(
         generations[subdistrict.code], subdistrict_rows[subdistrict.code] = gen_id, subdistrict
         for r in grid_repo.records(session, gen_id):
             grids[r.code] = GridInfo(
-                r.code, r.name, r.level, r.parent_code, r.community_code, subdistrict.code
+                r.code,
+                r.name,
+                intern(r.level),
+                intern(r.parent_code),
+                intern(r.community_code),
+                subdistrict.code,
             )
             if r.level == "micro":
                 micro.append(r)

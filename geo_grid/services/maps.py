@@ -7,27 +7,18 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-import folium
 import shapely
 from sqlalchemy.orm import Session
 
 from geo_grid import privacy, reporting
 from geo_grid.errors import GenerationNotFound, GridNotFound, InvalidInput, NotFound, ReportNotFound
 from geo_grid.labels import CATEGORY_LABELS, ROLE_LABELS, STAGE_LABELS, STATUS_LABELS, SUBDISTRICT_CENTRE
-from geo_grid.render import build_coverage_map, build_editor_map, build_incident_map
 from geo_grid.render.assets import DEFAULT_ASSETS_URL
 from geo_grid.render.basemap import Basemap
 from geo_grid.render.basemap import from_settings as basemap_from_settings
-from geo_grid.render.coverage import CoverageData, GridShape, TileSource
-from geo_grid.render.coverage_labels import duty_popup as render_duty_popup
-from geo_grid.render.coverage_labels import grid_popup as render_grid_popup
-from geo_grid.render.coverage_labels import short_name
-from geo_grid.render.editor import EditorData
-from geo_grid.render.incidents import IncidentData, ReportTiles
-from geo_grid.render.incidents import report_popup as render_report_popup
 from geo_grid.repository import communities as community_repo
 from geo_grid.repository import grids as grid_repo
 from geo_grid.repository import map_search as search_repo
@@ -45,6 +36,14 @@ from geo_grid.services import categories as category_service
 from geo_grid.services import generations as generation_service
 from geo_grid.services import grids as grid_service
 from geo_grid.settings import Settings
+
+# The page builders (geo_grid.render: folium, branca, jinja2, and through folium pandas) are imported by
+# the functions that draw or fill a page, not at start-up: a process that never draws a map never loads
+# them (tests/unit/test_startup_imports.py).
+if TYPE_CHECKING:
+    import folium
+
+    from geo_grid.render.incidents import IncidentData
 
 # Closed (and rejected, duplicate) reports older than this are hidden unless asked for.
 CLOSED_SHOWN_DAYS = 30
@@ -129,6 +128,8 @@ def coverage_map(
     a draft also shows its problems.
     Above `tiles_above` micro-grids (None: never) the grids and communities come from the vector tiles
     and the page's popups and search from the API (geo_grid/render/tiled.py)."""
+    from geo_grid.render.coverage import CoverageData, GridShape, TileSource, build_coverage_map
+
     page = page or Page()
     gen = grid_service.resolve_generation(session, None, generation, subdistrict)
     grids = _geoms(repo.grids(session, gen.id))
@@ -195,6 +196,9 @@ def grid_popup(
     """The popup of one grid, as the embedded coverage page binds it (coverage_labels.grid_popup, the
     grid's own people, phones as privacy.py shows them to the caller): what a tiled page opens on click.
     A grid outside the caller's scope is not found, as for GET /grids/{code}."""
+    from geo_grid.render.coverage import GridShape
+    from geo_grid.render.coverage_labels import grid_popup as render_grid_popup
+
     gen = grid_service.resolve_generation(session, None, generation)
     grid = grid_repo.get_grid(session, gen.id, code) if scope_repo.grid_code_in(access, code) else None
     if grid is None:
@@ -211,6 +215,8 @@ DUTY_TITLES = {"road_segments": ("路段", "路段长"), "courtyards": ("楼院"
 def duty_popup(session: Session, kind: str, area_id: str) -> GridPopup:
     """The popup of a road segment or courtyard as the embedded coverage page binds it (names of its
     chiefs, no phones): what a tiled page opens on click. `code` is the segment's or courtyard's id."""
+    from geo_grid.render.coverage_labels import duty_popup as render_duty_popup
+
     area = search_repo.duty_area(session, kind, area_id)
     if area is None:
         raise NotFound(f"no {kind} {area_id!r}")
@@ -230,6 +236,9 @@ class Label:
 def grid_labels(session: Session, level: str, bbox: str, generation: int | None, limit: int) -> list[Label]:
     """The zoom-in labels of a tiled coverage page for the viewport `bbox` (what the embedded page
     writes for every grid: coverage.build_coverage_map's ZoomLabels)."""
+    from geo_grid.render.coverage import GridShape
+    from geo_grid.render.coverage_labels import short_name
+
     gen = grid_service.resolve_generation(session, None, generation)
     box = grid_service.parse_bbox(bbox)
     if box is None:
@@ -320,6 +329,8 @@ def _incident_row(
 
 
 def _incident_data(session: Session, page: Page, **fields: Any) -> IncidentData:
+    from geo_grid.render.incidents import IncidentData
+
     table = category_service.table(session)
     api = page.api_url.rstrip("/")
     return IncidentData(
@@ -356,6 +367,8 @@ def incident_map(
     """Reports on the active generation's micro-grids; old closed ones only when `include_closed`.
     Above `tiles_above` reports (None: never) they are drawn from the vector tiles (GET /tiles/reports/…,
     render/tiled.py TiledReports) and their popups come from GET /maps/popups/reports/{id}."""
+    from geo_grid.render.incidents import ReportTiles, build_incident_map
+
     page = page or Page()
     query, gen = incident_query(session, f, personal, now)
     micro = [g for g in _geoms(repo.grids(session, gen.id)) if g["level"] == "micro"]
@@ -413,6 +426,8 @@ def report_popup(
     """One report's popup as the embedded incident page binds it (render/incidents.report_popup over the
     same row): what a tiled incident page opens on click. A report outside the caller's scope, without a
     point, or of a category the policy does not list to the caller is not found, as for GET /reports/{id}."""
+    from geo_grid.render.incidents import report_popup as render_report_popup
+
     table = category_service.table(session)
     visible = scope_repo.report_visible(session, access, report_id)
     found = report_repo.get(session, report_id, now) if visible else None
@@ -433,6 +448,8 @@ def editor_map(
     session: Session, basemap: Basemap, generation: int | None = None, page: Page | None = None
 ) -> folium.Map:
     """The editor page of a draft (the current draft when `generation` is not given)."""
+    from geo_grid.render.editor import EditorData, build_editor_map
+
     page = page or Page()
     if generation is None:
         drafts = generation_service.drafts(session)

@@ -7,9 +7,8 @@ import csv
 import math
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
 from geoalchemy2.shape import from_shape
 from shapely.geometry import MultiPolygon, Polygon
 from sqlalchemy.orm import Session
@@ -33,6 +32,9 @@ from geo_grid.repository import subdistricts as subdistrict_repo
 from geo_grid.services import sample_cases, subdistricts
 from geo_grid.services import stages as stage_service
 
+if TYPE_CHECKING:  # geopandas loads when the sample is read, not with every module that imports this one
+    import geopandas as gpd
+
 # The sample boundaries are the first generation, valid since this moment (before every sample report).
 SAMPLE_VALID_FROM = datetime.fromisoformat("2025-01-01T00:00:00+08:00")
 
@@ -51,6 +53,8 @@ def _read(sample_dir: Path, name: str) -> gpd.GeoDataFrame:
     path = sample_dir / name
     if not path.exists():
         raise ImportFailed(f"sample file missing: {path}")
+    import geopandas as gpd
+
     return gpd.read_file(path)
 
 

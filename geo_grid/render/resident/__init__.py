@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
-import folium
-
 from geo_grid.labels import STAGE_LABELS, STATUS_LABELS
 from geo_grid.render.basemap import Basemap
 
@@ -212,12 +210,9 @@ def page_policy(img_sources: Iterable[str] = ()) -> str:
 
 def map_setup(basemap: Basemap) -> MapSetup:
     """The small map for `basemap`: the same tile layers the map pages add (none for the plain background)."""
-    fmap = folium.Map(tiles=None)
-    basemap.add_to(fmap)
-    layers = []
-    for child in fmap._children.values():
-        url = getattr(child, "tiles", None)
-        if isinstance(url, str):
-            options = getattr(child, "options", {}) or {}
-            layers.append(TileLayer(url, options.get("subdomains"), str(options.get("attribution") or "")))
+    # As folium.TileLayer fills them in (subdomains "abc" unless given), without loading folium here.
+    layers = [
+        TileLayer(str(layer["tiles"]), layer.get("subdomains", "abc"), str(layer.get("attr") or ""))
+        for layer in basemap.tile_layers()
+    ]
     return MapSetup(layers=tuple(layers), crs=basemap.crs)
