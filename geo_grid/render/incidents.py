@@ -1,6 +1,6 @@
 """The incident map: reports as clustered markers coloured by state (overdue marked) or, in a second layer
 to toggle, by the light of their current stage (绿灯 / 黄灯 / 红灯), a heat map, and a choropleth of open
-reports per micro-grid (classes by mapclassify). With many reports (ReportTiles) the markers and the
+reports per micro-grid (Fisher–Jenks classes, `jenkspy`). With many reports (ReportTiles) the markers and the
 choropleth come from the vector tiles instead (render/tiled.py TiledReports) and there is no heat map."""
 
 from __future__ import annotations
@@ -107,19 +107,24 @@ class IncidentData:
 def classify(counts: Sequence[int], k: int = 5) -> tuple[list[int], list[float]]:
     """Class (0 = no open report, 1..k) per value and the classes' upper bounds.
 
-    Fisher–Jenks natural breaks (mapclassify) over the non-zero counts; with fewer distinct values
-    than classes, one class per value.
+    Fisher–Jenks natural breaks (exact: the classes with the least squared deviation from their means;
+    `jenkspy`, a small compiled library) over the non-zero counts; with fewer distinct values than
+    classes, one class per value.
     """
     values = np.asarray(counts, dtype=float)
     positive = values[values > 0]
     if positive.size == 0:
         return [0] * len(values), []
     k = min(k, len(np.unique(positive)))
-    # Imported here: mapclassify brings scipy and scikit-learn (≈ 150 MiB, 2.5 s) into every process that
-    # imports it, and only this map needs it (README "Scaling": one API process's memory).
-    import mapclassify
+    # Imported here: only this map needs it. (mapclassify, used before, brought scipy, scikit-learn and
+    # pandas, ≈ 146 MiB, into the API process: README "Scaling", one API process's memory.)
+    import jenkspy
 
-    bins = list(mapclassify.NaturalBreaks(positive, k=k).bins) if k > 1 else [float(positive.max())]
+    bins = (
+        [float(b) for b in jenkspy.jenks_breaks(positive, n_classes=k)[1:]]
+        if k > 1
+        else [float(positive.max())]
+    )
     classes = [0 if v <= 0 else int(np.searchsorted(bins, v)) + 1 for v in values]
     return classes, [float(b) for b in bins]
 

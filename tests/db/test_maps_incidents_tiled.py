@@ -133,7 +133,7 @@ def _expected(url: str, where: str = "true", include_closed: bool = False, publi
 def test_with_20000_reports_the_page_draws_them_from_tiles_and_stays_small(
     big: TestClient, big_db: str, make_client: Callable[..., Any]
 ) -> None:
-    big.get("/maps/incidents")  # warm: the first page imports mapclassify (scikit-learn)
+    big.get("/maps/incidents")  # warm: the first page imports folium and jenkspy
     cpu = time.process_time()  # the app runs in this process (TestClient): CPU seconds of the request
     r = big.get("/maps/incidents")
     tiled_cpu = time.process_time() - cpu

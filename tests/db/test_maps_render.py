@@ -57,6 +57,9 @@ def test_classify_uses_natural_breaks_and_keeps_zero_apart() -> None:
     assert classes[:2] == [0, 0] and all(c >= 1 for c in classes[2:])
     assert classes[-1] == len(bins) and bins[-1] == 30
     assert classify([0, 0]) == ([0, 0], [])
+    # Exact Fisher–Jenks: {1, 1, 2} {9, 10} {30} has the least squared deviation of any three classes.
+    assert classify([0, 0, 1, 1, 2, 9, 10, 30], k=3) == ([0, 0, 1, 1, 1, 2, 2, 3], [2.0, 10.0, 30.0])
+    assert classify([0, 3, 3, 7], k=5) == ([0, 1, 1, 2], [3.0, 7.0])  # fewer values than classes
 
 
 def test_localize_refuses_an_asset_without_a_local_copy() -> None:
