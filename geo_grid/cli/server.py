@@ -1,8 +1,10 @@
-"""`geo-grid up`: migrate, load the sample when empty, serve the API; Ctrl-C stops everything."""
+"""`geo-grid up`: migrate, load the sample when empty, serve the API; Ctrl-C (or SIGTERM: systemd, docker
+stop, kill) stops everything."""
 
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -28,6 +30,7 @@ def up(
     """Serve the API. Without GEO_GRID_DATABASE_URL, starts (and at exit stops) the embedded PostGIS."""
     from geo_grid.api.app import create_app
 
+    signal.signal(signal.SIGTERM, _stop_as_ctrl_c)
     settings = Settings()
     with database(settings) as (url, cluster):
         if cluster is not None:
@@ -51,6 +54,13 @@ def up(
             workers,
         )
     typer.echo("stopped")
+
+
+def _stop_as_ctrl_c(signum: int, frame: object) -> None:
+    """SIGTERM stops `geo-grid up` as Ctrl-C does. uvicorn shuts the server down gracefully on either
+    signal and then raises it again; with SIGTERM's default action the process would die there, before
+    the embedded PostgreSQL it started is stopped (left running, holding the data directory)."""
+    raise KeyboardInterrupt
 
 
 def serve(

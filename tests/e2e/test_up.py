@@ -18,7 +18,11 @@ from geo_grid.embedded import EmbeddedCluster, find_pg_bin_dir, free_port
 
 
 @pytest.mark.slow
-def test_up_serves_sample_on_embedded_cluster_and_stops_cleanly_on_ctrl_c() -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl_c", "sigterm"])
+def test_up_serves_sample_on_embedded_cluster_and_stops_cleanly(stop: signal.Signals) -> None:
+    """Ctrl-C, and SIGTERM as systemd or `docker stop` send it, stop the API and the embedded PostgreSQL it
+    started (with SIGTERM uvicorn re-raised the signal after its shutdown and the process died before
+    stopping PostgreSQL, which kept running)."""
     data_dir = Path(tempfile.mkdtemp(prefix="geo_grid_up_", dir="/tmp"))
     api_port, pg_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("GEO_GRID_")}
@@ -50,7 +54,7 @@ def test_up_serves_sample_on_embedded_cluster_and_stops_cleanly_on_ctrl_c() -> N
         served = httpx.get(f"http://127.0.0.1:{api_port}/health", timeout=5).headers
         assert "server" not in served and "date" in served  # uvicorn names no server (version)
         assert httpx.get(f"http://127.0.0.1:{api_port}/docs", timeout=5).status_code == 200
-        proc.send_signal(signal.SIGINT)  # what Ctrl-C does
+        proc.send_signal(stop)
         out, _ = proc.communicate(timeout=60)
         assert proc.returncode == 0, out
         assert "stopped" in out
