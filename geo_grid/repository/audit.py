@@ -5,10 +5,13 @@ browser session) with its name kept for reading; CLI actions carry `cli:<os user
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
+import orjson
+import psycopg2.extensions
 from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 
@@ -67,6 +70,47 @@ def add_many(session: Session, rows: list[dict[str, Any]]) -> None:
     for batch in (with_at, without):
         if batch:
             session.execute(insert(AuditRow), batch)
+
+
+# COPY's text format: a backslash, tab, newline or carriage return inside a value is written escaped.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_COPY_SQL = (
+    "COPY audit_log (at, actor, actor_token_id, actor_user_id, action, subject, grid_code, detail) FROM STDIN"
+)
+
+
+def _copy_field(value: str | int | None) -> str:
+    return "\\N" if value is None else str(value).translate(_COPY_ESCAPES)
+
+
+def copy_many(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Many entries, each with its time (`at`), in one COPY (the same rows as `add_many`, at a fraction of
+    its CPU: no per-row ORM or parameter processing; the background audit writer, services/audit.py).
+    Keys as `add_many`; a row without `at` goes through `add_many` (the database's clock)."""
+    timed = [r for r in rows if r.get("at") is not None]
+    untimed = [r for r in rows if r.get("at") is None]
+    if untimed:
+        add_many(session, untimed)
+    if not timed:
+        return
+    lines = []
+    for r in timed:
+        detail = orjson.dumps(r.get("detail") or {}, option=orjson.OPT_NON_STR_KEYS).decode()
+        fields = (
+            r["at"].isoformat(),
+            r["actor"],
+            r.get("actor_token_id"),
+            r.get("actor_user_id"),
+            r["action"],
+            r.get("subject"),
+            r.get("grid_code"),
+            detail,
+        )
+        lines.append("\t".join(map(_copy_field, fields)))
+    buffer = io.StringIO("\n".join(lines) + "\n")
+    dbapi = cast(psycopg2.extensions.connection, session.connection().connection.dbapi_connection)
+    with dbapi.cursor() as cursor:  # the session's connection: in its transaction
+        cursor.copy_expert(_COPY_SQL, buffer)
 
 
 def entries(

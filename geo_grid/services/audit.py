@@ -28,7 +28,8 @@ MAX_RETRY_PAUSE_S = 30.0
 
 
 class AuditQueue:
-    """Audit rows queued in memory and written in batches (one INSERT per batch) by a daemon thread."""
+    """Audit rows queued in memory and written in batches (one COPY per batch, `audit_repo.copy_many`:
+    ≈ 0.4× the CPU per row of the ORM insert, `benchmarks/audit_writer.py`) by a daemon thread."""
 
     def __init__(
         self, session_factory: sessionmaker[Session], max_rows: int = 10_000, flush_every_s: float = 1.0
@@ -63,7 +64,7 @@ class AuditQueue:
                 self._thread.start()
 
     def flush(self) -> int:
-        """Write every queued row now (one INSERT); returns how many were written. On a database error the
+        """Write every queued row now (one COPY); returns how many were written. On a database error the
         rows go back to the front of the queue (within its bound) and the error is raised."""
         with self._flush_lock:
             with self._lock:
@@ -80,7 +81,7 @@ class AuditQueue:
                 return 0
             try:
                 with transaction(self._factory) as session:
-                    audit_repo.add_many(session, batch)
+                    audit_repo.copy_many(session, batch)
             except Exception:
                 with self._lock:
                     keep = [r for r in batch if r["action"] != "audit_dropped"]
