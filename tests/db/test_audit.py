@@ -228,3 +228,46 @@ def test_the_background_copy_writes_the_same_rows_as_an_insert(
     assert written("copy_test_copy_many") == inserted
     assert sum(r[0] for r in inserted) == 2  # the given times kept
     assert {r[1] for r in inserted} == {"a\tb\\N", "街道", "cli:root"}
+
+
+def test_a_lookup_is_audited_only_when_it_showed_people_unmasked(
+    db_factory: Callable[[], str], make_client: Callable[..., Any], tmp_path: Any
+) -> None:
+    """A dispatcher of the sample: its lookup in its own subdistrict (phones unmasked) writes one entry;
+    at a neighbour's point (masked) or outside every grid (no people), none — by the fast path and by
+    the route alike (`via=route`: a parameter the fast path leaves to the route)."""
+    from tests.support import district
+    from tests.support.accounts import create_token
+
+    url = db_factory()
+    admin = create_token(url, "admin", "audit-setup", subdistrict=None)
+    with make_client(url) as client:
+        built = district.add_second_subdistrict(client, admin, url, tmp_path)
+        own = create_token(url, "dispatcher", "own-dispatcher", subdistrict="410105012")
+        tid = _token_id(url, "own-dispatcher")
+        queue = runtime_of(client.app).audit_queue
+        neighbour = next(iter(built.micro.values())).representative_point()
+        points = {
+            "own": interior_point(MICRO),
+            "neighbour": (neighbour.x, neighbour.y),
+            "outside": (113.5, 34.6),
+        }
+        for where, (lon, lat) in points.items():
+            for extra in ({}, {"via": "route"}):
+                queue.flush()
+                before = len(_entries(url, actor_token_id=tid))
+                params = {"lon": lon, "lat": lat, **extra}
+                r = client.get("/lookup", params=params, headers=bearer(own))
+                assert r.status_code == 200, r.text
+                body = r.json()
+                unmasked = [p for p in body["people"] if p["phone"] and "****" not in p["phone"]]
+                queue.flush()
+                rows = _entries(url, actor_token_id=tid)[before:]
+                if where == "own":
+                    assert unmasked and [row.action for row in rows] == ["read_personal"], extra
+                    query = r.request.url.query.decode()
+                    assert rows[0].subject == f"/lookup?{query}"
+                    assert rows[0].detail == {"method": "GET", "path": "/lookup", "query": query}
+                else:
+                    assert not unmasked and rows == [], (where, extra)
+        assert body["outside"] and body["people"] == []
