@@ -5,13 +5,11 @@ browser session) with its name kept for reading; CLI actions carry `cli:<os user
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 import orjson
-import psycopg2.extensions
 from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 
@@ -72,45 +70,25 @@ def add_many(session: Session, rows: list[dict[str, Any]]) -> None:
             session.execute(insert(AuditRow), batch)
 
 
-# COPY's text format: a backslash, tab, newline or carriage return inside a value is written escaped.
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-_COPY_SQL = (
-    "COPY audit_log (at, actor, actor_token_id, actor_user_id, action, subject, grid_code, detail) FROM STDIN"
+_FROM_JSON_SQL = text(
+    """INSERT INTO audit_log (at, actor, actor_token_id, actor_user_id, action, subject, grid_code, detail)
+       SELECT coalesce(r.at, geo_grid_now()), r.actor, r.actor_token_id, r.actor_user_id, r.action, r.subject,
+              r.grid_code, coalesce(r.detail, '{}')
+       FROM ROWS FROM (jsonb_to_recordset(CAST(:rows AS jsonb)) AS (
+            at timestamptz, actor text, actor_token_id integer, actor_user_id integer, action text,
+            subject text, grid_code text, detail jsonb))
+            WITH ORDINALITY AS r(at, actor, actor_token_id, actor_user_id, action, subject, grid_code, detail, n)
+       ORDER BY r.n"""
 )
 
 
-def _copy_field(value: str | int | None) -> str:
-    return "\\N" if value is None else str(value).translate(_COPY_ESCAPES)
-
-
-def copy_many(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Many entries, each with its time (`at`), in one COPY (the same rows as `add_many`, at a fraction of
-    its CPU: no per-row ORM or parameter processing; the background audit writer, services/audit.py).
-    Keys as `add_many`; a row without `at` goes through `add_many` (the database's clock)."""
-    timed = [r for r in rows if r.get("at") is not None]
-    untimed = [r for r in rows if r.get("at") is None]
-    if untimed:
-        add_many(session, untimed)
-    if not timed:
-        return
-    lines = []
-    for r in timed:
-        detail = orjson.dumps(r.get("detail") or {}, option=orjson.OPT_NON_STR_KEYS).decode()
-        fields = (
-            r["at"].isoformat(),
-            r["actor"],
-            r.get("actor_token_id"),
-            r.get("actor_user_id"),
-            r["action"],
-            r.get("subject"),
-            r.get("grid_code"),
-            detail,
-        )
-        lines.append("\t".join(map(_copy_field, fields)))
-    buffer = io.StringIO("\n".join(lines) + "\n")
-    dbapi = cast(psycopg2.extensions.connection, session.connection().connection.dbapi_connection)
-    with dbapi.cursor() as cursor:  # the session's connection: in its transaction
-        cursor.copy_expert(_COPY_SQL, buffer)
+def add_many_json(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Many entries in one INSERT of one JSON document (the same rows as `add_many`, at a fraction of its
+    CPU in this process: one orjson.dumps, no per-row parameter processing; PostgreSQL unpacks it). The
+    background audit writer (services/audit.py). Keys as `add_many`; no `at`: the database's clock."""
+    if rows:
+        payload = orjson.dumps(rows, option=orjson.OPT_NON_STR_KEYS).decode()
+        session.execute(_FROM_JSON_SQL, {"rows": payload})
 
 
 def entries(

@@ -192,11 +192,12 @@ def test_known_token_keeps_working_for_lookups_while_the_database_is_down(
     assert len(rows) >= 6 and all(r.detail["path"] == "/lookup" for r in rows)
 
 
-def test_the_background_copy_writes_the_same_rows_as_an_insert(
+def test_the_background_writer_stores_the_same_rows_as_an_insert(
     env: tuple[TestClient, dict[str, str], str],
 ) -> None:
-    """The audit queue's writer (`copy_many`, one COPY) stores what `add_many` (an INSERT) stores, for
-    values COPY's text format must escape: tabs, newlines, backslashes, `\\N`, quotes, Chinese, nulls."""
+    """The audit queue's writer (`add_many_json`: one JSON document) stores what `add_many` (the ORM's
+    INSERT) stores, in the same order, for awkward values: tabs, newlines, backslashes, `\\N`, quotes,
+    Chinese, nulls, int keys; a row without a time gets the database's."""
     from geo_grid import clock, db
     from geo_grid.repository import audit as audit_repo
 
@@ -204,17 +205,18 @@ def test_the_background_copy_writes_the_same_rows_as_an_insert(
     tid = _token_id(url, "test-dispatcher")
     at = clock.now()
     rows: list[dict[str, Any]] = [
-        {"at": at, "actor": "a\tb\\N", "actor_token_id": tid, "action": "copy_test", "subject": "x\ny\r\\z",
-         "detail": {"query": 'lon=1&q="引号"\t\\', "ids": [1, 2], "none": None, "nested": {"k": "\\N"}}},
-        {"at": at, "actor": "街道", "action": "copy_test", "subject": None, "grid_code": MICRO, "detail": {}},
-        {"actor": "cli:root", "action": "copy_test", "subject": "", "detail": {"count": 3}},  # no time: DB's
+        {"at": at, "actor": "a\tb\\N", "actor_token_id": tid, "action": "writer_test", "subject": "x\ny\r\\z",
+         "detail": {"query": 'lon=1&q="引号"\t\\', "ids": [1, 2], "none": None,
+                    "nested": {"k": "\\N", 7: "int key"}}},
+        {"at": at, "actor": "街道", "action": "writer_test", "subject": None, "grid_code": MICRO, "detail": {}},
+        {"actor": "cli:root", "action": "writer_test", "subject": "", "detail": {"count": 3}},  # no time: DB's
     ]  # fmt: skip
     engine = db.make_engine(url, pool_size=1)
     factory = db.make_session_factory(engine)
     try:
-        for write in (audit_repo.add_many, audit_repo.copy_many):
+        for write in (audit_repo.add_many, audit_repo.add_many_json):
             with db.transaction(factory) as session:
-                write(session, [{**r, "action": f"copy_test_{write.__name__}"} for r in rows])
+                write(session, [{**r, "action": f"writer_test_{write.__name__}"} for r in rows])
     finally:
         engine.dispose()
     cols = ("actor", "actor_token_id", "actor_user_id", "subject", "generation_id", "grid_code", "detail")
@@ -222,10 +224,10 @@ def test_the_background_copy_writes_the_same_rows_as_an_insert(
     def written(action: str) -> list[tuple[Any, ...]]:
         got = _entries(url, action=action)
         assert len(got) == 3
-        return sorted(((r.at == at,) + tuple(getattr(r, c) for c in cols) for r in got), key=repr)
+        return [(r.at == at,) + tuple(getattr(r, c) for c in cols) for r in got]  # in id order
 
-    inserted = written("copy_test_add_many")
-    assert written("copy_test_copy_many") == inserted
+    inserted = written("writer_test_add_many")
+    assert written("writer_test_add_many_json") == inserted
     assert sum(r[0] for r in inserted) == 2  # the given times kept
     assert {r[1] for r in inserted} == {"a\tb\\N", "街道", "cli:root"}
 
