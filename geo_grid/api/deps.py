@@ -169,7 +169,8 @@ async def get_principal(
 
 async def audit_after(request: Request, runtime: Runtime, principal: auth.Principal) -> None:
     """The audit of a request whose handler has succeeded: a write without the request's session is
-    audited here, and a read that showed personal data is queued for the audit log (`audited_read`). Also called by GET /lookup's fast path (api/lookup_fastpath.py) for a token holder."""
+    audited here, and a read that showed personal data is queued for the audit log (`audited_read`).
+    Also called by GET /lookup's fast path (api/lookup_fastpath.py) for a token holder."""
     if is_write(request):
         if not getattr(request.state, "uses_session", False):
             await run_in_threadpool(_write_without_session, request, runtime, principal)
