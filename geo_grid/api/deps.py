@@ -169,8 +169,8 @@ async def get_principal(
 
 async def audit_after(request: Request, runtime: Runtime, principal: auth.Principal) -> None:
     """The audit of a request whose handler has succeeded: a write without the request's session is
-    audited here, and a read by a role that sees personal data is queued for the audit log
-    (`audited_read`). Also called by GET /lookup's fast path (api/lookup_fastpath.py) for a token holder."""
+    audited here, and a read that showed personal data is queued for the audit log (`audited_read`).
+    Also called by GET /lookup's fast path (api/lookup_fastpath.py) for a token holder."""
     if is_write(request):
         if not getattr(request.state, "uses_session", False):
             await run_in_threadpool(_write_without_session, request, runtime, principal)
@@ -182,13 +182,20 @@ async def audit_after(request: Request, runtime: Runtime, principal: auth.Princi
 # route whose answer holds some. A route declares it by the principal it takes:
 # - `PrincipalDep`: its answer may hold personal data (a report, a listing, phones): every such read;
 # - `ScopeDep` or the router's SCOPE_CHECK alone: it never does (grid tiles, labels, search): none;
-# - `PersonalShownDep`: it does only sometimes (a reports tile): the handler names what this answer showed
-#   (`personal_shown`), and only a read that showed some is audited, with `detail.ids`.
+# - `PersonalShownDep`: it does only sometimes (a reports tile, a lookup): the handler names what this
+#   answer showed (`personal_shown`, audited with `detail.ids`; or `personal_data_shown`), and only a read
+#   that showed some is audited.
 def audited_read(request: Request, principal: auth.Principal) -> bool:
     if not principal.sees_personal_data or is_write(request):
         return False
     shown = getattr(request.state, "personal_shown", None)
     return shown is None or bool(shown)
+
+
+def personal_data_shown(request: Request, shown: bool) -> None:
+    """A `PersonalShownDep` route's answer showed personal data (`shown`) with no record ids to name: GET
+    /lookup's people unmasked (its route and its fast path, api/lookup_fastpath.py)."""
+    request.state.personal_shown = shown
 
 
 def personal_shown(request: Request, ids: Sequence[int]) -> None:

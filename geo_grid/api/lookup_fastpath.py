@@ -13,7 +13,8 @@ requests, and only when it is certain to give the route's answer:
 * or from a token holder (the 12345 hotline, district platforms: `Authorization: Bearer …`): the
   principal and its access scope through the route's own dependency (`deps.scoped_principal`: the one
   token cache with its TTL re-validation, revocation and grace while the database is down; then
-  `_enforce_scope`), and the read audited by the route's own `deps.audit_after` once the body is made.
+  `_enforce_scope`), and the read audited by the route's own `deps.audit_after` once the body is made
+  (only when it showed people unmasked: `deps.personal_data_shown`, as the route).
   An unknown or revoked token or a refused scope (a domain error of that dependency) is answered by the
   app's own handler of that error (api/errors.py: the route's 401/403/404, byte for byte), without
   asking the database a second time; any other failure (the database unreachable) hands the request to
@@ -109,7 +110,7 @@ class LookupFastPath:
         if token:
             return await _token_answer(scope, runtime, directory, parsed)
         try:
-            return lookup_json(directory, *parsed, PUBLIC)
+            return lookup_json(directory, *parsed, PUBLIC).body
         except GeoGridError:
             return None  # e.g. coordinates out of range: the route's 422
 
@@ -129,11 +130,12 @@ async def _token_answer(
     except Exception:  # e.g. the database unreachable: the route asks again and answers
         return None
     try:
-        body = lookup_json(directory, *parsed, principal)
+        answer = lookup_json(directory, *parsed, principal)
     except GeoGridError:
         return None
+    deps.personal_data_shown(request, answer.personal)  # as the route: audited only if people unmasked
     await deps.audit_after(request, runtime, principal)
-    return body
+    return answer.body
 
 
 async def _error_answer(request: Request, exc: GeoGridError) -> Response | None:

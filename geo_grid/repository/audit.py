@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 
@@ -67,6 +68,27 @@ def add_many(session: Session, rows: list[dict[str, Any]]) -> None:
     for batch in (with_at, without):
         if batch:
             session.execute(insert(AuditRow), batch)
+
+
+_FROM_JSON_SQL = text(
+    """INSERT INTO audit_log (at, actor, actor_token_id, actor_user_id, action, subject, grid_code, detail)
+       SELECT coalesce(r.at, geo_grid_now()), r.actor, r.actor_token_id, r.actor_user_id, r.action, r.subject,
+              r.grid_code, coalesce(r.detail, '{}')
+       FROM ROWS FROM (jsonb_to_recordset(CAST(:rows AS jsonb)) AS (
+            at timestamptz, actor text, actor_token_id integer, actor_user_id integer, action text,
+            subject text, grid_code text, detail jsonb))
+            WITH ORDINALITY AS r(at, actor, actor_token_id, actor_user_id, action, subject, grid_code, detail, n)
+       ORDER BY r.n"""
+)
+
+
+def add_many_json(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Many entries in one INSERT of one JSON document (the same rows as `add_many`, at a fraction of its
+    CPU in this process: one orjson.dumps, no per-row parameter processing; PostgreSQL unpacks it). The
+    background audit writer (services/audit.py). Keys as `add_many`; no `at`: the database's clock."""
+    if rows:
+        payload = orjson.dumps(rows, option=orjson.OPT_NON_STR_KEYS).decode()
+        session.execute(_FROM_JSON_SQL, {"rows": payload})
 
 
 def entries(

@@ -190,3 +190,86 @@ def test_known_token_keeps_working_for_lookups_while_the_database_is_down(
     tid = _token_id(db_url, "test-dispatcher")
     rows = _entries(db_url, actor_token_id=tid, action="read_personal")
     assert len(rows) >= 6 and all(r.detail["path"] == "/lookup" for r in rows)
+
+
+def test_the_background_writer_stores_the_same_rows_as_an_insert(
+    env: tuple[TestClient, dict[str, str], str],
+) -> None:
+    """The audit queue's writer (`add_many_json`: one JSON document) stores what `add_many` (the ORM's
+    INSERT) stores, in the same order, for awkward values: tabs, newlines, backslashes, `\\N`, quotes,
+    Chinese, nulls, int keys; a row without a time gets the database's."""
+    from geo_grid import clock, db
+    from geo_grid.repository import audit as audit_repo
+
+    _, _, url = env
+    tid = _token_id(url, "test-dispatcher")
+    at = clock.now()
+    rows: list[dict[str, Any]] = [
+        {"at": at, "actor": "a\tb\\N", "actor_token_id": tid, "action": "writer_test", "subject": "x\ny\r\\z",
+         "detail": {"query": 'lon=1&q="引号"\t\\', "ids": [1, 2], "none": None,
+                    "nested": {"k": "\\N", 7: "int key"}}},
+        {"at": at, "actor": "街道", "action": "writer_test", "subject": None, "grid_code": MICRO, "detail": {}},
+        {"actor": "cli:root", "action": "writer_test", "subject": "", "detail": {"count": 3}},  # no time: DB's
+    ]  # fmt: skip
+    engine = db.make_engine(url, pool_size=1)
+    factory = db.make_session_factory(engine)
+    try:
+        for write in (audit_repo.add_many, audit_repo.add_many_json):
+            with db.transaction(factory) as session:
+                write(session, [{**r, "action": f"writer_test_{write.__name__}"} for r in rows])
+    finally:
+        engine.dispose()
+    cols = ("actor", "actor_token_id", "actor_user_id", "subject", "generation_id", "grid_code", "detail")
+
+    def written(action: str) -> list[tuple[Any, ...]]:
+        got = _entries(url, action=action)
+        assert len(got) == 3
+        return [(r.at == at,) + tuple(getattr(r, c) for c in cols) for r in got]  # in id order
+
+    inserted = written("writer_test_add_many")
+    assert written("writer_test_add_many_json") == inserted
+    assert sum(r[0] for r in inserted) == 2  # the given times kept
+    assert {r[1] for r in inserted} == {"a\tb\\N", "街道", "cli:root"}
+
+
+def test_a_lookup_is_audited_only_when_it_showed_people_unmasked(
+    db_factory: Callable[[], str], make_client: Callable[..., Any], tmp_path: Any
+) -> None:
+    """A dispatcher of the sample: its lookup in its own subdistrict (phones unmasked) writes one entry;
+    at a neighbour's point (masked) or outside every grid (no people), none — by the fast path and by
+    the route alike (`via=route`: a parameter the fast path leaves to the route)."""
+    from tests.support import district
+    from tests.support.accounts import create_token
+
+    url = db_factory()
+    admin = create_token(url, "admin", "audit-setup", subdistrict=None)
+    with make_client(url) as client:
+        built = district.add_second_subdistrict(client, admin, url, tmp_path)
+        own = create_token(url, "dispatcher", "own-dispatcher", subdistrict="410105012")
+        tid = _token_id(url, "own-dispatcher")
+        queue = runtime_of(client.app).audit_queue
+        neighbour = next(iter(built.micro.values())).representative_point()
+        points = {
+            "own": interior_point(MICRO),
+            "neighbour": (neighbour.x, neighbour.y),
+            "outside": (113.5, 34.6),
+        }
+        for where, (lon, lat) in points.items():
+            for extra in ({}, {"via": "route"}):
+                queue.flush()
+                before = len(_entries(url, actor_token_id=tid))
+                params = {"lon": lon, "lat": lat, **extra}
+                r = client.get("/lookup", params=params, headers=bearer(own))
+                assert r.status_code == 200, r.text
+                body = r.json()
+                unmasked = [p for p in body["people"] if p["phone"] and "****" not in p["phone"]]
+                queue.flush()
+                rows = _entries(url, actor_token_id=tid)[before:]
+                if where == "own":
+                    assert unmasked and [row.action for row in rows] == ["read_personal"], extra
+                    query = r.request.url.query.decode()
+                    assert rows[0].subject == f"/lookup?{query}"
+                    assert rows[0].detail == {"method": "GET", "path": "/lookup", "query": query}
+                else:
+                    assert not unmasked and rows == [], (where, extra)
+        assert body["outside"] and body["people"] == []

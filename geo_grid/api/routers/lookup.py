@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, NamedTuple, cast
 
 import anyio
 import anyio.to_thread
@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from geo_grid import crs
 from geo_grid.api import batch_pool, limits
-from geo_grid.api.deps import PrincipalDep, RuntimeDep
+from geo_grid.api.deps import PersonalShownDep, RuntimeDep, personal_data_shown
 from geo_grid.api.presenters import person
 from geo_grid.api.runtime import Runtime
 from geo_grid.api.schemas.common import error_responses
@@ -67,8 +67,9 @@ def placement_body(directory: GridDirectory, p: lookup_service.Placement) -> dic
     responses=error_responses(404, 422, 503),
 )
 async def lookup(
+    request: Request,
     runtime: RuntimeDep,
-    principal: PrincipalDep,
+    principal: PersonalShownDep,
     lon: Annotated[float, Query(description="longitude in the given crs")],
     lat: Annotated[float, Query(description="latitude in the given crs")],
     crs_name: Annotated[CrsName, Query(alias="crs", description="input coordinate system")] = "wgs84",
@@ -80,13 +81,22 @@ async def lookup(
     directory = lookup_service.require(runtime.directory.current)
     if at is not None or generation is not None:
         directory = await _past_directory(runtime, directory, at, generation)
-    return Response(lookup_json(directory, lon, lat, crs_name, principal), media_type="application/json")
+    answer = lookup_json(directory, lon, lat, crs_name, principal)
+    personal_data_shown(request, answer.personal)  # audited only when it showed people unmasked
+    return Response(answer.body, media_type="application/json")
+
+
+class LookupAnswer(NamedTuple):
+    body: bytes  # the JSON body (LookupOut)
+    personal: bool  # whether it shows people unmasked (audited as a read of personal data, api/deps.py)
 
 
 def lookup_json(
     directory: GridDirectory, lon: float, lat: float, crs_name: str, principal: Principal
-) -> bytes:
-    """GET /lookup's JSON body (LookupOut), for the route and for its fast path (api/lookup_fastpath.py).
+) -> LookupAnswer:
+    """GET /lookup's JSON body (LookupOut) and whether it shows personal data (people of a micro-grid the
+    caller sees unmasked, `Principal.sees_personal_data_in`), for the route and for its fast path
+    (api/lookup_fastpath.py).
 
     Written as bytes, not through FastAPI's generic encoder (which walks every person and costs more than
     the lookup itself): what depends only on the micro-grid — the grid chain with its subdistrict, and
@@ -98,9 +108,10 @@ def lookup_json(
     query = orjson.dumps({"lon": lon, "lat": lat, "crs": crs_name})
     if placement.micro is None:  # outside every grid: the nearest one and its distance, per point
         head = orjson.dumps(placement_body(directory, placement))[:-1]
-        return head + b',"query":' + query + b',"people":[]}'
+        return LookupAnswer(head + b',"query":' + query + b',"people":[]}', False)
     flags = b',"outside":false,"on_boundary":true,' if placement.on_boundary else _INSIDE
-    return b"".join(
+    people = _people_json(directory, placement, principal)
+    body = b"".join(
         (
             b'{"wgs84":',
             orjson.dumps({"lon": x, "lat": y}),
@@ -109,10 +120,11 @@ def lookup_json(
             b',"query":',
             query,
             b',"people":',
-            _people_json(directory, placement, principal),
+            people,
             b"}",
         )
     )
+    return LookupAnswer(body, people != b"[]" and principal.sees_personal_data_in(placement.micro.code))
 
 
 _INSIDE = b',"outside":false,"on_boundary":false,'
