@@ -60,6 +60,8 @@ def _grid_source(level: str) -> Source:
             "community_code": "g.community_code",
             "version": "g.version",
             "generation_id": "g.generation_id",
+            # Several subdistricts are served at once (issue 15), as in GET /grids.
+            "subdistrict_code": "(SELECT gen.subdistrict_code FROM generations gen WHERE gen.id = g.generation_id)",
             "area_m2": _area("g.geom"),
         },
         geom="g.geom",
