@@ -8,14 +8,12 @@ so a new folium plugin cannot silently bring a CDN link back.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import gc
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from geo_grid.errors import MapAssetsMissing
+from geo_grid.memory import release_freed_memory
 from geo_grid.settings import PROJECT_ROOT
 
 if TYPE_CHECKING:
@@ -134,11 +132,3 @@ def html_of(root: Any) -> str:
     html = str(root.get_root().render())
     release_freed_memory()
     return html
-
-
-def release_freed_memory() -> None:
-    """Collect cyclic garbage and hand the heap malloc holds free back to the system (`malloc_trim`;
-    a no-op where there is no glibc)."""
-    gc.collect()
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None).malloc_trim(0)

@@ -12,9 +12,6 @@ likewise (geo_grid/geocoding/blocking.py).
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import gc
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,6 +25,7 @@ from geo_grid.geocoding import AddressMatcher, MatchResult, place_prefixes
 from geo_grid.geocoding.landmarks import Landmark
 from geo_grid.geocoding.places import CourtyardCover, CourtyardShape, RoadNetwork, SegmentLine, radius_m
 from geo_grid.geocoding.spoken import SpokenMatcher
+from geo_grid.memory import release_freed_memory
 from geo_grid.repository import addresses as address_repo
 from geo_grid.repository import communities as community_repo
 from geo_grid.repository import subdistricts as subdistrict_repo
@@ -188,15 +186,6 @@ def _build_book(session: Session, _import_mark: object) -> AddressBook:
     book = build(session)
     release_freed_memory()
     return book
-
-
-def release_freed_memory() -> None:
-    """Hand the heap the build freed (its rows, query results and scratch lists: hundreds of MiB at city
-    scale) back to the system, which glibc's malloc otherwise keeps in the process (`malloc_trim`; a no-op
-    where there is no glibc)."""
-    gc.collect()
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None).malloc_trim(0)
 
 
 def _book_version(session: Session) -> tuple[int, str]:
