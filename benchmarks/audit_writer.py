@@ -34,7 +34,7 @@ from geo_grid.repository import audit as audit_repo  # noqa: E402
 
 
 def _rows(n: int) -> list[dict[str, Any]]:
-    """Rows as the audit queue holds them (api/deps._entry of a token's GET /lookup)."""
+    """Rows as the audit queue holds them (api/audit_rule._entry of a token's GET /lookup)."""
     return [
         {
             "at": clock.now(),

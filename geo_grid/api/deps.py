@@ -1,12 +1,12 @@
 """Typed FastAPI dependencies: the app's runtime and its parts (settings, snapshots, caches; api/runtime.py),
-one transaction per request, the caller's principal, and the audit trail of the request (every write;
-every read of unmasked personal data)."""
+one transaction per request, the caller's principal with its access scope, and its role. Which requests
+they audit, and how: api/audit_rule.py."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from typing import Annotated, Any
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
+from geo_grid.api.audit_rule import audit_after, audit_write, is_write, personal_shown, route_path
 from geo_grid.api.runtime import Runtime, runtime_of
 from geo_grid.db import transaction
 from geo_grid.errors import (
@@ -26,7 +27,6 @@ from geo_grid.errors import (
     PhotoNotFound,
     ReportNotFound,
 )
-from geo_grid.repository import audit as audit_repo
 from geo_grid.repository import scope as scope_repo
 from geo_grid.services import accounts, auth
 from geo_grid.services.addresses import AddressBook
@@ -35,10 +35,6 @@ from geo_grid.services.past_directories import PastDirectories
 from geo_grid.settings import Settings
 
 _bearer = HTTPBearer(auto_error=False, description="geo_grid API token (geo-grid token create)")
-
-WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-# POST routes that only read (a body too large for a query string): audited as reads, not writes.
-READ_ONLY_POSTS = frozenset({"/lookup/batch", "/lookup/address/batch"})
 
 
 # The runtime and its parts: `async def`, so that FastAPI calls them on the event loop (a plain `def`
@@ -78,49 +74,6 @@ AddressBookDep = Annotated[AddressBook | None, Depends(current_address_book)]
 PastDirectoriesDep = Annotated[PastDirectories, Depends(get_past_directories)]
 
 
-def _route(request: Request) -> str:
-    route = request.scope.get("route")
-    return str(getattr(route, "path", request.url.path))
-
-
-def is_write(request: Request) -> bool:
-    return request.method in WRITE_METHODS and _route(request) not in READ_ONLY_POSTS
-
-
-def _subject(request: Request) -> str:
-    """The record a request is about: set by the handler (`request.state.audit_subject`), else named by
-    its path parameters, else its path and query."""
-    given = getattr(request.state, "audit_subject", None)
-    if given:
-        return str(given)[:200]
-    p = request.path_params
-    if "report_id" in p:
-        return f"report:{p['report_id']}"
-    if "generation_id" in p:
-        return f"generation:{p['generation_id']}" + (f"/grid:{p['code']}" if "code" in p else "")
-    if "ref" in p:
-        return f"facility:{p['ref']}"
-    if "code" in p:
-        return f"grid:{p['code']}"
-    query = request.url.query
-    return (request.url.path + (f"?{query}" if query else ""))[:200]
-
-
-def _entry(request: Request, principal: auth.Principal, action: str) -> dict[str, Any]:
-    detail: dict[str, Any] = {"method": request.method, "path": request.url.path}
-    if request.url.query:
-        detail["query"] = request.url.query[:2000]
-    detail.update(getattr(request.state, "audit_detail", None) or {})
-    return {
-        "actor": principal.name,
-        "actor_token_id": principal.token_id,
-        "actor_user_id": principal.user_id,
-        "action": action,
-        "subject": _subject(request),
-        "detail": detail,
-    }
-
-
 def get_session(request: Request, runtime: RuntimeDep) -> Iterator[Session]:
     """One transaction per request: committed whole when the handler returns, rolled back on error.
     A write that succeeded gets its audit entry in this same transaction (it exists iff the write does)."""
@@ -129,13 +82,7 @@ def get_session(request: Request, runtime: RuntimeDep) -> Iterator[Session]:
         yield session
         if is_write(request):
             principal = getattr(request.state, "principal", auth.PUBLIC)
-            audit_repo.add_many(session, [_entry(request, principal, f"{request.method} {_route(request)}")])
-
-
-def _write_without_session(request: Request, runtime: Runtime, principal: auth.Principal) -> None:
-    # A write route that manages its own transactions (activation, reloads): audited after it succeeded.
-    with transaction(runtime.session_factory) as session:
-        audit_repo.add_many(session, [_entry(request, principal, f"{request.method} {_route(request)}")])
+            audit_write(session, request, principal)
 
 
 async def bearer_credentials(request: Request) -> HTTPAuthorizationCredentials | None:
@@ -167,53 +114,12 @@ async def get_principal(
     await audit_after(request, runtime, principal)
 
 
-async def audit_after(request: Request, runtime: Runtime, principal: auth.Principal) -> None:
-    """The audit of a request whose handler has succeeded: a write without the request's session is
-    audited here, and a read that showed personal data is queued for the audit log (`audited_read`).
-    Also called by GET /lookup's fast path (api/lookup_fastpath.py) for a token holder."""
-    if is_write(request):
-        if not getattr(request.state, "uses_session", False):
-            await run_in_threadpool(_write_without_session, request, runtime, principal)
-    elif audited_read(request, principal):
-        runtime.audit_queue.put(_entry(request, principal, "read_personal"))
-
-
-# Which reads are audited (`read_personal`), one rule: a read by a principal that sees personal data, on a
-# route whose answer holds some. A route declares it by the principal it takes:
-# - `PrincipalDep`: its answer may hold personal data (a report, a listing, phones): every such read;
-# - `ScopeDep` or the router's SCOPE_CHECK alone: it never does (grid tiles, labels, search): none;
-# - `PersonalShownDep`: it does only sometimes (a reports tile, a lookup): the handler names what this
-#   answer showed (`personal_shown`, audited with `detail.ids`; or `personal_data_shown`), and only a read
-#   that showed some is audited.
-def audited_read(request: Request, principal: auth.Principal) -> bool:
-    if not principal.sees_personal_data or is_write(request):
-        return False
-    shown = getattr(request.state, "personal_shown", None)
-    return shown is None or bool(shown)
-
-
-def personal_data_shown(request: Request, shown: bool) -> None:
-    """A `PersonalShownDep` route's answer showed personal data (`shown`) with no record ids to name: GET
-    /lookup's people unmasked (its route and its fast path, api/lookup_fastpath.py)."""
-    request.state.personal_shown = shown
-
-
-def personal_shown(request: Request, ids: Sequence[int]) -> None:
-    """A `PersonalShownDep` route's answer showed the personal data of these reports (none: not audited)."""
-    request.state.personal_shown = tuple(ids)
-    if ids:
-        request.state.audit_detail = {
-            **(getattr(request.state, "audit_detail", None) or {}),
-            "ids": list(ids),
-        }
-
-
 async def principal_naming_shown(
     request: Request, principal: Annotated[auth.Principal, Depends(get_principal)]
 ) -> auth.Principal:
     """The caller (`get_principal`) on a route that names the personal data each answer shows: until the
     handler calls `personal_shown`, the answer showed none."""
-    request.state.personal_shown = ()
+    personal_shown(request, ())
     return principal
 
 
@@ -252,7 +158,7 @@ async def _enforce_scope(request: Request, runtime: Runtime, principal: auth.Pri
     (writes keep their role checks: 401/403). Listings filter by `principal.scope` themselves.
     The rules of what belongs where: repository/scope.py."""
     write = is_write(request)
-    if write and _route(request) not in OWN_SESSION_WRITES:
+    if write and route_path(request) not in OWN_SESSION_WRITES:
         principal.require_change()
     drafts = write or scope_repo.reads_drafts(principal.role)
     if principal.district_wide and drafts:
@@ -275,7 +181,7 @@ def _as_id(value: object) -> int | None:
 
 def _scope_checks(request: Request) -> list[tuple[str, object]]:
     """The records the request's path names: (kind, id or code)."""
-    route, p = _route(request), request.path_params
+    route, p = route_path(request), request.path_params
     checks: list[tuple[str, object]] = []
     for name, kind in (("report_id", "report"), ("photo_id", "photo"), ("generation_id", "generation")):
         if name in p and (number := _as_id(p[name])) is not None:
@@ -376,7 +282,8 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 # (FastAPI's default for dependencies with yield runs their exit code after the response has gone out).
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 PrincipalDep = Annotated[auth.Principal, Depends(get_principal)]
-# The caller on a route whose answer holds personal data only sometimes, named by `personal_shown`.
+# The caller on a route whose answer holds personal data only sometimes, named by `personal_shown`
+# (api/audit_rule.py: which reads are audited).
 PersonalShownDep = Annotated[auth.Principal, Depends(principal_naming_shown)]
 # The caller with its scope enforced, not audited as a read of personal data (api/deps._enforce_scope).
 ScopeDep = Annotated[auth.Principal, Depends(scoped_principal)]

@@ -13,8 +13,8 @@ requests, and only when it is certain to give the route's answer:
 * or from a token holder (the 12345 hotline, district platforms: `Authorization: Bearer …`): the
   principal and its access scope through the route's own dependency (`deps.scoped_principal`: the one
   token cache with its TTL re-validation, revocation and grace while the database is down; then
-  `_enforce_scope`), and the read audited by the route's own `deps.audit_after` once the body is made
-  (only when it showed people unmasked: `deps.personal_data_shown`, as the route).
+  `_enforce_scope`), and the read audited by the route's own `audit_rule.audit_after` once the body is made
+  (only when it showed people unmasked: `audit_rule.personal_data_shown`, as the route).
   An unknown or revoked token or a refused scope (a domain error of that dependency) is answered by the
   app's own handler of that error (api/errors.py: the route's 401/403/404, byte for byte), without
   asking the database a second time; any other failure (the database unreachable) hands the request to
@@ -38,7 +38,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from geo_grid.api import deps
+from geo_grid.api import audit_rule, deps
 from geo_grid.api.routers.lookup import lookup_json
 from geo_grid.api.runtime import Runtime
 from geo_grid.errors import GeoGridError
@@ -133,8 +133,8 @@ async def _token_answer(
         answer = lookup_json(directory, *parsed, principal)
     except GeoGridError:
         return None
-    deps.personal_data_shown(request, answer.personal)  # as the route: audited only if people unmasked
-    await deps.audit_after(request, runtime, principal)
+    audit_rule.personal_data_shown(request, answer.personal)  # as the route: audited only if people unmasked
+    await audit_rule.audit_after(request, runtime, principal)
     return answer.body
 
 

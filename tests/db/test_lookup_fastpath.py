@@ -298,7 +298,7 @@ def test_a_token_holders_lookup_is_the_routes_answer_and_audit(pair: Pair, name:
         # Phones unmasked exactly where the principal sees its subdistrict's people.
         assert bool(unmasked) == (sees and bool(people)), (name, where)
         assert len(unmasked) in (0, len(people))
-        # The route's audit rule (deps.audited_read): a read whose answer showed people unmasked.
+        # The route's audit rule (api/audit_rule.audited_read): a read whose answer showed people unmasked.
         if unmasked:
             assert [row["action"] for row in rows] == ["read_personal"], (name, where)
             entry = rows[0]

@@ -18,7 +18,8 @@ from starlette.concurrency import run_in_threadpool
 
 from geo_grid import crs
 from geo_grid.api import batch_pool, limits
-from geo_grid.api.deps import PersonalShownDep, RuntimeDep, personal_data_shown
+from geo_grid.api.audit_rule import personal_data_shown
+from geo_grid.api.deps import PersonalShownDep, RuntimeDep
 from geo_grid.api.presenters import person
 from geo_grid.api.runtime import Runtime
 from geo_grid.api.schemas.common import error_responses
@@ -88,7 +89,7 @@ async def lookup(
 
 class LookupAnswer(NamedTuple):
     body: bytes  # the JSON body (LookupOut)
-    personal: bool  # whether it shows people unmasked (audited as a read of personal data, api/deps.py)
+    personal: bool  # whether it shows people unmasked (audited as a read of personal data, api/audit_rule.py)
 
 
 def lookup_json(

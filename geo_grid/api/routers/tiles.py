@@ -9,7 +9,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from geo_grid import clock
-from geo_grid.api.deps import SCOPE_CHECK, PersonalShownDep, SessionDep, personal_shown
+from geo_grid.api.audit_rule import personal_shown
+from geo_grid.api.deps import SCOPE_CHECK, PersonalShownDep, SessionDep
 from geo_grid.api.schemas.common import error_responses
 from geo_grid.services import maps as map_service
 from geo_grid.services import tiles as tile_service
@@ -95,7 +96,7 @@ def get_tile(
     ] = None,
 ) -> Response:
     # No principal (the router's SCOPE_CHECK only): these layers hold no personal data, so no read of them
-    # is audited (api/deps.audited_read).
+    # is audited (api/audit_rule.audited_read).
     body = tile_service.tile(session, layer, z, x, y, generation)
     cache = "public" if generation is None else "private"  # a draft's tiles: not for shared caches
     return Response(body, media_type=MVT, headers={"Cache-Control": f"{cache}, max-age=60"})
