@@ -7,14 +7,14 @@ JavaScript or CSP error."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.support.api import bearer, create_tokens
-from tests.support.maps_browser import chromium, serve, visit
+from tests.support.api import bearer
+from tests.support.maps_browser import visit
 from tests.support.sql import query
+from tests.support.tiled_maps import tiled_map_fixtures
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]
 
@@ -33,27 +33,7 @@ CLUSTER_SUM = (
     "Array.from(document.querySelectorAll('.gg-cluster')).reduce((n, e) => n + parseInt(e.innerText, 10), 0)"
 )
 
-
-@pytest.fixture(scope="module")
-def tiled_db(db_factory: Any) -> str:
-    return str(db_factory())
-
-
-@pytest.fixture(scope="module")
-def tiled_tokens(tiled_db: str) -> dict[str, str]:
-    return create_tokens(tiled_db)
-
-
-@pytest.fixture(scope="module")
-def base_url(tiled_db: str) -> Iterator[str]:
-    with serve(tiled_db, map_reports_tiled_above=100) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as b:
-        yield b
+tiled_db, tiled_tokens, base_url, browser = tiled_map_fixtures(map_reports_tiled_above=100)
 
 
 def _open_report(url: str) -> tuple[int, float, float, str]:

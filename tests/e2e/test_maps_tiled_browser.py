@@ -15,8 +15,9 @@ import mapbox_vector_tile
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.support.api import bearer, create_tokens
-from tests.support.maps_browser import MAP_READY, Visit, chromium, guarded, serve
+from tests.support.api import bearer
+from tests.support.maps_browser import MAP_READY, Visit, guarded
+from tests.support.tiled_maps import tiled_map_fixtures
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]
 
@@ -24,27 +25,7 @@ CODE = "410105012004001001"
 POPUP_TEXT = "(document.querySelector('.leaflet-popup-content') || {innerText: ''}).innerText"
 DRAWN = "document.querySelectorAll('.gg-tiles path.grid-micro').length > 0"
 
-
-@pytest.fixture(scope="module")
-def tiled_db(db_factory: Any) -> str:
-    return str(db_factory())
-
-
-@pytest.fixture(scope="module")
-def tiled_tokens(tiled_db: str) -> dict[str, str]:
-    return create_tokens(tiled_db)
-
-
-@pytest.fixture(scope="module")
-def base_url(tiled_db: str) -> Iterator[str]:
-    with serve(tiled_db, map_tiles_above=100) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as b:
-        yield b
+tiled_db, tiled_tokens, base_url, browser = tiled_map_fixtures(map_tiles_above=100)
 
 
 @contextmanager
