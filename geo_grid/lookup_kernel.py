@@ -96,6 +96,9 @@ def locate_kernel(
     spr = np.empty(cap, dtype=np.int64)  # their segment row (flat index)
     unsure = np.empty(cap, dtype=np.int64)  # special items the edge's side does not decide
     hits = np.empty(_BATCH, dtype=np.int64)
+    u_lo = np.empty(cap, dtype=np.int64)  # candidate range of each unsure item
+    u_hi = np.empty(cap, dtype=np.int64)
+    touched = np.empty(1)
     for b0 in range(0, n, _BATCH):
         m = min(_BATCH, n - b0)
         # 1. route. Item j is point j with its (first) candidate part; the other candidates of a point
@@ -171,7 +174,22 @@ def locate_kernel(
             it_ans[q] = g if loc >= 0 else -1
             unsure[nu] = t
             nu += 0 if (left or right) else 1
-        # near a vertex or an edge: the cell's candidates, tested exactly (or DEFER)
+        # near a vertex or an edge: the cell's candidates, tested exactly (or DEFER). First every
+        # candidate's ring is touched in loops of independent loads, so that their cache misses overlap
+        # instead of each test waiting for its own chain (cell -> candidates -> ring: ≈ 1.3 µs a point)
+        for u in range(nu):
+            s = it_part[spq[unsure[u]]]
+            pk = p_ptr[s] + spk[unsure[u]] - p_sp[s]
+            u_lo[u] = sp_ptr[pk]
+            u_hi[u] = sp_ptr[pk + 1]
+        acc = 0.0
+        for u in range(nu):
+            s = it_part[spq[unsure[u]]]
+            for c in range(u_lo[u], u_hi[u]):
+                g = p_pos[s] + np.int64(sp_cand[p_cand[s] + c])
+                for v in range(poly_xy[g], poly_xy[g + 1], 4):  # 4 rows: one 64-byte line
+                    acc += ring_xy[v, 0]
+        touched[0] = acc  # keeps the loads
         for u in range(nu):
             t = unsure[u]
             q = spq[t]
