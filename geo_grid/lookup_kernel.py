@@ -186,9 +186,9 @@ def locate_kernel(
         for u in range(nu):
             s = it_part[spq[unsure[u]]]
             for c in range(u_lo[u], u_hi[u]):
-                g = p_pos[s] + np.int64(sp_cand[p_cand[s] + c])
-                for v in range(poly_xy[g], poly_xy[g + 1], 4):  # 4 rows: one 64-byte line
-                    acc += ring_xy[v, 0]
+                grid = np.int64(p_pos[s] + sp_cand[p_cand[s] + c])
+                for row in range(poly_xy[grid], poly_xy[grid + 1], 4):  # 4 rows: one 64-byte line
+                    acc += ring_xy[row, 0]
         touched[0] = acc  # keeps the loads
         for u in range(nu):
             t = unsure[u]

@@ -1,6 +1,6 @@
 """Compiled one-point lookup of a DistrictIndex (what geo_grid.lookup_scalar calls for the points a plain
 raster cell does not answer): geo_grid.lookup_kernel's pass for one point, and an entry that receives
-its arrays as addresses, so that a call from Python costs ≈ 0.3 µs instead of ≈ 1 µs for 16 arrays."""
+its arrays as addresses, so that a call from Python costs ≈ 0.3 µs instead of ≈ 1 µs for 15 arrays."""
 
 from __future__ import annotations
 
@@ -131,15 +131,18 @@ def locate_one_at(
     ctx: Any,
     like: Any,
 ) -> int:
-    """`locate_one` with its 16 arrays given as (address, rows, columns) triples in `ctx` and one
+    """`locate_one` with its 15 arrays given as (address, rows, columns) triples in `ctx` and one
     scalar of each array's dtype in the tuple `like`: passing one int64 array and a tuple of scalars
-    costs ≈ 0.3 µs, passing 16 arrays ≈ 1 µs. The caller keeps the arrays alive and C-contiguous
-    (geo_grid.lookup_scalar.Scalar)."""
+    costs ≈ 0.3 µs, passing 15 arrays ≈ 1 µs. The caller keeps the arrays alive and C-contiguous
+    (geo_grid.lookup_scalar.Scalar). The special cell records come as two tables over the same memory:
+    int32 columns (the segment row first) and columns of the answers' dtype (left, right last)."""
+    sp_lr = _view2(ctx, 9, like[9])
+    n = sp_lr.shape[1]
     return locate_one(
         px, py, r_x0, r_y0, r_inv_x, r_inv_y, r_nx, r_ny,
         _view(ctx, 0, like[0]), _view(ctx, 1, like[1]), _view(ctx, 2, like[2]),
         _view2(ctx, 3, like[3]), _view2(ctx, 4, like[4]), _view(ctx, 5, like[5]), _view(ctx, 6, like[6]),
-        _view2(ctx, 7, like[7]), _view(ctx, 8, like[8]), _view(ctx, 9, like[9]), _view(ctx, 10, like[10]),
-        _view(ctx, 11, like[11]), _view(ctx, 12, like[12]), _view(ctx, 13, like[13]),
-        _view(ctx, 14, like[14]), _view2(ctx, 15, like[15]),
+        _view2(ctx, 7, like[7]), _view2(ctx, 8, like[8])[:, 0], sp_lr[:, n - 2], sp_lr[:, n - 1],
+        _view(ctx, 10, like[10]), _view(ctx, 11, like[11]), _view(ctx, 12, like[12]),
+        _view(ctx, 13, like[13]), _view2(ctx, 14, like[14]),
     )  # fmt: skip

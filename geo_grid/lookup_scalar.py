@@ -54,14 +54,20 @@ class Scalar:
         cols = ("x0", "y0", "inv_x", "inv_y", "nx", "ny", "size", "raster", "row_base", "sp", "seg", "pos",
                 "ptr", "cand")  # fmt: skip
         params = list(zip(*(c[n].tolist() for n in cols), strict=True))
-        a = {n: np.asarray(v) for n, v in flat.arrays.items()}
+        a = flat.views
         exact_args = (a["sp_ptr"], a["sp_cand"], a["pos"], *flat.kernel_args[-2:])
+        # the special cell records as two contiguous tables (lookup_one reads their columns): int32
+        # columns (the segment row first) and columns of the answers' dtype (left, right last)
+        sp = np.asarray(flat.arrays["sp"])
+        answers = sp.dtype["left"]
+        sp32 = sp.view(np.int32).reshape(len(sp), sp.dtype.itemsize // 4)
+        sp_lr = sp.view(answers).reshape(len(sp), sp.dtype.itemsize // answers.itemsize)
         arrays = [
             np.ascontiguousarray(v)
             for v in (
                 r.cells, r.ptr, r.subs, flat.floats, flat.ints,
-                *(a[n] for n in ("raster", "row_base", "seg", "sp_seg", "sp_left", "sp_right", "pos",
-                                 "sp_ptr", "sp_cand")),
+                *(a[n] for n in ("raster", "row_base", "seg")), sp32, sp_lr,
+                *(a[n] for n in ("pos", "sp_ptr", "sp_cand")),
                 *flat.kernel_args[-2:],
             )
         ]  # fmt: skip

@@ -41,7 +41,8 @@ from geo_grid.lookup_parts import PartExtras
 from geo_grid.lookup_router import Router
 
 FORMAT = "geo_grid.district_index"
-VERSION = 3  # 2: file digests are BLAKE3; 3: + each part's router/nearest extras and the polygon rings
+VERSION = 4  # 2: file digests are BLAKE3; 3: + each part's router/nearest extras and the polygon rings;
+# 4: a special cell's segment row and answers in one record ("sp")
 MANIFEST = "manifest.json"
 
 

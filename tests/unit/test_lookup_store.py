@@ -112,15 +112,19 @@ def test_manifest_tampering_is_detected(snapshot: Path) -> None:
         load_index(snapshot, verify=False)
 
 
-def test_a_version_2_snapshot_is_refused(snapshot: Path) -> None:
-    """Format 3 added files (the parts' extras, the polygon rings): an older snapshot is refused with
-    SnapshotError (the publisher then builds and publishes again), never read with files missing."""
+def test_an_older_snapshot_is_refused(snapshot: Path) -> None:
+    """Format 3 added files (the parts' extras, the polygon rings), format 4 put a special cell's segment
+    row and answers into one record (flat_sp instead of flat_sp_seg/_left/_right): an older snapshot is
+    refused with SnapshotError (the publisher then builds and publishes again), never read with files
+    missing or misread."""
     manifest = json.loads((snapshot / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["version"] == 3 and "extras_seg.npy" in manifest["files"]
-    manifest["version"] = 2
-    (snapshot / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-    with pytest.raises(SnapshotError, match="版本 2 不受支持"):
-        load_index(snapshot)
+    assert manifest["version"] == 4 and "extras_seg.npy" in manifest["files"]
+    assert "flat_sp.npy" in manifest["files"] and "flat_sp_seg.npy" not in manifest["files"]
+    for older in (2, 3):
+        manifest["version"] = older
+        (snapshot / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+        with pytest.raises(SnapshotError, match=f"版本 {older} 不受支持"):
+            load_index(snapshot)
 
 
 def test_replace_after_a_load_reuses_the_stored_extras(index: DistrictIndex, snapshot: Path) -> None:
