@@ -14,7 +14,7 @@ from geo_grid.api.schemas.maps import DutyPopupOut, GridHitOut, GridLabelOut, Gr
 from geo_grid.errors import GenerationNotFound, NotFound
 from geo_grid.render import assets
 from geo_grid.repository import scope as scope_repo
-from geo_grid.services import auth
+from geo_grid.services import auth, incident_maps
 from geo_grid.services import generations as generation_service
 from geo_grid.services import grids as grid_service
 from geo_grid.services import maps as map_service
@@ -178,7 +178,7 @@ def report_popup(
     principal: PrincipalDep,
     report_id: Annotated[int, Path(ge=1, le=2**63 - 1, description="上报编号")],
 ) -> ReportPopupOut:
-    popup = map_service.report_popup(
+    popup = incident_maps.report_popup(
         session, report_id, principal.sees_personal_data, clock.now(), principal.scope
     )
     return ReportPopupOut(id=popup.id, html=popup.html)
@@ -224,11 +224,11 @@ def incidents(
     subdistrict: SubdistrictQuery = None,
 ) -> HTMLResponse:
     assets.check_installed()
-    f = map_service.IncidentFilter(
+    f = incident_maps.IncidentFilter(
         _split(status), _split(category), since, until, grid, include_closed, access=principal.scope,
         subdistrict=subdistrict or principal.subdistrict_code,
     )  # fmt: skip
-    fmap = map_service.incident_map(
+    fmap = incident_maps.incident_map(
         session,
         map_service.basemap_of(settings),
         principal.sees_personal_data,
