@@ -51,7 +51,8 @@ class IncidentFilter:
     grid: str | None = None
     include_closed: bool = False
     access: Scope = EVERYTHING  # the caller's scope: its subdistrict's reports only (repository/scope.py)
-    subdistrict: str | None = None  # whose map (None: the only subdistrict); its reports only
+    # Whose map (named, else the caller's own; None: the only subdistrict, else the whole district).
+    subdistrict: str | None = None
 
 
 def _check(values: list[str] | None, allowed: tuple[str, ...], what: str) -> None:
@@ -62,18 +63,21 @@ def _check(values: list[str] | None, allowed: tuple[str, ...], what: str) -> Non
 
 def incident_query(
     session: Session, f: IncidentFilter, personal: bool, now: datetime
-) -> tuple[report_repo.ReportFilter, Generation]:
+) -> tuple[report_repo.ReportFilter, list[Generation]]:
     """The reports an incident map of `f` shows the caller (its filter checked, its subdistrict's reports,
-    the sensitive categories left out for whom the policy hides them) and the generation it is drawn on:
-    one rule for the embedded page, its tiles (GET /tiles/reports/…) and the tiled page's counts."""
+    the sensitive categories left out for whom the policy hides them) and the generations it is drawn on:
+    one rule for the embedded page, its tiles (GET /tiles/reports/…) and the tiled page's counts.
+    The generations are maps.map_generations' (the listings' rule): of the subdistrict named (or the
+    caller's own), the one `f.grid` names, the only one — else, several subdistricts and a district-level
+    or anonymous caller, every subdistrict's active one, with the reports of the caller's scope."""
     _check(f.statuses, reporting.STATUSES, "status")
     table = category_service.table(session)
     _check(f.categories, table.codes, "category")
     if f.since and f.until and f.since >= f.until:
         raise InvalidInput("since must be before until")
-    gen = grid_service.resolve_generation(session, None, None, f.subdistrict)
+    gens = map_service.map_generations(session, None, f.subdistrict, belongs_to=f.grid)
     # A district-level caller (or the public) looking at one subdistrict's map sees that subdistrict's reports.
-    access = Scope(gen.subdistrict_code) if f.access.everything else f.access
+    access = Scope(gens[0].subdistrict_code) if f.access.everything and len(gens) == 1 else f.access
     query = report_repo.ReportFilter(
         status=f.statuses,
         category=f.categories,
@@ -84,7 +88,7 @@ def incident_query(
         access=access,
         exclude_categories=privacy.hidden_categories(privacy.role_for(personal), table.sensitive),
     )
-    return query, gen
+    return query, gens
 
 
 def _incident_row(
@@ -124,9 +128,10 @@ def _incident_data(session: Session, page: map_service.Page, **fields: Any) -> I
     )
 
 
-def _tile_query(f: IncidentFilter, subdistrict: str) -> str:
-    """The page's filter as the query string of its report tiles (the tile asks the same rule again)."""
-    params: list[tuple[str, str]] = [("subdistrict", subdistrict)]
+def _tile_query(f: IncidentFilter, subdistrict: str | None) -> str:
+    """The page's filter as the query string of its report tiles (the tile asks the same rule again; no
+    subdistrict: the whole district's)."""
+    params: list[tuple[str, str]] = [("subdistrict", subdistrict)] if subdistrict else []
     params += [("status", ",".join(f.statuses))] if f.statuses else []
     params += [("category", ",".join(f.categories))] if f.categories else []
     params += [("since", f.since.isoformat())] if f.since else []
@@ -145,14 +150,18 @@ def incident_map(
     page: map_service.Page | None = None,
     tiles_above: int | None = None,
 ) -> folium.Map:
-    """Reports on the active generation's micro-grids; old closed ones only when `include_closed`.
+    """Reports on the active generation's micro-grids (of one subdistrict, or of every one: the whole
+    district, incident_query); old closed ones only when `include_closed`.
     Above `tiles_above` reports (None: never) they are drawn from the vector tiles (GET /tiles/reports/…,
     render/tiled.py TiledReports) and their popups come from GET /maps/popups/reports/{id}."""
     from geo_grid.render.incidents import ReportTiles, build_incident_map
 
     page = page or map_service.Page()
-    query, gen = incident_query(session, f, personal, now)
-    micro = [g for g in map_service.geoms(repo.grids(session, gen.id)) if g["level"] == "micro"]
+    query, gens = incident_query(session, f, personal, now)
+    micro = [
+        g for gen in gens for g in map_service.geoms(repo.grids(session, gen.id)) if g["level"] == "micro"
+    ]
+    one = gens[0] if len(gens) == 1 else None  # else the whole district
     names = {g["code"]: g["name"] for g in micro}
     known = (
         {g["code"] for g in micro} | {g["parent_code"] for g in micro} | {g["community_code"] for g in micro}
@@ -160,15 +169,24 @@ def incident_map(
     if f.grid and f.grid not in known:
         raise GridNotFound(f"no grid with code {f.grid!r}")
     note = "" if f.include_closed else f"{CLOSED_SHOWN_DAYS}天前办结的上报已隐藏（include_closed=true 显示）"
-    title = f"{map_service.subdistrict_name(session, gen.subdistrict_code)}事件地图"
+    name = (
+        map_service.subdistrict_name(session, one.subdistrict_code)
+        if one
+        else map_service.district_title(session)
+    )
+    title = f"{name}事件地图"
     open_counts = repo.open_counts(session, tuple(sorted(reporting.TERMINAL)))
     if tiles_above is not None and basemap.crs == "wgs84":
         summary = tile_repo.reports_summary(session, query, now)
         if summary.total > tiles_above:
             api = page.api_url.rstrip("/")
+            reports_query = _tile_query(f, one.subdistrict_code if one else None)
+            # No generation (the whole district): the tiles draw every subdistrict's active one.
+            micro_query = f"?generation={one.id}" if one else ""
             tiles = ReportTiles(
-                tile_url=f"{api}/tiles/reports/{{z}}/{{x}}/{{y}}.mvt?{_tile_query(f, gen.subdistrict_code)}",
-                micro_tile_url=f"{api}/tiles/micro_grids/{{z}}/{{x}}/{{y}}.mvt?generation={gen.id}",
+                tile_url=f"{api}/tiles/reports/{{z}}/{{x}}/{{y}}.mvt"
+                + (f"?{reports_query}" if reports_query else ""),
+                micro_tile_url=f"{api}/tiles/micro_grids/{{z}}/{{x}}/{{y}}.mvt{micro_query}",
                 popup_url=f"{api}/maps/popups/reports/{{id}}",
                 single_min_zoom=tile_repo.REPORT_SINGLE_MIN_ZOOM,
                 total=summary.total,

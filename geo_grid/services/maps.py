@@ -24,10 +24,12 @@ from geo_grid.repository import maps as repo
 from geo_grid.repository import people as people_repo
 from geo_grid.repository import scope as scope_repo
 from geo_grid.repository import subdistricts as subdistrict_repo
+from geo_grid.repository.generations import Generation
 from geo_grid.repository.map_search import GridHit
 from geo_grid.repository.scope import EVERYTHING, Scope
 from geo_grid.services import generations as generation_service
 from geo_grid.services import grids as grid_service
+from geo_grid.services import subdistricts
 from geo_grid.settings import Settings
 
 # The page builders (geo_grid.render: folium, branca, jinja2, and through folium pandas) are imported by
@@ -35,6 +37,8 @@ from geo_grid.settings import Settings
 # them (tests/unit/test_startup_imports.py).
 if TYPE_CHECKING:
     import folium
+
+    from geo_grid.render.coverage import TileSource
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,37 @@ def tiled(basemap: Basemap, n_micro: int, tiles_above: int | None) -> bool:
     return tiles_above is not None and n_micro > tiles_above and basemap.crs == "wgs84"
 
 
+def map_generations(
+    session: Session, generation: int | None, subdistrict: str | None, belongs_to: str | None = None
+) -> list[Generation]:
+    """The generations a map page draws (services/grids.listing_generations, the listings' rule): the one
+    named; else the active one of the subdistrict named (or the caller's own, which the route names),
+    of the one `belongs_to` (a grid code) names, of the only one; else — several subdistricts, a
+    district-level or anonymous caller — every subdistrict's active one, by subdistrict code."""
+    return grid_service.listing_generations(session, None, generation, subdistrict, belongs_to=belongs_to)
+
+
+def district_title(session: Session) -> str:
+    """The title of a map of the whole district: the district's name (subdistricts.title)."""
+    return subdistricts.title(None, subdistrict_repo.list_all(session))
+
+
+def _tile_source(api: str, gens: list[Generation]) -> TileSource:
+    """Where a tiled coverage page gets its grids: one generation's tiles, search and labels; for the whole
+    district none is named, so the tiles draw every subdistrict's active generation and the search and
+    labels look in all of them, and a grid's popup is found in its own subdistrict's."""
+    from geo_grid.render.coverage import TileSource
+
+    query = f"?generation={gens[0].id}" if len(gens) == 1 else ""
+    return TileSource(
+        tile_url=f"{api}/tiles/{{layer}}/{{z}}/{{x}}/{{y}}.mvt{query}",
+        grid_url=f"{api}/maps/popups/grids/{{code}}{query}",
+        search_url=f"{api}/maps/search{query}",
+        label_url=f"{api}/maps/labels{query}",
+        duty_url=f"{api}/maps/popups/{{kind}}/{{id}}",
+    )
+
+
 def coverage_map(
     session: Session,
     basemap: Basemap,
@@ -109,30 +144,22 @@ def coverage_map(
     tiles_above: int | None = None,
     subdistrict: str | None = None,
 ) -> folium.Map:
-    """The coverage map of the active generation of `subdistrict` (None: the only one), or of `generation`;
-    a draft also shows its problems.
+    """The coverage map of `generation`, else of the active generation of `subdistrict`, else of the only
+    one, else — several subdistricts and none named — of every subdistrict's active generation (the whole
+    district, map_generations); a draft also shows its problems.
     Above `tiles_above` micro-grids (None: never) the grids and communities come from the vector tiles
     and the page's popups and search from the API (geo_grid/render/tiled.py)."""
-    from geo_grid.render.coverage import CoverageData, GridShape, TileSource, build_coverage_map
+    from geo_grid.render.coverage import CoverageData, GridShape, build_coverage_map
 
     page = page or Page()
-    gen = grid_service.resolve_generation(session, None, generation, subdistrict)
-    grids = geoms(repo.grids(session, gen.id))
+    gens = map_generations(session, generation, subdistrict)
+    grids = [g for gen in gens for g in geoms(repo.grids(session, gen.id))]
     if focus is not None and not any(g["code"] == focus for g in grids):
-        raise GridNotFound(f"no grid with code {focus!r} in generation {gen.id}")
+        where = f"generation {gens[0].id}" if len(gens) == 1 else "any subdistrict's boundaries"
+        raise GridNotFound(f"no grid with code {focus!r} in {where}")
     people = _people_by_grid(session, personal)
-    api = page.api_url.rstrip("/")
-    source = (
-        TileSource(
-            tile_url=f"{api}/tiles/{{layer}}/{{z}}/{{x}}/{{y}}.mvt?generation={gen.id}",
-            grid_url=f"{api}/maps/popups/grids/{{code}}?generation={gen.id}",
-            search_url=f"{api}/maps/search?generation={gen.id}",
-            label_url=f"{api}/maps/labels?generation={gen.id}",
-            duty_url=f"{api}/maps/popups/{{kind}}/{{id}}",
-        )
-        if tiled(basemap, sum(g["level"] == "micro" for g in grids), tiles_above)
-        else None
-    )
+    n_micro = sum(g["level"] == "micro" for g in grids)
+    source = _tile_source(page.api_url.rstrip("/"), gens) if tiled(basemap, n_micro, tiles_above) else None
     shapes = {
         level: [
             GridShape(
@@ -150,16 +177,23 @@ def coverage_map(
         for level in ("tertiary", "micro")
     }
     communities = geoms(repo.communities(session))
+    gen = gens[0]
     status = {"draft": "草稿", "active": "现行", "retired": "历史"}.get(gen.status, gen.status)
+    title = (
+        f"{subdistrict_name(session, gen.subdistrict_code)}网格覆盖图（{status}代次 {gen.id}）"
+        if len(gens) == 1
+        else f"{district_title(session)}网格覆盖图（{len(gens)}个街道的现行代次）"
+    )
     data = CoverageData(
-        title=f"{subdistrict_name(session, gen.subdistrict_code)}网格覆盖图（{status}代次 {gen.id}）",
+        title=title,
         communities=[c for c in communities if c["geom"] is not None],
         tertiary=shapes["tertiary"],
         micro=shapes["micro"],
         facilities=geoms(repo.facilities(session)),
         road_segments=geoms(repo.road_segments(session)),
         courtyards=geoms(repo.courtyards(session)),
-        problems=_validation(session, gen.id) if gen.status == "draft" else None,
+        # A draft is always one subdistrict's, named by `generation`.
+        problems=_validation(session, gen.id) if len(gens) == 1 and gen.status == "draft" else None,
         focus=focus,
         community_names={c["code"]: c["name"] for c in communities},
         tiles=source,
@@ -184,10 +218,15 @@ def grid_popup(
     from geo_grid.render.coverage import GridShape
     from geo_grid.render.coverage_labels import grid_popup as render_grid_popup
 
-    gen = grid_service.resolve_generation(session, None, generation)
-    grid = grid_repo.get_grid(session, gen.id, code) if scope_repo.grid_code_in(access, code) else None
+    # Without `generation`: the active generation of the subdistrict the code names (a district page's
+    # popups), else whichever subdistrict's holds it (services/grids.grid_detail_of's rule).
+    gens = grid_service.listing_generations(session, None, generation, belongs_to=code)
+    inside = scope_repo.grid_code_in(access, code)
+    found = (grid_repo.get_grid(session, gen.id, code) for gen in gens) if inside else iter(())
+    grid = next((g for g in found if g is not None), None)
     if grid is None:
-        raise GridNotFound(f"no grid with code {code!r} in generation {gen.id}")
+        where = f"generation {gens[0].id}" if len(gens) == 1 else "any subdistrict's boundaries"
+        raise GridNotFound(f"no grid with code {code!r} in {where}")
     people = [_person(p, personal) for p in people_repo.for_grids(session, [code])]
     shape = GridShape(grid.code, grid.name, grid.level, grid.parent_code, grid.community_code, None, people)
     community = community_repo.names(session).get(grid.community_code)
@@ -218,32 +257,49 @@ class Label:
     text: str  # "<name>\n<code>", the embedded page's label (a micro-grid's name without its parent's)
 
 
-def grid_labels(session: Session, level: str, bbox: str, generation: int | None, limit: int) -> list[Label]:
+def grid_labels(
+    session: Session,
+    level: str,
+    bbox: str,
+    generation: int | None,
+    limit: int,
+    caller: str | None = None,
+) -> list[Label]:
     """The zoom-in labels of a tiled coverage page for the viewport `bbox` (what the embedded page
-    writes for every grid: coverage.build_coverage_map's ZoomLabels)."""
+    writes for every grid: coverage.build_coverage_map's ZoomLabels), of the generations the page draws
+    (map_generations: without `generation` the caller's subdistrict's, the only one's, or the district's)."""
     from geo_grid.render.coverage import GridShape
     from geo_grid.render.coverage_labels import short_name
 
-    gen = grid_service.resolve_generation(session, None, generation)
+    gens = map_generations(session, generation, caller)
     box = grid_service.parse_bbox(bbox)
     if box is None:
         raise InvalidInput("bbox is required")
+    found = sorted(
+        (r for gen in gens for r in search_repo.labels(session, gen.id, level, box, limit)),
+        key=lambda r: r.code,
+    )[:limit]
     out = []
-    for r in search_repo.labels(session, gen.id, level, box, limit):
+    for r in found:
         shape = GridShape(r.code, r.name, level, "parent", "", None)
         name = short_name(shape, {"parent": r.parent_name or ""}) if level == "micro" else r.name
         out.append(Label(r.lat, r.lon, f"{name}\n{r.code}"))
     return out
 
 
-def search_grids(session: Session, q: str, generation: int | None, limit: int) -> list[GridHit]:
-    """The tiled coverage page's search: grids of the generation by code (exact, or its first characters)
-    or part of the name; `q` may be a suggestion as the box shows it ("<code> <name>")."""
-    gen = grid_service.resolve_generation(session, None, generation)
+def search_grids(
+    session: Session, q: str, generation: int | None, limit: int, caller: str | None = None
+) -> list[GridHit]:
+    """The tiled coverage page's search: grids of the generations the page draws (as grid_labels) by code
+    (exact, or its first characters) or part of the name; `q` may be a suggestion as the box shows it
+    ("<code> <name>"). The exact code first, then tertiary before micro, by code (as search_repo.search)."""
+    gens = map_generations(session, generation, caller)
     q = q.strip()
     if not q:
         return []
-    return search_repo.search(session, gen.id, q, q.split(" ")[0], limit)
+    code = q.split(" ")[0]
+    hits = [h for gen in gens for h in search_repo.search(session, gen.id, q, code, limit)]
+    return sorted(hits, key=lambda h: (h.code != code, h.level != "tertiary", h.code))[:limit]
 
 
 def editor_map(
