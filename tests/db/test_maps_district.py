@@ -8,6 +8,7 @@ subdistrict. Phones only for whom the privacy policy shows them (Principal.sees_
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -179,8 +180,20 @@ def test_above_the_threshold_the_district_page_is_tiled_and_its_tiles_draw_both(
     with make_client(env.url, map_tiles_above=654) as c:
         own = _page(c, "/maps/coverage", "home", env)
         assert "vectorGrid" not in own and SAMPLE_MICRO in _codes(own)
+        cpu = time.process_time()  # the app runs in this process (TestClient): CPU seconds of the request
         page = _page(c, "/maps/coverage", None, env)
+        tiled_cpu = time.process_time() - cpu
         assert "L.vectorGrid.protobuf" in page and _codes(page) == set() and "金水区网格覆盖图" in page
+        cpu = time.process_time()
+        embedded = _page(env.client, "/maps/coverage", None, env)  # the default threshold (3000)
+        embedded_cpu = time.process_time() - cpu
+        with open("/proc/loadavg", encoding="ascii") as fh:
+            load = fh.read().split()[0]
+        print(
+            f"\ndistrict coverage page, 656 micro-grids: embedded {len(embedded.encode()) / 1e6:.2f} MB "
+            f"({embedded_cpu:.2f} CPU s), tiled {len(page.encode()) / 1e6:.3f} MB ({tiled_cpu:.2f} CPU s); "
+            f"load average {load}"
+        )
         tile_url = re.search(r'"tile_url": "([^"]+)"', page)
         assert tile_url is not None and tile_url.group(1) == "/tiles/{layer}/{z}/{x}/{y}.mvt"
         assert '"grid_url": "/maps/popups/grids/{code}"' in page and '"/maps/search"' in page
