@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))  # run as a script: make geo_grid and benchmarks.s
 from geo_grid import db  # noqa: E402
 from geo_grid.render.assets import html_of  # noqa: E402
 from geo_grid.render.basemap import Basemap  # noqa: E402
-from geo_grid.services import maps  # noqa: E402
+from geo_grid.services import incident_maps, maps  # noqa: E402
 
 
 @contextmanager
@@ -50,11 +50,11 @@ def main() -> None:
             "coverage tiled (MAP_TILES_ABOVE=100)": lambda s: maps.coverage_map(
                 s, Basemap(), True, tiles_above=100
             ),
-            "incidents (default: open + 30 days)": lambda s: maps.incident_map(
-                s, Basemap(), True, maps.IncidentFilter(), now
+            "incidents (default: open + 30 days)": lambda s: incident_maps.incident_map(
+                s, Basemap(), True, incident_maps.IncidentFilter(), now
             ),
-            "incidents include_closed (all)": lambda s: maps.incident_map(
-                s, Basemap(), True, maps.IncidentFilter(include_closed=True), now
+            "incidents include_closed (all)": lambda s: incident_maps.incident_map(
+                s, Basemap(), True, incident_maps.IncidentFilter(include_closed=True), now
             ),
         }
         print(f"{'page':40s} {'median s':>9s} {'min s':>7s} {'size MB':>8s}")

@@ -16,6 +16,7 @@ from geo_grid.cli import app
 from geo_grid.cli.common import database, fail, session_for
 from geo_grid.errors import GeoGridError
 from geo_grid.render import assets
+from geo_grid.services import incident_maps
 from geo_grid.services import maps as map_service
 from geo_grid.settings import Settings
 
@@ -94,11 +95,11 @@ def incidents(
 ) -> None:
     """The incident map: reports by state (overdue marked), heat map, open reports per micro-grid."""
     basemap = map_service.basemap_of(Settings())
-    f = map_service.IncidentFilter(status or None, category or None, since, until, grid, include_closed)
+    f = incident_maps.IncidentFilter(status or None, category or None, since, until, grid, include_closed)
     _write(
         output,
         assets_url,
-        lambda s, page: map_service.incident_map(s, basemap, unmasked, f, clock.now(), page),
+        lambda s, page: incident_maps.incident_map(s, basemap, unmasked, f, clock.now(), page),
         api_url,
     )
 

@@ -149,7 +149,7 @@ class TiledGrids(JSCSSMixin, MacroElement):
             Object.keys(cfg.label_zooms).forEach(function(level) {
               var g = labelGroups[level];
               if (z < cfg.label_zooms[level]) { g.clearLayers(); if (map.hasLayer(g)) map.removeLayer(g); return; }
-              fetch(cfg.label_url + '&level=' + level + '&bbox=' + bbox,
+              fetch(cfg.label_url + (cfg.label_url.indexOf('?') >= 0 ? '&' : '?') + 'level=' + level + '&bbox=' + bbox,
                     {credentials: 'same-origin', headers: {'Accept': 'application/json'}})
                 .then(function(r) { return r.ok ? r.json() : []; })
                 .then(function(items) {

@@ -12,7 +12,7 @@ from geo_grid.errors import InvalidInput
 from geo_grid.repository import tiles as tile_repo
 from geo_grid.services import categories as category_service
 from geo_grid.services import grids as grid_service
-from geo_grid.services import maps as map_service
+from geo_grid.services import incident_maps
 
 MAX_ZOOM = 22
 GRID_LAYERS = frozenset({"micro_grids", "tertiary_grids"})
@@ -36,7 +36,7 @@ def tile(session: Session, layer: str, z: int, x: int, y: int, generation: int |
 
 def report_tile(
     session: Session,
-    f: map_service.IncidentFilter,
+    f: incident_maps.IncidentFilter,
     personal: bool,
     now: datetime,
     z: int,
@@ -44,12 +44,12 @@ def report_tile(
     y: int,
 ) -> tile_repo.ReportTile:
     """One tile of the incident map's reports: the reports the page of the same filter shows this caller
-    (services/maps.incident_query: scope, sensitive categories), at their public, rounded position unless the
+    (services/incident_maps.incident_query: scope, sensitive categories), at their public, rounded position unless the
     caller sees personal data (privacy.py); counts per cell when zoomed out, single reports zoomed in. With
     it the ids of the reports it draws that show the caller personal data (privacy.personal_on_map), which
     the audit log names; none for a tile without them."""
     _check((REPORTS,), REPORTS, z, x, y)
-    query, _ = map_service.incident_query(session, f, personal, now)
+    query, _ = incident_maps.incident_query(session, f, personal, now)
     role = privacy.role_for(personal)
     decimals = None if privacy.sees_personal_data(role) else privacy.PUBLIC_DECIMALS
     sensitive = category_service.table(session).sensitive

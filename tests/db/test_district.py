@@ -440,11 +440,11 @@ def test_the_district_index_is_published_once_and_an_activation_rebuilds_one_par
 
 def test_coverage_maps_draw_the_asked_subdistrict(env) -> None:
     """With several subdistricts a coverage page is of one: the one asked for, the caller's own, or the
-    grid's (a grid's code names its subdistrict); with neither the page asks which."""
+    grid's (a grid's code names its subdistrict); with neither, the whole district (tests/db/test_maps_district.py)."""
     client, tokens, _, built = env
     neighbour = sorted(built.micro)[0]
-    r = client.get("/maps/coverage", headers=bearer(tokens["admin"]))  # district level: which one?
-    assert r.status_code == 422 and r.json()["code"] == "subdistrict_required"
+    r = client.get("/maps/coverage", headers=bearer(tokens["admin"]))  # district level: the whole district
+    assert r.status_code == 200 and neighbour in r.text and f"{SAMPLE}001001001" in r.text
     page = client.get("/maps/coverage", params={"subdistrict": district.CODE}).text
     assert neighbour in page and f"{SAMPLE}001001001" not in page
     mine = client.get("/maps/coverage", headers=bearer(tokens["dispatcher"])).text  # the caller's own
@@ -481,8 +481,8 @@ def test_cases_of_either_subdistrict_run_on_their_own_working_hours(env) -> None
 
 def test_incident_maps_are_of_one_subdistrict(env) -> None:
     client, tokens, _, _ = env
-    r = client.get("/maps/incidents", headers=bearer(tokens["admin"]))  # district level: which one?
-    assert r.status_code == 422 and r.json()["code"] == "subdistrict_required"
+    r = client.get("/maps/incidents", headers=bearer(tokens["admin"]))  # district level: the whole district
+    assert r.status_code == 200 and "金水区事件地图" in r.text
     r = client.get("/maps/incidents", params={"subdistrict": district.CODE}, headers=bearer(tokens["admin"]))
     assert r.status_code == 200 and f"{district.NAME}事件地图" in r.text
     r = client.get("/maps/incidents", headers=bearer(tokens["dispatcher"]))  # the caller's own

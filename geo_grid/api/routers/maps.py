@@ -14,7 +14,7 @@ from geo_grid.api.schemas.maps import DutyPopupOut, GridHitOut, GridLabelOut, Gr
 from geo_grid.errors import GenerationNotFound, NotFound
 from geo_grid.render import assets
 from geo_grid.repository import scope as scope_repo
-from geo_grid.services import auth
+from geo_grid.services import auth, incident_maps
 from geo_grid.services import generations as generation_service
 from geo_grid.services import grids as grid_service
 from geo_grid.services import maps as map_service
@@ -29,7 +29,7 @@ SubdistrictQuery = Annotated[
     str | None,
     Query(
         pattern=r"^[0-9]{9}$",
-        description="whose boundaries (default: the caller's subdistrict, or the only one)",
+        description="whose boundaries (default: the caller's subdistrict, the only one, else the whole district)",
     ),
 ]
 ListQuery = Annotated[
@@ -120,11 +120,12 @@ def grid(
 )
 def search(
     session: SessionDep,
+    principal: PrincipalDep,
     q: Annotated[str, Query(min_length=1, max_length=100, description="网格编码（或其开头）或名称的一部分")],
     generation: GenerationQuery = None,
     limit: Annotated[int, Query(ge=1, le=50, description="最多返回条数")] = 20,
 ) -> list[GridHitOut]:
-    hits = map_service.search_grids(session, q, generation, limit)
+    hits = map_service.search_grids(session, q, generation, limit, principal.subdistrict_code)
     return [
         GridHitOut(code=h.code, name=h.name, level=h.level, bounds=list(h.bounds), point=list(h.point))
         for h in hits
@@ -139,12 +140,13 @@ def search(
 )
 def labels(
     session: SessionDep,
+    principal: PrincipalDep,
     level: Annotated[Literal["tertiary", "micro"], Query(description="网格层级")],
     bbox: Annotated[str, Query(max_length=200, description="min_lon,min_lat,max_lon,max_lat")],
     generation: GenerationQuery = None,
     limit: Annotated[int, Query(ge=1, le=5000, description="最多返回条数")] = 2000,
 ) -> list[GridLabelOut]:
-    found = map_service.grid_labels(session, level, bbox, generation, limit)
+    found = map_service.grid_labels(session, level, bbox, generation, limit, principal.subdistrict_code)
     return [GridLabelOut(lat=x.lat, lon=x.lon, text=x.text) for x in found]
 
 
@@ -178,7 +180,7 @@ def report_popup(
     principal: PrincipalDep,
     report_id: Annotated[int, Path(ge=1, le=2**63 - 1, description="上报编号")],
 ) -> ReportPopupOut:
-    popup = map_service.report_popup(
+    popup = incident_maps.report_popup(
         session, report_id, principal.sees_personal_data, clock.now(), principal.scope
     )
     return ReportPopupOut(id=popup.id, html=popup.html)
@@ -224,11 +226,11 @@ def incidents(
     subdistrict: SubdistrictQuery = None,
 ) -> HTMLResponse:
     assets.check_installed()
-    f = map_service.IncidentFilter(
+    f = incident_maps.IncidentFilter(
         _split(status), _split(category), since, until, grid, include_closed, access=principal.scope,
         subdistrict=subdistrict or principal.subdistrict_code,
     )  # fmt: skip
-    fmap = map_service.incident_map(
+    fmap = incident_maps.incident_map(
         session,
         map_service.basemap_of(settings),
         principal.sees_personal_data,

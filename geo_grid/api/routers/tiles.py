@@ -12,7 +12,7 @@ from geo_grid import clock
 from geo_grid.api.audit_rule import personal_shown
 from geo_grid.api.deps import SCOPE_CHECK, PersonalShownDep, SessionDep
 from geo_grid.api.schemas.common import error_responses
-from geo_grid.services import maps as map_service
+from geo_grid.services import incident_maps
 from geo_grid.services import tiles as tile_service
 from geo_grid.timeparse import NAIVE_NOTE, ApiDatetime
 
@@ -62,7 +62,7 @@ def get_report_tile(
         str | None, Query(pattern=r"^[0-9]{9}$", description="哪个街道（默认调用者所属或唯一的街道）")
     ] = None,
 ) -> Response:
-    f = map_service.IncidentFilter(
+    f = incident_maps.IncidentFilter(
         _split(status), _split(category), since, until, grid, include_closed, access=principal.scope,
         subdistrict=subdistrict or principal.subdistrict_code,
     )  # fmt: skip
