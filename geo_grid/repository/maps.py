@@ -1,7 +1,10 @@
-"""SQL for the map layers: grids with geometry, communities, facilities, road segments, courtyards, reports."""
+"""SQL for the map layers: grids with geometry, communities, facilities, road segments, courtyards, reports.
+A page's layers are those of the subdistricts it is of (`of_subdistricts`: the subdistricts of the
+generations it draws); its report counts are those of the reports its markers' filter selects."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -23,14 +26,37 @@ def grids(session: Session, generation_id: int) -> list[dict[str, Any]]:
     return _rows(session, sql, {"gen": generation_id})
 
 
-def communities(session: Session) -> list[dict[str, Any]]:
-    return _rows(session, "SELECT code, name, ST_AsBinary(geom) AS wkb FROM communities ORDER BY code")
+def of_subdistricts(
+    codes: Collection[str] | None, column: str = "t.subdistrict_code"
+) -> tuple[str, dict[str, Any]]:
+    """The condition that keeps the rows of the subdistricts `codes` (a page's: those of the generations it
+    draws), None: of every subdistrict (the whole district). The one rule of the map layers that are not
+    versioned (communities, facilities, road segments, courtyards), embedded or as vector tiles."""
+    if codes is None:
+        return "true", {}
+    return f"{column} = ANY(CAST(:subdistricts AS text[]))", {"subdistricts": sorted(codes)}
 
 
-def facilities(session: Session) -> list[dict[str, Any]]:
-    sql = """SELECT facility_id, kind, name, attributes, micro_code, ST_AsBinary(geom) AS wkb
-             FROM facilities ORDER BY facility_id"""
-    return _rows(session, sql)
+def _layer(session: Session, sql: str, codes: Collection[str] | None, order: str) -> list[dict[str, Any]]:
+    where, params = of_subdistricts(codes)
+    return _rows(session, f"{sql} WHERE {where} ORDER BY {order}", params)
+
+
+def communities(session: Session, subdistricts: Collection[str] | None) -> list[dict[str, Any]]:
+    """The communities of `subdistricts` (None: every one's)."""
+    return _layer(
+        session,
+        "SELECT t.code, t.name, ST_AsBinary(t.geom) AS wkb FROM communities t",
+        subdistricts,
+        "t.code",
+    )
+
+
+def facilities(session: Session, subdistricts: Collection[str] | None) -> list[dict[str, Any]]:
+    """The facilities of `subdistricts` (None: every one's)."""
+    sql = """SELECT t.facility_id, t.kind, t.name, t.attributes, t.micro_code, ST_AsBinary(t.geom) AS wkb
+             FROM facilities t"""
+    return _layer(session, sql, subdistricts, "t.facility_id")
 
 
 def _chiefs(role: str, key: str) -> str:
@@ -41,18 +67,20 @@ def _chiefs(role: str, key: str) -> str:
     )
 
 
-def road_segments(session: Session) -> list[dict[str, Any]]:
+def road_segments(session: Session, subdistricts: Collection[str] | None) -> list[dict[str, Any]]:
+    """The road segments of `subdistricts` (None: every one's) with their 路段长's names."""
     sql = f"""SELECT t.segment_id, t.road_name, t.tertiary_code, t.community_code, ST_AsBinary(t.geom) AS wkb,
                      {_chiefs("road_section_chief", "segment_id")}
-              FROM road_segments t ORDER BY t.segment_id"""
-    return _rows(session, sql)
+              FROM road_segments t"""
+    return _layer(session, sql, subdistricts, "t.segment_id")
 
 
-def courtyards(session: Session) -> list[dict[str, Any]]:
+def courtyards(session: Session, subdistricts: Collection[str] | None) -> list[dict[str, Any]]:
+    """The courtyards of `subdistricts` (None: every one's) with their 楼院长's names."""
     sql = f"""SELECT t.courtyard_id, t.name, t.micro_code, t.tertiary_code, t.community_code, ST_AsBinary(t.geom) AS wkb,
                      {_chiefs("courtyard_chief", "courtyard_id")}
-              FROM courtyards t ORDER BY t.courtyard_id"""
-    return _rows(session, sql)
+              FROM courtyards t"""
+    return _layer(session, sql, subdistricts, "t.courtyard_id")
 
 
 def micro_leaders(session: Session) -> dict[str, list[dict[str, Any]]]:
@@ -71,8 +99,15 @@ def reports(session: Session, f: report_repo.ReportFilter, now: datetime) -> lis
     return report_repo.select(session, replace(f, has_point=True), now, oldest_first=True)
 
 
-def open_counts(session: Session, terminal: tuple[str, ...]) -> dict[str, int]:
-    """Open reports per micro-grid (for the choropleth), over all open reports whatever the filter."""
-    sql = """SELECT micro_code, count(*) AS n FROM reports
-             WHERE micro_code IS NOT NULL AND NOT (status = ANY(:terminal)) GROUP BY micro_code"""
-    return {r["micro_code"]: r["n"] for r in _rows(session, sql, {"terminal": list(terminal)})}
+def open_counts(
+    session: Session, f: report_repo.ReportFilter, now: datetime, terminal: tuple[str, ...]
+) -> dict[str, int]:
+    """Open reports per micro-grid (the choropleth) among those `f` selects: the filter of the page's
+    markers (status, category, time, grid, the caller's scope: repository/reports.py's one rule), so that
+    a caller learns no count of a report it may not see."""
+    where, params = report_repo._where(f, now)
+    sql = f"""SELECT r.micro_code, count(*) AS n FROM reports r {report_repo.SLA_JOIN}
+              WHERE {where} AND r.micro_code IS NOT NULL AND NOT (r.status = ANY(:terminal))
+              GROUP BY r.micro_code"""
+    params["terminal"] = list(terminal)
+    return {r["micro_code"]: r["n"] for r in _rows(session, sql, params)}

@@ -1,7 +1,9 @@
 """SQL for Mapbox vector tiles (ST_AsMVT): one layer of one tile, built by PostGIS.
 
-Grids come from the generations asked for (one, or every subdistrict's active one); communities and facilities are not versioned; reports (the incident map
-of a district or city) go by the incident page's filter, the caller's scope and the privacy policy.
+Grids come from the generations asked for (one, or every subdistrict's active one); communities, facilities,
+road segments and courtyards are not versioned: those of the subdistricts asked for (maps.of_subdistricts, the
+embedded page's rule); reports (the incident map of a district or city) go by the incident page's filter,
+the caller's scope and the privacy policy.
 Geometries are clipped to the tile with a 64-unit buffer (of 4096) so that outlines join seamlessly
 across tiles.
 """
@@ -15,6 +17,7 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo_grid.repository import maps as map_repo
 from geo_grid.repository import reports as report_repo
 
 EXTENT, BUFFER = 4096, 64
@@ -40,12 +43,24 @@ _SOURCES = {
                    ("src.courtyard_id AS id", "src.name", "src.micro_code", "src.tertiary_code")),
 }  # fmt: skip
 LAYERS = tuple(_SOURCES)
+VERSIONED = frozenset({"micro_grids", "tertiary_grids"})  # by generation; the others by subdistrict
 
 
-def tile(session: Session, layer: str, z: int, x: int, y: int, generation_ids: Collection[int]) -> bytes:
+def tile(
+    session: Session,
+    layer: str,
+    z: int,
+    x: int,
+    y: int,
+    generation_ids: Collection[int],
+    subdistricts: Collection[str] | None = None,
+) -> bytes:
     """The tile (z, x, y) of `layer` as MVT bytes (empty when nothing lies in it); grids of the
-    generations `generation_ids` (other layers are not versioned)."""
+    generations `generation_ids`, the other layers (not versioned) of `subdistricts` (None: every one's)."""
     rows, columns = _SOURCES[layer]
+    within, params = map_repo.of_subdistricts(subdistricts, "subdistrict_code")
+    if layer not in VERSIONED:
+        rows = f"{rows} AND {within}"
     sql = f"""
         WITH env AS (SELECT ST_TileEnvelope(:z, :x, :y) AS merc),
              src AS (SELECT * FROM {rows}),
@@ -56,9 +71,8 @@ def tile(session: Session, layer: str, z: int, x: int, y: int, generation_ids: C
                WHERE src.geom && ST_Transform(ST_Expand(env.merc, (ST_XMax(env.merc) - ST_XMin(env.merc))
                                                               * {BUFFER} / {EXTENT}), 4326))
         SELECT ST_AsMVT(feats.*, :layer, {EXTENT}, 'geom') FROM feats WHERE geom IS NOT NULL"""
-    value = session.execute(
-        text(sql), {"z": z, "x": x, "y": y, "layer": layer, "gens": list(generation_ids)}
-    ).scalar()
+    params.update(z=z, x=x, y=y, layer=layer, gens=list(generation_ids))
+    value = session.execute(text(sql), params).scalar()
     return bytes(value) if value is not None else b""
 
 

@@ -5,7 +5,7 @@ points for the public, masked phones)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -66,7 +66,8 @@ def incident_query(
 ) -> tuple[report_repo.ReportFilter, list[Generation]]:
     """The reports an incident map of `f` shows the caller (its filter checked, its subdistrict's reports,
     the sensitive categories left out for whom the policy hides them) and the generations it is drawn on:
-    one rule for the embedded page, its tiles (GET /tiles/reports/…) and the tiled page's counts.
+    one rule for the embedded page, its tiles (GET /tiles/reports/…), the tiled page's counts and the
+    choropleth of open reports per grid (choropleth_counts).
     The generations are maps.map_generations' (the listings' rule): of the subdistrict named (or the
     caller's own), the one `f.grid` names, the only one — else, several subdistricts and a district-level
     or anonymous caller, every subdistrict's active one, with the reports of the caller's scope."""
@@ -89,6 +90,15 @@ def incident_query(
         exclude_categories=privacy.hidden_categories(privacy.role_for(personal), table.sensitive),
     )
     return query, gens
+
+
+def choropleth_counts(session: Session, query: report_repo.ReportFilter, now: datetime) -> dict[str, int]:
+    """Open reports per micro-grid of the page's query (incident_query: its status, category, time and
+    grid filters, its subdistrict, the caller's scope): no caller learns a count of reports it may not
+    see. The sensitive categories the markers leave out for the public are counted (privacy.listed:
+    "only as counts"; README, personal data)."""
+    counted = replace(query, exclude_categories=())
+    return repo.open_counts(session, counted, now, tuple(sorted(reporting.TERMINAL)))
 
 
 def _incident_row(
@@ -175,7 +185,7 @@ def incident_map(
         else map_service.district_title(session)
     )
     title = f"{name}事件地图"
-    open_counts = repo.open_counts(session, tuple(sorted(reporting.TERMINAL)))
+    open_counts = choropleth_counts(session, query, now)
     if tiles_above is not None and basemap.crs == "wgs84":
         summary = tile_repo.reports_summary(session, query, now)
         if summary.total > tiles_above:

@@ -113,6 +113,12 @@ def map_generations(
     return grid_service.listing_generations(session, None, generation, subdistrict, belongs_to=belongs_to)
 
 
+def subdistricts_of(gens: list[Generation]) -> list[str]:
+    """The subdistricts a page of these generations is of: its layers (communities, facilities, road
+    segments, courtyards) are theirs only (repository/maps.of_subdistricts)."""
+    return sorted({g.subdistrict_code for g in gens})
+
+
 def district_title(session: Session) -> str:
     """The title of a map of the whole district: the district's name (subdistricts.title)."""
     return subdistricts.title(None, subdistrict_repo.list_all(session))
@@ -176,7 +182,9 @@ def coverage_map(
         ]
         for level in ("tertiary", "micro")
     }
-    communities = geoms(repo.communities(session))
+    # The layers of the subdistricts the page is of (one, or the district's several), as its grids.
+    subs = subdistricts_of(gens)
+    communities = geoms(repo.communities(session, subs))
     gen = gens[0]
     status = {"draft": "草稿", "active": "现行", "retired": "历史"}.get(gen.status, gen.status)
     title = (
@@ -189,9 +197,9 @@ def coverage_map(
         communities=[c for c in communities if c["geom"] is not None],
         tertiary=shapes["tertiary"],
         micro=shapes["micro"],
-        facilities=geoms(repo.facilities(session)),
-        road_segments=geoms(repo.road_segments(session)),
-        courtyards=geoms(repo.courtyards(session)),
+        facilities=geoms(repo.facilities(session, subs)),
+        road_segments=geoms(repo.road_segments(session, subs)),
+        courtyards=geoms(repo.courtyards(session, subs)),
         # A draft is always one subdistrict's, named by `generation`.
         problems=_validation(session, gen.id) if len(gens) == 1 and gen.status == "draft" else None,
         focus=focus,

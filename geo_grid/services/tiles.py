@@ -15,7 +15,6 @@ from geo_grid.services import grids as grid_service
 from geo_grid.services import incident_maps
 
 MAX_ZOOM = 22
-GRID_LAYERS = frozenset({"micro_grids", "tertiary_grids"})
 REPORTS = "reports"  # the incident map's layer (GET /tiles/reports/…): the caller decides its content
 
 
@@ -28,10 +27,17 @@ def _check(layers: tuple[str, ...], layer: str, z: int, x: int, y: int) -> None:
 
 def tile(session: Session, layer: str, z: int, x: int, y: int, generation: int | None = None) -> bytes:
     """The MVT bytes of one tile; grids of `generation`, by default of every subdistrict's active one (a
-    map of a district shows all of it, whoever asks: the tiles are public and cached)."""
+    map of a district shows all of it, whoever asks: the tiles are public and cached). The other layers
+    (communities, facilities, road segments, courtyards) are those of the subdistrict `generation` is of,
+    by default every subdistrict's: a subdistrict's tiled page draws its own only, as its embedded one."""
     _check(tile_repo.LAYERS, layer, z, x, y)
-    gens = [g.id for g in grid_service.tile_generations(session, generation)] if layer in GRID_LAYERS else []
-    return tile_repo.tile(session, layer, z, x, y, gens)
+    if layer in tile_repo.VERSIONED:
+        gens = [g.id for g in grid_service.tile_generations(session, generation)]
+        return tile_repo.tile(session, layer, z, x, y, gens)
+    subdistricts = None
+    if generation is not None:
+        subdistricts = [grid_service.resolve_generation(session, None, generation).subdistrict_code]
+    return tile_repo.tile(session, layer, z, x, y, [], subdistricts)
 
 
 def report_tile(
