@@ -160,12 +160,14 @@ def test_with_20000_reports_the_page_draws_them_from_tiles_and_stays_small(
     shown = re.search(r"显示(\d+)条，逾期(\d+)条", page)
     assert shown is not None and int(shown.group(1)) == total
     assert DESCRIPTION not in page and PHONE not in page and CONTACT not in page
-    # The choropleth: every micro-grid with open reports is in the code → [count, colour] table.
+    # The choropleth: every micro-grid with open reports is in the code → [count, colour] table, of the
+    # reports the page shows the caller (not the other subdistrict's on the same ground; tests/db/test_maps_scope.py).
     table = json.loads(re.search(r'"open": (\{[^}]*\})', page).group(1))  # type: ignore[union-attr]
     open_by_grid = dict(
         query(
             big_db,
             "SELECT micro_code, count(*) FROM reports WHERE micro_code IS NOT NULL "
+            f"AND (subdistrict_code IS NULL OR subdistrict_code = '{HOME}') "
             "AND status NOT IN ('closed', 'rejected', 'duplicate') GROUP BY micro_code",
         )
     )
