@@ -26,6 +26,7 @@ from pathlib import Path
 
 from geo_grid.io.index_store import FORMAT, VERSION, SnapshotError, load_index, write_index
 from geo_grid.lookup_district import DistrictIndex
+from geo_grid.memory import release_freed_memory
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +98,23 @@ def obtain(store: Path | None, name: str, build: Callable[[], DistrictIndex]) ->
         except OSError as exc:  # a full or read-only disk: serve from memory, publish next time
             log.warning("could not publish the lookup index to %s: %s", target, exc)
             return Obtained(index, name, "built", time.perf_counter() - started)
+        index = _as_published(index, target)
     _prune(store, keep=name)
     return Obtained(index, name, "built", time.perf_counter() - started)
+
+
+def _as_published(built: DistrictIndex, target: Path) -> DistrictIndex:
+    """The snapshot just written, loaded in place of the index built in this process: the builder then
+    serves the same memory-mapped pages as every other process (shared, not counted twice) and hands the
+    built arrays' heap back (city scale: ≈ 200 MiB less RSS after a first start or an activation)."""
+    try:
+        published = load_index(target)
+    except SnapshotError as exc:  # written but unreadable: serve the built one, rebuild next time
+        log.warning("published lookup index unusable, serving the one built: %s", exc)
+        return built
+    del built
+    release_freed_memory()
+    return published
 
 
 def _prune(store: Path, keep: str) -> None:

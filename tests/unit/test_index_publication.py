@@ -39,6 +39,17 @@ def test_the_first_process_builds_and_the_next_loads_the_same_answers(tmp_path: 
     assert second.index.codes == first.index.codes
 
 
+def test_the_builder_serves_the_published_pages(tmp_path: Path) -> None:
+    """The process that builds serves the snapshot it wrote, memory-mapped like every other process,
+    not its own copy of the arrays (which it gives back)."""
+    got = pub.obtain(tmp_path, NAME, build)
+    assert got.how == "built"
+    raster = got.index._flat.arrays["raster"]
+    assert isinstance(raster, np.memmap) or isinstance(raster.base, np.memmap)
+    x, y = points()
+    assert np.array_equal(got.index.locate_many(x, y), build().locate_many(x, y))
+
+
 def test_without_a_store_the_index_is_built_in_memory() -> None:
     got = pub.obtain(None, NAME, build)
     assert got.how == "in_memory" and got.index.size == len(CODES)
