@@ -46,6 +46,31 @@ def test_the_probe_sees_a_heavy_import() -> None:
     assert {"folium", "pandas"} <= set(loaded_after("import geo_grid.render.coverage"))
 
 
+def test_the_api_draws_maps_without_pandas() -> None:
+    """The API preloads folium at start-up with pandas hidden (render/folium_preload.py): drawing a map
+    afterwards loads neither pandas nor pyarrow (≈ 65 MiB), and folium still draws."""
+    code = """
+from geo_grid.render.folium_preload import preload_folium
+preload_folium()
+import folium
+from folium.plugins import HeatMap, MarkerCluster
+from geo_grid.render import coverage, incidents
+m = folium.Map(location=[34.76, 113.69], zoom_start=14, tiles=None)
+MarkerCluster().add_to(m)
+HeatMap([[34.76, 113.69, 1.0], [34.77, 113.70, 2.0]]).add_to(m)
+assert "L.heatLayer" in m.get_root().render()
+"""
+    loaded = loaded_after(code)
+    assert "folium" in loaded and "pandas" not in loaded and "pyarrow" not in loaded, loaded
+
+
+def test_preloading_after_pandas_keeps_folium_whole() -> None:
+    # pandas already imported (a test process, a CLI that read a file first): nothing is hidden
+    code = "import pandas\nfrom geo_grid.render.folium_preload import preload_folium\npreload_folium()\n"
+    code += "import folium.utilities\nassert folium.utilities.pd is not None"
+    assert {"folium", "pandas"} <= set(loaded_after(code))
+
+
 def test_published_index_loads_and_answers_without_pandas(tmp_path: Path) -> None:
     codes, polys = synthetic_micro_grids(4, 120, seed=21)
     index = DistrictIndex.build(codes, polys, [f"第{i}微网格" for i in range(len(codes))])
