@@ -3,12 +3,15 @@ are GEOS's, points on a boundary are never answered there, and the bulk path def
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import shapely
 
 from geo_grid.lookup_district import DistrictIndex
-from geo_grid.lookup_flat import polygon_rings
+from geo_grid.lookup_flat import FlatParts, polygon_rings
 from geo_grid.lookup_kernel import DEFER, covers, locate_kernel
+from geo_grid.lookup_scalar import Scalar
 from geo_grid.synthetic import synthetic_micro_grids
 from tests.support.lookup_reference import brute_force_cover_count, brute_force_locate, edge_probe_points
 
@@ -99,3 +102,38 @@ def test_one_point_path_answers_as_the_reference_and_defers_only_edge_points() -
     assert np.array_equal(got, ref)
     slow = np.array([index._locate_pos_exact(a, b) for a, b in zip(x.tolist(), y.tolist(), strict=True)])
     assert np.array_equal(slow, ref)
+
+
+def test_special_cell_records_with_int32_answers_read_the_same() -> None:
+    """A special cell's segment row and answers are one record (lookup_flat "sp"): 8 bytes with int16
+    answers (every part of fewer than 32,768 grids), 12 with int32. The bulk pass, the one-point call and
+    the numpy path read both layouts alike."""
+    codes, polys = synthetic_micro_grids(3, 150, seed=4)
+    index = DistrictIndex.build(codes, polys, workers=1)
+    wide = tuple(
+        dataclasses.replace(p, _sp_left=p._sp_left.astype(np.int32), _sp_right=p._sp_right.astype(np.int32))
+        for p in index.parts
+    )
+    flat16, flat32 = index._flat, FlatParts.from_parts(wide, index.part_positions)
+    assert flat16.arrays["sp"].dtype.itemsize == 8 and flat32.arrays["sp"].dtype.itemsize == 12
+    assert np.array_equal(flat16.views["sp_left"], flat32.views["sp_left"])
+    minx, miny, maxx, maxy = shapely.total_bounds(np.asarray(polys, dtype=object))
+    rng = np.random.default_rng(3)
+    ex, ey = edge_probe_points(polys, eps=1e-9)
+    x = np.concatenate([rng.uniform(minx, maxx, 20_000), ex])
+    y = np.concatenate([rng.uniform(miny, maxy, 20_000), ey])
+    r = index._router
+    answers = []
+    for flat in (flat16, flat32):
+        out = np.empty(len(x), dtype=np.int32)
+        tie = np.empty(len(x), dtype=bool)
+        locate_kernel(x, y, out, tie, True, r.x0, r.y0, r.inv_x, r.inv_y, r.nx, r.ny, r.cells, r.ptr,
+                      r.subs, index._rank, *flat.kernel_args)  # fmt: skip
+        sc = Scalar.create(r, flat)
+        one = [sc.one(a, b, *sc.one_args) for a, b in zip(x[:3000].tolist(), y[:3000].tolist(), strict=True)]
+        numpy_path, _ = flat.locate(x, y, np.maximum(r.route(x, y), 0), False)
+        answers.append((out, tie, np.array(one), numpy_path))
+    for a, b in zip(*answers, strict=True):
+        assert np.array_equal(a, b)
+    sure = answers[0][0] != DEFER
+    assert np.array_equal(answers[0][0][sure], brute_force_locate(index.codes, index.polygons, x, y)[sure])
