@@ -105,7 +105,7 @@ def open_counts(
     """Open reports per micro-grid (the choropleth) among those `f` selects: the filter of the page's
     markers (status, category, time, grid, the caller's scope: repository/reports.py's one rule), so that
     a caller learns no count of a report it may not see."""
-    where, params = report_repo._where(f, now)
+    where, params = report_repo.filter_where(f, now)
     sql = f"""SELECT r.micro_code, count(*) AS n FROM reports r {report_repo.SLA_JOIN}
               WHERE {where} AND r.micro_code IS NOT NULL AND NOT (r.status = ANY(:terminal))
               GROUP BY r.micro_code"""

@@ -315,7 +315,7 @@ def _report_geom(decimals: int | None) -> str:
 
 
 def _report_where(q: ReportQuery, now: datetime) -> tuple[str, dict[str, Any]]:
-    where, params = report_repo._where(q.filter, now)
+    where, params = report_repo.filter_where(q.filter, now)
     clauses = [where]
     if q.area_wkt is not None:
         geom = _report_geom(q.coarse_decimals)
@@ -352,7 +352,7 @@ def report_extent(
 ) -> Extent:
     """The bounding box (of the points as the caller sees them) and created_at span of the reports `f`
     selects."""
-    where, params = report_repo._where(f, now)
+    where, params = report_repo.filter_where(f, now)
     geom = _report_geom(coarse_decimals)
     sql = f"""SELECT ST_XMin(e) AS x0, ST_YMin(e) AS y0, ST_XMax(e) AS x1, ST_YMax(e) AS y1, t0, t1
               FROM (SELECT ST_Extent({geom}) AS e, min(r.created_at) AS t0, max(r.created_at) AS t1

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from geo_grid import reporting
 from geo_grid.repository import rules
-from geo_grid.repository.reports import _FROM, OVERDUE, RESPONSE_DUE, ReportFilter, _where
+from geo_grid.repository.reports import _FROM, OVERDUE, RESPONSE_DUE, ReportFilter, filter_where
 
 # The rates, each as numerator / denominator (definitions in the README, "Reports"):
 # 响应率 response:     of the reports to be handled (not rejected, not duplicate), accepted by the response deadline
@@ -79,7 +79,7 @@ def aggregates(
     """The grid's aggregates and the same for each of its children (one GROUPING SETS query); code None:
     the whole district (every report), its children the subdistricts."""
     level = reporting.level_of_code(code) or "" if code is not None else "district"
-    where, params = _where(ReportFilter(grid=code, since=since, until=until), now)
+    where, params = filter_where(ReportFilter(grid=code, since=since, until=until), now)
     child = CHILD_COLUMN.get(level)
     if child is None:
         sql = f"SELECT NULL AS child, {_AGGREGATES} {_FROM} WHERE {where}"
@@ -104,6 +104,6 @@ def counts_by(
     now: datetime,
 ) -> dict[str, int]:
     assert column in ("status", "category", "channel")
-    where, params = _where(ReportFilter(grid=code, since=since, until=until), now)
+    where, params = filter_where(ReportFilter(grid=code, since=since, until=until), now)
     sql = f"SELECT r.{column} AS key, count(*) AS n {_FROM} WHERE {where} GROUP BY r.{column} ORDER BY r.{column}"
     return {r.key: int(r.n) for r in session.execute(text(sql), params)}

@@ -109,7 +109,9 @@ def scope(code: str | None, params: dict[str, Any], where: list[str]) -> None:
         params["scope"] = code
 
 
-def _where(f: ReportFilter, now: datetime) -> tuple[str, dict[str, Any]]:
+def filter_where(f: ReportFilter, now: datetime) -> tuple[str, dict[str, Any]]:
+    """The SQL condition (on `r`, with SLA_JOIN) and parameters of the reports `f` selects: the one rule
+    of every report listing, map layer, tile and count."""
     where: list[str] = ["true"]
     params: dict[str, Any] = {"now": now}
     for name in ("status", "category", "channel"):
@@ -171,7 +173,7 @@ def list_reports(
     session: Session, f: ReportFilter, now: datetime, limit: int | None, offset: int
 ) -> tuple[list[Report], int]:
     """A page of the reports `f` selects (newest first) and how many it selects in all."""
-    where, params = _where(f, now)
+    where, params = filter_where(f, now)
     total = session.execute(text(f"SELECT count(*) {_FROM} WHERE {where}"), params).scalar_one()
     return select(session, f, now, limit, offset), int(total)
 
@@ -185,7 +187,7 @@ def select(
     oldest_first: bool = False,
 ) -> list[Report]:
     """The reports `f` selects, newest first (or oldest first: the incident map draws them in that order)."""
-    where, params = _where(f, now)
+    where, params = filter_where(f, now)
     order = "ASC" if oldest_first else "DESC"
     sql = f"SELECT {_COLUMNS} {_SELECT_FROM} WHERE {where} ORDER BY r.created_at {order}, r.id {order} OFFSET :offset"
     params["offset"] = offset

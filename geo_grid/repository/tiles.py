@@ -102,7 +102,7 @@ class ReportSummary:
 
 def reports_summary(session: Session, f: report_repo.ReportFilter, now: datetime) -> ReportSummary:
     """Counts over the reports `f` selects (those with a point), one query."""
-    where, params = report_repo._where(replace(f, has_point=True), now)
+    where, params = report_repo.filter_where(replace(f, has_point=True), now)
     sql = f"""SELECT count(*) AS total, count(*) FILTER (WHERE {report_repo.OVERDUE}) AS overdue,
                      count(*) FILTER (WHERE {report_repo.LIGHT} = 'red') AS red,
                      coalesce(array_agg(DISTINCT r.status), '{{}}') AS statuses
@@ -135,7 +135,7 @@ def report_tile(
     reports are overdue, in a red stage); from it one point per report with `id`, `status`, `category`,
     `overdue` and `light`. Never free text or a contact. Positions rounded to `decimals` places if given.
     With it, in the same query, the ids of the reports in the tile whose category is in `named_categories`."""
-    where, params = report_repo._where(replace(f, has_point=True), now)
+    where, params = report_repo.filter_where(replace(f, has_point=True), now)
     position = _EXACT if decimals is None else _ROUNDED
     # Reports whose (rounded) position may lie in the tile: the index finds them by their stored point,
     # within the rounding's reach of the tile; ST_AsMVTGeom then keeps exactly those inside it.
