@@ -113,6 +113,16 @@ def map_generations(
     return grid_service.listing_generations(session, None, generation, subdistrict, belongs_to=belongs_to)
 
 
+def page_subdistrict(session: Session, named: str | None, caller: str | None) -> str | None:
+    """The subdistrict a map page's request means, for map_generations: the one it names — through the
+    API's one rule (services/subdistricts.meant): unknown, or for a subdistrict's caller another one, 404
+    `subdistrict_not_found`, as if it did not exist — else the caller's own (None: a district-level or
+    anonymous caller; map_generations then draws the only one, else the whole district)."""
+    if named is None:
+        return caller
+    return subdistricts.meant(session, named, caller=caller).code
+
+
 def subdistricts_of(gens: list[Generation]) -> list[str]:
     """The subdistricts a page of these generations is of: its layers (communities, facilities, road
     segments, courtyards) are theirs only (repository/maps.of_subdistricts)."""

@@ -73,7 +73,7 @@ def coverage(
     subdistrict: SubdistrictQuery = None,
 ) -> HTMLResponse:
     assets.check_installed()
-    sub = subdistrict or principal.subdistrict_code
+    sub = map_service.page_subdistrict(session, subdistrict, principal.subdistrict_code)
     fmap = map_service.coverage_map(
         session,
         map_service.basemap_of(settings),
