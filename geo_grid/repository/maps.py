@@ -83,6 +83,22 @@ def courtyards(session: Session, subdistricts: Collection[str] | None) -> list[d
     return _layer(session, sql, subdistricts, "t.courtyard_id")
 
 
+# kind (a duty popup's: road segments, courtyards) → its table and id column. Constants only.
+_DUTY_TABLES = {
+    "road_segments": ("road_segments", "segment_id"),
+    "courtyards": ("courtyards", "courtyard_id"),
+}
+
+
+def duty_area_in(session: Session, kind: str, area_id: str, subdistricts: Collection[str] | None) -> bool:
+    """Whether the road segment or courtyard `area_id` exists and is of `subdistricts` (None: of any;
+    `of_subdistricts`, the map layers' rule): a duty popup shows no place outside them."""
+    table, key = _DUTY_TABLES[kind]
+    where, params = of_subdistricts(subdistricts)
+    sql = f"SELECT EXISTS (SELECT 1 FROM {table} t WHERE t.{key} = :id AND {where})"
+    return bool(session.execute(text(sql), {**params, "id": area_id}).scalar_one())
+
+
 def micro_leaders(session: Session) -> dict[str, list[dict[str, Any]]]:
     """micro code → its 微网格长 (name, phone), the people a report's popup names as responsible."""
     sql = """SELECT r.grid_code, p.name, p.phone FROM roles r JOIN people p ON p.id = r.person_id

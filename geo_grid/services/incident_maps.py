@@ -51,7 +51,8 @@ class IncidentFilter:
     grid: str | None = None
     include_closed: bool = False
     access: Scope = EVERYTHING  # the caller's scope: its subdistrict's reports only (repository/scope.py)
-    # Whose map (named, else the caller's own; None: the only subdistrict, else the whole district).
+    # Whose map (named, else the caller's own; None: the only subdistrict, else the whole district). One
+    # named that is not a subdistrict caller's own (`access`) or unknown: 404 (maps.page_subdistrict).
     subdistrict: str | None = None
 
 
@@ -76,7 +77,9 @@ def incident_query(
     _check(f.categories, table.codes, "category")
     if f.since and f.until and f.since >= f.until:
         raise InvalidInput("since must be before until")
-    gens = map_service.map_generations(session, None, f.subdistrict, belongs_to=f.grid)
+    # A subdistrict named by a subdistrict's caller (its scope) must be its own: else 404, as if unknown.
+    named = map_service.page_subdistrict(session, f.subdistrict, f.access.subdistrict_code)
+    gens = map_service.map_generations(session, None, named, belongs_to=f.grid)
     # A district-level caller (or the public) looking at one subdistrict's map sees that subdistrict's reports.
     access = Scope(gens[0].subdistrict_code) if f.access.everything and len(gens) == 1 else f.access
     query = report_repo.ReportFilter(

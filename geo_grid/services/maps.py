@@ -113,6 +113,16 @@ def map_generations(
     return grid_service.listing_generations(session, None, generation, subdistrict, belongs_to=belongs_to)
 
 
+def page_subdistrict(session: Session, named: str | None, caller: str | None) -> str | None:
+    """The subdistrict a map page's request means, for map_generations: the one it names — through the
+    API's one rule (services/subdistricts.meant): unknown, or for a subdistrict's caller another one, 404
+    `subdistrict_not_found`, as if it did not exist — else the caller's own (None: a district-level or
+    anonymous caller; map_generations then draws the only one, else the whole district)."""
+    if named is None:
+        return caller
+    return subdistricts.meant(session, named, caller=caller).code
+
+
 def subdistricts_of(gens: list[Generation]) -> list[str]:
     """The subdistricts a page of these generations is of: its layers (communities, facilities, road
     segments, courtyards) are theirs only (repository/maps.of_subdistricts)."""
@@ -244,12 +254,14 @@ def grid_popup(
 DUTY_TITLES = {"road_segments": ("路段", "路段长"), "courtyards": ("楼院", "楼院长")}
 
 
-def duty_popup(session: Session, kind: str, area_id: str) -> GridPopup:
+def duty_popup(session: Session, kind: str, area_id: str, access: Scope = EVERYTHING) -> GridPopup:
     """The popup of a road segment or courtyard as the embedded coverage page binds it (names of its
-    chiefs, no phones): what a tiled page opens on click. `code` is the segment's or courtyard's id."""
+    chiefs, no phones): what a tiled page opens on click. `code` is the segment's or courtyard's id.
+    One of another subdistrict than a subdistrict caller's (`access`) is not found, as if it did not exist."""
     from geo_grid.render.coverage_labels import duty_popup as render_duty_popup
 
-    area = search_repo.duty_area(session, kind, area_id)
+    inside = access.everything or repo.duty_area_in(session, kind, area_id, [str(access.subdistrict_code)])
+    area = search_repo.duty_area(session, kind, area_id) if inside else None
     if area is None:
         raise NotFound(f"no {kind} {area_id!r}")
     title, role = DUTY_TITLES[kind]

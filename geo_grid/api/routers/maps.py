@@ -73,7 +73,7 @@ def coverage(
     subdistrict: SubdistrictQuery = None,
 ) -> HTMLResponse:
     assets.check_installed()
-    sub = subdistrict or principal.subdistrict_code
+    sub = map_service.page_subdistrict(session, subdistrict, principal.subdistrict_code)
     fmap = map_service.coverage_map(
         session,
         map_service.basemap_of(settings),
@@ -194,10 +194,11 @@ def report_popup(
 )
 def duty_popup(
     session: SessionDep,
+    principal: PrincipalDep,
     kind: Annotated[Literal["road_segments", "courtyards"], Path(description="road_segments | courtyards")],
     area_id: Annotated[str, Path(max_length=64, description="路段编号或楼院编号")],
 ) -> DutyPopupOut:
-    popup = map_service.duty_popup(session, kind, area_id)
+    popup = map_service.duty_popup(session, kind, area_id, principal.scope)
     return DutyPopupOut(id=popup.code, name=popup.name, html=popup.html)
 
 

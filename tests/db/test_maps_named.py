@@ -1,0 +1,169 @@
+"""The map routes follow the API's one rule for a subdistrict a request names (services/subdistricts.meant):
+with the sample (未来路街道) and its neighbour (tests/support/district.py) in one database, a subdistrict's
+caller naming another subdistrict — or anyone naming an unknown one — on GET /maps/coverage,
+GET /maps/incidents and GET /tiles/reports/… is answered 404 `subdistrict_not_found`, as if it did not
+exist; a district-level or anonymous caller naming one, and a subdistrict's caller naming its own, get its
+map. A duty popup (GET /maps/popups/{road_segments|courtyards}/{id}) of another subdistrict's place is 404
+to a subdistrict's caller (services/maps.duty_popup, repository/maps.duty_area_in)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import shapely
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from geo_grid import db
+from tests.support import district
+from tests.support.accounts import create_token
+from tests.support.api import bearer
+from tests.support.sql import query, scalar
+
+SAMPLE = "410105012"
+NEIGHBOUR = district.CODE
+UNKNOWN = "410105099"  # a well-formed subdistrict code that is no row
+NEIGHBOUR_PLACES = {"road_segments": "N-SEG-1", "courtyards": "N-YARD-1"}
+# A z10 tile holding the sample whole (tests/db/test_tiles.py).
+TILE = "10/835/406"
+CALLERS = ("district", "home", "other", None)  # None: anonymous
+
+
+@dataclass(frozen=True)
+class Env:
+    client: TestClient
+    tokens: dict[str, str]
+    active: dict[str, int]  # subdistrict code → its active generation
+    places: dict[str, dict[str, str]]  # subdistrict code → duty kind → a place's id of it
+
+
+def _execute(url: str, sql: str, **params: Any) -> None:
+    engine = db.make_engine(url, pool_size=1)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(sql), params)
+    finally:
+        engine.dispose()
+
+
+def _add_neighbour_places(url: str, micro: dict[str, Any]) -> None:
+    """A road segment and a courtyard in the neighbour's first micro-grid."""
+    code = sorted(micro)[0]
+    p = micro[code].representative_point()
+    yard = shapely.box(p.x - 0.0003, p.y - 0.0002, p.x + 0.0003, p.y + 0.0002)
+    road = shapely.LineString([(p.x - 0.001, p.y - 0.0005), (p.x + 0.001, p.y - 0.0005)])
+    where = {"s": NEIGHBOUR, "tertiary": district.TERTIARY, "community": district.COMMUNITY}
+    _execute(
+        url,
+        """INSERT INTO road_segments (segment_id, road_name, tertiary_code, community_code, geom, subdistrict_code)
+           VALUES (:id, '第二测试大道', :tertiary, :community, ST_GeomFromText(:g, 4326), :s)""",
+        id=NEIGHBOUR_PLACES["road_segments"], g=road.wkt, **where,
+    )  # fmt: skip
+    _execute(
+        url,
+        """INSERT INTO courtyards (courtyard_id, name, micro_code, tertiary_code, community_code, geom,
+                                   subdistrict_code)
+           VALUES (:id, '第二测试家属院', :micro, :tertiary, :community, ST_GeomFromText(:g, 4326), :s)""",
+        id=NEIGHBOUR_PLACES["courtyards"], micro=code, g=yard.wkt, **where,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def env(
+    db_factory: Callable[[], str], make_client: Callable[..., Any], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Env]:
+    url = db_factory()
+    with make_client(url) as client:
+        admin = create_token(url, "admin", "区级管理员", subdistrict=None)
+        built = district.add_second_subdistrict(client, admin, url, tmp_path_factory.mktemp("named"))
+        _add_neighbour_places(url, built.micro)
+        tokens = {
+            "district": create_token(url, "dispatcher", "区级调度", subdistrict=None),
+            "home": create_token(url, "dispatcher", "未来路调度", subdistrict=SAMPLE),
+            "other": create_token(url, "dispatcher", "第二街道调度", subdistrict=NEIGHBOUR),
+        }
+        rows = query(url, "SELECT subdistrict_code, id FROM generations WHERE status = 'active'")
+        active = {str(r[0]): int(r[1]) for r in rows}
+        assert set(active) == {SAMPLE, NEIGHBOUR}
+        sample = {
+            "road_segments": scalar(url, "SELECT min(segment_id) FROM road_segments WHERE subdistrict_code = :s",
+                                    s=SAMPLE),
+            "courtyards": scalar(url, "SELECT min(courtyard_id) FROM courtyards WHERE subdistrict_code = :s",
+                                 s=SAMPLE),
+        }  # fmt: skip
+        assert all(sample.values())
+        yield Env(client, tokens, active, {SAMPLE: sample, NEIGHBOUR: dict(NEIGHBOUR_PLACES)})
+
+
+def _get(env: Env, path: str, who: str | None) -> Any:
+    return env.client.get(path, headers=bearer(env.tokens[who]) if who else {})
+
+
+def _own(who: str | None) -> str | None:
+    return {"home": SAMPLE, "other": NEIGHBOUR}.get(who or "")
+
+
+def _not_found(r: Any, code: str = "subdistrict_not_found") -> None:
+    assert r.status_code == 404, r.text[:300]
+    assert r.json()["code"] == code, r.text[:300]
+
+
+PAGES = ["/maps/coverage", "/maps/incidents"]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_a_subdistricts_caller_naming_another_subdistrict_is_answered_404(env: Env, page: str) -> None:
+    for who, named in (("home", NEIGHBOUR), ("other", SAMPLE)):
+        _not_found(_get(env, f"{page}?subdistrict={named}", who))
+    # With a generation of its own named too: the subdistrict named still has to be its own.
+    _not_found(_get(env, f"{page}?subdistrict={NEIGHBOUR}&generation={env.active[SAMPLE]}", "home"))
+
+
+@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("who", CALLERS)
+def test_an_unknown_subdistrict_is_404_to_everyone(env: Env, page: str, who: str | None) -> None:
+    _not_found(_get(env, f"{page}?subdistrict={UNKNOWN}", who))
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_a_subdistrict_named_by_whom_the_rule_allows_is_its_map(env: Env, page: str) -> None:
+    """District-level and anonymous callers naming either subdistrict, a subdistrict's caller its own,
+    and (unchanged) a caller naming none: the page answers, titled with that subdistrict's name."""
+    titles = {SAMPLE: "未来路街道", NEIGHBOUR: district.NAME}
+    cases = [(who, sub) for who in ("district", None) for sub in (SAMPLE, NEIGHBOUR)]
+    cases += [("home", SAMPLE), ("other", NEIGHBOUR)]
+    for who, sub in cases:
+        r = _get(env, f"{page}?subdistrict={sub}", who)
+        assert r.status_code == 200, (who, sub, r.text[:300])
+        other = NEIGHBOUR if sub == SAMPLE else SAMPLE
+        assert titles[sub] in r.text and titles[other] not in r.text, (who, sub)
+    for who in ("home", "other"):  # naming none: the caller's own
+        r = _get(env, page, who)
+        assert r.status_code == 200, r.text[:300]
+        assert titles[str(_own(who))] in r.text
+
+
+def test_the_report_tiles_follow_the_same_rule(env: Env) -> None:
+    """The tiled incident page's report tiles ask the page's subdistrict again (incident_query)."""
+    path = f"/tiles/reports/{TILE}.mvt"
+    _not_found(_get(env, f"{path}?subdistrict={NEIGHBOUR}", "home"))
+    _not_found(_get(env, f"{path}?subdistrict={UNKNOWN}", "district"))
+    for who, sub in (("home", SAMPLE), ("district", NEIGHBOUR), (None, NEIGHBOUR), ("other", NEIGHBOUR)):
+        assert _get(env, f"{path}?subdistrict={sub}", who).status_code == 200, (who, sub)
+
+
+@pytest.mark.parametrize("kind", sorted(NEIGHBOUR_PLACES))
+def test_a_duty_popup_of_another_subdistrict_is_404_to_a_subdistricts_caller(env: Env, kind: str) -> None:
+    for place_of in (SAMPLE, NEIGHBOUR):
+        area = env.places[place_of][kind]
+        for who in CALLERS:
+            r = _get(env, f"/maps/popups/{kind}/{area}", who)
+            if _own(who) in (None, place_of):  # district-level, anonymous, or its own subdistrict's
+                assert r.status_code == 200, (who, area, r.text[:300])
+                assert r.json()["id"] == area
+            else:
+                _not_found(r, "not_found")
+    _not_found(_get(env, f"/maps/popups/{kind}/NO-SUCH-1", "district"), "not_found")
