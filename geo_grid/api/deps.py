@@ -188,7 +188,7 @@ def _scope_checks(request: Request) -> list[tuple[str, object]]:
             checks.append((kind, number))
     if route.startswith("/generations/{a}/diff/{b}"):
         checks += [("generation", n) for n in (_as_id(p.get("a")), _as_id(p.get("b"))) if n is not None]
-    if route.startswith("/grids/{code}") and "code" in p:
+    if route.startswith(("/grids/{code}", "/maps/grids/{code}")) and "code" in p:
         checks.append(("grid", str(p["code"])))
     # A draft named by a read's `?generation=` (grids, maps): one's own subdistrict's only.
     if (number := _as_id(request.query_params.get("generation", ""))) is not None:

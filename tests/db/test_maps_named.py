@@ -38,6 +38,7 @@ class Env:
     tokens: dict[str, str]
     active: dict[str, int]  # subdistrict code → its active generation
     places: dict[str, dict[str, str]]  # subdistrict code → duty kind → a place's id of it
+    url: str
 
 
 def _execute(url: str, sql: str, **params: Any) -> None:
@@ -95,7 +96,7 @@ def env(
                                  s=SAMPLE),
         }  # fmt: skip
         assert all(sample.values())
-        yield Env(client, tokens, active, {SAMPLE: sample, NEIGHBOUR: dict(NEIGHBOUR_PLACES)})
+        yield Env(client, tokens, active, {SAMPLE: sample, NEIGHBOUR: dict(NEIGHBOUR_PLACES)}, url)
 
 
 def _get(env: Env, path: str, who: str | None) -> Any:
@@ -167,3 +168,19 @@ def test_a_duty_popup_of_another_subdistrict_is_404_to_a_subdistricts_caller(env
             else:
                 _not_found(r, "not_found")
     _not_found(_get(env, f"/maps/popups/{kind}/NO-SUCH-1", "district"), "not_found")
+
+
+def test_the_page_of_another_subdistricts_grid_is_404_to_a_subdistricts_caller(env: Env) -> None:
+    """GET /maps/grids/{code} opens the map of the code's subdistrict: to a subdistrict's caller only its
+    own grids (404 `grid_not_found`, as for GET /grids/{code}); district-level and anonymous callers any."""
+    grid = {
+        sub: str(scalar(env.url, "SELECT min(code) FROM grids WHERE generation_id = :g AND level = 'micro'",
+                        g=gen))
+        for sub, gen in env.active.items()
+    }  # fmt: skip
+    for who, other in (("home", NEIGHBOUR), ("other", SAMPLE)):
+        _not_found(_get(env, f"/maps/grids/{grid[other]}", who), "grid_not_found")
+        assert _get(env, f"/maps/grids/{grid[_own(who) or SAMPLE]}", who).status_code == 200
+    for who in ("district", None):
+        for sub in (SAMPLE, NEIGHBOUR):
+            assert _get(env, f"/maps/grids/{grid[sub]}", who).status_code == 200, (who, sub)
