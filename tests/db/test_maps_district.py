@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from tests.support import district
 from tests.support.accounts import create_token
 from tests.support.api import bearer
-from tests.support.sql import query, scalar
+from tests.support.sql import execute, query, scalar
 
 SAMPLE = "410105012"
 NEIGHBOUR = district.CODE
@@ -62,13 +62,10 @@ def env(
         report = int(r.json()["id"])
         assert scalar(url, "SELECT subdistrict_code FROM reports WHERE id = :i", i=report) == NEIGHBOUR
         tokens = {
-            "district": create_token(url, "dispatcher", "区级调度", subdistrict=None),
+            **district.dispatcher_tokens(url),
             "district_worker": create_token(url, "grid_worker", "区级网格员", subdistrict=None),
-            "home": create_token(url, "dispatcher", "未来路调度", subdistrict=SAMPLE),
-            "other": create_token(url, "dispatcher", "第二街道调度", subdistrict=NEIGHBOUR),
         }
-        rows = query(url, "SELECT subdistrict_code, id FROM generations WHERE status = 'active'")
-        active = {str(r[0]): int(r[1]) for r in rows}
+        active = district.active_generations(url)
         assert set(active) == {SAMPLE, NEIGHBOUR}
         phone = scalar(
             url,
@@ -81,8 +78,6 @@ def env(
 
 
 def _add_leader(url: str, micro: str) -> None:
-    from tests.db.test_maps_tiled import execute
-
     execute(
         url,
         "INSERT INTO people (person_id, name, phone, subdistrict_code) VALUES ('N0001', '邻街道长', :p, :s)",

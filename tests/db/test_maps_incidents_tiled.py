@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from geo_grid import clock
 from tests.support.accounts import create_token
 from tests.support.api import bearer
-from tests.support.sql import query, scalar
+from tests.support.sql import execute, query, scalar
 
 HOME = "410105012"
 OTHER = "410105099"  # a second subdistrict whose reports lie on the sample's ground
@@ -51,8 +51,6 @@ def big_db(db_factory: Callable[[], str]) -> str:
     text and contact), 300 of them in another subdistrict."""
     url = db_factory()
     now = clock.now()
-    from tests.db.test_maps_tiled import execute
-
     execute(
         url,
         "INSERT INTO subdistricts VALUES (:code, '测试街道', '410105', '金水区', '410100', '郑州市', "

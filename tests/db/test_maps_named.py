@@ -15,13 +15,11 @@ from typing import Any
 import pytest
 import shapely
 from fastapi.testclient import TestClient
-from sqlalchemy import text
 
-from geo_grid import db
 from tests.support import district
 from tests.support.accounts import create_token
 from tests.support.api import bearer
-from tests.support.sql import query, scalar
+from tests.support.sql import execute, scalar
 
 SAMPLE = "410105012"
 NEIGHBOUR = district.CODE
@@ -41,15 +39,6 @@ class Env:
     url: str
 
 
-def _execute(url: str, sql: str, **params: Any) -> None:
-    engine = db.make_engine(url, pool_size=1)
-    try:
-        with engine.begin() as conn:
-            conn.execute(text(sql), params)
-    finally:
-        engine.dispose()
-
-
 def _add_neighbour_places(url: str, micro: dict[str, Any]) -> None:
     """A road segment and a courtyard in the neighbour's first micro-grid."""
     code = sorted(micro)[0]
@@ -57,13 +46,13 @@ def _add_neighbour_places(url: str, micro: dict[str, Any]) -> None:
     yard = shapely.box(p.x - 0.0003, p.y - 0.0002, p.x + 0.0003, p.y + 0.0002)
     road = shapely.LineString([(p.x - 0.001, p.y - 0.0005), (p.x + 0.001, p.y - 0.0005)])
     where = {"s": NEIGHBOUR, "tertiary": district.TERTIARY, "community": district.COMMUNITY}
-    _execute(
+    execute(
         url,
         """INSERT INTO road_segments (segment_id, road_name, tertiary_code, community_code, geom, subdistrict_code)
            VALUES (:id, '第二测试大道', :tertiary, :community, ST_GeomFromText(:g, 4326), :s)""",
         id=NEIGHBOUR_PLACES["road_segments"], g=road.wkt, **where,
     )  # fmt: skip
-    _execute(
+    execute(
         url,
         """INSERT INTO courtyards (courtyard_id, name, micro_code, tertiary_code, community_code, geom,
                                    subdistrict_code)
@@ -81,13 +70,8 @@ def env(
         admin = create_token(url, "admin", "区级管理员", subdistrict=None)
         built = district.add_second_subdistrict(client, admin, url, tmp_path_factory.mktemp("named"))
         _add_neighbour_places(url, built.micro)
-        tokens = {
-            "district": create_token(url, "dispatcher", "区级调度", subdistrict=None),
-            "home": create_token(url, "dispatcher", "未来路调度", subdistrict=SAMPLE),
-            "other": create_token(url, "dispatcher", "第二街道调度", subdistrict=NEIGHBOUR),
-        }
-        rows = query(url, "SELECT subdistrict_code, id FROM generations WHERE status = 'active'")
-        active = {str(r[0]): int(r[1]) for r in rows}
+        tokens = district.dispatcher_tokens(url)
+        active = district.active_generations(url)
         assert set(active) == {SAMPLE, NEIGHBOUR}
         sample = {
             "road_segments": scalar(url, "SELECT min(segment_id) FROM road_segments WHERE subdistrict_code = :s",

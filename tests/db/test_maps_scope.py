@@ -23,7 +23,7 @@ from fastapi.testclient import TestClient
 from tests.support import district
 from tests.support.accounts import create_token
 from tests.support.api import bearer
-from tests.support.sql import query, scalar
+from tests.support.sql import execute, query, scalar
 
 SAMPLE = "410105012"
 NEIGHBOUR = district.CODE
@@ -51,12 +51,6 @@ class Env:
     names: dict[str, dict[str, str]]  # subdistrict code → layer → a name of that layer's in it
 
 
-def _execute(url: str, sql: str, **params: Any) -> None:
-    from tests.db.test_maps_tiled import execute
-
-    execute(url, sql, **params)
-
-
 def _add_neighbour_places(url: str, micro: dict[str, Any]) -> None:
     """A facility, a road segment and a courtyard in the neighbour's first micro-grid; its community
     renamed (the district helper names it like its tertiary grid)."""
@@ -65,22 +59,22 @@ def _add_neighbour_places(url: str, micro: dict[str, Any]) -> None:
     yard = shapely.box(point.x - 0.0003, point.y - 0.0002, point.x + 0.0003, point.y + 0.0002)
     road = shapely.LineString([(point.x - 0.001, point.y - 0.0005), (point.x + 0.001, point.y - 0.0005)])
     sub = {"s": NEIGHBOUR, "micro": code, "tertiary": district.TERTIARY, "community": district.COMMUNITY}
-    _execute(url, "UPDATE communities SET name = :n WHERE code = :c", n=NEIGHBOUR_NAMES["communities"],
+    execute(url, "UPDATE communities SET name = :n WHERE code = :c", n=NEIGHBOUR_NAMES["communities"],
              c=district.COMMUNITY)  # fmt: skip
-    _execute(
+    execute(
         url,
         """INSERT INTO facilities (facility_id, kind, name, geom, micro_code, subdistrict_code)
            VALUES ('N-FAC-1', 'service_center', :n, ST_GeomFromText(:g, 4326), :micro, :s)""",
         n=NEIGHBOUR_NAMES["facilities"], g=point.wkt, micro=code, s=NEIGHBOUR,
     )  # fmt: skip
-    _execute(
+    execute(
         url,
         """INSERT INTO road_segments (segment_id, road_name, tertiary_code, community_code, geom,
                                       subdistrict_code)
            VALUES ('N-SEG-1', :n, :tertiary, :community, ST_GeomFromText(:g, 4326), :s)""",
         n=NEIGHBOUR_NAMES["road_segments"], g=road.wkt, **{k: sub[k] for k in ("tertiary", "community", "s")},
     )  # fmt: skip
-    _execute(
+    execute(
         url,
         """INSERT INTO courtyards (courtyard_id, name, micro_code, tertiary_code, community_code, geom,
                                    subdistrict_code)
@@ -119,13 +113,8 @@ def env(
                 "/reports", json={"category": category, "channel": "hotline", "lon": point.x, "lat": point.y}
             )
             assert r.status_code == 201, r.text
-        tokens = {
-            "district": create_token(url, "dispatcher", "区级调度", subdistrict=None),
-            "home": create_token(url, "dispatcher", "未来路调度", subdistrict=SAMPLE),
-            "other": create_token(url, "dispatcher", "第二街道调度", subdistrict=NEIGHBOUR),
-        }
-        rows = query(url, "SELECT subdistrict_code, id FROM generations WHERE status = 'active'")
-        active = {str(r[0]): int(r[1]) for r in rows}
+        tokens = district.dispatcher_tokens(url)
+        active = district.active_generations(url)
         opened = scalar(
             url, f"SELECT count(*) FROM reports r WHERE subdistrict_code = :s AND {OPEN}", s=NEIGHBOUR
         )

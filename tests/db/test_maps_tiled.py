@@ -13,12 +13,11 @@ from typing import Any
 import mapbox_vector_tile
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
 
-from geo_grid import db
 from geo_grid.settings import SAMPLE_DIR
 from tests.support.accounts import create_token
 from tests.support.api import bearer
+from tests.support.sql import execute
 
 EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["'](?:https?:)?//""", re.I)
 # An embedded grid feature carries its code as a GeoJSON property ("code": "4101…", 15 or 18 digits).
@@ -34,15 +33,6 @@ POPUP = re.compile(r'"popup": ("(?:[^"\\]|\\.)*")')
 def tiled_client(make_client: Callable[..., Any], ro_db_url: str) -> Iterator[TestClient]:
     with make_client(ro_db_url, map_tiles_above=100) as c:
         yield c
-
-
-def execute(url: str, sql: str, **params: Any) -> None:
-    engine = db.make_engine(url, pool_size=1)
-    try:
-        with engine.begin() as conn:
-            conn.execute(text(sql), params)
-    finally:
-        engine.dispose()
 
 
 def _page(client: TestClient, url: str, headers: dict[str, str] | None = None) -> str:

@@ -13,9 +13,11 @@ import shapely
 from shapely.geometry import Polygon, box, mapping
 
 from geo_grid import geometry as geo
+from tests.support.accounts import create_token
 from tests.support.api import bearer
 from tests.support.sql import query
 
+SAMPLE = "410105012"  # 未来路街道, the sample
 CODE = "410105013"
 NAME = "第二街道"
 COMMUNITY = CODE + "001"
@@ -118,3 +120,18 @@ def add_second_subdistrict(client: Any, planner: str, url: str, tmp_path: Path) 
     r = client.post(f"/generations/{gen}/activate", headers=bearer(planner))
     assert r.status_code == 200, r.text
     return District(outline, micro, gen)
+
+
+def dispatcher_tokens(url: str) -> dict[str, str]:
+    """Dispatchers' tokens: "district" (district level), "home" (the sample's), "other" (the neighbour's)."""
+    return {
+        "district": create_token(url, "dispatcher", "区级调度", subdistrict=None),
+        "home": create_token(url, "dispatcher", "未来路调度", subdistrict=SAMPLE),
+        "other": create_token(url, "dispatcher", "第二街道调度", subdistrict=CODE),
+    }
+
+
+def active_generations(url: str) -> dict[str, int]:
+    """Each subdistrict's active generation, by subdistrict code."""
+    rows = query(url, "SELECT subdistrict_code, id FROM generations WHERE status = 'active'")
+    return {str(r[0]): int(r[1]) for r in rows}
