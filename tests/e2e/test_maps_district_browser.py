@@ -14,16 +14,14 @@ from typing import Any
 
 import mapbox_vector_tile
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.support import district
 from tests.support.accounts import create_token
-from tests.support.maps_browser import MAP_READY, chromium, guarded, serve, visit
+from tests.support.maps_browser import MAP_READY, chromium, click_for_popup, guarded, serve, visit
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]
 
 SAMPLE = "410105012"
-POPUP_TEXT = "(document.querySelector('.leaflet-popup-content') || {innerText: ''}).innerText"
 DRAWN = "document.querySelectorAll('.gg-tiles path.grid-micro').length > 0"
 
 
@@ -98,18 +96,7 @@ def test_the_district_page_draws_the_grids_of_both_subdistricts(
             x, y = v.js(
                 f"(() => {{ const p = geoGrid.map.latLngToContainerPoint([{lat}, {lon}]); return [p.x, p.y]; }})()"
             )
-            box = v.page.locator("#" + v.js("geoGrid.map.getContainer().id")).bounding_box()
-            opened = f"{POPUP_TEXT}.includes('{neighbour}') && !{POPUP_TEXT}.includes('加载中')"
-            for attempt in range(3):  # under load the zoomed-in tiles may land after the click: click again
-                v.page.mouse.click(box["x"] + x, box["y"] + y)  # labels take no clicks
-                try:
-                    v.wait(opened, timeout=10_000)
-                    break
-                except PlaywrightTimeout:
-                    if attempt == 2:
-                        raise
-                    v.page.wait_for_timeout(1000)
-            assert "错误" not in v.page.inner_text(".leaflet-popup-content")
+            assert "错误" not in click_for_popup(v, x, y, neighbour)  # labels take no clicks
             v.screenshot("coverage-district-tiled")
             v.assert_clean()
         finally:

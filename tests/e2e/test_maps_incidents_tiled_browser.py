@@ -12,13 +12,12 @@ from typing import Any
 import pytest
 
 from tests.support.api import bearer
-from tests.support.maps_browser import visit
+from tests.support.maps_browser import POPUP_TEXT, visit
 from tests.support.sql import query
 from tests.support.tiled_maps import tiled_map_fixtures
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]
 
-POPUP_TEXT = "(document.querySelector('.leaflet-popup-content') || {innerText: ''}).innerText"
 # The centre of a cluster cell inside the map and not covered by anything else, or null.
 CELL_IN_VIEW = """(() => {
     const box = geoGrid.map.getContainer().getBoundingClientRect();

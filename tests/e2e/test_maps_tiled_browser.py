@@ -13,16 +13,14 @@ from typing import Any
 
 import mapbox_vector_tile
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.support.api import bearer
-from tests.support.maps_browser import MAP_READY, Visit, guarded
+from tests.support.maps_browser import MAP_READY, POPUP_TEXT, Visit, click_for_popup, guarded
 from tests.support.tiled_maps import tiled_map_fixtures
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]
 
 CODE = "410105012004001001"
-POPUP_TEXT = "(document.querySelector('.leaflet-popup-content') || {innerText: ''}).innerText"
 DRAWN = "document.querySelectorAll('.gg-tiles path.grid-micro').length > 0"
 
 tiled_db, tiled_tokens, base_url, browser = tiled_map_fixtures(map_tiles_above=100)
@@ -74,18 +72,7 @@ def _click_grid(v: Visit, hit: dict[str, Any]) -> str:
     x, y = v.js(
         f"(() => {{ const p = geoGrid.map.latLngToContainerPoint([{lat}, {lon}]); return [p.x, p.y]; }})()"
     )
-    box = v.page.locator("#" + v.js("geoGrid.map.getContainer().id")).bounding_box()
-    opened = f"{POPUP_TEXT}.includes('{hit['code']}') && !{POPUP_TEXT}.includes('加载中')"
-    for attempt in range(3):  # under load the zoomed-in tiles may land after the click: click again
-        v.page.mouse.click(box["x"] + x, box["y"] + y)
-        try:
-            v.wait(opened, timeout=10_000)
-            break
-        except PlaywrightTimeout:
-            if attempt == 2:
-                raise
-            v.page.wait_for_timeout(1000)
-    return str(v.page.inner_text(".leaflet-popup-content"))
+    return click_for_popup(v, x, y, hit["code"])
 
 
 def test_tiled_coverage_page_draws_the_grids_from_tiles_and_masks_phones(browser: Any, base_url: str) -> None:

@@ -28,6 +28,8 @@ CHROMIUM_ARGS = [
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "maps"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+# The text of the map's open popup ('' when none is open), as a JS expression.
+POPUP_TEXT = "(document.querySelector('.leaflet-popup-content') || {innerText: ''}).innerText"
 
 
 @contextmanager
@@ -149,3 +151,22 @@ def visit(
         yield v
     finally:
         context.close()
+
+
+def click_for_popup(v: Visit, x: float, y: float, expected: str) -> str:
+    """Click the map at its container point (x, y) until its popup holds `expected`, loaded; the popup's
+    text. Under load the zoomed-in tiles may land after the click, so it clicks again (three tries)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    box = v.page.locator("#" + v.js("geoGrid.map.getContainer().id")).bounding_box()
+    opened = f"{POPUP_TEXT}.includes('{expected}') && !{POPUP_TEXT}.includes('加载中')"
+    for attempt in range(3):
+        v.page.mouse.click(box["x"] + x, box["y"] + y)
+        try:
+            v.wait(opened, timeout=10_000)
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+            v.page.wait_for_timeout(1000)
+    return str(v.page.inner_text(".leaflet-popup-content"))
