@@ -40,6 +40,11 @@ ApiOption = typer.Option(
 PersonalOption = typer.Option(
     False, "--unmasked", help="show full phone numbers (only for a dispatcher's own use)"
 )
+SubdistrictOption = typer.Option(
+    None,
+    "--subdistrict",
+    help="whose map (a subdistrict's code); default: the only one, else the whole district",
+)
 
 
 def _write(
@@ -70,13 +75,22 @@ def coverage(
     grid: str | None = typer.Option(None, help="open zoomed on this grid code"),
     unmasked: bool = PersonalOption,
     assets_url: str | None = AssetsOption,
+    subdistrict: str | None = SubdistrictOption,
 ) -> None:
     """The coverage map: grids in distinct colours, people, facilities, road segments, courtyards."""
     basemap = map_service.basemap_of(Settings())
     _write(
         output,
         assets_url,
-        lambda s, page: map_service.coverage_map(s, basemap, unmasked, generation, grid, page),
+        lambda s, page: map_service.coverage_map(
+            s,
+            basemap,
+            unmasked,
+            generation,
+            grid,
+            page,
+            subdistrict=map_service.page_subdistrict(s, subdistrict, None),
+        ),  # fmt: skip
     )
 
 
@@ -92,10 +106,13 @@ def incidents(
     unmasked: bool = PersonalOption,
     assets_url: str | None = AssetsOption,
     api_url: str = ApiOption,
+    subdistrict: str | None = SubdistrictOption,
 ) -> None:
     """The incident map: reports by state (overdue marked), heat map, open reports per micro-grid."""
     basemap = map_service.basemap_of(Settings())
-    f = incident_maps.IncidentFilter(status or None, category or None, since, until, grid, include_closed)
+    f = incident_maps.IncidentFilter(
+        status or None, category or None, since, until, grid, include_closed, subdistrict=subdistrict
+    )
     _write(
         output,
         assets_url,

@@ -11,11 +11,13 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import mapbox_vector_tile
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from tests.support import district
 from tests.support.accounts import create_token
@@ -302,3 +304,26 @@ def test_one_subdistrict_pages_are_as_before(client: TestClient) -> None:
     page = client.get("/maps/coverage").text
     assert "未来路街道网格覆盖图（现行代次" in page
     assert "未来路街道事件地图" in client.get("/maps/incidents").text
+
+
+def test_the_cli_writes_the_district_page_or_the_one_named(
+    env: Env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`geo-grid maps coverage|incidents` with several subdistricts: the whole district by default,
+    `--subdistrict` one of them (unknown: a clear failure, nothing written)."""
+    from geo_grid.cli import app
+
+    monkeypatch.setenv("GEO_GRID_DATABASE_URL", env.url)
+    runner = CliRunner()
+    for page in ("coverage", "incidents"):
+        whole, one, bad = (tmp_path / f"{page}-{n}.html" for n in ("district", "one", "bad"))
+        result = runner.invoke(app, ["maps", page, "-o", str(whole)])
+        assert result.exit_code == 0, result.output
+        result = runner.invoke(app, ["maps", page, "-o", str(one), "--subdistrict", NEIGHBOUR])
+        assert result.exit_code == 0, result.output
+        result = runner.invoke(app, ["maps", page, "-o", str(bad), "--subdistrict", "410105099"])
+        assert result.exit_code != 0 and not bad.exists(), result.output
+        neighbour_micro = sorted(env.built.micro)[0]
+        assert neighbour_micro in whole.read_text(encoding="utf-8")
+        text = one.read_text(encoding="utf-8")
+        assert district.NAME in text and neighbour_micro in text and f'"{SAMPLE_MICRO}"' not in text
