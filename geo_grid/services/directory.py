@@ -14,6 +14,7 @@ by every other process (services/index_publication.py).
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -186,8 +187,17 @@ def _district_index(
     codes, names, wkb = [r.code for r in micro], [r.name for r in micro], [r.wkb for r in micro]
     name = index_publication.published_name(codes, names, wkb)
 
+    changed = _only_changed(previous, generations)
+    replace = changed is not None and previous is not None and isinstance(previous.index, DistrictIndex)
+    # A whole build of a large index in a child process (index_publication.build_in_child): its peak
+    # stays out of this serving process. An activation's replace() of one part stays here (fast).
+    elsewhere = (
+        functools.partial(index_publication.build_in_child, codes, names, wkb)
+        if not replace and len(codes) >= index_publication.BUILD_ELSEWHERE_FROM
+        else None
+    )
+
     def make() -> DistrictIndex:
-        changed = _only_changed(previous, generations)
         if changed is not None and previous is not None and isinstance(previous.index, DistrictIndex):
             mine = [r for r in micro if r.code.startswith(changed)]
             return previous.index.replace(
@@ -198,7 +208,7 @@ def _district_index(
             )
         return DistrictIndex.build(codes, list(shapely.from_wkb(wkb)), names)
 
-    got = index_publication.obtain(store, name, make)
+    got = index_publication.obtain(store, name, make, elsewhere)
     log.info(
         "lookup index %s: %s in %.2f s (%d micro-grids)", got.name[:12], got.how, got.seconds, len(codes)
     )

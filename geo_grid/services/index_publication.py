@@ -17,12 +17,15 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import logging
+import multiprocessing
 import shutil
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import shapely
 
 from geo_grid.io.index_store import FORMAT, VERSION, SnapshotError, load_index, write_index
 from geo_grid.lookup_district import DistrictIndex
@@ -77,8 +80,16 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def obtain(store: Path | None, name: str, build: Callable[[], DistrictIndex]) -> Obtained:
-    """The index named `name`: loaded from `store` when published there, else built (and published)."""
+def obtain(
+    store: Path | None,
+    name: str,
+    build: Callable[[], DistrictIndex],
+    elsewhere: Callable[[Path], None] | None = None,
+) -> Obtained:
+    """The index named `name`: loaded from `store` when published there, else built (and published).
+    `elsewhere(target)`, when given, builds and writes the snapshot in another process (build_in_child),
+    which this one then loads: its memory never holds the built arrays (with a store only; should that
+    fail, `build` runs here)."""
     started = time.perf_counter()
     if store is None:
         return Obtained(build(), name, "in_memory", time.perf_counter() - started)
@@ -92,6 +103,15 @@ def obtain(store: Path | None, name: str, build: Callable[[], DistrictIndex]) ->
                 return Obtained(index, name, "loaded", time.perf_counter() - started)
             except SnapshotError as exc:
                 log.warning("published lookup index unusable, building it again: %s", exc)
+        if elsewhere is not None:
+            try:
+                elsewhere(target)
+                index = load_index(target)
+            except (OSError, SnapshotError) as exc:
+                log.warning("building the lookup index in another process failed, building it here: %s", exc)
+            else:
+                _prune(store, keep=name)
+                return Obtained(index, name, "built", time.perf_counter() - started)
         index = build()
         try:
             write_index(index, target)
@@ -115,6 +135,31 @@ def _as_published(built: DistrictIndex, target: Path) -> DistrictIndex:
     del built
     release_freed_memory()
     return published
+
+
+# From this many micro-grids on, a whole build runs in a child process (directory.py): at 124,000 one
+# peaks at ≈ 1.2 GiB, more than an API process's budget, for the few seconds it takes.
+BUILD_ELSEWHERE_FROM = 20_000
+
+
+def build_in_child(codes: Sequence[str], names: Sequence[str], wkb: Sequence[bytes], target: Path) -> None:
+    """Build the DistrictIndex of these micro-grids in a fresh (spawned) process and write its snapshot
+    to `target`; OSError when that process fails. A spawned child imports anew, so no lock or thread of
+    a serving process is inherited (as a fork would)."""
+    ctx = multiprocessing.get_context("spawn")
+    child = ctx.Process(
+        target=_build_and_write,
+        args=(list(codes), list(names), [bytes(b) for b in wkb], str(target)),
+        name="geo-grid-index-build",
+    )
+    child.start()
+    child.join()
+    if child.exitcode != 0:
+        raise OSError(f"the index build process exited with {child.exitcode}")
+
+
+def _build_and_write(codes: list[str], names: list[str], wkb: list[bytes], target: str) -> None:
+    write_index(DistrictIndex.build(codes, list(shapely.from_wkb(wkb)), names), Path(target))
 
 
 def _prune(store: Path, keep: str) -> None:

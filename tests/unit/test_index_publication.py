@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 from pathlib import Path
 
@@ -10,6 +11,8 @@ import pytest
 import shapely
 
 from geo_grid.lookup_district import DistrictIndex
+from geo_grid.repository.grids import GridRecord
+from geo_grid.services import directory
 from geo_grid.services import index_publication as pub
 from geo_grid.synthetic import synthetic_micro_grids
 
@@ -94,3 +97,52 @@ def test_the_store_keeps_only_the_newest_snapshots(tmp_path: Path) -> None:
         pub.obtain(tmp_path, names[-1], build)
     kept = {p.name for p in tmp_path.iterdir() if p.is_dir()}
     assert kept == set(names[-pub.KEEP :])
+
+
+def test_a_build_elsewhere_is_published_and_loaded_here(tmp_path: Path) -> None:
+    """build_in_child builds and writes the snapshot in a spawned process; this one only loads it
+    (memory-mapped), so the built arrays never sit in its memory."""
+    elsewhere = functools.partial(pub.build_in_child, CODES, NAMES, WKB)
+    got = pub.obtain(tmp_path, NAME, lambda: pytest.fail("built here, not elsewhere"), elsewhere)
+    assert got.how == "built" and (tmp_path / NAME / "manifest.json").is_file()
+    raster = got.index._flat.arrays["raster"]
+    assert isinstance(raster, np.memmap) or isinstance(raster.base, np.memmap)
+    x, y = points()
+    assert np.array_equal(got.index.locate_many(x, y), build().locate_many(x, y))
+
+
+def test_a_failed_build_elsewhere_is_built_here(tmp_path: Path) -> None:
+    def broken(target: Path) -> None:
+        raise OSError("the index build process exited with 1")
+
+    got = pub.obtain(tmp_path, NAME, build, broken)
+    assert got.how == "built" and got.index.size == len(CODES)
+    assert pub.obtain(tmp_path, NAME, build).how == "loaded"  # and published
+
+
+def test_the_live_directory_builds_a_large_index_elsewhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """directory: a whole build from BUILD_ELSEWHERE_FROM micro-grids on goes to a child process; an
+    activation's replace() of one part (and a smaller index) stays in the serving process."""
+    calls: list[int] = []
+    real = pub.build_in_child
+
+    def counted(codes: list[str], names: list[str], wkb: list[bytes], target: Path) -> None:
+        calls.append(len(codes))
+        real(codes, names, wkb, target)
+
+    monkeypatch.setattr(pub, "build_in_child", counted)
+    records = [
+        GridRecord(code, name, "micro", code[:15], code[:12], bytes(blob))
+        for code, name, blob in zip(CODES, NAMES, WKB, strict=True)
+    ]
+    subs = {code[:9]: i + 1 for i, code in enumerate(sorted({c[:9] for c in CODES}))}
+    monkeypatch.setattr(pub, "BUILD_ELSEWHERE_FROM", len(CODES) + 1)
+    small = directory._district_index(records, subs, tmp_path / "small", None)
+    assert small.how == "built" and calls == []
+    monkeypatch.setattr(pub, "BUILD_ELSEWHERE_FROM", len(CODES))
+    large = directory._district_index(records, subs, tmp_path / "large", None)
+    assert large.how == "built" and calls == [len(CODES)]
+    x, y = points()
+    assert np.array_equal(large.index.locate_many(x, y), small.index.locate_many(x, y))
