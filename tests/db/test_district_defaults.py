@@ -62,10 +62,9 @@ def _file(client: TestClient, lon: float, lat: float) -> int:
 def env(
     db_factory: Callable[[], str], make_client: Callable[..., Any], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Env]:
-    url = db_factory()
-    with make_client(url, rate_anonymous_writes_per_min=0) as client:
-        admin = create_token(url, "admin", "区级管理员", subdistrict=None)
-        built = district.add_second_subdistrict(client, admin, url, tmp_path_factory.mktemp("district"))
+    with district.with_neighbour(
+        db_factory, make_client, tmp_path_factory.mktemp("district"), rate_anonymous_writes_per_min=0
+    ) as (url, client, admin, built):
         tokens = {
             "home": create_token(url, "dispatcher", "未来路调度", subdistrict=SAMPLE),
             "other": create_token(url, "dispatcher", "第二街道调度", subdistrict=NEIGHBOUR),

@@ -47,10 +47,12 @@ class Env:
 def env(
     db_factory: Callable[[], str], make_client: Callable[..., Any], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Env]:
-    url = db_factory()
-    with make_client(url) as client:
-        admin = create_token(url, "admin", "区级管理员", subdistrict=None)
-        built = district.add_second_subdistrict(client, admin, url, tmp_path_factory.mktemp("district"))
+    with district.with_neighbour(db_factory, make_client, tmp_path_factory.mktemp("district")) as (
+        url,
+        client,
+        admin,
+        built,
+    ):
         tokens = {
             "admin": admin,  # district level: the one that may write for any subdistrict
             "home": create_token(url, "dispatcher", "未来路调度", subdistrict=SAMPLE),

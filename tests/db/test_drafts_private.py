@@ -42,10 +42,9 @@ class Env:
 def env(
     db_factory: Callable[[], str], make_client: Callable[..., Any], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Env]:
-    url = db_factory()
-    with make_client(url, rate_anonymous_writes_per_min=0) as client:
-        admin = create_token(url, "admin", "区级管理员", subdistrict=None)
-        district.add_second_subdistrict(client, admin, url, tmp_path_factory.mktemp("district"))
+    with district.with_neighbour(
+        db_factory, make_client, tmp_path_factory.mktemp("district"), rate_anonymous_writes_per_min=0
+    ) as (url, client, admin, _built):
         tokens = {
             "grid_worker": create_token(url, "grid_worker", "网格员", subdistrict=SAMPLE),
             "dispatcher": create_token(url, "dispatcher", "调度员", subdistrict=SAMPLE),

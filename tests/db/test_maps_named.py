@@ -17,7 +17,6 @@ import shapely
 from fastapi.testclient import TestClient
 
 from tests.support import district
-from tests.support.accounts import create_token
 from tests.support.api import bearer
 from tests.support.sql import execute, scalar
 
@@ -65,10 +64,12 @@ def _add_neighbour_places(url: str, micro: dict[str, Any]) -> None:
 def env(
     db_factory: Callable[[], str], make_client: Callable[..., Any], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Env]:
-    url = db_factory()
-    with make_client(url) as client:
-        admin = create_token(url, "admin", "区级管理员", subdistrict=None)
-        built = district.add_second_subdistrict(client, admin, url, tmp_path_factory.mktemp("named"))
+    with district.with_neighbour(db_factory, make_client, tmp_path_factory.mktemp("named")) as (
+        url,
+        client,
+        admin,
+        built,
+    ):
         _add_neighbour_places(url, built.micro)
         tokens = district.dispatcher_tokens(url)
         active = district.active_generations(url)

@@ -21,7 +21,6 @@ import shapely
 from fastapi.testclient import TestClient
 
 from tests.support import district
-from tests.support.accounts import create_token
 from tests.support.api import bearer
 from tests.support.sql import execute, query, scalar
 
@@ -99,10 +98,12 @@ def _sample_names(url: str) -> dict[str, str]:
 def env(
     db_factory: Callable[[], str], make_client: Callable[..., Any], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Env]:
-    url = db_factory()
-    with make_client(url) as client:
-        admin = create_token(url, "admin", "区级管理员", subdistrict=None)
-        built = district.add_second_subdistrict(client, admin, url, tmp_path_factory.mktemp("scope"))
+    with district.with_neighbour(db_factory, make_client, tmp_path_factory.mktemp("scope")) as (
+        url,
+        client,
+        admin,
+        built,
+    ):
         _add_neighbour_places(url, built.micro)
         # Reports on the neighbour's ground: open ones in two of its grids (one sensitive), a closed one.
         micro = sorted(built.micro)

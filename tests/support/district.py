@@ -5,6 +5,8 @@ quadrants), imported and activated through the API like a planner would."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -135,3 +137,15 @@ def active_generations(url: str) -> dict[str, int]:
     """Each subdistrict's active generation, by subdistrict code."""
     rows = query(url, "SELECT subdistrict_code, id FROM generations WHERE status = 'active'")
     return {str(r[0]): int(r[1]) for r in rows}
+
+
+@contextmanager
+def with_neighbour(
+    db_factory: Callable[[], str], make_client: Callable[..., Any], tmp_path: Path, **settings: Any
+) -> Iterator[tuple[str, Any, str, District]]:
+    """A fresh database with the sample and its neighbour, and a client of an app on it (`settings`):
+    (url, client, a district-level admin's token, the neighbour as add_second_subdistrict built it)."""
+    url = db_factory()
+    with make_client(url, **settings) as client:
+        admin = create_token(url, "admin", "区级管理员", subdistrict=None)
+        yield url, client, admin, add_second_subdistrict(client, admin, url, tmp_path)
