@@ -54,6 +54,21 @@ def field_views(arrays: dict[str, NDArray[Any]]) -> dict[str, NDArray[Any]]:
     return {**arrays, **{name: sp[field] for name, field in SP_FIELDS.items()}}
 
 
+def consecutive_positions(
+    pos: IntArray, offsets: NDArray[np.int64], sizes: NDArray[np.int64]
+) -> tuple[NDArray[np.int64], bool]:
+    """Each part's first global position, and whether every part's positions are consecutive from it
+    (a district built in code order): the kernel then adds a local position to it instead of
+    gathering from `pos` (≈ 3 % of locate_many at 125,000 micro-grids)."""
+    first = np.zeros(len(sizes), dtype=np.int64)
+    nonempty = sizes > 0
+    first[nonempty] = pos[offsets[nonempty]]
+    if int(sizes.sum()) != len(pos):
+        return first, False
+    local = np.arange(len(pos)) - np.repeat(offsets, sizes)
+    return first, bool(np.array_equal(pos, np.repeat(first, sizes) + local))
+
+
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class FlatParts:
     """Concatenated part arrays + per-part tables (see the module docstring)."""
@@ -96,9 +111,10 @@ class FlatParts:
         a = field_views({name: np.asarray(arr) for name, arr in arrays.items()})  # memmaps as plain arrays
         if rings is None:
             rings = polygon_rings(geoms)
+        pos0, pos_direct = consecutive_positions(pos, col["pos"], col["size"])
         kernel_args = (
             *(col[n] for n in ("x0", "y0", "inv_x", "inv_y", "nx", "ny", "size", "raster", "row_base")),
-            col["seg"], col["sp"], col["pos"],
+            col["seg"], col["sp"], col["pos"], pos0, pos_direct,
             *(a[n] for n in ("raster", "row_base", "seg", "sp_seg", "sp_left", "sp_right", "pos")),
             col["ptr"], col["cand"], a["sp_ptr"], a["sp_cand"], *rings,
         )  # fmt: skip

@@ -9,7 +9,7 @@ import numpy as np
 import shapely
 
 from geo_grid.lookup_district import DistrictIndex
-from geo_grid.lookup_flat import FlatParts, polygon_rings
+from geo_grid.lookup_flat import FlatParts, consecutive_positions, polygon_rings
 from geo_grid.lookup_kernel import DEFER, covers, locate_kernel
 from geo_grid.lookup_scalar import Scalar
 from geo_grid.synthetic import synthetic_micro_grids
@@ -137,3 +137,39 @@ def test_special_cell_records_with_int32_answers_read_the_same() -> None:
         assert np.array_equal(a, b)
     sure = answers[0][0] != DEFER
     assert np.array_equal(answers[0][0][sure], brute_force_locate(index.codes, index.polygons, x, y)[sure])
+
+
+def test_positions_in_any_order_answer_alike() -> None:
+    """Built in code order, every part's positions are consecutive and the bulk pass adds them instead
+    of gathering from `pos`; built in any other order it gathers. Both answer as the reference."""
+    codes, polys = synthetic_micro_grids(3, 150, seed=4)
+    shuffled = np.random.default_rng(2).permutation(len(codes))
+    minx, miny, maxx, maxy = shapely.total_bounds(np.asarray(polys, dtype=object))
+    rng = np.random.default_rng(8)
+    ex, ey = edge_probe_points(polys, eps=1e-9)
+    x = np.concatenate([rng.uniform(minx - 0.001, maxx + 0.001, 30_000), ex])
+    y = np.concatenate([rng.uniform(miny - 0.001, maxy + 0.001, 30_000), ey])
+    direct = []
+    for order in (np.arange(len(codes)), shuffled):
+        index = DistrictIndex.build([codes[i] for i in order], [polys[i] for i in order], workers=1)
+        flat = index._flat
+        direct.append(consecutive_positions(flat.arrays["pos"], flat.col["pos"], flat.col["size"])[1])
+        r = index._router
+        out = np.empty(len(x), dtype=np.int32)
+        tie = np.empty(len(x), dtype=bool)
+        locate_kernel(x, y, out, tie, True, r.x0, r.y0, r.inv_x, r.inv_y, r.nx, r.ny, r.cells, r.ptr,
+                      r.subs, index._rank, *flat.kernel_args)  # fmt: skip
+        ref = brute_force_locate(index.codes, index.polygons, x, y)
+        sure = out != DEFER
+        assert sure[:30_000].all()
+        assert np.array_equal(out[sure], ref[sure])
+        assert np.array_equal(index.locate_many(x, y), ref)
+    assert direct == [True, False]
+
+
+def test_consecutive_positions() -> None:
+    pos = np.array([5, 6, 7, 0, 1], dtype=np.int32)
+    offsets, sizes = np.array([0, 3, 5]), np.array([3, 2, 0])
+    first, direct = consecutive_positions(pos, offsets, sizes)
+    assert first.tolist() == [5, 0, 0] and direct
+    assert not consecutive_positions(np.array([5, 7, 6, 0, 1], dtype=np.int32), offsets, sizes)[1]
