@@ -1,5 +1,7 @@
-"""The one-point lookup of a DistrictIndex (geo_grid.lookup_district): the router and the parts' flat
-arrays as plain Python numbers and memoryviews, read as the compiled bulk pass reads them."""
+"""The one-point lookup of a DistrictIndex (geo_grid.lookup_district): the compiled call every point
+takes (`one`: geo_grid.lookup_one.locate_one_at, its arrays given as addresses), and the router and the
+parts' flat arrays as plain Python numbers and memoryviews for the exact Python/GEOS path of the points
+that call cannot decide (on or within rounding of an edge)."""
 
 from __future__ import annotations
 
@@ -15,13 +17,12 @@ from geo_grid.lookup_one import locate_one_at
 from geo_grid.lookup_raster import ORIENT_ERR
 from geo_grid.lookup_router import Router
 
-EDGE = -4  # Scalar.plain: the point needs the edge test (compiled: geo_grid.lookup_one.locate_one_at)
-
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Scalar:
-    """The router and flat part arrays as plain Python numbers and memoryviews: indexing them gives
-    Python ints and floats (numpy scalars are ≈ 10x slower), for one-point lookups."""
+    """The compiled one-point call and its arguments, and the router and flat part arrays as plain Python
+    numbers and memoryviews (indexing them gives Python ints and floats; numpy scalars are ≈ 10x slower)
+    for the exact path."""
 
     x0: float
     y0: float
@@ -106,27 +107,6 @@ class Scalar:
         ep = compiled_entry(cell_exact, (0.0, 0.0, 0, 0, 0, 0, *self.exact_args))
         object.__setattr__(self, "exact", ep)
         return int(ep(*args))
-
-    def plain(self, lon: float, lat: float) -> int:
-        """Global position (-1 none) of (lon, lat) where one subdistrict's plain raster cell answers it
-        (most points), else EDGE: a router cell on a subdistrict border, or an edge cell of the raster.
-        In Python: for these points cheaper than the compiled call's passing of its arrays."""
-        fx = (lon - self.x0) * self.inv_x
-        fy = (lat - self.y0) * self.inv_y
-        if not (0.0 <= fx < self.nx and 0.0 <= fy < self.ny):  # outside the router, or NaN
-            return -1
-        s: int = self.cells[int(fy) * self.nx + int(fx)]
-        if s < 0:
-            return -1 if s == -1 else EDGE
-        x0, y0, inv_x, inv_y, nx, ny, size, o_raster, _, _, _, o_pos, _, _ = self.params[s]
-        fx = (lon - x0) * inv_x
-        fy = (lat - y0) * inv_y
-        ix = 0 if fx < 0.0 else (nx - 1 if fx >= nx else int(fx))
-        iy = 0 if fy < 0.0 else (ny - 1 if fy >= ny else int(fy))
-        v: int = self.raster[o_raster + iy * nx + ix]
-        if v < size:
-            return -1 if v < 0 else int(self.pos[o_pos + v])
-        return EDGE
 
     def answer(self, s: int, lon: float, lat: float) -> int:
         """Global position (-1 none) of (lon, lat) in part s, DEFER where only GEOS can tell (the same

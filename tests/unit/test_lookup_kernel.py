@@ -173,3 +173,21 @@ def test_consecutive_positions() -> None:
     first, direct = consecutive_positions(pos, offsets, sizes)
     assert first.tolist() == [5, 0, 0] and direct
     assert not consecutive_positions(np.array([5, 7, 6, 0, 1], dtype=np.int32), offsets, sizes)[1]
+
+
+def test_one_point_lookup_takes_any_real_number() -> None:
+    """Every point takes the compiled one-point call, whose entry converts its coordinates as float()
+    does: Python ints and numpy floats answer as the same Python floats; what is no number is refused."""
+    codes, polys = synthetic_micro_grids(2, 100, seed=6)
+    index = DistrictIndex.build(codes, polys, workers=1)
+    inside = polys[7].representative_point()
+    lon, lat = inside.x, inside.y
+    assert index.locate(lon, lat) == index.locate(np.float64(lon), np.float64(lat)) == codes[7]
+    assert index.locate(int(lon), int(lat)) == index.locate(float(int(lon)), float(int(lat)))
+    assert index.locate(float("nan"), lat) is None and index.locate(lon, float("inf")) is None
+    for bad in ("东经113", None, [lon]):
+        try:
+            index.locate(bad, lat)  # type: ignore[arg-type]
+        except TypeError:
+            continue
+        raise AssertionError(f"{bad!r} was taken as a coordinate")
