@@ -31,6 +31,30 @@ DEFER = -3  # kernel answer: the point needs the exact path
 _BATCH = 2048  # points per batch: each step of a batch is one tight loop of independent loads
 
 
+@numba.njit(cache=True, nogil=True, boundscheck=False, inline="always")
+def part_cell(
+    px: float,
+    py: float,
+    s: Any,
+    p_x0: Any,
+    p_y0: Any,
+    p_inv_x: Any,
+    p_inv_y: Any,
+    p_nx: Any,
+    p_ny: Any,
+    p_raster: Any,
+) -> tuple[int, int]:
+    """Row and flat raster index of the point's cell in part s: as numpy, truncated towards zero, then
+    clipped onto the part's (empty) margin."""
+    nx = p_nx[s]
+    ny = p_ny[s]
+    gx = (px - p_x0[s]) * p_inv_x[s]
+    gy = (py - p_y0[s]) * p_inv_y[s]
+    ix = 0 if gx < 0.0 else (nx - 1 if gx >= nx else int(gx))
+    iy = 0 if gy < 0.0 else (ny - 1 if gy >= ny else int(gy))
+    return iy, p_raster[s] + iy * nx + ix
+
+
 @numba.njit(cache=True, nogil=True, boundscheck=False)
 def locate_kernel(
     x: Any,
@@ -129,34 +153,23 @@ def locate_kernel(
             if v == -1:
                 continue
             if v >= 0:  # one subdistrict (most cells): straight code, no candidate loop
-                nx = p_nx[v]
-                ny = p_ny[v]
-                gx = (px - p_x0[v]) * p_inv_x[v]
-                gy = (py - p_y0[v]) * p_inv_y[v]
-                ix = 0 if gx < 0.0 else (nx - 1 if gx >= nx else int(gx))
-                iy = 0 if gy < 0.0 else (ny - 1 if gy >= ny else int(gy))
                 it_part[j] = v
-                it_row[j] = iy
-                it_cell[j] = p_raster[v] + iy * nx + ix
+                it_row[j], it_cell[j] = part_cell(
+                    px, py, v, p_x0, p_y0, p_inv_x, p_inv_y, p_nx, p_ny, p_raster
+                )
                 continue
             lo, hi = np.int64(r_ptr[-2 - v]), np.int64(r_ptr[-1 - v])
             for q in range(lo, hi):
                 s = np.int64(r_subs[q])
-                nx = p_nx[s]
-                ny = p_ny[s]
-                gx = (px - p_x0[s]) * p_inv_x[s]
-                gy = (py - p_y0[s]) * p_inv_y[s]
-                # as numpy: truncate towards zero, then clip onto the part's (empty) margin
-                ix = 0 if gx < 0.0 else (nx - 1 if gx >= nx else int(gx))
-                iy = 0 if gy < 0.0 else (ny - 1 if gy >= ny else int(gy))
                 i = j
                 if q != lo:
                     i = ni
                     ni += 1
                     it_pt[i] = j
                 it_part[i] = s
-                it_row[i] = iy
-                it_cell[i] = p_raster[s] + iy * nx + ix
+                it_row[i], it_cell[i] = part_cell(
+                    px, py, s, p_x0, p_y0, p_inv_x, p_inv_y, p_nx, p_ny, p_raster
+                )
         # 2. raster gather
         for q in range(ni):
             it_cell[q] = raster[it_cell[q]]
