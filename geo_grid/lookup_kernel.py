@@ -117,7 +117,8 @@ def locate_kernel(
     most = 1
     for k in range(len(r_ptr) - 1):
         most = max(most, r_ptr[k + 1] - r_ptr[k])
-    cap = _BATCH * most
+    batch = max(1, min(_BATCH, n))  # a one-point call (GET /lookup) allocates for one point
+    cap = batch * most
     it_pt = np.empty(cap, dtype=np.int64)  # batch slot of the item's point
     it_part = np.empty(cap, dtype=np.int64)  # -1: no part (outside every subdistrict)
     it_cell = np.empty(cap, dtype=np.int64)  # flat raster index, then its value
@@ -127,7 +128,7 @@ def locate_kernel(
     spk = np.empty(cap, dtype=np.int64)  # their special cell (flat index)
     spr = np.empty(cap, dtype=np.int64)  # their segment row (flat index)
     unsure = np.empty(cap, dtype=np.int64)  # special items the edge's side does not decide
-    hits = np.empty(_BATCH, dtype=np.int64)
+    hits = np.empty(batch, dtype=np.int64)
     u_lo = np.empty(cap, dtype=np.int64)  # candidate range of each unsure item
     u_hi = np.empty(cap, dtype=np.int64)
     touched = np.empty(1)
