@@ -13,17 +13,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import shapely
 from fastapi.testclient import TestClient
 
 from tests.support import district
 from tests.support.api import bearer
-from tests.support.sql import execute, scalar
+from tests.support.sql import scalar
 
 SAMPLE = "410105012"
 NEIGHBOUR = district.CODE
 UNKNOWN = "410105099"  # a well-formed subdistrict code that is no row
-NEIGHBOUR_PLACES = {"road_segments": "N-SEG-1", "courtyards": "N-YARD-1"}
+NEIGHBOUR_PLACES = {kind: district.PLACES[kind][0] for kind in ("road_segments", "courtyards")}
 # A z10 tile holding the sample whole (tests/db/test_tiles.py).
 TILE = "10/835/406"
 CALLERS = ("district", "home", "other", None)  # None: anonymous
@@ -38,28 +37,6 @@ class Env:
     url: str
 
 
-def _add_neighbour_places(url: str, micro: dict[str, Any]) -> None:
-    """A road segment and a courtyard in the neighbour's first micro-grid."""
-    code = sorted(micro)[0]
-    p = micro[code].representative_point()
-    yard = shapely.box(p.x - 0.0003, p.y - 0.0002, p.x + 0.0003, p.y + 0.0002)
-    road = shapely.LineString([(p.x - 0.001, p.y - 0.0005), (p.x + 0.001, p.y - 0.0005)])
-    where = {"s": NEIGHBOUR, "tertiary": district.TERTIARY, "community": district.COMMUNITY}
-    execute(
-        url,
-        """INSERT INTO road_segments (segment_id, road_name, tertiary_code, community_code, geom, subdistrict_code)
-           VALUES (:id, '第二测试大道', :tertiary, :community, ST_GeomFromText(:g, 4326), :s)""",
-        id=NEIGHBOUR_PLACES["road_segments"], g=road.wkt, **where,
-    )  # fmt: skip
-    execute(
-        url,
-        """INSERT INTO courtyards (courtyard_id, name, micro_code, tertiary_code, community_code, geom,
-                                   subdistrict_code)
-           VALUES (:id, '第二测试家属院', :micro, :tertiary, :community, ST_GeomFromText(:g, 4326), :s)""",
-        id=NEIGHBOUR_PLACES["courtyards"], micro=code, g=yard.wkt, **where,
-    )  # fmt: skip
-
-
 @pytest.fixture(scope="module")
 def env(
     db_factory: Callable[[], str], make_client: Callable[..., Any], tmp_path_factory: pytest.TempPathFactory
@@ -70,7 +47,7 @@ def env(
         admin,
         built,
     ):
-        _add_neighbour_places(url, built.micro)
+        district.add_places(url, built.micro)
         tokens = district.dispatcher_tokens(url)
         active = district.active_generations(url)
         assert set(active) == {SAMPLE, NEIGHBOUR}

@@ -17,23 +17,18 @@ from urllib.parse import urlencode
 
 import mapbox_vector_tile
 import pytest
-import shapely
 from fastapi.testclient import TestClient
 
 from tests.support import district
 from tests.support.api import bearer
-from tests.support.sql import execute, query, scalar
+from tests.support.sql import query, scalar
 
 SAMPLE = "410105012"
 NEIGHBOUR = district.CODE
 OPEN = "r.status NOT IN ('closed', 'rejected', 'duplicate')"
-# The neighbour's places, named so that no other text of a page can hold the name.
-NEIGHBOUR_NAMES = {
-    "communities": "第二测试社区",
-    "facilities": "第二测试便民服务站",
-    "road_segments": "第二测试大道",
-    "courtyards": "第二测试家属院",
-}
+# The neighbour's places (tests/support/district.add_places), named so that no other text of a page can
+# hold the name.
+NEIGHBOUR_NAMES = {"communities": district.COMMUNITY_NAME} | {k: v[1] for k, v in district.PLACES.items()}
 # The z10 tiles around the sample (tests/db/test_maps_district.py): the neighbour's ring lies in them.
 Z10 = [(835 + dx, 406 + dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)]
 # An embedded choropleth feature: its code, fill and popup (编码, 未办结上报).
@@ -48,38 +43,6 @@ class Env:
     tokens: dict[str, str]
     active: dict[str, int]  # subdistrict code → its active generation
     names: dict[str, dict[str, str]]  # subdistrict code → layer → a name of that layer's in it
-
-
-def _add_neighbour_places(url: str, micro: dict[str, Any]) -> None:
-    """A facility, a road segment and a courtyard in the neighbour's first micro-grid; its community
-    renamed (the district helper names it like its tertiary grid)."""
-    code = sorted(micro)[0]
-    point = micro[code].representative_point()
-    yard = shapely.box(point.x - 0.0003, point.y - 0.0002, point.x + 0.0003, point.y + 0.0002)
-    road = shapely.LineString([(point.x - 0.001, point.y - 0.0005), (point.x + 0.001, point.y - 0.0005)])
-    sub = {"s": NEIGHBOUR, "micro": code, "tertiary": district.TERTIARY, "community": district.COMMUNITY}
-    execute(url, "UPDATE communities SET name = :n WHERE code = :c", n=NEIGHBOUR_NAMES["communities"],
-             c=district.COMMUNITY)  # fmt: skip
-    execute(
-        url,
-        """INSERT INTO facilities (facility_id, kind, name, geom, micro_code, subdistrict_code)
-           VALUES ('N-FAC-1', 'service_center', :n, ST_GeomFromText(:g, 4326), :micro, :s)""",
-        n=NEIGHBOUR_NAMES["facilities"], g=point.wkt, micro=code, s=NEIGHBOUR,
-    )  # fmt: skip
-    execute(
-        url,
-        """INSERT INTO road_segments (segment_id, road_name, tertiary_code, community_code, geom,
-                                      subdistrict_code)
-           VALUES ('N-SEG-1', :n, :tertiary, :community, ST_GeomFromText(:g, 4326), :s)""",
-        n=NEIGHBOUR_NAMES["road_segments"], g=road.wkt, **{k: sub[k] for k in ("tertiary", "community", "s")},
-    )  # fmt: skip
-    execute(
-        url,
-        """INSERT INTO courtyards (courtyard_id, name, micro_code, tertiary_code, community_code, geom,
-                                   subdistrict_code)
-           VALUES ('N-YARD-1', :n, :micro, :tertiary, :community, ST_GeomFromText(:g, 4326), :s)""",
-        n=NEIGHBOUR_NAMES["courtyards"], g=yard.wkt, **sub,
-    )  # fmt: skip
 
 
 def _sample_names(url: str) -> dict[str, str]:
@@ -104,7 +67,7 @@ def env(
         admin,
         built,
     ):
-        _add_neighbour_places(url, built.micro)
+        district.add_places(url, built.micro)
         # Reports on the neighbour's ground: open ones in two of its grids (one sensitive), a closed one.
         micro = sorted(built.micro)
         for code, category in [(micro[0], "noise"), (micro[0], "noise"), (micro[1], "elderly_fraud"),

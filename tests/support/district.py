@@ -17,7 +17,7 @@ from shapely.geometry import Polygon, box, mapping
 from geo_grid import geometry as geo
 from tests.support.accounts import create_token
 from tests.support.api import bearer
-from tests.support.sql import query
+from tests.support.sql import execute, query
 
 SAMPLE = "410105012"  # 未来路街道, the sample
 CODE = "410105013"
@@ -26,6 +26,14 @@ COMMUNITY = CODE + "001"
 TERTIARY = COMMUNITY + "001"
 GROW_DEG = 0.01  # ≈ 1 km
 _STEP_DEG = 0.0005  # ≈ 50 m
+# What add_places puts in the neighbour's first micro-grid, layer → (id, name), and its community's new
+# name: names no other text of a page holds.
+PLACES = {
+    "facilities": ("N-FAC-1", "第二测试便民服务站"),
+    "road_segments": ("N-SEG-1", "第二测试大道"),
+    "courtyards": ("N-YARD-1", "第二测试家属院"),
+}
+COMMUNITY_NAME = "第二测试社区"
 
 
 @dataclass(frozen=True)
@@ -122,6 +130,40 @@ def add_second_subdistrict(client: Any, planner: str, url: str, tmp_path: Path) 
     r = client.post(f"/generations/{gen}/activate", headers=bearer(planner))
     assert r.status_code == 200, r.text
     return District(outline, micro, gen)
+
+
+def add_places(url: str, micro: dict[str, Any]) -> None:
+    """A facility, a road segment and a courtyard (PLACES) in the neighbour's first micro-grid, and its
+    community renamed COMMUNITY_NAME (add_second_subdistrict names it like its tertiary grid)."""
+    code = sorted(micro)[0]
+    point = micro[code].representative_point()
+    yard = shapely.box(point.x - 0.0003, point.y - 0.0002, point.x + 0.0003, point.y + 0.0002)
+    road = shapely.LineString([(point.x - 0.001, point.y - 0.0005), (point.x + 0.001, point.y - 0.0005)])
+    where = {"s": CODE, "tertiary": TERTIARY, "community": COMMUNITY}
+    execute(url, "UPDATE communities SET name = :n WHERE code = :c", n=COMMUNITY_NAME, c=COMMUNITY)
+    (fac, fac_name), (seg, seg_name), (yard_id, yard_name) = (
+        PLACES[k] for k in ("facilities", "road_segments", "courtyards")
+    )
+    execute(
+        url,
+        """INSERT INTO facilities (facility_id, kind, name, geom, micro_code, subdistrict_code)
+           VALUES (:id, 'service_center', :n, ST_GeomFromText(:g, 4326), :micro, :s)""",
+        id=fac, n=fac_name, g=point.wkt, micro=code, s=CODE,
+    )  # fmt: skip
+    execute(
+        url,
+        """INSERT INTO road_segments (segment_id, road_name, tertiary_code, community_code, geom,
+                                      subdistrict_code)
+           VALUES (:id, :n, :tertiary, :community, ST_GeomFromText(:g, 4326), :s)""",
+        id=seg, n=seg_name, g=road.wkt, **where,
+    )  # fmt: skip
+    execute(
+        url,
+        """INSERT INTO courtyards (courtyard_id, name, micro_code, tertiary_code, community_code, geom,
+                                   subdistrict_code)
+           VALUES (:id, :n, :micro, :tertiary, :community, ST_GeomFromText(:g, 4326), :s)""",
+        id=yard_id, n=yard_name, micro=code, g=yard.wkt, **where,
+    )  # fmt: skip
 
 
 def dispatcher_tokens(url: str) -> dict[str, str]:
